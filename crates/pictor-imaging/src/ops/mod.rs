@@ -1,0 +1,86 @@
+//! Operations: one typed, validated transform each, one file each.
+//!
+//! An [`Operation`] is built by parsing ([`crate::pipeline`]) and applied to
+//! an [`Image`] in the order the user gave. Each knows how much it shrinks
+//! the picture so the decoder can shrink on load.
+
+mod canvas;
+mod crop;
+mod filters;
+mod resize;
+mod rotate;
+
+pub use crop::{Crop, Gravity};
+pub use resize::{Fit, Resize};
+pub use rotate::Rotate;
+
+use crate::error::{ImagingError, Result};
+use crate::image::{Image, Rgba};
+
+/// What every step may consult: the output size limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub max_pixels: u64,
+}
+
+impl Ctx {
+    /// Refuses an output size over the pixel limit, before allocating it.
+    pub(crate) fn check_output(&self, width: u64, height: u64) -> Result<()> {
+        if width * height > self.max_pixels || width == 0 || height == 0 {
+            return Err(ImagingError::TooLarge(format!(
+                "the operations would make a {width}x{height} image, outside 1 pixel to {:.0} megapixels",
+                self.max_pixels as f64 / 1e6
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One step of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    Resize(Resize),
+    Crop(Crop),
+    Rotate(Rotate),
+    /// Mirror top to bottom.
+    Flip,
+    /// Mirror left to right.
+    Flop,
+    /// Gaussian blur with this sigma, in pixels.
+    Blur(f32),
+    /// Unsharp mask with this sigma, in pixels.
+    Sharpen(f32),
+    Grayscale,
+    /// Composite transparency onto a colour.
+    Flatten(Rgba),
+    /// Add borders: top, right, bottom, left, and their colour.
+    Pad { top: u32, right: u32, bottom: u32, left: u32, color: Rgba },
+}
+
+impl Operation {
+    pub fn apply(&self, img: Image, ctx: &Ctx) -> Result<Image> {
+        match self {
+            Self::Resize(r) => r.apply(img, ctx),
+            Self::Crop(c) => c.apply(img),
+            Self::Rotate(r) => r.apply(img, ctx),
+            Self::Flip => Ok(filters::flip(&img)),
+            Self::Flop => Ok(filters::flop(&img)),
+            Self::Blur(sigma) => Ok(filters::blur(img, *sigma)),
+            Self::Sharpen(sigma) => Ok(filters::sharpen(img, *sigma)),
+            Self::Grayscale => Ok(filters::grayscale(img)),
+            Self::Flatten(color) => Ok(img.flatten(*color)),
+            Self::Pad { top, right, bottom, left, color } => {
+                canvas::pad(&img, [*top, *right, *bottom, *left], *color, ctx)
+            }
+        }
+    }
+
+    /// How many times smaller this step makes a `width`×`height` picture
+    /// (1.0 when it does not shrink it).
+    pub fn shrink_factor(&self, width: u32, height: u32) -> f64 {
+        match self {
+            Self::Resize(r) => r.shrink_factor(width, height),
+            _ => 1.0,
+        }
+    }
+}
