@@ -26,14 +26,16 @@ die() { echo "thumbnail.sh: $*" >&2; exit 1; }
 missing=()
 command -v vipsthumbnail >/dev/null && command -v vipsheader >/dev/null || missing+=(libvips-tools)
 command -v djpeg >/dev/null || missing+=(libjpeg-turbo-progs)
+[[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
   apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
 fi
 
 # --- inputs: real wallpapers from Debian packages ----------------------------
-# Every distinct JPEG of 12-24 MP found in Debian's wallpaper packages
-# (package, path inside the .deb, short name). The first one is input (a):
-# a 20 MP baseline photo.
+# Every distinct 12-24 MP JPEG in Debian 12's wallpaper packages (we checked
+# lomiri-*, mate-, ukui-, plasma-workspace-, gnome-backgrounds, desktop-base):
+# package, path inside the .deb, short name. The first is input (a), a 20 MP
+# baseline photo; the others are shipped as is, several of them progressive.
 real=(
   "lomiri-wallpapers-20.04 usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg Kleiber"
   "lomiri-wallpapers-20.04 usr/share/backgrounds/Painting-Colors_by__herobrine7gamer.jpg Painting-Colors"
@@ -51,14 +53,14 @@ real=(
 )
 batch=$work/batch
 # Bump when the recipe below changes, so cached batches are regenerated.
-recipe="thumbnail-batch v1"
+recipe="thumbnail-batch v2"
 
 pixels() { echo $(($(vipsheader -f width "$1") * $(vipsheader -f height "$1"))); }
 
 build_batch() {
-  local tmp=$work/batch.tmp pkg path name i=0
+  local tmp=$work/batch.tmp entry pkg path name i=0
   rm -rf "$tmp" && mkdir -p "$tmp" "$work/debs" "$work/pkgs"
-  local -a srcs=() crop
+  local -a srcs=() names=() crop
   for entry in "${real[@]}"; do
     read -r pkg path name <<<"$entry"
     if [[ ! -d $work/pkgs/$pkg ]]; then
@@ -70,7 +72,7 @@ build_batch() {
       mv "$work/pkgs/$pkg.tmp" "$work/pkgs/$pkg"
     fi
     [[ -f $work/pkgs/$pkg/$path ]] || die "$pkg no longer ships $path"
-    srcs+=("$work/pkgs/$pkg/$path")
+    srcs+=("$work/pkgs/$pkg/$path") names+=("$name")
     i=$((i + 1))
     cp "$work/pkgs/$pkg/$path" "$(printf '%s/r%02d-%s.jpg' "$tmp" "$i" "$name")"
   done
@@ -78,14 +80,15 @@ build_batch() {
   # Too few real 12-24 MP JPEGs exist, so derive the rest from them: resized
   # (up or down) or cropped to 12.5-23.5 MP, re-encoded as baseline JPEG at
   # q75-95 (which also varies chroma subsampling: vips uses 4:4:4 from q90).
-  # Pure integer arithmetic on the index keeps this deterministic.
-  local n=${#srcs[@]} src w h px q target out
+  # Sizes step by 11 MP x golden ratio (mod 11 MP) to spread evenly; integer
+  # arithmetic on the index keeps it all deterministic.
+  local n=${#srcs[@]} j src w h px q target out f
   for ((j = 0; i < 50; j++)); do
     src=${srcs[j % n]}
     w=$(vipsheader -f width "$src") h=$(vipsheader -f height "$src")
-    px=$((w * h)) target=$((12500000 + (j * 3700000) % 11000001)) q=$((75 + (j * 13) % 21))
+    px=$((w * h)) target=$((12500000 + (j * 6798000) % 11000001)) q=$((75 + (j * 13) % 21))
     i=$((i + 1))
-    out=$(printf '%s/d%02d-from-%s.jpg' "$tmp" "$i" "$(basename "$src" .jpg)")
+    out=$(printf '%s/d%02d-from-%s.jpg' "$tmp" "$i" "${names[j % n]}")
     if ((j % 2 && target < px)); then
       # Crop keeps the source's full-resolution detail; slide the window around.
       read -r -a crop < <(awk -v w="$w" -v h="$h" -v t="$target" -v k="$((j % 5))" 'BEGIN {
@@ -131,9 +134,12 @@ echo "runs:    single x$BENCH_REPEAT, batch x$BENCH_BATCH_REPEAT (median CPU, ma
 echo
 
 # --- measure -----------------------------------------------------------------
-# Each tool runs as a child; os.wait4 returns the kernel's rusage for it: the
-# same user/sys/max-RSS that `/usr/bin/time -f '%U %S %M'` prints, but not
-# truncated to 10 ms, which matters for runs of ~0.05-0.15 s.
+# Each tool runs as a child of GNU time. Peak RSS is its `%M`: spawning the
+# tool straight from Python would count Python's own ~14 MB, which exec
+# inherits as the RSS high-water mark. CPU time is the rusage os.wait4 returns
+# for the time process (time + tool): the same user+sys as `%U %S`, but not
+# truncated to 10 ms, which matters for runs of 0.05-0.15 s. GNU time's own
+# startup adds about 1 ms to every tool alike.
 SINGLE=$single BATCH=$batch WORK=$work python3 - <<'PY'
 import json, os, re, shutil, statistics, subprocess, sys, time
 
@@ -141,7 +147,7 @@ env = os.environ
 work, pictor = env["WORK"], env["PICTOR"]
 single = env["SINGLE"]
 batch = sorted(os.path.join(env["BATCH"], f) for f in os.listdir(env["BATCH"]) if f.endswith(".jpg"))
-out, errlog = os.path.join(work, "out"), os.path.join(work, "stderr.log")
+out, errlog, rssfile = (os.path.join(work, f) for f in ("out", "stderr.log", "maxrss.txt"))
 
 
 def megapixels(files):
@@ -171,18 +177,20 @@ def run(tool, argv, n_out):
     """One run; returns (cpu_s, max_rss_kb, wall_s)."""
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
+    timed = ["/usr/bin/time", "-f", "%M", "-o", rssfile, *argv]
     with open(errlog, "wb") as err:
         t0 = time.monotonic()
-        pid = os.posix_spawnp(argv[0], argv, env, file_actions=[
+        pid = os.posix_spawn(timed[0], timed, env, file_actions=[
             (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
             (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
         _, status, ru = os.wait4(pid, 0)
         wall = time.monotonic() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{tool} failed ({status}): {' '.join(argv[:3])} ...\n" + open(errlog).read())
+    if (code := os.waitstatus_to_exitcode(status)) != 0:
+        sys.exit(f"{tool} failed (exit {code}): {' '.join(argv[:3])} ...\n" + open(errlog).read())
     if n_out:
         check_thumbnails(tool, n_out)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, wall
+    with open(rssfile) as f:
+        return ru.ru_utime + ru.ru_stime, int(f.read().split()[-1]), wall
 
 
 def bench(tools, repeat):
@@ -194,7 +202,7 @@ def bench(tools, repeat):
             if i >= int(env["BENCH_WARMUP"]):
                 samples[tool].append(s)
     return {t: {"cpu_s": statistics.median(c for c, _, _ in s),
-                "peak_rss_mb": max(r for _, r, _ in s) / 1024,
+                "peak_rss_mib": max(r for _, r, _ in s) / 1024,
                 "wall_s": statistics.median(w for _, _, w in s),
                 "cpu_samples_s": [round(c, 4) for c, _, _ in s]} for t, s in samples.items()}
 
@@ -202,18 +210,22 @@ def bench(tools, repeat):
 vips_out = os.path.join(out, "%s.jpg[Q=80]")
 pictor_args = ["--size", "256", "--format", "jpeg", "--quality", "80", "-o", out]
 mp_single, mp_batch = megapixels([single])[0], megapixels(batch)
+# Progressive JPEGs cost both tools several times more (no cheap 1/8 decode).
+progressive = sum(subprocess.run(["vipsheader", "-f", "jpeg-multiscan", f], capture_output=True,
+                                 text=True).stdout.strip() == "1" for f in batch)
 
 results = {
     "machine": {"nproc": os.cpu_count(),
                 "cpu": re.search(r"model name\s*: (.*)", open("/proc/cpuinfo").read())[1],
-                "vips": subprocess.run(["vips", "--version"], capture_output=True, text=True).stdout.strip()},
+                "vips": subprocess.run(["vips", "--version"], capture_output=True, text=True).stdout.strip(),
+                "pictor": pictor},
     "single": {"input": os.path.basename(single), "megapixels": round(mp_single, 1),
                "repeat": int(env["BENCH_REPEAT"]),
                **bench({"vipsthumbnail": (["vipsthumbnail", single, "--size", "256", "-o", vips_out], 1),
                         "pictor": ([pictor, "thumbnail", single, *pictor_args], 1),
                         "djpeg 1/8": (["djpeg", "-scale", "1/8", "-outfile", "/dev/null", single], 0)},
                        int(env["BENCH_REPEAT"]))},
-    "batch": {"inputs": len(batch), "megapixels_min": round(min(mp_batch), 1),
+    "batch": {"inputs": len(batch), "progressive": progressive, "megapixels_min": round(min(mp_batch), 1),
               "megapixels_max": round(max(mp_batch), 1), "repeat": int(env["BENCH_BATCH_REPEAT"]),
               **bench({"vipsthumbnail": (["vipsthumbnail", *batch, "--size", "256", "-o", vips_out], len(batch)),
                        "pictor": ([pictor, "thumbnail", *batch, *pictor_args], len(batch))},
@@ -223,7 +235,7 @@ results = {
 
 def ratios(case, cpu_target, rss_target=None):
     v, p = results[case]["vipsthumbnail"], results[case]["pictor"]
-    r = results[case]["ratio_pictor_vips"] = {"cpu": p["cpu_s"] / v["cpu_s"], "rss": p["peak_rss_mb"] / v["peak_rss_mb"],
+    r = results[case]["ratio_pictor_vips"] = {"cpu": p["cpu_s"] / v["cpu_s"], "rss": p["peak_rss_mib"] / v["peak_rss_mib"],
                                               "cpu_target": cpu_target, "rss_target": rss_target}
     verdict = lambda x, t: "ok" if x <= t else "MISS"
     targets = f"cpu <= {cpu_target} {verdict(r['cpu'], cpu_target)}"
@@ -236,7 +248,7 @@ def row(case, label):
     for tool in ("vipsthumbnail", "pictor", "djpeg 1/8"):
         if tool in results[case]:
             s = results[case][tool]
-            print(f"{label:<18}{tool:<15}{s['cpu_s']:>7.3f}{s['peak_rss_mb']:>14.1f}{s['wall_s']:>9.3f}")
+            print(f"{label:<18}{tool:<15}{s['cpu_s']:>7.3f}{s['peak_rss_mib']:>14.1f}{s['wall_s']:>9.3f}")
 
 
 print(f"{'case':<18}{'tool':<15}{'cpu_s':>7}{'peak_rss_MiB':>14}{'wall_s':>9}")
@@ -246,6 +258,7 @@ floor = results["single"]["djpeg 1/8"]["cpu_s"] / results["single"]["vipsthumbna
 results["single"]["ratio_djpeg_vips_cpu"] = floor
 print(f"floor djpeg/vips:  cpu {floor:.2f}")
 print()
+print(f"batch: {len(batch)} files, {progressive} progressive (real ones kept as shipped)")
 row("batch", f"batch {len(batch)}x{min(mp_batch):.0f}-{max(mp_batch):.0f}MP")
 ratios("batch", 0.95, 0.25)
 

@@ -7,7 +7,7 @@ use crate::format::ImageFormat;
 /// Malformed structure ends the walk early; the decoder reports it later.
 pub fn frame_count(bytes: &[u8], format: ImageFormat) -> u32 {
     match format {
-        ImageFormat::Gif => gif_frames(bytes),
+        ImageFormat::Gif => gif_walk(bytes).0,
         ImageFormat::Png => apng_frames(bytes),
         ImageFormat::Webp => webp_frames(bytes),
         _ => 1,
@@ -15,8 +15,17 @@ pub fn frame_count(bytes: &[u8], format: ImageFormat) -> u32 {
     .max(1)
 }
 
-fn gif_frames(b: &[u8]) -> u32 {
-    let Some(&flags) = b.get(10) else { return 1 };
+/// The canvas a GIF's frames reach: a frame placed far outside the
+/// logical screen makes players allocate that much.
+pub fn gif_extent(bytes: &[u8]) -> (u64, u64) {
+    gif_walk(bytes).1
+}
+
+/// Frame count and the furthest right and bottom edge of any frame.
+fn gif_walk(b: &[u8]) -> (u32, (u64, u64)) {
+    let u16_at = |i: usize| b.get(i..i + 2).map_or(0, |s| u64::from(u16::from_le_bytes([s[0], s[1]])));
+    let mut extent = (u16_at(6), u16_at(8));
+    let Some(&flags) = b.get(10) else { return (1, extent) };
     let mut pos = 13;
     if flags & 0x80 != 0 {
         pos += 3 << ((flags & 7) + 1);
@@ -27,6 +36,8 @@ fn gif_frames(b: &[u8]) -> u32 {
             0x21 => pos = skip_sub_blocks(b, pos + 2),
             0x2C => {
                 frames += 1;
+                extent.0 = extent.0.max(u16_at(pos + 1) + u16_at(pos + 5));
+                extent.1 = extent.1.max(u16_at(pos + 3) + u16_at(pos + 7));
                 let Some(&local) = b.get(pos + 9) else { break };
                 pos += 10;
                 if local & 0x80 != 0 {
@@ -37,7 +48,7 @@ fn gif_frames(b: &[u8]) -> u32 {
             _ => break, // 0x3B trailer, or garbage
         }
     }
-    frames
+    (frames, extent)
 }
 
 /// Skips a chain of length-prefixed sub-blocks ending in a zero length.
@@ -94,6 +105,11 @@ mod tests {
         gif.push(0x3B);
         assert_eq!(frame_count(&gif, ImageFormat::Gif), 3);
         assert_eq!(frame_count(&gif[..20], ImageFormat::Gif), 1);
+        assert_eq!(gif_extent(&gif), (1, 1));
+        // A second frame placed at (65535, 65535) stretches the canvas.
+        gif.pop();
+        gif.extend_from_slice(b"\x2C\xff\xff\xff\xff\x01\0\x01\0\0\x02\x02\x44\x01\0\x3B");
+        assert_eq!(gif_extent(&gif), (65536, 65536));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use super::metadata::orientation;
 use crate::orient::Orientation;
 use super::{Decoded, Header, Limits, check_limits, frame_count};
-use crate::error::Result;
+use crate::error::{ImagingError, Result};
 use crate::format::ImageFormat;
 use crate::image::{Channels, Image};
 
@@ -26,6 +26,15 @@ pub fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Deco
     let (header, exif) = read_header(&mut decoder, bytes, format);
     let ratio = (format == ImageFormat::Png).then_some(PNG_MAX_PIXELS_PER_BYTE);
     check_limits(&header, limits, bytes.len(), ratio)?;
+    if format == ImageFormat::Gif {
+        let (w, h) = super::frames::gif_extent(bytes);
+        if w * h > limits.max_pixels {
+            return Err(ImagingError::TooLarge(format!(
+                "GIF frames reach out to a {w}x{h} canvas, over the limit of {:.1} megapixels",
+                limits.max_pixels as f64 / 1e6
+            )));
+        }
+    }
     let icc = decoder.icc_profile().ok().flatten();
     let image = into_image(DynamicImage::from_decoder(decoder)?)?;
     Ok(Decoded { image, header, exif, icc, shrink: 1 })

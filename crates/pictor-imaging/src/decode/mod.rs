@@ -73,10 +73,10 @@ pub struct Decoded {
 
 /// Reads the header only: format, stored size, orientation, frame count.
 pub fn probe(bytes: &[u8]) -> Result<Header> {
-    let format = ImageFormat::detect(bytes)?;
+    let format = decodable_format(bytes)?;
     match format {
         ImageFormat::Jpeg => jpeg::probe(bytes),
-        _ => generic::probe(bytes, format),
+        _ => guard_panics(|| generic::probe(bytes, format)),
     }
 }
 
@@ -89,21 +89,35 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 /// upright picture down (2.0 = to half size), so that a JPEG can be decoded
 /// at a reduced scale while leaving at least 2× for the final resize filter.
 pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
-    let format = ImageFormat::detect(bytes)?;
+    let format = decodable_format(bytes)?;
     let mut decoded = match format {
         ImageFormat::Jpeg => jpeg::decode(bytes, limits, shrink_for)?,
-        ImageFormat::Avif | ImageFormat::Heic => {
-            return Err(ImagingError::UnsupportedFormat(format!(
-                "{format} decoding is not built into this Pictor; convert the file to JPEG, PNG or WebP first"
-            )));
-        }
-        _ => generic::decode(bytes, format, limits)?,
+        _ => guard_panics(|| generic::decode(bytes, format, limits))?,
     };
     if let Some(icc) = &decoded.icc {
         crate::color::to_srgb(&mut decoded.image, icc);
     }
     decoded.image = decoded.header.orientation.apply(decoded.image);
     Ok(decoded)
+}
+
+/// Sniffs the format and refuses the ones recognised but not decoded.
+fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
+    match ImageFormat::detect(bytes)? {
+        format @ (ImageFormat::Avif | ImageFormat::Heic) => Err(ImagingError::UnsupportedFormat(format!(
+            "{format} decoding is not built into this Pictor; convert the file to JPEG, PNG or WebP first"
+        ))),
+        format => Ok(format),
+    }
+}
+
+/// A decoder bug on hostile input must cost one request, not the process:
+/// a panic inside a third-party decoder becomes `Corrupt`.
+fn guard_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(ImagingError::Corrupt(format!("the decoder failed on this file ({})", msg.unwrap_or_default())))
+    })
 }
 
 /// Refuses a header that breaks the limits.

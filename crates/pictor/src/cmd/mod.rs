@@ -1,0 +1,54 @@
+//! Subcommands, one file each, dispatched from [`run`].
+
+mod convert;
+mod pool;
+mod probe;
+mod thumbnail;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pictor_imaging::Limits;
+
+/// Pictor: a self-hosted image service.
+#[derive(Debug, Parser)]
+#[command(name = "pictor", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make thumbnails of many images, in parallel.
+    Thumbnail(thumbnail::ThumbnailArgs),
+    /// Transform one image with a chain of operations.
+    Convert(convert::ConvertArgs),
+    /// Print what the header of each image says, without decoding pixels.
+    Probe(probe::ProbeArgs),
+}
+
+/// Limits shared by every command that decodes.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Refuse images over this many pixels (width × height), read from the header.
+    #[arg(long, env = "PICTOR_MAX_PIXELS", default_value_t = Limits::default().max_pixels, global = true)]
+    max_pixels: u64,
+    /// Refuse animations with more frames than this.
+    #[arg(long, env = "PICTOR_MAX_FRAMES", default_value_t = Limits::default().max_frames, global = true)]
+    max_frames: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits { max_pixels: self.max_pixels, max_frames: self.max_frames }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Thumbnail(args) => thumbnail::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Probe(args) => probe::run(args),
+    }
+}
