@@ -30,16 +30,16 @@
 //! Animation is read as its first frame and never written. Vector formats
 //! (SVG, PDF) are refused. AVIF and HEIC are recognised but not decoded.
 
+mod color;
 pub mod decode;
 pub mod encode;
 mod error;
 mod exif;
 pub mod format;
 mod image;
-mod orient;
 pub mod ops;
+mod orient;
 pub mod pipeline;
-mod color;
 
 pub use decode::{Decoded, Header, Limits, decode, probe};
 pub use encode::EncodeOptions;

@@ -38,7 +38,10 @@ impl Orientation {
 
     /// True when making the picture upright swaps width and height.
     pub fn swaps_axes(self) -> bool {
-        matches!(self, Self::Transpose | Self::Rotate90 | Self::Transverse | Self::Rotate270)
+        matches!(
+            self,
+            Self::Transpose | Self::Rotate90 | Self::Transverse | Self::Rotate270
+        )
     }
 
     /// The upright size of a stored `(width, height)`.

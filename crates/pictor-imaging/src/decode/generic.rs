@@ -7,11 +7,11 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use super::metadata::orientation;
-use crate::orient::Orientation;
 use super::{Decoded, Header, Limits, check_limits, frame_count};
 use crate::error::{ImagingError, Result};
 use crate::format::ImageFormat;
 use crate::image::{Channels, Image};
+use crate::orient::Orientation;
 
 /// Deflate expands at most 1032:1, and a 1-bit PNG packs 8 pixels a byte.
 const PNG_MAX_PIXELS_PER_BYTE: u64 = 1032 * 8 + 8;
@@ -37,10 +37,20 @@ pub fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Deco
     }
     let icc = decoder.icc_profile().ok().flatten();
     let image = into_image(DynamicImage::from_decoder(decoder)?)?;
-    Ok(Decoded { image, header, exif, icc, shrink: 1 })
+    Ok(Decoded {
+        image,
+        header,
+        exif,
+        icc,
+        shrink: 1,
+    })
 }
 
-fn open<'a>(bytes: &'a [u8], format: ImageFormat, limits: &Limits) -> Result<Box<dyn ImageDecoder + 'a>> {
+fn open<'a>(
+    bytes: &'a [u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Box<dyn ImageDecoder + 'a>> {
     let image_format = match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Gif => image::ImageFormat::Gif,
@@ -60,7 +70,11 @@ fn open<'a>(bytes: &'a [u8], format: ImageFormat, limits: &Limits) -> Result<Box
     Ok(Box::new(reader.into_decoder()?))
 }
 
-fn read_header(decoder: &mut Box<dyn ImageDecoder + '_>, bytes: &[u8], format: ImageFormat) -> (Header, Option<Vec<u8>>) {
+fn read_header(
+    decoder: &mut Box<dyn ImageDecoder + '_>,
+    bytes: &[u8],
+    format: ImageFormat,
+) -> (Header, Option<Vec<u8>>) {
     let (width, height) = decoder.dimensions();
     let exif = decoder.exif_metadata().ok().flatten();
     let xmp = decoder.xmp_metadata().ok().flatten();
@@ -87,4 +101,3 @@ fn into_image(decoded: DynamicImage) -> Result<Image> {
     };
     Ok(image)
 }
-

@@ -12,7 +12,9 @@ use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use mozjpeg::{ColorSpace, Decompress, Marker};
-use mozjpeg_sys::{J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr, jpeg_std_error};
+use mozjpeg_sys::{
+    J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr, jpeg_std_error,
+};
 
 use super::metadata::{JpegMarkers, orientation};
 use super::{Decoded, Header, Limits, check_limits};
@@ -39,36 +41,79 @@ pub fn probe(bytes: &[u8]) -> Result<Header> {
     })
 }
 
-pub fn decode(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
+pub fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    shrink_for: &dyn Fn(&Header) -> f64,
+) -> Result<Decoded> {
     guarded(|| {
         let mut dec = open(bytes)?;
         let (header, markers) = read_header(&dec);
         check_limits(&header, limits, bytes.len(), Some(MAX_PIXELS_PER_BYTE))?;
         let shrink = shrink_denominator(shrink_for(&header));
+        let cmyk = matches!(
+            dec.color_space(),
+            J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK
+        );
+        if shrink == 8
+            && !cmyk
+            && let Some(image) = super::jpeg_dc::decode(bytes)?
+        {
+            return Ok(Decoded {
+                image,
+                header,
+                exif: markers.exif,
+                icc: markers.icc,
+                shrink,
+            });
+        }
         dec.scale((8 / shrink) as u8);
-        let cmyk = matches!(dec.color_space(), J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK);
-        let out_space = if cmyk { ColorSpace::JCS_CMYK } else { ColorSpace::JCS_RGB };
+        let out_space = if cmyk {
+            ColorSpace::JCS_CMYK
+        } else {
+            ColorSpace::JCS_RGB
+        };
         HIT_EOF.set(false);
-        let mut started = dec.to_colorspace(out_space).map_err(|e| corrupt(format!("JPEG: {e}")))?;
+        let mut started = dec
+            .to_colorspace(out_space)
+            .map_err(|e| corrupt(format!("JPEG: {e}")))?;
         let (w, h) = (started.width() as u32, started.height() as u32);
-        let samples: Vec<u8> = started.read_scanlines().map_err(|e| corrupt(format!("JPEG: {e}")))?;
+        let samples: Vec<u8> = started
+            .read_scanlines()
+            .map_err(|e| corrupt(format!("JPEG: {e}")))?;
         if HIT_EOF.get() {
-            return Err(corrupt("JPEG data ends before the image is complete (truncated file)"));
+            return Err(corrupt(
+                "JPEG data ends before the image is complete (truncated file)",
+            ));
         }
         // Trailing garbage or a missing EOI after complete pixels is harmless.
         let _ = started.finish();
-        let rgb = if cmyk { crate::color::cmyk_to_rgb(&samples, markers.adobe, markers.icc.as_deref()) } else { samples };
-        let image = Image::from_raw(w, h, Channels::Rgb, rgb).map_err(|_| corrupt("JPEG: decoder returned short data"))?;
+        let rgb = if cmyk {
+            crate::color::cmyk_to_rgb(&samples, markers.adobe, markers.icc.as_deref())
+        } else {
+            samples
+        };
+        let image = Image::from_raw(w, h, Channels::Rgb, rgb)
+            .map_err(|_| corrupt("JPEG: decoder returned short data"))?;
         // CMYK profiles were applied above; only RGB ones remain for later.
         let icc = if cmyk { None } else { markers.icc };
-        Ok(Decoded { image, header, exif: markers.exif, icc, shrink })
+        Ok(Decoded {
+            image,
+            header,
+            exif: markers.exif,
+            icc,
+            shrink,
+        })
     })
 }
 
 /// The largest of 1, 2, 4, 8 that still leaves at least a 2× reduction for
 /// the resize filter, as libvips does.
 fn shrink_denominator(factor: f64) -> u32 {
-    [8, 4, 2].into_iter().find(|&d| factor / f64::from(d) >= 2.0).unwrap_or(1)
+    [8, 4, 2]
+        .into_iter()
+        .find(|&d| factor / f64::from(d) >= 2.0)
+        .unwrap_or(1)
 }
 
 fn open(bytes: &[u8]) -> Result<Decompress<&[u8]>> {
@@ -103,7 +148,10 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown libjpeg failure".into());
-            Err(ImagingError::Corrupt(format!("JPEG: {}", msg.trim_start_matches("libjpeg fatal error: "))))
+            Err(ImagingError::Corrupt(format!(
+                "JPEG: {}",
+                msg.trim_start_matches("libjpeg fatal error: ")
+            )))
         }
     }
 }
@@ -135,10 +183,15 @@ fn libjpeg_message(cinfo: &mut jpeg_common_struct) -> String {
     // SAFETY: the error manager is live; format_message writes at most
     // JMSG_LENGTH_MAX (200) bytes including the terminator.
     unsafe {
-        let Some(err) = cinfo.err.as_ref() else { return "libjpeg error".into() };
-        let Some(format) = err.format_message else { return format!("libjpeg error {}", err.msg_code) };
+        let Some(err) = cinfo.err.as_ref() else {
+            return "libjpeg error".into();
+        };
+        let Some(format) = err.format_message else {
+            return format!("libjpeg error {}", err.msg_code);
+        };
         let mut buf = [0u8; 200];
-        let format: unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8) = std::mem::transmute(format);
+        let format: unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8) =
+            std::mem::transmute(format);
         format(cinfo, buf.as_mut_ptr());
         let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         String::from_utf8_lossy(&buf[..end]).into_owned()

@@ -18,17 +18,30 @@ pub fn cut(img: &Image, x: u32, y: u32, w: u32, h: u32) -> Image {
 }
 
 /// Adds borders `[top, right, bottom, left]` of `color`.
-pub fn pad(img: &Image, [top, right, bottom, left]: [u32; 4], color: Rgba, ctx: &Ctx) -> Result<Image> {
+pub fn pad(
+    img: &Image,
+    [top, right, bottom, left]: [u32; 4],
+    color: Rgba,
+    ctx: &Ctx,
+) -> Result<Image> {
     let w = u64::from(img.width()) + u64::from(left) + u64::from(right);
     let h = u64::from(img.height()) + u64::from(top) + u64::from(bottom);
     ctx.check_output(w, h)?;
     let alpha = img.has_alpha_channel() || color.a != 255;
-    let src = if alpha { img.clone().into_rgba() } else { img.clone() };
+    let src = if alpha {
+        img.clone().into_rgba()
+    } else {
+        img.clone()
+    };
     let mut canvas = Image::filled(w as u32, h as u32, color);
     if alpha {
         canvas = canvas.into_rgba();
     }
-    let n = if alpha { Channels::Rgba.count() } else { Channels::Rgb.count() };
+    let n = if alpha {
+        Channels::Rgba.count()
+    } else {
+        Channels::Rgb.count()
+    };
     let (src_stride, dst_stride) = (src.stride(), canvas.stride());
     for row in 0..src.height() as usize {
         let dst_start = (row + top as usize) * dst_stride + left as usize * n;
@@ -53,7 +66,13 @@ mod tests {
 
     #[test]
     fn transparent_padding_adds_alpha() {
-        let out = pad(&Image::filled(1, 1, Rgba::BLACK), [0, 1, 0, 0], Rgba::TRANSPARENT, &Ctx { max_pixels: 9 }).unwrap();
+        let out = pad(
+            &Image::filled(1, 1, Rgba::BLACK),
+            [0, 1, 0, 0],
+            Rgba::TRANSPARENT,
+            &Ctx { max_pixels: 9 },
+        )
+        .unwrap();
         assert_eq!(out.data(), &[0, 0, 0, 255, 0, 0, 0, 0]);
     }
 

@@ -54,7 +54,13 @@ pub enum Operation {
     /// Composite transparency onto a colour.
     Flatten(Rgba),
     /// Add borders: top, right, bottom, left, and their colour.
-    Pad { top: u32, right: u32, bottom: u32, left: u32, color: Rgba },
+    Pad {
+        top: u32,
+        right: u32,
+        bottom: u32,
+        left: u32,
+        color: Rgba,
+    },
 }
 
 impl Operation {
@@ -69,9 +75,13 @@ impl Operation {
             Self::Sharpen(sigma) => Ok(filters::sharpen(img, *sigma)),
             Self::Grayscale => Ok(filters::grayscale(img)),
             Self::Flatten(color) => Ok(img.flatten(*color)),
-            Self::Pad { top, right, bottom, left, color } => {
-                canvas::pad(&img, [*top, *right, *bottom, *left], *color, ctx)
-            }
+            Self::Pad {
+                top,
+                right,
+                bottom,
+                left,
+                color,
+            } => canvas::pad(&img, [*top, *right, *bottom, *left], *color, ctx),
         }
     }
 

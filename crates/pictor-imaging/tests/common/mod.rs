@@ -16,7 +16,10 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if dir.join("SOURCES.md").is_file() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED {test}: no test corpus at {} (set PICTOR_CORPUS to run it)", dir.display());
+        eprintln!(
+            "SKIPPED {test}: no test corpus at {} (set PICTOR_CORPUS to run it)",
+            dir.display()
+        );
         None
     }
 }
@@ -31,7 +34,12 @@ pub fn files_under(root: &Path, dir: &str) -> Vec<String> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+                out.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -42,15 +50,28 @@ pub fn files_under(root: &Path, dir: &str) -> Vec<String> {
 /// Mean absolute difference per channel sample (0–255) of two RGB(A) images of equal size.
 pub fn mean_abs_diff(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f64 {
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let (a, b) = (a.clone().flatten(pictor_imaging::Rgba::WHITE), b.clone().flatten(pictor_imaging::Rgba::WHITE));
-    let sum: u64 = a.data().iter().zip(b.data()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
+    let (a, b) = (
+        a.clone().flatten(pictor_imaging::Rgba::WHITE),
+        b.clone().flatten(pictor_imaging::Rgba::WHITE),
+    );
+    let sum: u64 = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
     sum as f64 / a.data().len() as f64
 }
 
 /// PSNR in dB between two RGB images of equal size.
 pub fn psnr(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f64 {
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let mse: f64 = a.data().iter().zip(b.data()).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum::<f64>()
+    let mse: f64 = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum::<f64>()
         / a.data().len() as f64;
     10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
 }

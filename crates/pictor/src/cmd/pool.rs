@@ -2,15 +2,19 @@
 //! holding one image at a time, so memory stays flat however long the
 //! batch; a progress bar on stderr when it is a terminal.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Runs `work` on every item with `jobs` threads; returns the failures
 /// as `(item index, message)`, in input order.
-pub fn for_each<T: Sync>(items: &[T], jobs: usize, work: impl Fn(&T) -> anyhow::Result<()> + Sync) -> Vec<(usize, String)> {
+pub fn for_each<T: Sync>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> anyhow::Result<()> + Sync,
+) -> Vec<(usize, String)> {
     let bar = ProgressBar::new(items.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} images  {elapsed} elapsed, {eta} left")
@@ -29,7 +33,10 @@ pub fn for_each<T: Sync>(items: &[T], jobs: usize, work: impl Fn(&T) -> anyhow::
                     let Some(item) = items.get(index) else { break };
                     if let Err(err) = work(item) {
                         bar.suspend(|| eprintln!("error: {err:#}"));
-                        failures.lock().expect("no worker panics while holding it").push((index, format!("{err:#}")));
+                        failures
+                            .lock()
+                            .expect("no worker panics while holding it")
+                            .push((index, format!("{err:#}")));
                     }
                     bar.inc(1);
                 }
