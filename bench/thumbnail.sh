@@ -267,3 +267,9 @@ with open(path, "w") as f:
     json.dump(results, f, indent=2)
 print(f"\nwrote {path}")
 PY
+
+# --- encode cost of each output format at 1024 px ------------------------------
+echo
+enc_features=()
+command -v nasm >/dev/null && enc_features=(--features asm)
+(cd "$root" && cargo bench -q -p pictor-imaging --bench encode "${enc_features[@]}" -- "$single")
