@@ -154,6 +154,23 @@ impl Image {
         }
     }
 
+    /// Peak signal-to-noise ratio against another image of the same size
+    /// and layout, in dB (identical images give about 138 dB).
+    pub fn psnr(&self, other: &Image) -> f64 {
+        assert_eq!(
+            (self.width, self.height, self.channels),
+            (other.width, other.height, other.channels)
+        );
+        let squared: f64 = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+            .sum();
+        let mse = (squared / self.data.len() as f64).max(1e-12);
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+
     /// Drops an alpha channel that is opaque everywhere; keeps data small.
     pub fn drop_opaque_alpha(self) -> Image {
         if self.has_alpha_channel() && !self.has_transparency() {

@@ -81,7 +81,7 @@ fn shrunk_thumbnails_match_full_decode_quality() {
             .image;
         let lanczos = resize(&full, w, h, FilterType::Lanczos3);
         let truth = resize(&full, w, h, FilterType::Box);
-        let (p_shrunk, p_full) = (common::psnr(&thumb, &truth), common::psnr(&lanczos, &truth));
+        let (p_shrunk, p_full) = (thumb.psnr(&truth), lanczos.psnr(&truth));
         eprintln!(
             "{file}: 1/{} decode {p_shrunk:.2} dB, full decode {p_full:.2} dB",
             shrunk.shrink

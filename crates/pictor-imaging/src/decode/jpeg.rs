@@ -148,10 +148,14 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown libjpeg failure".into());
-            Err(ImagingError::Corrupt(format!(
-                "JPEG: {}",
-                msg.trim_start_matches("libjpeg fatal error: ")
-            )))
+            let msg = msg.trim_start_matches("libjpeg fatal error: ");
+            if msg.contains("data precision") {
+                // 12- and 16-bit JPEGs: valid files this 8-bit codec cannot read.
+                return Err(ImagingError::UnsupportedFormat(format!(
+                    "JPEG: {msg}; only 8-bit JPEG is decoded"
+                )));
+            }
+            Err(ImagingError::Corrupt(format!("JPEG: {msg}")))
         }
     }
 }

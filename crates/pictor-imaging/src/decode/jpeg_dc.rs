@@ -500,17 +500,6 @@ mod tests {
         Image::from_raw(w, h, Channels::Rgb, s.read_scanlines().unwrap()).unwrap()
     }
 
-    fn psnr(a: &Image, b: &Image) -> f64 {
-        let mse = a
-            .data()
-            .iter()
-            .zip(b.data())
-            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-            .sum::<f64>()
-            / a.data().len() as f64;
-        10.0 * (65025.0 / mse.max(1e-9)).log10()
-    }
-
     fn gradient(w: u32, h: u32) -> Image {
         let data = (0..h)
             .flat_map(|y| {
@@ -546,9 +535,9 @@ mod tests {
             // Subsampled chroma: libjpeg rebuilds it from low AC terms, we interpolate
             // block means; a sharp synthetic chroma sawtooth shows the gap.
             assert!(
-                psnr(&ours, &reference) > 27.0,
+                ours.psnr(&reference) > 27.0,
                 "{w}x{h}: {:.1} dB",
-                psnr(&ours, &reference)
+                ours.psnr(&reference)
             );
         }
     }
@@ -608,7 +597,7 @@ mod tests {
                     "{}",
                     path.display()
                 );
-                let p = psnr(&ours, &reference);
+                let p = ours.psnr(&reference);
                 // Identical for 4:4:4 and grey; files cut after the DC scan differ by
                 // libjpeg's block smoothing of missing AC terms.
                 assert!(

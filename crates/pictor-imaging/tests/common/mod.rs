@@ -62,16 +62,3 @@ pub fn mean_abs_diff(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f6
         .sum();
     sum as f64 / a.data().len() as f64
 }
-
-/// PSNR in dB between two RGB images of equal size.
-pub fn psnr(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f64 {
-    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let mse: f64 = a
-        .data()
-        .iter()
-        .zip(b.data())
-        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-        .sum::<f64>()
-        / a.data().len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
-}
