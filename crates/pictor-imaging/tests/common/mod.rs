@@ -16,7 +16,11 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if dir.join("SOURCES.md").is_file() {
         Some(dir)
     } else {
-        eprintln!(
+        // Written to the stream itself, not through eprintln!, so that the
+        // test harness's output capture cannot hide the skip.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {test}: no test corpus at {} (set PICTOR_CORPUS to run it)",
             dir.display()
         );
