@@ -154,10 +154,6 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// Every concrete format, in the order `auto` prefers them.
-    pub const CONCRETE: [OutputFormat; 5] =
-        [Self::Avif, Self::Webp, Self::Jpeg, Self::Png, Self::Gif];
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Jpeg => "jpeg",

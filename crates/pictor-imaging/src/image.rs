@@ -170,15 +170,6 @@ impl Image {
         let mse = (squared / self.data.len() as f64).max(1e-12);
         10.0 * (255.0f64 * 255.0 / mse).log10()
     }
-
-    /// Drops an alpha channel that is opaque everywhere; keeps data small.
-    pub fn drop_opaque_alpha(self) -> Image {
-        if self.has_alpha_channel() && !self.has_transparency() {
-            self.flatten(Rgba::WHITE)
-        } else {
-            self
-        }
-    }
 }
 
 /// An 8-bit colour with alpha, parsed from `rrggbb`, `rrggbbaa` or a name.

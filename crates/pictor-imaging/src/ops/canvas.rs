@@ -19,7 +19,7 @@ pub fn cut(img: &Image, x: u32, y: u32, w: u32, h: u32) -> Image {
 
 /// Adds borders `[top, right, bottom, left]` of `color`.
 pub fn pad(
-    img: &Image,
+    img: Image,
     [top, right, bottom, left]: [u32; 4],
     color: Rgba,
     ctx: &Ctx,
@@ -28,11 +28,7 @@ pub fn pad(
     let h = u64::from(img.height()) + u64::from(top) + u64::from(bottom);
     ctx.check_output(w, h)?;
     let alpha = img.has_alpha_channel() || color.a != 255;
-    let src = if alpha {
-        img.clone().into_rgba()
-    } else {
-        img.clone()
-    };
+    let src = if alpha { img.into_rgba() } else { img };
     let mut canvas = Image::filled(w as u32, h as u32, color);
     if alpha {
         canvas = canvas.into_rgba();
@@ -58,7 +54,7 @@ mod tests {
     #[test]
     fn pad_places_picture_inside_borders() {
         let img = Image::filled(1, 1, Rgba::BLACK);
-        let out = pad(&img, [1, 2, 0, 1], Rgba::WHITE, &Ctx { max_pixels: 100 }).unwrap();
+        let out = pad(img, [1, 2, 0, 1], Rgba::WHITE, &Ctx { max_pixels: 100 }).unwrap();
         assert_eq!((out.width(), out.height()), (4, 2));
         let firsts: Vec<u8> = out.data().chunks(3).map(|p| p[0]).collect();
         assert_eq!(firsts, vec![255, 255, 255, 255, 255, 0, 255, 255]);
@@ -67,7 +63,7 @@ mod tests {
     #[test]
     fn transparent_padding_adds_alpha() {
         let out = pad(
-            &Image::filled(1, 1, Rgba::BLACK),
+            Image::filled(1, 1, Rgba::BLACK),
             [0, 1, 0, 0],
             Rgba::TRANSPARENT,
             &Ctx { max_pixels: 9 },

@@ -81,7 +81,7 @@ impl Operation {
                 bottom,
                 left,
                 color,
-            } => canvas::pad(&img, [*top, *right, *bottom, *left], *color, ctx),
+            } => canvas::pad(img, [*top, *right, *bottom, *left], *color, ctx),
         }
     }
 

@@ -118,7 +118,7 @@ impl Resize {
                 ctx.check_output(u64::from(bw), u64::from(bh))?;
                 let (left, top) = ((bw - rw) / 2, (bh - rh) / 2);
                 canvas::pad(
-                    &scaled,
+                    scaled,
                     [top, bw - rw - left, bh - rh - top, left],
                     self.background,
                     ctx,

@@ -35,23 +35,19 @@ impl Rotate {
             90.0 => remap(&img, true, false, true),
             180.0 => remap(&img, false, true, true),
             270.0 => remap(&img, true, true, false),
-            _ => rotate_any(&img, self.degrees, self.background, ctx)?,
+            _ => rotate_any(img, self.degrees, self.background, ctx)?,
         })
     }
 }
 
-fn rotate_any(img: &Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<Image> {
+fn rotate_any(img: Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<Image> {
     let (sin, cos) = degrees.to_radians().sin_cos();
     let (w, h) = (f64::from(img.width()), f64::from(img.height()));
     let out_w = (w * cos.abs() + h * sin.abs()).round().max(1.0);
     let out_h = (w * sin.abs() + h * cos.abs()).round().max(1.0);
     ctx.check_output(out_w as u64, out_h as u64)?;
     let alpha = img.has_alpha_channel() || background.a != 255;
-    let src = if alpha {
-        img.clone().into_rgba()
-    } else {
-        img.clone()
-    };
+    let src = if alpha { img.into_rgba() } else { img };
     let n = src.channels().count();
     let bg = &background.as_array()[..n];
     let (sw, sh) = (src.width() as i64, src.height() as i64);
