@@ -1,8 +1,12 @@
 //! Subcommands, one file each, dispatched from [`run`].
 
+mod admin;
+mod client;
+mod config;
 mod convert;
 mod pool;
 mod probe;
+mod serve;
 mod thumbnail;
 
 use std::process::ExitCode;
@@ -20,6 +24,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP service: API, workers and cache.
+    Serve(serve::ServeArgs),
+    /// Print the configuration: `defaults` or `show`.
+    Config(config::ConfigCmd),
+    /// Administrative tasks, e.g. `admin create-key`.
+    Admin(admin::AdminCmd),
+    /// Upload files or folders to a running server, in parallel.
+    Upload(client::UploadArgs),
+    /// Download a transformed image from a running server.
+    Get(client::GetArgs),
     /// Make thumbnails of many images, in parallel.
     Thumbnail(thumbnail::ThumbnailArgs),
     /// Transform one image with a chain of operations.
@@ -50,6 +64,11 @@ impl LimitArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Admin(cmd) => admin::run(cmd),
+        Command::Upload(args) => client::upload(args),
+        Command::Get(args) => client::get(args),
         Command::Thumbnail(args) => thumbnail::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Probe(args) => probe::run(args),

@@ -1,0 +1,182 @@
+# Throw-away services for the test suite, on 127.0.0.1 only. Meant to be
+# sourced (by .ci/run, or by hand before `cargo test`):
+#
+#   source .ci/services.sh
+#
+# Starts, each on a free loopback port over a fresh temp dir:
+#   - PostgreSQL (Debian's `postgresql`), trust auth, database pictor_test
+#       PICTOR_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:PORT/pictor_test
+#   - s3s-fs (an S3 server over a directory), bucket pictor-test
+#       PICTOR_TEST_S3_URL=s3://pictor-test?endpoint=...&access_key_id=...
+#       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (same values)
+#     (the shell variable PICTOR_SERVICES_S3_ENDPOINT, not exported, holds
+#     http://127.0.0.1:PORT; nothing else PICTOR_* is exported, since
+#     `pictor serve` reads PICTOR_* variables as its configuration)
+# and registers an EXIT trap (pictor_services_stop) that stops both and
+# deletes their data. A caller that needs its own EXIT trap must call
+# pictor_services_stop from it. Installs what is missing (apt-get, cargo
+# install), so the first run on a new machine takes a few minutes.
+#
+# Written for bash, with or without `set -euo pipefail` in the caller: every
+# step checks its own result, and a failure makes `source` return non-zero.
+
+# Versions and fixed test credentials (not secrets: loopback-only throw-away).
+PICTOR_S3S_FS_VERSION=0.14.1
+PICTOR_S3_BUCKET=pictor-test
+PICTOR_S3_ACCESS_KEY=pictor-test-access-key
+PICTOR_S3_SECRET_KEY=pictor-test-secret-key
+PICTOR_S3_REGION=us-east-1
+# Seconds to wait for each service to answer.
+PICTOR_SERVICES_TIMEOUT=${PICTOR_SERVICES_TIMEOUT:-60}
+
+_svc_log() { echo "services: $*" >&2; }
+
+# A TCP port that is free on 127.0.0.1 right now (the kernel's choice).
+_svc_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# _svc_wait NAME CMD...: retry CMD every 0.2 s until it succeeds, at most
+# PICTOR_SERVICES_TIMEOUT seconds; exit status 125 from CMD means give up now.
+_svc_wait() {
+  local name=$1 deadline=$((SECONDS + PICTOR_SERVICES_TIMEOUT)) rc
+  shift
+  while true; do
+    rc=0
+    "$@" >/dev/null 2>&1 || rc=$?
+    ((rc == 0)) && return 0
+    if ((rc == 125)); then
+      _svc_log "$name exited"
+      return 1
+    elif ((SECONDS >= deadline)); then
+      _svc_log "$name did not answer within ${PICTOR_SERVICES_TIMEOUT}s"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Runs a command as the postgres user when we are root (initdb refuses root);
+# as ourselves otherwise.
+_svc_as_pg() {
+  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+_svc_pg_bin() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  if [[ -z $bin || ! -x $bin/initdb ]]; then
+    _svc_log "installing postgresql"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } >&2 || return 1
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  echo "$bin"
+}
+
+_svc_start_postgres() {
+  local bin dir=$PICTOR_SERVICES_DIR/pg port
+  bin=$(_svc_pg_bin) || return 1
+  port=$(_svc_free_port) || return 1
+  mkdir -p "$dir" || return 1
+  ((EUID == 0)) && { chown postgres: "$dir" || return 1; }
+  _svc_as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+    >"$PICTOR_SERVICES_DIR/initdb.log" 2>&1 || { _svc_log "initdb failed:"; cat "$PICTOR_SERVICES_DIR/initdb.log" >&2; return 1; }
+  # Durability off: the cluster is deleted at exit anyway. The socket goes in
+  # the temp dir, not /var/run/postgresql.
+  PICTOR_SERVICES_PG_BIN=$bin # from here on, pictor_services_stop stops it
+  _svc_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -W start -o \
+    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    >/dev/null || return 1
+  _svc_wait "postgres on 127.0.0.1:$port" "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres ||
+    { cat "$dir/server.log" >&2; return 1; }
+  "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'CREATE DATABASE pictor_test' >/dev/null || return 1
+  export PICTOR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/pictor_test"
+  _svc_log "postgres $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# --- S3 (s3s-fs) --------------------------------------------------------------
+
+# Prints the path of s3s-fs at the pinned version, installing it if needed.
+_svc_s3s_fs() {
+  local installed=${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs bin
+  bin=$(command -v s3s-fs) || bin=$installed
+  if [[ $("$bin" --version 2>/dev/null) != "s3s-fs $PICTOR_S3S_FS_VERSION" ]]; then
+    _svc_log "installing s3s-fs $PICTOR_S3S_FS_VERSION (cargo install, a few minutes)"
+    cargo install -q "s3s-fs@$PICTOR_S3S_FS_VERSION" --locked --features binary >&2 || return 1
+    bin=$installed
+  fi
+  echo "$bin"
+}
+
+_svc_start_s3() {
+  local bin dir=$PICTOR_SERVICES_DIR/s3 port endpoint
+  bin=$(_svc_s3s_fs) || return 1
+  port=$(_svc_free_port) || return 1
+  endpoint=http://127.0.0.1:$port
+  # s3s-fs keeps bucket B as directory ROOT/B: creating it is creating the bucket.
+  mkdir -p "$dir/root/$PICTOR_S3_BUCKET" || return 1
+  "$bin" --host 127.0.0.1 --port "$port" \
+    --access-key "$PICTOR_S3_ACCESS_KEY" --secret-key "$PICTOR_S3_SECRET_KEY" \
+    "$dir/root" </dev/null >"$dir/server.log" 2>&1 &
+  PICTOR_SERVICES_S3_PID=$!
+  # Any HTTP answer (403 without a signature) means it is serving; stop early
+  # if the process died (port taken, bad flag).
+  _svc_wait "s3s-fs on 127.0.0.1:$port" _svc_s3_answers "$endpoint" ||
+    { cat "$dir/server.log" >&2; return 1; }
+  # shellcheck disable=SC2034 # for the caller (by hand: curl --aws-sigv4)
+  PICTOR_SERVICES_S3_ENDPOINT=$endpoint
+  export PICTOR_TEST_S3_URL="s3://$PICTOR_S3_BUCKET?endpoint=$endpoint&region=$PICTOR_S3_REGION&access_key_id=$PICTOR_S3_ACCESS_KEY&secret_access_key=$PICTOR_S3_SECRET_KEY&allow_http=true"
+  export AWS_ACCESS_KEY_ID=$PICTOR_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$PICTOR_S3_SECRET_KEY AWS_REGION=$PICTOR_S3_REGION
+  _svc_log "s3s-fs $PICTOR_S3S_FS_VERSION on 127.0.0.1:$port, bucket $PICTOR_S3_BUCKET"
+}
+
+_svc_s3_answers() {
+  kill -0 "$PICTOR_SERVICES_S3_PID" 2>/dev/null || return 125
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/") != 000 ]]
+}
+
+# --- SMTP ----------------------------------------------------------------------
+# (A throw-away SMTP server for the mail tests comes with its issue.)
+
+# --- browser -------------------------------------------------------------------
+# (Headless Chromium for the UI tests comes with its issue.)
+
+# --- start / stop --------------------------------------------------------------
+
+# Stops everything started above and deletes the data. Safe to call twice,
+# and under `set -e` (it runs from the EXIT trap: no step may stop it early).
+pictor_services_stop() {
+  if [[ -n ${PICTOR_SERVICES_S3_PID:-} ]]; then
+    kill "$PICTOR_SERVICES_S3_PID" 2>/dev/null || true
+    wait "$PICTOR_SERVICES_S3_PID" 2>/dev/null || true
+    PICTOR_SERVICES_S3_PID=
+  fi
+  if [[ -n ${PICTOR_SERVICES_PG_BIN:-} ]]; then
+    _svc_as_pg "$PICTOR_SERVICES_PG_BIN/pg_ctl" -D "$PICTOR_SERVICES_DIR/pg/data" stop -m fast >/dev/null 2>&1 || true
+    PICTOR_SERVICES_PG_BIN=
+  fi
+  if [[ -n ${PICTOR_SERVICES_DIR:-} ]]; then
+    rm -rf "$PICTOR_SERVICES_DIR" || true
+    PICTOR_SERVICES_DIR=
+  fi
+  return 0
+}
+
+_svc_start_all() {
+  # /tmp, not $TMPDIR: the postgres user must be able to reach it.
+  PICTOR_SERVICES_DIR=$(mktemp -d /tmp/pictor-services.XXXXXX) || return 1
+  chmod 755 "$PICTOR_SERVICES_DIR" || return 1
+  trap pictor_services_stop EXIT
+  # In a script, make INT/TERM exit through the EXIT trap too (an
+  # interactive shell keeps its own handling of Ctrl-C).
+  if [[ $- != *i* ]]; then
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+  fi
+  _svc_start_postgres || { _svc_log "postgres failed to start"; return 1; }
+  _svc_start_s3 || { _svc_log "s3s-fs failed to start"; return 1; }
+}
+
+_svc_start_all || { pictor_services_stop; return 1 2>/dev/null || exit 1; }

@@ -1,0 +1,206 @@
+//! Image records: one per upload, each with its own id and owner.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, Row};
+
+use crate::events::record;
+use crate::{Db, Result};
+
+/// An uploaded image. `owner` is `None` on an open server.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImageRecord {
+    pub id: String,
+    pub owner: Option<String>,
+    pub sha256: String,
+    pub md5: String,
+    pub format: String,
+    pub width: i64,
+    pub height: i64,
+    pub bytes: i64,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`.
+    pub source: String,
+    pub created_at: i64,
+}
+
+/// One page of a listing, with the cursor for the next.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page {
+    pub images: Vec<ImageRecord>,
+    pub next: Option<String>,
+}
+
+const COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at";
+
+fn from_row(row: &AnyRow) -> Result<ImageRecord> {
+    Ok(ImageRecord {
+        id: row.try_get("id")?,
+        owner: row.try_get("owner")?,
+        sha256: row.try_get("sha256")?,
+        md5: row.try_get("md5")?,
+        format: row.try_get("format")?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+        bytes: row.try_get("bytes")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        source: row.try_get("source")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn event_payload(image: &ImageRecord) -> serde_json::Value {
+    serde_json::json!({
+        "sha256": image.sha256, "md5": image.md5, "format": image.format,
+        "width": image.width, "height": image.height, "bytes": image.bytes, "source": image.source,
+    })
+}
+
+impl Db {
+    /// Inserts an image (its blob row must exist) and its `image.created` event.
+    pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+            .bind(&image.id)
+            .bind(&image.owner)
+            .bind(&image.sha256)
+            .bind(&image.md5)
+            .bind(&image.format)
+            .bind(image.width)
+            .bind(image.height)
+            .bind(image.bytes)
+            .bind(&image.name)
+            .bind(&image.description)
+            .bind(&image.source)
+            .bind(image.created_at)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, "image.created", &image.id, image.owner.as_deref(), event_payload(image)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_image(&self, id: &str) -> Result<Option<ImageRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Deletes an image and records `image.deleted`; returns the deleted
+    /// record. The caller then releases its blob.
+    pub async fn delete_image(&self, id: &str) -> Result<Option<ImageRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        // Writing first takes the write lock up front on SQLite.
+        let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
+        record(&mut tx, "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image)).await?;
+        tx.commit().await?;
+        Ok(Some(image))
+    }
+
+    /// The owner's images, newest first, `limit` at a time; `cursor` is the
+    /// `next` of the previous page.
+    pub async fn list_images(&self, owner: Option<&str>, cursor: Option<&str>, limit: i64) -> Result<Page> {
+        let (before_at, before_id) = parse_cursor(cursor);
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM images
+             WHERE ((owner IS NULL AND $1 IS NULL) OR owner = $1)
+               AND (created_at < $2 OR (created_at = $2 AND id < $3))
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(owner)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut images = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let next = if images.len() as i64 > limit {
+            images.truncate(limit as usize);
+            images.last().map(|last| format!("{}_{}", last.created_at, last.id))
+        } else {
+            None
+        };
+        Ok(Page { images, next })
+    }
+}
+
+/// A cursor is `created_at_id` of the last row seen; none means "from the top".
+fn parse_cursor(cursor: Option<&str>) -> (i64, String) {
+    cursor
+        .and_then(|c| c.split_once('_'))
+        .and_then(|(at, id)| Some((at.parse().ok()?, id.to_string())))
+        .unwrap_or((i64::MAX, String::new()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{NewBlob, testing};
+
+    pub fn image(id: &str, owner: Option<&str>, at: i64) -> ImageRecord {
+        ImageRecord {
+            id: id.into(),
+            owner: owner.map(Into::into),
+            sha256: "bb".repeat(32),
+            md5: "m".into(),
+            format: "png".into(),
+            width: 1,
+            height: 2,
+            bytes: 3,
+            name: None,
+            description: None,
+            source: "raw".into(),
+            created_at: at,
+        }
+    }
+
+    async fn with_blob() -> (tempfile::TempDir, Db) {
+        let (dir, db) = testing::sqlite().await;
+        let sha = "bb".repeat(32);
+        db.pin_blob(&NewBlob { sha256: &sha, md5: "m", bytes: 3 }, Duration::from_secs(60)).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn insert_get_delete_with_events() {
+        let (_d, db) = with_blob().await;
+        let img = image("i1", Some("alice"), 10);
+        db.insert_image(&img).await.unwrap();
+        assert_eq!(db.get_image("i1").await.unwrap(), Some(img.clone()));
+        assert_eq!(db.delete_image("i1").await.unwrap(), Some(img));
+        assert_eq!(db.delete_image("i1").await.unwrap(), None);
+        let kinds: Vec<_> = db.events_for("i1").await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["image.created", "image.deleted"]);
+    }
+
+    #[tokio::test]
+    async fn listing_is_per_owner_and_paginates() {
+        let (_d, db) = with_blob().await;
+        for i in 0..5 {
+            db.insert_image(&image(&format!("a{i}"), Some("alice"), i)).await.unwrap();
+        }
+        db.insert_image(&image("b0", Some("bob"), 3)).await.unwrap();
+        db.insert_image(&image("n0", None, 3)).await.unwrap();
+        let first = db.list_images(Some("alice"), None, 2).await.unwrap();
+        assert_eq!(first.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a4", "a3"]);
+        let second = db.list_images(Some("alice"), first.next.as_deref(), 2).await.unwrap();
+        assert_eq!(second.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a2", "a1"]);
+        let third = db.list_images(Some("alice"), second.next.as_deref(), 2).await.unwrap();
+        assert_eq!(third.images.len(), 1);
+        assert!(third.next.is_none());
+        let anon = db.list_images(None, None, 10).await.unwrap();
+        assert_eq!(anon.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["n0"]);
+    }
+}

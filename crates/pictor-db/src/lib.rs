@@ -1,0 +1,141 @@
+//! Pictor's records on SQLite (embedded default) or PostgreSQL (scale-out).
+//!
+//! Why one crate and one set of queries: both databases run the same SQL
+//! through sqlx's `Any` driver, so a feature tested on SQLite behaves the same
+//! on PostgreSQL. The schema uses only TEXT and BIGINT and `$N` parameters,
+//! which both accept. Migrations (`migrations/`) run at connect.
+//!
+//! Every change that matters is written together with an [`Event`] row in the
+//! same transaction, so the event feed never misses or invents a change.
+//! Every record that belongs to someone carries an `owner`.
+
+mod blobs;
+mod derivatives;
+mod events;
+mod images;
+mod keys;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use blobs::NewBlob;
+pub use derivatives::DerivativeRef;
+pub use events::Event;
+pub use images::{ImageRecord, Page};
+pub use keys::ApiKeyRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// Which engine a [`Db`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections to the records database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a
+    /// SQLite file if missing, and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let max = if backend == Backend::Sqlite { 8 } else { 16 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // Readers don't block the writer; persistent once set.
+            pool.execute("PRAGMA journal_mode=WAL").await?;
+        }
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn normalise_url(url: &str) -> Result<(Backend, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{sep}mode=rwc") };
+        return Ok((Backend::Sqlite, url));
+    }
+    Err(DbError::UnsupportedUrl(url.to_string()))
+}
+
+/// Unix time in milliseconds: how every timestamp is stored.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Db;
+
+    /// A fresh SQLite database, or the PostgreSQL named by
+    /// `PICTOR_TEST_DATABASE_URL` when `pg` is asked for and it is set.
+    pub async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (dir, Db::connect(&url).await.unwrap())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalised() {
+        assert_eq!(normalise_url("sqlite://a/b.db").unwrap(), (Backend::Sqlite, "sqlite://a/b.db?mode=rwc".into()));
+        assert_eq!(normalise_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(normalise_url("mysql://x").is_err());
+    }
+
+    #[tokio::test]
+    async fn migrations_run_and_ping_answers() {
+        let (_dir, db) = testing::sqlite().await;
+        db.ping().await.unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+    }
+}

@@ -1,0 +1,168 @@
+//! The derivative cache: memory in front of the object store.
+//!
+//! A lookup tries, in order: the in-process memory tier (weighted LRU), the
+//! object store (`derived/…`, shared by every process), and finally computes.
+//! Concurrent identical misses in one process compute once: the memory tier's
+//! `get_or_insert_async` lets one caller load while the others wait for it.
+//!
+//! The store tier is held under `cache.max_bytes` by LRU eviction. Its clock
+//! lives in the database (`derivatives.last_access`); hits are batched in
+//! memory and written every few seconds so a hit costs no database write.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use pictor_db::{Db, DerivativeRef};
+use pictor_store::BlobStore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+
+/// A computed derivative, ready to serve.
+#[derive(Clone, Debug)]
+pub struct Derivative {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
+    /// Strong ETag: a hash of the bytes, quoted.
+    pub etag: Arc<str>,
+}
+
+impl Derivative {
+    pub fn new(bytes: Bytes) -> Self {
+        let content_type =
+            pictor_imaging::ImageFormat::sniff(&bytes).map_or("application/octet-stream", |f| f.mime());
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16])).into();
+        Self { bytes, content_type, etag }
+    }
+}
+
+#[derive(Clone)]
+struct ByteWeight;
+
+impl quick_cache::Weighter<DerivativeRef, Derivative> for ByteWeight {
+    fn weight(&self, key: &DerivativeRef, value: &Derivative) -> u64 {
+        (key.sha256.len() + key.name.len() + value.bytes.len() + 64) as u64
+    }
+}
+
+pub struct DerivativeCache {
+    memory: quick_cache::sync::Cache<DerivativeRef, Derivative, ByteWeight>,
+    store: BlobStore,
+    db: Db,
+    max_bytes: i64,
+    /// This process's estimate of the store tier's size; reconciled with the
+    /// database whenever it crosses the cap.
+    approx_bytes: AtomicI64,
+    /// Hits not yet written to the LRU clock.
+    touched: Mutex<HashSet<DerivativeRef>>,
+    evicting: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl DerivativeCache {
+    pub async fn new(store: BlobStore, db: Db, max_bytes: u64, memory_bytes: u64, metrics: Arc<Metrics>) -> ApiResult<Self> {
+        let memory_bytes = memory_bytes.min(max_bytes).max(1);
+        let approx = db.derivative_bytes().await?;
+        Ok(Self {
+            memory: quick_cache::sync::Cache::with_weighter(1024, memory_bytes, ByteWeight),
+            store,
+            db,
+            max_bytes: max_bytes.min(i64::MAX as u64) as i64,
+            approx_bytes: AtomicI64::new(approx),
+            touched: Mutex::new(HashSet::new()),
+            evicting: tokio::sync::Mutex::new(()),
+            metrics,
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.max_bytes > 0
+    }
+
+    /// The derivative `key`, from a cache tier or from `compute`.
+    pub async fn get_or_compute<F, Fut>(&self, key: DerivativeRef, compute: F) -> ApiResult<Derivative>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<Derivative>>,
+    {
+        if !self.enabled() {
+            return compute().await;
+        }
+        if let Some(hit) = self.memory.get(&key) {
+            self.metrics.cache("memory", "hit");
+            self.touched.lock().expect("touched lock").insert(key);
+            return Ok(hit);
+        }
+        self.metrics.cache("memory", "miss");
+        self.memory.get_or_insert_async(&key, self.load(&key, compute)).await
+    }
+
+    async fn load<F, Fut>(&self, key: &DerivativeRef, compute: F) -> ApiResult<Derivative>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<Derivative>>,
+    {
+        match self.store.get_derivative(&key.sha256, &key.name).await {
+            Ok(Some(bytes)) => {
+                self.metrics.cache("store", "hit");
+                self.touched.lock().expect("touched lock").insert(key.clone());
+                return Ok(Derivative::new(bytes));
+            }
+            Ok(None) => self.metrics.cache("store", "miss"),
+            // A broken cache must not break serving: compute instead.
+            Err(e) => tracing::warn!(error = %e, "reading a cached derivative failed"),
+        }
+        let derivative = compute().await?;
+        if let Err(e) = self.save(key, &derivative).await {
+            tracing::warn!(error = %e, "caching a derivative failed");
+        }
+        Ok(derivative)
+    }
+
+    async fn save(&self, key: &DerivativeRef, derivative: &Derivative) -> ApiResult<()> {
+        let size = derivative.bytes.len() as i64;
+        self.store.put_derivative(&key.sha256, &key.name, derivative.bytes.clone()).await?;
+        self.db.record_derivative(key, size).await?;
+        if self.approx_bytes.fetch_add(size, Ordering::AcqRel) + size > self.max_bytes {
+            self.evict().await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes least-recently-served derivatives until the store tier fits.
+    pub async fn evict(&self) -> ApiResult<()> {
+        let _one_at_a_time = self.evicting.lock().await;
+        self.flush_touches().await?;
+        let mut total = self.db.derivative_bytes().await?;
+        while total > self.max_bytes {
+            let oldest = self.db.oldest_derivatives(64).await?;
+            if oldest.is_empty() {
+                break;
+            }
+            for (key, size) in oldest {
+                if total <= self.max_bytes {
+                    break;
+                }
+                self.store.delete_derivative(&key.sha256, &key.name).await?;
+                self.db.forget_derivative(&key).await?;
+                self.memory.remove(&key);
+                total -= size;
+            }
+        }
+        self.approx_bytes.store(total, Ordering::Release);
+        Ok(())
+    }
+
+    /// Writes batched hits to the LRU clock.
+    pub async fn flush_touches(&self) -> ApiResult<()> {
+        let touched: Vec<DerivativeRef> = self.touched.lock().expect("touched lock").drain().collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
+        self.db.touch_derivatives(&touched).await.map_err(ApiError::from)
+    }
+}

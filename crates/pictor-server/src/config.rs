@@ -1,0 +1,313 @@
+//! The service's configuration: one typed struct, filled from its defaults,
+//! then a TOML file, then `PICTOR_*` environment variables, then flags.
+//!
+//! Nested keys use a double underscore in the environment:
+//! `PICTOR_CACHE__MAX_BYTES=0` sets `cache.max_bytes`. `pictor config
+//! defaults` prints [`Config::default`] as TOML.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `pictor serve` can be told.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Folder for the SQLite database and local blobs.
+    pub data_dir: PathBuf,
+    /// Records database: `sqlite://PATH` or `postgres://…`.
+    /// Empty means `sqlite://DATA_DIR/pictor.db`.
+    pub database: String,
+    /// Blob store: a folder or `s3://bucket?endpoint=…`.
+    /// Empty means `DATA_DIR/store`.
+    pub store: String,
+    pub log: LogConfig,
+    pub limits: LimitsConfig,
+    pub cache: CacheConfig,
+    pub auth: AuthConfig,
+    pub transforms: TransformConfig,
+    pub fetch: FetchConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `pictor_server=debug`;
+    /// `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Largest accepted upload, in bytes, checked while the body streams in.
+    pub max_upload_bytes: u64,
+    /// Largest image, in pixels, checked from the header before decoding.
+    pub max_pixels: u64,
+    /// Most frames an animated image may have.
+    pub max_frames: u32,
+    /// Most files in one multipart upload.
+    pub max_files: usize,
+    /// Image jobs run at once; 0 means one per CPU core.
+    pub workers: usize,
+    /// Image jobs that may wait for a worker; past that the answer is 503.
+    pub queue: usize,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CacheConfig {
+    /// Cap on cached derivatives in the store, in bytes (LRU eviction).
+    /// 0 turns derivative caching off.
+    pub max_bytes: u64,
+    /// Cap on the in-memory tier in front of it, in bytes.
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Shared secret for HS256 bearer tokens.
+    pub jwt_secret: String,
+    /// JWKS for RS256/ES256 tokens: a file path or an http(s) URL.
+    pub jwks: String,
+    /// Required `iss` claim, if set.
+    pub issuer: String,
+    /// Required `aud` claim, if set.
+    pub audience: String,
+    /// Let anyone read transform URLs even when writes need credentials.
+    pub anonymous_reads: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TransformConfig {
+    /// Named operation strings: `?preset=thumb`.
+    pub presets: BTreeMap<String, String>,
+    /// Key for HMAC-signed transform URLs (`&sig=…`); empty disables them.
+    pub signing_key: String,
+    /// Serve only presets and signed URLs, so strangers cannot make the
+    /// server compute arbitrary sizes.
+    pub only_presets_and_signed: bool,
+    /// Let `format=auto` pick AVIF for clients that accept it (slow to encode).
+    pub negotiate_avif: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FetchConfig {
+    /// Private addresses or host names that `{"type":"url"}` may reach
+    /// anyway: CIDRs (`10.0.0.0/8`) or names.
+    pub allow: Vec<String>,
+    /// Seconds a fetch may take.
+    pub timeout_secs: u64,
+    pub max_redirects: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "./pictor-data".into(),
+            database: String::new(),
+            store: String::new(),
+            log: LogConfig::default(),
+            limits: LimitsConfig::default(),
+            cache: CacheConfig::default(),
+            auth: AuthConfig::default(),
+            transforms: TransformConfig::default(),
+            fetch: FetchConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: "text".into(), filter: "info".into() }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 50_000_000,
+            max_pixels: 100_000_000,
+            max_frames: 1000,
+            max_files: 100,
+            workers: 0,
+            queue: 64,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self { max_bytes: 1 << 30, memory_bytes: 64 << 20 }
+    }
+}
+
+impl Default for TransformConfig {
+    fn default() -> Self {
+        let presets = [("thumb", "thumbnail=200"), ("card", "resize=600x400:cover"), ("large", "thumbnail=1600")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self { presets, signing_key: String::new(), only_presets_and_signed: false, negotiate_avif: false }
+    }
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self { allow: Vec::new(), timeout_secs: 10, max_redirects: 5 }
+    }
+}
+
+/// Layers read on top of the defaults, in order; later ones win.
+#[derive(Debug, Default)]
+pub struct Sources<'a> {
+    /// A TOML file; it must exist when given.
+    pub file: Option<&'a Path>,
+    /// Read `PICTOR_*` variables.
+    pub env: bool,
+    /// Flag values, as a partial config (only the keys that were set).
+    pub flags: Option<serde_json::Value>,
+}
+
+impl Config {
+    /// Builds the configuration from its layers.
+    pub fn load(sources: Sources<'_>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = sources.file {
+            anyhow::ensure!(file.is_file(), "config file {} not found: check the --config path", file.display());
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        if sources.env {
+            // `PICTOR_TEST_*` belong to the test suite, not to the service.
+            figment = figment.merge(Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url"]).split("__"));
+        }
+        if let Some(flags) = sources.flags {
+            figment = figment.merge(Serialized::defaults(flags));
+        }
+        let config: Config = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration as TOML (what `pictor config defaults` prints).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises to TOML")
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            matches!(self.log.format.as_str(), "text" | "json"),
+            "log.format must be \"text\" or \"json\", not {:?}",
+            self.log.format
+        );
+        anyhow::ensure!(self.limits.max_upload_bytes > 0, "limits.max_upload_bytes must be above 0");
+        for (name, ops) in &self.transforms.presets {
+            pictor_imaging::Pipeline::parse(ops)
+                .map_err(|e| anyhow::anyhow!("preset {name:?} ({ops:?}) is not a valid operation string: {e}"))?;
+        }
+        anyhow::ensure!(
+            !self.transforms.only_presets_and_signed || !self.transforms.signing_key.is_empty() || !self.transforms.presets.is_empty(),
+            "transforms.only_presets_and_signed needs presets or a signing_key"
+        );
+        Ok(())
+    }
+
+    /// The records database URL, with the default filled in.
+    pub fn database_url(&self) -> String {
+        if self.database.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("pictor.db").display())
+        } else {
+            self.database.clone()
+        }
+    }
+
+    /// The blob store location, with the default filled in.
+    pub fn store_location(&self) -> String {
+        if self.store.is_empty() { self.data_dir.join("store").display().to_string() } else { self.store.clone() }
+    }
+
+    /// Image workers, with 0 resolved to the number of cores.
+    pub fn workers(&self) -> usize {
+        match self.limits.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.request_timeout_secs.max(1))
+    }
+
+    /// Whether any credential is configured in the file (API keys live in
+    /// the database and are checked separately).
+    pub fn has_jwt(&self) -> bool {
+        !self.auth.jwt_secret.is_empty() || !self.auth.jwks.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let text = Config::default().to_toml();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, Config::default());
+        assert!(text.contains("listen = \"127.0.0.1:8080\""));
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("p.toml", "listen = \"0.0.0.0:1\"\n[cache]\nmax_bytes = 5\n[limits]\nqueue = 3\n")?;
+            jail.set_env("PICTOR_CACHE__MAX_BYTES", "7");
+            jail.set_env("PICTOR_TEST_DATABASE_URL", "ignored");
+            let flags = serde_json::json!({ "listen": "127.0.0.1:0" });
+            let c = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, flags: Some(flags) }).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:0");
+            assert_eq!(c.cache.max_bytes, 7);
+            assert_eq!(c.limits.queue, 3);
+            assert_eq!(c.limits.max_upload_bytes, 50_000_000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_fix() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICTOR_LOG__FORMAT", "xml");
+            let err = Config::load(Sources { env: true, ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains("log.format"), "{err}");
+            jail.set_env("PICTOR_LOG__FORMAT", "json");
+            jail.set_env("PICTOR_LIMITS__QUEUE", "many");
+            let err = Config::load(Sources { env: true, ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains("queue"), "{err}");
+            Ok(())
+        });
+        let err = Config::load(Sources { file: Some(Path::new("/nonexistent.toml")), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().contains("--config"));
+    }
+
+    #[test]
+    fn defaults_fill_database_and_store() {
+        let c = Config { data_dir: "/d".into(), ..Config::default() };
+        assert_eq!(c.database_url(), "sqlite:///d/pictor.db");
+        assert_eq!(c.store_location(), "/d/store");
+    }
+}

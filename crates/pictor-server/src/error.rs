@@ -1,0 +1,221 @@
+//! API errors as RFC 9457 `application/problem+json`, each with a stable
+//! `code` that clients can match on. The `detail` says what to do about it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pictor_imaging::ImagingError;
+use serde::Serialize;
+
+/// The stable error codes and their HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    UnsupportedFormat,
+    CorruptImage,
+    ImageTooLarge,
+    PayloadTooLarge,
+    InvalidFilter,
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    RateLimited,
+    Overloaded,
+    UpstreamFailed,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnsupportedFormat => "unsupported_format",
+            Self::CorruptImage => "corrupt_image",
+            Self::ImageTooLarge => "image_too_large",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidFilter => "invalid_filter",
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::Overloaded => "overloaded",
+            Self::UpstreamFailed => "upstream_failed",
+            Self::Internal => "internal",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::CorruptImage => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ImageTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidFilter | Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::UnsupportedFormat => "Unsupported image format",
+            Self::CorruptImage => "Corrupt image",
+            Self::ImageTooLarge => "Image too large",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::InvalidFilter => "Invalid transform",
+            Self::InvalidRequest => "Invalid request",
+            Self::NotFound => "Not found",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::RateLimited => "Rate limited",
+            Self::Overloaded => "Server busy",
+            Self::UpstreamFailed => "Fetching the image failed",
+            Self::Internal => "Internal error",
+        }
+    }
+}
+
+/// An error answered to a client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: Code,
+    pub detail: String,
+    /// Overrides the code's usual status (e.g. 400 for a bad output format).
+    pub status: Option<StatusCode>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), status: None, retry_after: None }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(Code::NotFound, format!("{what} does not exist or was deleted"))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(Code::InvalidRequest, detail)
+    }
+
+    pub fn overloaded() -> Self {
+        Self { retry_after: Some(1), ..Self::new(Code::Overloaded, "too many image jobs are waiting; retry shortly") }
+    }
+
+    /// An unexpected failure: logged in full, answered without internals.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(Code::Internal, "the server failed to handle this request; it has been logged")
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status.unwrap_or_else(|| self.code.status())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            kind: format!("https://pictor.dev/problems/{}", self.code.as_str()),
+            title: self.code.title(),
+            status: status.as_u16(),
+            detail: &self.detail,
+            code: self.code.as_str(),
+        };
+        let body = serde_json::to_vec(&problem).expect("problem serialises");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<ImagingError> for ApiError {
+    fn from(e: ImagingError) -> Self {
+        let code = match &e {
+            ImagingError::UnsupportedFormat(_) => Code::UnsupportedFormat,
+            ImagingError::Corrupt(_) => Code::CorruptImage,
+            ImagingError::TooLarge(_) => Code::ImageTooLarge,
+            ImagingError::InvalidOperation(_) => Code::InvalidFilter,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<pictor_db::DbError> for ApiError {
+    fn from(e: pictor_db::DbError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<pictor_store::StoreError> for ApiError {
+    fn from(e: pictor_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The answer for routes that don't exist.
+pub async fn fallback() -> ApiError {
+    ApiError::new(Code::NotFound, "no such route; see /api/openapi.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn problems_are_json_with_code_and_retry_after() {
+        let response = ApiError::overloaded().into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "overloaded");
+        assert_eq!(json["status"], 503);
+    }
+
+    #[test]
+    fn imaging_errors_map_to_codes() {
+        let e: ApiError = ImagingError::TooLarge("big".into()).into();
+        assert_eq!((e.code, e.status()), (Code::ImageTooLarge, StatusCode::PAYLOAD_TOO_LARGE));
+    }
+}

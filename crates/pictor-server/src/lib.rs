@@ -1,0 +1,201 @@
+//! Pictor's HTTP service: `pictor serve`.
+//!
+//! This crate wires the lower layers (imaging, store, db) into an axum app:
+//! the upload and transform API, auth, the derivative cache, limits, metrics
+//! and the OpenAPI document. [`Server::build`] opens everything a config
+//! names; [`Server::run`] serves until the shutdown future resolves, then
+//! drains in-flight requests. Tests start it in-process on port 0.
+
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod fetch;
+mod ingest;
+pub mod metrics;
+mod openapi;
+pub(crate) mod routes;
+pub mod signing;
+mod workers;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use pictor_db::Db;
+use pictor_store::{BlobStore, StoreLocation};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub store: BlobStore,
+    pub auth: Arc<auth::Auth>,
+    pub cache: cache::DerivativeCache,
+    pub fetcher: fetch::Fetcher,
+    pub metrics: Arc<metrics::Metrics>,
+    workers: workers::Workers,
+    records: routes::RecordCache,
+}
+
+impl AppState {
+    /// The decoder limits from the configuration.
+    pub fn limits(&self) -> pictor_imaging::Limits {
+        pictor_imaging::Limits { max_pixels: self.config.limits.max_pixels, max_frames: self.config.limits.max_frames }
+    }
+}
+
+/// Opens the database and store a config names (running migrations).
+pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
+    let db_url = config.database_url();
+    if db_url.starts_with("sqlite://") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data folder {}: check --data-dir", config.data_dir.display()))?;
+    }
+    let db = Db::connect(&db_url).await.with_context(|| format!("opening database {}", redact(&db_url)))?;
+    let location = StoreLocation::parse(&config.store_location())?;
+    let store = BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
+    Ok((db, store))
+}
+
+/// Hides passwords and secret keys in URLs shown in logs and errors.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if parsed.password().is_some() {
+            let _ = parsed.set_password(Some("***"));
+        }
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.to_string(), if k.contains("secret") { "***".into() } else { v.to_string() }))
+            .collect();
+        if !pairs.is_empty() {
+            parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        out = parsed.to_string();
+    }
+    out
+}
+
+/// A bound, ready-to-serve Pictor.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Opens the database and store, runs migrations and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (db, store) = open_backends(&config).await?;
+        let metrics = metrics::Metrics::new();
+        let auth = auth::Auth::new(&config.auth, db.clone()).await?;
+        let cache =
+            cache::DerivativeCache::new(store.clone(), db.clone(), config.cache.max_bytes, config.cache.memory_bytes, metrics.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
+            allow: config.fetch.allow.clone(),
+            max_bytes: config.limits.max_upload_bytes,
+            timeout: Duration::from_secs(config.fetch.timeout_secs.max(1)),
+            max_redirects: config.fetch.max_redirects,
+        })
+        .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
+        let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}: pick another --listen address", config.listen))?;
+        if auth.is_open().await {
+            tracing::warn!("no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)");
+        }
+        let state = Arc::new(AppState {
+            config,
+            db,
+            store,
+            auth,
+            cache,
+            fetcher,
+            metrics,
+            workers,
+            records: routes::RecordCache::new(),
+        });
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let app = routes::router(self.state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let background = tokio::spawn(housekeeping(self.state.clone(), stop_rx));
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let _ = stop_tx.send(true);
+        let _ = background.await;
+        if let Err(e) = self.state.cache.flush_touches().await {
+            tracing::warn!(error = %e.detail, "saving cache hits at shutdown failed");
+        }
+        self.state.db.close().await;
+        served.context("serving HTTP")
+    }
+}
+
+/// Periodic chores: the LRU clock and sweeping blobs left by dead uploads.
+async fn housekeeping(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        ticks += 1;
+        if let Err(e) = state.cache.flush_touches().await {
+            tracing::warn!(error = %e.detail, "saving cache hits failed");
+        }
+        if ticks % 12 == 0 {
+            ingest::sweep_orphans(&state).await;
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_redacted() {
+        let r = super::redact("s3://b?endpoint=http://h&secret_access_key=abc&region=x");
+        assert!(r.contains("secret_access_key=***") && r.contains("region=x"), "{r}");
+        let r = super::redact("postgres://u:pw@h/db");
+        assert!(!r.contains("pw"), "{r}");
+    }
+}

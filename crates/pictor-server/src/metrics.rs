@@ -1,0 +1,88 @@
+//! Prometheus metrics: requests, latencies, cache hits and misses, and the
+//! image work in flight. Served at `/metrics` in the text format.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// All of the service's metrics, registered once.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    cache: Family<Labels, Counter>,
+    /// Image jobs running now.
+    pub jobs_running: Gauge,
+    /// Image jobs waiting for a worker.
+    pub jobs_waiting: Gauge,
+    /// Jobs turned away with 503 because the queue was full.
+    pub jobs_rejected: Counter,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("pictor");
+        let requests = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let cache = Family::<Labels, Counter>::default();
+        let (jobs_running, jobs_waiting, jobs_rejected) = (Gauge::default(), Gauge::default(), Counter::default());
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register("http_request_duration_seconds", "Time to answer HTTP requests", latency.clone());
+        registry.register("derivative_cache", "Derivative cache lookups by tier and result", cache.clone());
+        registry.register("image_jobs_running", "Image jobs running", jobs_running.clone());
+        registry.register("image_jobs_waiting", "Image jobs waiting for a worker", jobs_waiting.clone());
+        registry.register("image_jobs_rejected", "Image jobs refused because the queue was full", jobs_rejected.clone());
+        Arc::new(Self { registry, requests, latency, cache, jobs_running, jobs_waiting, jobs_rejected })
+    }
+
+    /// Counts a derivative lookup: `tier` is `memory` or `store`, `result`
+    /// is `hit` or `miss`.
+    pub fn cache(&self, tier: &'static str, result: &'static str) {
+        self.cache.get_or_create(&vec![("tier", tier.to_string()), ("result", result.to_string())]).inc();
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        out
+    }
+}
+
+/// Middleware recording every request's route, status and duration.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics.latency.get_or_create(&vec![("route", route.clone())]).observe(started.elapsed().as_secs_f64());
+    metrics.requests.get_or_create(&vec![("method", method), ("route", route), ("status", status)]).inc();
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.cache("memory", "hit");
+        m.jobs_running.set(2);
+        let text = m.render();
+        assert!(text.contains("pictor_derivative_cache_total{tier=\"memory\",result=\"hit\"} 1"), "{text}");
+        assert!(text.contains("pictor_image_jobs_running 2"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

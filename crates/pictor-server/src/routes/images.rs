@@ -1,0 +1,297 @@
+//! Reading images: records, originals (with `Range`), on-the-fly transforms
+//! through the derivative cache, listing and deleting.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use pictor_db::{DerivativeRef, ImageRecord};
+use pictor_imaging::{OutputFormat, Pipeline};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::http::{RangeRequest, not_modified, parse_range};
+use crate::AppState;
+use crate::auth::Scope;
+use crate::cache::Derivative;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::signing;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// An image as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: String,
+    pub owner: Option<String>,
+    pub md5: String,
+    pub sha256: String,
+    /// The original's format: jpeg, png, gif, webp, tiff, bmp…
+    pub format: String,
+    pub width: i64,
+    pub height: i64,
+    /// Size of the original in bytes.
+    pub bytes: i64,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// How it was uploaded: base64, url, uuid, pinster, multipart or raw.
+    pub source: String,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+    pub links: Links,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Links {
+    #[serde(rename = "self")]
+    pub this: String,
+    pub original: String,
+    /// A transform URL; change the format and the query at will.
+    pub thumbnail: String,
+}
+
+impl From<&ImageRecord> for ImageView {
+    fn from(r: &ImageRecord) -> Self {
+        let base = format!("/api/v1/img/{}", r.id);
+        Self {
+            id: r.id.clone(),
+            owner: r.owner.clone(),
+            md5: r.md5.clone(),
+            sha256: r.sha256.clone(),
+            format: r.format.clone(),
+            width: r.width,
+            height: r.height,
+            bytes: r.bytes,
+            name: r.name.clone(),
+            description: r.description.clone(),
+            source: r.source.clone(),
+            created_at: r.created_at,
+            links: Links { original: format!("{base}/original"), thumbnail: format!("{base}.webp?thumbnail=200"), this: base },
+        }
+    }
+}
+
+/// `GET /api/v1/img/{id}` (the record) or `GET /api/v1/img/{id}.{format}?…`
+/// (a transform).
+#[utoipa::path(
+    get, path = "/api/v1/img/{file}", tag = "images",
+    params(("file" = String, Path, description = "`{id}` for the JSON record, or `{id}.{format}` (jpg, png, webp, avif, gif, auto) for a transform"),
+           ("query" = Option<String>, Query, description = "Operations in order, e.g. `thumbnail=200&rotate=180`; `preset=NAME`; `sig=` for signed URLs")),
+    responses(
+        (status = 200, description = "The record (JSON) or the transformed image"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = "4XX", description = "Problem (application/problem+json)"),
+    )
+)]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let Some((id, extension)) = file.rsplit_once('.') else {
+        state.auth.require(&headers, Scope::Read).await?;
+        let record = state.records.get(&state, &file).await?;
+        return Ok(Json(ImageView::from(&record)).into_response());
+    };
+    // A format we cannot write is refused before any lookup.
+    let format = OutputFormat::from_str(extension)
+        .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
+    let pipeline = authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
+    let record = state.records.get(&state, id).await?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = negotiate(format, accept, state.config.transforms.negotiate_avif);
+    let key = DerivativeRef {
+        name: pictor_store::derivative_name(&pipeline.to_string(), format.extension()),
+        sha256: record.sha256.clone(),
+    };
+    let derivative = state.cache.get_or_compute(key, || render(&state, record, pipeline, format)).await?;
+    let vary = format == OutputFormat::Auto || extension.eq_ignore_ascii_case("auto");
+    Ok(derivative_response(&derivative, &headers, vary))
+}
+
+/// Checks signature, presets-only mode and read access; returns the
+/// operations to run.
+async fn authorise_transform(state: &AppState, path: &str, raw_query: &str, headers: &HeaderMap) -> ApiResult<Pipeline> {
+    let settings = &state.config.transforms;
+    let (query, sig) = signing::split_signature(raw_query);
+    let signed = match sig {
+        Some(sig) if !settings.signing_key.is_empty() && signing::verify(&settings.signing_key, path, &query, sig) => true,
+        Some(_) => return Err(ApiError::new(Code::Forbidden, "the URL signature does not match (or signing is off)")),
+        None => false,
+    };
+    if !signed {
+        state.auth.require(headers, Scope::Read).await?;
+    }
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let uses_only_preset = pairs.len() == 1 && pairs[0].0 == "preset";
+    if settings.only_presets_and_signed && !signed && !uses_only_preset && !pairs.is_empty() {
+        return Err(ApiError::new(Code::Forbidden, "this server serves only presets (`?preset=NAME`) and signed URLs"));
+    }
+    let mut expanded = Vec::with_capacity(pairs.len());
+    for (name, value) in &pairs {
+        if name == "preset" {
+            let ops = settings.presets.get(value).ok_or_else(|| {
+                let known: Vec<&str> = settings.presets.keys().map(String::as_str).collect();
+                ApiError::new(Code::InvalidFilter, format!("unknown preset {value:?}; known: {}", known.join(", ")))
+            })?;
+            expanded.extend(url::form_urlencoded::parse(ops.as_bytes()).into_owned());
+        } else {
+            expanded.push((name.clone(), value.clone()));
+        }
+    }
+    Ok(Pipeline::from_pairs(expanded.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
+}
+
+/// Resolves `auto` as far as the request allows: AVIF or WebP when the client
+/// accepts them; otherwise it stays `auto` and the encoder picks PNG or JPEG
+/// from the image's transparency (a fixed choice for a given image).
+fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputFormat {
+    if format != OutputFormat::Auto {
+        return format;
+    }
+    match OutputFormat::negotiate(accept, false, allow_avif) {
+        chosen @ (OutputFormat::Avif | OutputFormat::Webp) => chosen,
+        _ => OutputFormat::Auto,
+    }
+}
+
+async fn render(state: &AppState, record: ImageRecord, pipeline: Pipeline, format: OutputFormat) -> ApiResult<Derivative> {
+    let original = state.store.get_blob(&record.sha256).await?;
+    let limits = state.limits();
+    // `auto` reaching the encoder means neither AVIF nor WebP: an empty
+    // Accept makes it pick PNG or JPEG.
+    let output = state.workers.run(move || pipeline.run(&original, format, "", &limits)).await??;
+    Ok(Derivative::new(Bytes::from(output.bytes)))
+}
+
+fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Response {
+    let mut response = if not_modified(headers, &d.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = d.bytes.clone().into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(d.content_type));
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&d.etag) {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if vary {
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    response
+}
+
+/// `GET /api/v1/img/{id}/original`: the bytes as uploaded; honours `Range`.
+#[utoipa::path(
+    get, path = "/api/v1/img/{id}/original", tag = "images",
+    params(("id" = String, Path, description = "Image id")),
+    responses((status = 200, description = "The original bytes"), (status = 206, description = "A byte range"),
+              (status = 304, description = "Not modified"), (status = 416, description = "Range not satisfiable"),
+              (status = 404, description = "Not found"))
+)]
+pub async fn original(State(state): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    state.auth.require(&headers, Scope::Read).await?;
+    let record = state.records.get(&state, &id).await?;
+    let etag = format!("\"{}\"", record.sha256);
+    let len = record.bytes as u64;
+    let mut response = if not_modified(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        match parse_range(&headers, len) {
+            RangeRequest::Full => state.store.get_blob(&record.sha256).await?.into_response(),
+            RangeRequest::Partial(range) => {
+                let content_range = format!("bytes {}-{}/{len}", range.start, range.end - 1);
+                let bytes = state.store.get_blob_range(&record.sha256, range).await?;
+                let mut r = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
+                r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&content_range).expect("ascii"));
+                r
+            }
+            RangeRequest::Unsatisfiable => {
+                let mut r = ApiError::new(Code::InvalidRequest, format!("the range is outside the {len}-byte original"))
+                    .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+                    .into_response();
+                r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"));
+                return Ok(r);
+            }
+        }
+    };
+    let h = response.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Ok(mime) = HeaderValue::from_str(&format!("image/{}", record.format)) {
+        h.insert(header::CONTENT_TYPE, mime);
+    }
+    Ok(response)
+}
+
+/// `DELETE /api/v1/img/{id}`: only the owner (or an admin) may.
+#[utoipa::path(
+    delete, path = "/api/v1/img/{file}", tag = "images",
+    params(("file" = String, Path, description = "Image id")),
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
+)]
+pub async fn delete(State(state): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let principal = state.auth.require(&headers, Scope::Upload).await?;
+    let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+    if !principal.may_manage(record.owner.as_deref()) {
+        return Err(ApiError::new(Code::Forbidden, "only the image's owner may delete it"));
+    }
+    remove(&state, &record).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an image and, if it was the last over its blob, the blob.
+pub async fn remove(state: &AppState, record: &ImageRecord) {
+    match state.db.delete_image(&record.id).await {
+        Ok(_) => {
+            state.records.forget(&record.id);
+            crate::ingest::release(state, &record.sha256).await;
+        }
+        Err(e) => tracing::warn!(id = record.id, error = %e, "deleting an image failed"),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Page size, 1–1000 (default 100).
+    pub limit: Option<i64>,
+    /// The `next` value of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImagePage {
+    pub images: Vec<ImageView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/img`: the caller's images, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/img", tag = "images", params(ListQuery),
+    responses((status = 200, description = "A page of the caller's images", body = ImagePage))
+)]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ImagePage>> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let principal = state.auth.require(&headers, Scope::Read).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let page = state.db.list_images(principal.owner.as_deref(), q.cursor.as_deref(), limit).await?;
+    Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))
+}

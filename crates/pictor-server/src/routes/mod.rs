@@ -1,0 +1,86 @@
+//! The HTTP surface: one module per group of routes.
+//!
+//! - `upload`: `POST /api/v1/img` in all its forms.
+//! - `images`: reading, transforming, listing and deleting images.
+//! - `ops`: health, readiness, metrics and the OpenAPI document.
+
+mod http;
+pub(crate) mod images;
+pub(crate) mod ops;
+pub(crate) mod upload;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pictor_db::ImageRecord;
+
+use crate::AppState;
+use crate::error::{self, ApiError, ApiResult};
+
+pub(crate) use images::ImageView;
+pub(crate) use upload::{UploadSeed, UploadPinster, PinsterImage};
+
+/// Builds the app's router over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let timeout = state.config.request_timeout();
+    let api = Router::new()
+        .route("/api/v1/img", get(images::list).post(upload::upload))
+        .route("/api/v1/img/{file}", get(images::get).delete(images::delete))
+        .route("/api/v1/img/{id}/original", get(images::original))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/openapi.json", get(ops::openapi))
+        .fallback(error::fallback)
+        // Upload limits are enforced while bodies stream in, per form.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(move |req, next| with_timeout(timeout, req, next)))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal("a handler panicked").into_response()))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state.clone());
+    api.layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+}
+
+/// Answers 503 instead of letting a request run past the configured time.
+async fn with_timeout(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(crate::error::Code::Overloaded, "the request took too long; retry later")
+            .with_retry_after(5)
+            .into_response(),
+    }
+}
+
+/// Recently read image records. Images never change, only disappear, so a
+/// record may be served from here for up to [`RECORD_TTL`] after another
+/// process deleted it; this process's own deletes take effect at once.
+pub struct RecordCache(quick_cache::sync::Cache<String, (ImageRecord, Instant)>);
+
+const RECORD_TTL: Duration = Duration::from_secs(5);
+
+impl RecordCache {
+    pub fn new() -> Self {
+        Self(quick_cache::sync::Cache::new(100_000))
+    }
+
+    /// The record `id`, or 404.
+    pub async fn get(&self, state: &AppState, id: &str) -> ApiResult<ImageRecord> {
+        if let Some((record, at)) = self.0.get(id) {
+            if at.elapsed() < RECORD_TTL {
+                return Ok(record);
+            }
+        }
+        let record = state.db.get_image(id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+        self.0.insert(id.to_string(), (record.clone(), Instant::now()));
+        Ok(record)
+    }
+
+    pub fn forget(&self, id: &str) {
+        self.0.remove(id);
+    }
+}

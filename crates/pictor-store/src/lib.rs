@@ -1,0 +1,272 @@
+//! Blob storage for Pictor: originals and cached derivatives.
+//!
+//! Why a crate of its own: every other layer speaks in terms of *what* is
+//! stored (a blob with this sha256, a derivative with this key), never *where*.
+//! The same code runs over a local folder (the single-binary default) and any
+//! S3-compatible store (scale-out), through `object_store`.
+//!
+//! Layout inside the store:
+//! - `blobs/ab/abcdef…` — an original, keyed by the sha256 of its bytes, so
+//!   identical uploads are stored once.
+//! - `derived/ab/abcdef…/<name>` — a computed derivative of that blob; see
+//!   [`derivative_name`].
+//!
+//! Durability: on the local backend a put is fsynced (file and folder) before
+//! it returns, so a blob is on disk before its database row commits. S3
+//! stores acknowledge a PUT only once it is durable.
+
+mod location;
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
+use sha2::Digest as _;
+
+pub use location::StoreLocation;
+
+/// Errors from the store. `NotFound` is split out because callers treat a
+/// missing object as a normal outcome (a cache miss, a deleted image).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object not found: {0}")]
+    NotFound(String),
+    #[error("invalid store location {location:?}: {why}")]
+    InvalidLocation { location: String, why: String },
+    #[error("object store: {0}")]
+    Backend(#[from] object_store::Error),
+    #[error("local store I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The content digests Pictor records for every blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Digests {
+    /// Lower-case hex sha256: the blob's address.
+    pub sha256: String,
+    /// Lower-case hex md5: recorded because Pinster-style clients key by it.
+    pub md5: String,
+}
+
+impl Digests {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self {
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+            md5: hex::encode(md5::Md5::digest(bytes)),
+        }
+    }
+}
+
+/// The name of a derivative under its blob: a hash of the canonical
+/// operation string, so any operation string makes a safe, bounded key.
+pub fn derivative_name(canonical_ops: &str, extension: &str) -> String {
+    let ops = hex::encode(&sha2::Sha256::digest(canonical_ops.as_bytes())[..16]);
+    format!("{ops}.{extension}")
+}
+
+/// Originals and derivatives over one object store.
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<dyn ObjectStore>,
+    /// Set for the local backend, whose writes we fsync ourselves.
+    local: Option<Arc<LocalFileSystem>>,
+    describe: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe)
+    }
+}
+
+impl BlobStore {
+    /// Opens (and for a local folder, creates) the store at `location`.
+    pub fn open(location: &StoreLocation) -> Result<Self> {
+        match location {
+            StoreLocation::Local(dir) => Self::open_local(dir.clone()),
+            StoreLocation::S3 { .. } => {
+                let (store, describe) = location.build_s3()?;
+                Ok(Self { inner: store, local: None, describe })
+            }
+        }
+    }
+
+    fn open_local(dir: PathBuf) -> Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        let fs = Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true));
+        Ok(Self { inner: fs.clone(), local: Some(fs), describe: format!("local folder {}", dir.display()) })
+    }
+
+    fn blob_path(sha256: &str) -> Path {
+        Path::from(format!("blobs/{}/{sha256}", &sha256[..2]))
+    }
+
+    fn derived_prefix(sha256: &str) -> Path {
+        Path::from(format!("derived/{}/{sha256}", &sha256[..2]))
+    }
+
+    fn derived_path(sha256: &str, name: &str) -> Path {
+        Self::derived_prefix(sha256).child(name)
+    }
+
+    /// Stores `bytes` as the blob `sha256`; durable when this returns.
+    pub async fn put_blob(&self, sha256: &str, bytes: Bytes) -> Result<()> {
+        self.put_durable(&Self::blob_path(sha256), bytes).await
+    }
+
+    /// Whether the blob's object exists.
+    pub async fn has_blob(&self, sha256: &str) -> Result<bool> {
+        match self.inner.head(&Self::blob_path(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_blob(&self, sha256: &str) -> Result<Bytes> {
+        self.get(&Self::blob_path(sha256)).await
+    }
+
+    /// Reads `range` of a blob (for HTTP `Range` requests).
+    pub async fn get_blob_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes> {
+        let path = Self::blob_path(sha256);
+        self.inner.get_range(&path, range).await.map_err(|e| not_found_or(e, &path))
+    }
+
+    /// Deletes a blob and every derivative made from it. Missing objects are
+    /// not an error: deletion is idempotent so it can be retried after a crash.
+    pub async fn delete_blob(&self, sha256: &str) -> Result<()> {
+        ignore_missing(self.inner.delete(&Self::blob_path(sha256)).await)?;
+        self.delete_derivatives(sha256).await
+    }
+
+    async fn delete_derivatives(&self, sha256: &str) -> Result<()> {
+        let prefix = Self::derived_prefix(sha256);
+        let paths: Vec<Path> =
+            self.inner.list(Some(&prefix)).map_ok(|meta| meta.location).try_collect().await?;
+        for path in paths {
+            ignore_missing(self.inner.delete(&path).await)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a derivative. Derivatives are a cache, so no fsync: a lost one
+    /// is recomputed.
+    pub async fn put_derivative(&self, sha256: &str, name: &str, bytes: Bytes) -> Result<()> {
+        self.inner.put(&Self::derived_path(sha256, name), PutPayload::from_bytes(bytes)).await?;
+        Ok(())
+    }
+
+    /// A derivative, or `None` if it is not cached.
+    pub async fn get_derivative(&self, sha256: &str, name: &str) -> Result<Option<Bytes>> {
+        match self.get(&Self::derived_path(sha256, name)).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn delete_derivative(&self, sha256: &str, name: &str) -> Result<()> {
+        ignore_missing(self.inner.delete(&Self::derived_path(sha256, name)).await)
+    }
+
+    /// Checks the store answers (for `/readyz`): a listing of one page.
+    pub async fn ping(&self) -> Result<()> {
+        let mut listing = self.inner.list(Some(&Path::from("blobs")));
+        listing.try_next().await?;
+        Ok(())
+    }
+
+    async fn get(&self, path: &Path) -> Result<Bytes> {
+        let result = self.inner.get(path).await.map_err(|e| not_found_or(e, path))?;
+        Ok(result.bytes().await?)
+    }
+
+    async fn put_durable(&self, path: &Path, bytes: Bytes) -> Result<()> {
+        self.inner.put(path, PutPayload::from_bytes(bytes)).await?;
+        if let Some(local) = &self.local {
+            let file = local.path_to_filesystem(path)?;
+            tokio::task::spawn_blocking(move || fsync_file_and_dir(&file))
+                .await
+                .map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+fn fsync_file_and_dir(file: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    if let Some(dir) = file.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn not_found_or(e: object_store::Error, path: &Path) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound(path.to_string()),
+        other => StoreError::Backend(other),
+    }
+}
+
+fn ignore_missing(result: object_store::Result<()>) -> Result<()> {
+    match result {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(&StoreLocation::Local(dir.path().to_path_buf())).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn digests_match_known_values() {
+        let d = Digests::of(b"abc");
+        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
+    }
+
+    #[test]
+    fn derivative_name_is_bounded_and_depends_on_ops() {
+        let a = derivative_name("thumbnail=200", "webp");
+        let b = derivative_name("thumbnail=201", "webp");
+        assert_ne!(a, b);
+        assert!(a.ends_with(".webp") && a.len() == 32 + 5);
+    }
+
+    #[tokio::test]
+    async fn blob_round_trip_range_and_delete_with_derivatives() {
+        let (dir, store) = local();
+        let d = Digests::of(b"hello world");
+        store.put_blob(&d.sha256, Bytes::from_static(b"hello world")).await.unwrap();
+        assert!(store.has_blob(&d.sha256).await.unwrap());
+        assert_eq!(store.get_blob(&d.sha256).await.unwrap(), "hello world");
+        assert_eq!(store.get_blob_range(&d.sha256, 6..11).await.unwrap(), "world");
+        let on_disk = dir.path().join("blobs").join(&d.sha256[..2]).join(&d.sha256);
+        assert_eq!(std::fs::read(on_disk).unwrap(), b"hello world");
+
+        store.put_derivative(&d.sha256, "x.webp", Bytes::from_static(b"d")).await.unwrap();
+        assert_eq!(store.get_derivative(&d.sha256, "x.webp").await.unwrap().unwrap(), "d");
+        store.delete_blob(&d.sha256).await.unwrap();
+        assert!(!store.has_blob(&d.sha256).await.unwrap());
+        assert!(store.get_derivative(&d.sha256, "x.webp").await.unwrap().is_none());
+        assert!(matches!(store.get_blob(&d.sha256).await, Err(StoreError::NotFound(_))));
+        // Idempotent.
+        store.delete_blob(&d.sha256).await.unwrap();
+        store.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,118 @@
+//! The binary, black-box: `serve` on a random port, the client commands
+//! against it, `config defaults`, `admin create-key`, and graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn pictor() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pictor"));
+    // Keep the developer's own PICTOR_* settings out of the test.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PICTOR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Starts `pictor serve` on port 0 and returns it with its base URL, read
+/// from the one line it prints once serving.
+fn serve(data: &Path) -> (Child, String) {
+    let mut child = pictor()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    (child, base)
+}
+
+fn write_png(path: &Path, w: u32, h: u32) {
+    let image = pictor_imaging::Image::filled(w, h, pictor_imaging::Rgba { r: 1, g: 2, b: 3, a: 255 });
+    let bytes = pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn serve_upload_get_and_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve(&dir.path().join("data"));
+    let files = dir.path().join("in");
+    std::fs::create_dir(&files).unwrap();
+    write_png(&files.join("a.png"), 40, 30);
+    write_png(&files.join("b.png"), 20, 20);
+
+    let upload = pictor().args(["upload", "--server", &base]).arg(&files).output().unwrap();
+    assert!(upload.status.success(), "{}", String::from_utf8_lossy(&upload.stderr));
+    let stdout = String::from_utf8(upload.stdout).unwrap();
+    let ids: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(ids.len(), 2, "{stdout}");
+
+    let out = dir.path().join("out.webp");
+    let get = pictor().args(["get", ids[0], "--thumbnail", "10", "--server", &base, "-o"]).arg(&out).output().unwrap();
+    assert!(get.status.success(), "{}", String::from_utf8_lossy(&get.stderr));
+    let header = pictor_imaging::probe(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(header.format, pictor_imaging::ImageFormat::Webp);
+    assert_eq!(header.width.max(header.height), 10);
+
+    let missing = pictor().args(["get", "nope", "--server", &base, "-o"]).arg(dir.path().join("x.jpg")).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+
+    // SIGTERM drains and exits cleanly.
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn config_defaults_is_valid_toml_with_the_documented_defaults() {
+    let out = pictor().args(["config", "defaults"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let parsed: pictor_server::Config = toml::from_str(&text).unwrap();
+    assert_eq!(parsed, pictor_server::Config::default());
+    assert!(text.contains("listen = \"127.0.0.1:8080\"") && text.contains("data_dir = \"./pictor-data\""));
+}
+
+#[test]
+fn config_show_applies_env_and_flags_and_names_bad_values() {
+    let out = pictor().args(["config", "show", "--listen", "0.0.0.0:9"]).env("PICTOR_CACHE__MAX_BYTES", "12").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"0.0.0.0:9\"") && text.contains("max_bytes = 12"), "{text}");
+    let bad = pictor().args(["config", "show"]).env("PICTOR_LIMITS__QUEUE", "lots").output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("queue"));
+}
+
+#[test]
+fn admin_create_key_prints_a_key_that_closes_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = pictor().args(["admin", "create-key", "--owner", "alice", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(key.starts_with("pk_") && key.len() > 40);
+
+    let (mut child, base) = serve(&data);
+    let status = |auth: Option<&str>| {
+        let mut args = vec!["upload".to_string(), "--server".into(), base.clone()];
+        if let Some(k) = auth {
+            args.extend(["--api-key".into(), k.into()]);
+        }
+        let file = dir.path().join("p.png");
+        write_png(&file, 4, 4);
+        pictor().args(&args).arg(&file).output().unwrap()
+    };
+    let anonymous = status(None);
+    assert!(!anonymous.status.success());
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("401"));
+    assert!(status(Some(&key)).status.success());
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
