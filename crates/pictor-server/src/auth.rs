@@ -164,12 +164,16 @@ impl JwtVerifier {
             other => return Err(invalid(format!("algorithm {other:?} is not accepted; use HS256, RS256 or ES256"))),
         };
         let mut validation = Validation::new(header.alg);
+        // A configured issuer or audience must be present, not just match
+        // when present.
         if !self.issuer.is_empty() {
             validation.set_issuer(&[&self.issuer]);
+            validation.required_spec_claims.insert("iss".into());
         }
         validation.validate_aud = !self.audience.is_empty();
         if !self.audience.is_empty() {
             validation.set_audience(&[&self.audience]);
+            validation.required_spec_claims.insert("aud".into());
         }
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| invalid(e.to_string()))?;
         let scopes = match data.claims.scope.as_deref() {

@@ -297,7 +297,7 @@ mod tests {
             jail.set_env("PICTOR_LOG__FORMAT", "json");
             jail.set_env("PICTOR_LIMITS__QUEUE", "many");
             let err = Config::load(Sources { env: true, ..Default::default() }).unwrap_err();
-            assert!(err.to_string().contains("queue"), "{err}");
+            assert!(err.to_string().to_lowercase().contains("queue"), "{err}");
             Ok(())
         });
         let err = Config::load(Sources { file: Some(Path::new("/nonexistent.toml")), ..Default::default() }).unwrap_err();

@@ -76,10 +76,12 @@ async fn upload_all(args: &UploadArgs, files: Vec<PathBuf>) -> anyhow::Result<us
             let (client, bar) = (client.clone(), bar.clone());
             async move {
                 let result = upload_one(&args.server, &client, &path).await;
-                match &result {
-                    Ok(id) => bar.println(format!("{id}  {}", path.display())),
-                    Err(e) => bar.println(format!("failed  {}: {e:#}", path.display())),
-                }
+                // Ids go to stdout (for scripts), failures to stderr, both
+                // above the bar.
+                bar.suspend(|| match &result {
+                    Ok(id) => println!("{id}  {}", path.display()),
+                    Err(e) => eprintln!("failed  {}: {e:#}", path.display()),
+                });
                 bar.inc(1);
                 result
             }
