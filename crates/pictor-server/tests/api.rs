@@ -21,6 +21,7 @@ both_backends!(
     multipart_is_all_or_nothing,
     listing_paginates,
     operations_endpoints_answer,
+    derivative_cache_stays_under_its_cap,
 );
 
 fn b64(bytes: &[u8]) -> String {
@@ -362,5 +363,26 @@ async fn operations_endpoints_answer(backend: Backend) {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
     assert!(doc["components"]["schemas"]["ImageView"].is_object());
+    app.shutdown().await;
+}
+
+async fn derivative_cache_stays_under_its_cap(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.cache.max_bytes = 4_000).await else { return };
+    let id = app.upload_ok(jpeg(200, 200)).await["id"].as_str().unwrap().to_string();
+    let sha = app.state.db.get_image(&id).await.unwrap().unwrap().sha256;
+    let mut names = Vec::new();
+    for size in 40..52 {
+        let ops = format!("thumbnail={size}");
+        let response = app.client.get(app.url(&format!("/api/v1/img/{id}.jpg?{ops}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let canonical = pictor_imaging::Pipeline::parse(&ops).unwrap().to_string();
+        names.push(pictor_store::derivative_name(&canonical, "jpg"));
+    }
+    let total = app.state.db.derivative_bytes().await.unwrap();
+    assert!(total <= 4_000, "store tier holds {total} bytes, over its cap");
+    let newest = names.last().unwrap();
+    let oldest = names.first().unwrap();
+    assert!(app.state.store.get_derivative(&sha, newest).await.unwrap().is_some(), "the newest derivative is kept");
+    assert!(app.state.store.get_derivative(&sha, oldest).await.unwrap().is_none(), "the oldest derivative was evicted");
     app.shutdown().await;
 }
