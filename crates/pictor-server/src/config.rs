@@ -62,6 +62,8 @@ pub struct LimitsConfig {
     pub queue: usize,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_secs: u64,
+    /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
+    pub uploads_per_minute: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -147,6 +149,7 @@ impl Default for LimitsConfig {
             workers: 0,
             queue: 64,
             request_timeout_secs: 60,
+            uploads_per_minute: 0,
         }
     }
 }
@@ -172,6 +175,37 @@ impl Default for FetchConfig {
         Self { allow: Vec::new(), timeout_secs: 10, max_redirects: 5 }
     }
 }
+
+/// One line of help per setting, printed by `pictor config defaults`.
+const SETTING_HELP: &[(&str, &str)] = &[
+    ("listen", "Address to listen on; port 0 picks a free port. Flag: --listen"),
+    ("data_dir", "Folder for the SQLite database and local blobs. Flag: --data-dir"),
+    ("database", "Records database: sqlite://PATH or postgres://USER:PASS@HOST/DB; empty = sqlite://DATA_DIR/pictor.db. Flag: --database"),
+    ("store", "Blob store: a folder or s3://BUCKET?endpoint=…&region=…; empty = DATA_DIR/store. Flag: --store"),
+    ("log.format", "text or json. Flag: --log-json"),
+    ("log.filter", "tracing filter, e.g. info or pictor_server=debug; RUST_LOG wins"),
+    ("limits.max_upload_bytes", "Largest upload in bytes, enforced while the body streams in"),
+    ("limits.max_pixels", "Largest image in pixels, checked from the header before decoding"),
+    ("limits.max_frames", "Most frames an animated image may have"),
+    ("limits.max_files", "Most files in one multipart upload"),
+    ("limits.workers", "Image jobs at once; 0 = one per CPU core"),
+    ("limits.queue", "Image jobs that may wait for a worker; past that: 503 with Retry-After"),
+    ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
+    ("limits.uploads_per_minute", "Uploads per minute per client (owner, or IP if anonymous), in bursts; 0 = no limit; past it: 429"),
+    ("cache.max_bytes", "Cap on cached derivatives in the store (LRU); 0 turns caching off"),
+    ("cache.memory_bytes", "Cap on the in-memory tier in front of the store"),
+    ("auth.jwt_secret", "Shared secret for HS256 bearer tokens; setting it (or jwks) requires credentials for writes"),
+    ("auth.jwks", "JWKS file or URL for RS256/ES256 tokens from an identity provider"),
+    ("auth.issuer", "Required iss claim, if set"),
+    ("auth.audience", "Required aud claim, if set"),
+    ("auth.anonymous_reads", "Let anyone read images and transforms even when writes need credentials"),
+    ("transforms.signing_key", "HMAC key for signed transform URLs (&sig=…); empty disables them"),
+    ("transforms.only_presets_and_signed", "Serve only ?preset=NAME and signed URLs"),
+    ("transforms.negotiate_avif", "Let .auto pick AVIF for clients that accept it (slow to encode)"),
+    ("fetch.allow", "Private CIDRs or host names that {\"type\":\"url\"} uploads may reach"),
+    ("fetch.timeout_secs", "Seconds a URL fetch may take"),
+    ("fetch.max_redirects", "Redirects a URL fetch may follow, each re-checked"),
+];
 
 /// Layers read on top of the defaults, in order; later ones win.
 #[derive(Debug, Default)]
@@ -204,9 +238,33 @@ impl Config {
         Ok(config)
     }
 
-    /// The configuration as TOML (what `pictor config defaults` prints).
+    /// The configuration as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises to TOML")
+    }
+
+    /// The configuration as TOML with a comment above every setting (what
+    /// `pictor config defaults` prints).
+    pub fn to_commented_toml(&self) -> String {
+        let mut out = String::from(
+            "# Pictor configuration. Every setting is shown with its value; any may be\n\
+             # overridden by an environment variable: PICTOR_<SECTION>__<KEY>, e.g.\n\
+             # PICTOR_LIMITS__MAX_UPLOAD_BYTES=10000000, or PICTOR_LISTEN for top-level keys.\n\n",
+        );
+        let mut section = String::new();
+        for line in self.to_toml().lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_string();
+            } else if let Some((key, _)) = line.split_once(" = ") {
+                let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
+                if let Some((_, help)) = SETTING_HELP.iter().find(|(p, _)| *p == path) {
+                    out.push_str(&format!("# {help}\n"));
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -302,6 +360,17 @@ mod tests {
         });
         let err = Config::load(Sources { file: Some(Path::new("/nonexistent.toml")), ..Default::default() }).unwrap_err();
         assert!(err.to_string().contains("--config"));
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_commented_defaults() {
+        let text = Config::default().to_commented_toml();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, Config::default());
+        let settings = text.lines().filter(|l| l.contains(" = ") && !l.starts_with('#')).count();
+        let presets = Config::default().transforms.presets.len();
+        let comments = text.lines().filter(|l| l.starts_with("# ")).count() - 3;
+        assert_eq!(comments, settings - presets, "a setting lacks a SETTING_HELP line:\n{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod fetch;
 mod ingest;
 pub mod metrics;
 mod openapi;
+mod ratelimit;
 pub(crate) mod routes;
 pub mod signing;
 mod workers;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     workers: workers::Workers,
     records: routes::RecordCache,
+    uploads: ratelimit::RateLimiter,
 }
 
 impl AppState {
@@ -112,6 +114,7 @@ impl Server {
         if auth.is_open().await {
             tracing::warn!("no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)");
         }
+        let config_uploads_per_minute = config.limits.uploads_per_minute;
         let state = Arc::new(AppState {
             config,
             db,
@@ -122,6 +125,7 @@ impl Server {
             metrics,
             workers,
             records: routes::RecordCache::new(),
+            uploads: ratelimit::RateLimiter::new(config_uploads_per_minute),
         });
         Ok(Self { listener, state })
     }
@@ -139,6 +143,7 @@ impl Server {
         let app = routes::router(self.state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let background = tokio::spawn(housekeeping(self.state.clone(), stop_rx));
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         let _ = stop_tx.send(true);
         let _ = background.await;

@@ -22,6 +22,7 @@ both_backends!(
     listing_paginates,
     operations_endpoints_answer,
     derivative_cache_stays_under_its_cap,
+    uploads_past_the_rate_limit_get_429,
 );
 
 fn b64(bytes: &[u8]) -> String {
@@ -384,5 +385,17 @@ async fn derivative_cache_stays_under_its_cap(backend: Backend) {
     let oldest = names.first().unwrap();
     assert!(app.state.store.get_derivative(&sha, newest).await.unwrap().is_some(), "the newest derivative is kept");
     assert!(app.state.store.get_derivative(&sha, oldest).await.unwrap().is_none(), "the oldest derivative was evicted");
+    app.shutdown().await;
+}
+
+async fn uploads_past_the_rate_limit_get_429(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.limits.uploads_per_minute = 2).await else { return };
+    app.upload_ok(jpeg(8, 8)).await;
+    app.upload_ok(jpeg(9, 9)).await;
+    let refused = app.upload_raw(jpeg(10, 10), "image/jpeg").await;
+    assert_eq!(refused.headers()["retry-after"], "30");
+    assert_problem(refused, 429, "rate_limited").await;
+    // Reads are not limited.
+    assert_eq!(app.client.get(app.url("/api/v1/img")).send().await.unwrap().status(), 200);
     app.shutdown().await;
 }

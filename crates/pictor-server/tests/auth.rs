@@ -230,7 +230,7 @@ async fn owners_list_and_delete_only_their_images(backend: Backend) {
 
     assert_problem(send(&app, Method::DELETE, &path, Bearer(&bob)).await, 403, "forbidden").await;
     assert_eq!(listed_ids(&app, Bearer(&bob)).await, [bobs]);
-    assert_eq!(listed_ids(&app, ApiKey(&alice)).await, [id.clone()]);
+    assert_eq!(listed_ids(&app, ApiKey(&alice)).await, std::slice::from_ref(&id));
 
     assert_eq!(send(&app, Method::DELETE, &path, Bearer(&alice)).await.status(), 204);
     assert_problem(get(&app, &path, Bearer(&alice)).await, 404, "not_found").await;

@@ -8,10 +8,11 @@
 //!
 //! The last three answer `201 Created`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -72,6 +73,12 @@ enum JsonUpload {
 )]
 pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> ApiResult<Response> {
     let principal = state.auth.require(request.headers(), Scope::Upload).await?;
+    let client = match (&principal.owner, request.extensions().get::<ConnectInfo<SocketAddr>>()) {
+        (Some(owner), _) => format!("owner:{owner}"),
+        (None, Some(ConnectInfo(addr))) => format!("ip:{}", addr.ip()),
+        (None, None) => "anonymous".to_string(),
+    };
+    state.uploads.check(&client)?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -23,7 +23,7 @@ enum ConfigAction {
 
 pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
     let text = match cmd.action {
-        ConfigAction::Defaults => Config::default().to_toml(),
+        ConfigAction::Defaults => Config::default().to_commented_toml(),
         ConfigAction::Show(args) => args.load()?.to_toml(),
     };
     print!("{text}");
