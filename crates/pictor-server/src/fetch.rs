@@ -576,37 +576,23 @@ mod tests {
         assert_eq!(server.hits.load(Ordering::SeqCst), 4); // the original + 3 hops
     }
 
+    /// Serves `response` (holding the connection open) and expects TooLarge.
+    async fn assert_too_large(response: String) {
+        let server = serve(move |_| response.clone(), true).await;
+        let err = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap_err();
+        assert!(matches!(err, FetchError::TooLarge { limit: 1000 }), "{err:?}");
+    }
+
     #[tokio::test]
     async fn oversize_content_length_is_refused_before_reading() {
         // Declares 5000 bytes, sends 10, never finishes: only the header can refuse it.
-        let response = "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n0123456789";
-        let server = serve(|_| response.to_string(), true).await;
-        let err = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, FetchError::TooLarge { limit: 1000 }),
-            "{err:?}"
-        );
+        assert_too_large("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n0123456789".to_string()).await;
     }
 
     #[tokio::test]
     async fn oversize_stream_is_cut_off() {
         // No length, 1001 bytes, never finishes: only the running count can refuse it.
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}",
-            "x".repeat(1001)
-        );
-        let server = serve(|_| response, true).await;
-        let err = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, FetchError::TooLarge { limit: 1000 }),
-            "{err:?}"
-        );
+        assert_too_large(format!("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}", "x".repeat(1001))).await;
     }
 
     #[tokio::test]
