@@ -14,6 +14,8 @@
 #       caching off, and from thumbor (bench/thumbor.conf: no storage, no
 #       result storage). req/s, p99, CPU seconds per thumbnail, ratios; plus
 #       `djpeg -scale 1/8` on the 20 MP photo as the floor.
+#   (s) pictor only: uncached thumbnails of that same 20 MP photo, a new size
+#       each request, for CPU per thumbnail against the djpeg floor.
 # `peers` runs only nginx (serving a vipsthumbnail-made stand-in), thumbor and
 # djpeg; `pictor` runs only pictor and djpeg.
 #
@@ -349,6 +351,12 @@ bench_uncached() {
     wait_idle
     WRK_NAMES=$tmp/pictor-ids WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
       run_wrk pictor_miss "$pictor_url" "$lua"
+    # (s) the floor's own photo, a new size each request: CPU per thumbnail
+    # against `djpeg -scale 1/8` on exactly the same file.
+    upload "$single" >"$tmp/pictor-single"
+    wait_idle
+    WRK_NAMES=$tmp/pictor-single WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
+      run_wrk pictor_single "$pictor_url" "$lua"
     stop_server
   fi
 }
@@ -389,6 +397,7 @@ report() {
   with_pictor && row "(c) cached 256-px hit" "pictor" pictor_hit
   with_peers && row "(u) uncached 256-px, 50 × 12–24 MP" "thumbor ${thumbor_v:-} ×$THUMBOR_PROCESSES (PIL)" thumbor
   with_pictor && row "(u) uncached 256-px, 50 × 12–24 MP" "pictor (cache off)" pictor_miss
+  with_pictor && row "(s) uncached 256+-px, the ${mp} MP photo only" "pictor (cache off)" pictor_single
   row "floor: one ${mp} MP JPEG" "djpeg -scale 1/8 (CLI)" djpeg
   echo
   if with_pictor && with_peers; then
@@ -399,8 +408,10 @@ report() {
     echo "| (u) pictor / thumbor req/s | $(ratio "${rps[pictor_miss]}" "${rps[thumbor]}") |"
     echo "| (u) pictor / thumbor CPU per thumbnail | $(ratio "${cpu[pictor_miss]}" "${cpu[thumbor]}") |"
     echo "| (u) pictor CPU per thumbnail / djpeg 1/8 | $(ratio "${cpu[pictor_miss]}" "${cpu[djpeg]}") |"
+    echo "| (s) pictor CPU per thumbnail / djpeg 1/8, same photo | $(ratio "${cpu[pictor_single]}" "${cpu[djpeg]}") |"
   elif with_pictor; then
     echo "pictor CPU per uncached thumbnail / djpeg 1/8: $(ratio "${cpu[pictor_miss]}" "${cpu[djpeg]}")"
+    echo "pictor CPU per thumbnail of the same photo / djpeg 1/8: $(ratio "${cpu[pictor_single]}" "${cpu[djpeg]}")"
   fi
 }
 
