@@ -490,6 +490,19 @@ async fn url_uploads_do_not_follow_redirects_out_of_the_allow_list(backend: Back
     app.shutdown().await;
 }
 
+/// An identity provider's JWKS served over HTTP, as Cognito's or any OIDC
+/// provider's is.
+async fn jwks_from_a_url(backend: Backend) {
+    let jwks = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwks.json")).unwrap();
+    let provider = Upstream::start("127.0.0.1", http_response("200 OK", "Content-Type: application/json\r\n", &jwks)).await;
+    let url = format!("http://{}/.well-known/jwks.json", provider.addr);
+    let Some(app) = TestApp::spawn(backend, |config| config.auth.jwks = url).await else { return };
+    assert_eq!(provider.hits(), 1, "the JWKS is fetched at start");
+    let es = signed_by("es256-private.pem", Algorithm::ES256, "test-es256", &claims("frank"));
+    upload_owned_by(&app, Bearer(&es), Some("frank")).await;
+    app.shutdown().await;
+}
+
 both_backends!(
     open_server_takes_anonymous_uploads,
     api_keys_close_the_server,
@@ -501,6 +514,7 @@ both_backends!(
     issuer_and_audience_are_required_when_configured,
     jwks_tokens_es256_and_rs256,
     jwks_refuses_other_keys,
+    jwks_from_a_url,
     anonymous_reads_still_need_keys_to_write,
     presets_and_signed_urls_only,
     url_uploads_refuse_loopback_by_default,
