@@ -478,18 +478,19 @@ mod tests {
         }
     }
 
+    /// Expects `url` refused with a message naming `what` and the setting
+    /// that would allow it, before any connection to `server`.
+    async fn assert_refused(server: &Server, url: &str, what: &str) {
+        let err = fetcher(&[]).fetch(url).await.unwrap_err();
+        let FetchError::Forbidden(msg) = err else { panic!("{err:?}") };
+        assert!(msg.contains(what) && msg.contains("fetch.allow"), "{msg}");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+    }
+
     #[tokio::test]
     async fn loopback_is_refused_by_default() {
         let server = serve(|_| ok("hi"), false).await;
-        let err = fetcher(&[]).fetch(&server.url()).await.unwrap_err();
-        let FetchError::Forbidden(msg) = err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            msg.contains("127.0.0.1") && msg.contains("fetch.allow"),
-            "{msg}"
-        );
-        assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+        assert_refused(&server, &server.url(), "127.0.0.1").await;
     }
 
     #[tokio::test]
@@ -506,15 +507,7 @@ mod tests {
     async fn host_names_are_checked_after_resolution() {
         let server = serve(|_| ok("hi"), false).await;
         let url = format!("http://localhost:{}/", server.addr.port());
-        let err = fetcher(&[]).fetch(&url).await.unwrap_err();
-        let FetchError::Forbidden(msg) = err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            msg.contains("localhost") && msg.contains("fetch.allow"),
-            "{msg}"
-        );
-        assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+        assert_refused(&server, &url, "localhost").await;
         // Allowed by address (only the 127.0.0.1 answer is kept) or by name.
         for allow in ["127.0.0.1/32", "LOCALHOST"] {
             let body = fetcher(&[allow]).fetch(&url).await.unwrap();
