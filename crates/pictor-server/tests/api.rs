@@ -23,6 +23,8 @@ both_backends!(
     operations_endpoints_answer,
     derivative_cache_stays_under_its_cap,
     uploads_past_the_rate_limit_get_429,
+    a_full_queue_answers_503_not_a_longer_wait,
+    shutdown_finishes_requests_in_flight,
 );
 
 fn b64(bytes: &[u8]) -> String {
@@ -398,4 +400,52 @@ async fn uploads_past_the_rate_limit_get_429(backend: Backend) {
     // Reads are not limited.
     assert_eq!(app.client.get(app.url("/api/v1/img")).send().await.unwrap().status(), 200);
     app.shutdown().await;
+}
+
+/// A transform slow enough to hold a worker while other requests arrive.
+fn slow_transform(id: &str, n: u32) -> String {
+    format!("/api/v1/img/{id}.png?resize={}x{}:fill:enlarge&blur=30", 2000 + n, 2000 + n)
+}
+
+async fn a_full_queue_answers_503_not_a_longer_wait(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| {
+        c.limits.workers = 1;
+        c.limits.queue = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    let id = app.upload_ok(jpeg(200, 200)).await["id"].as_str().unwrap().to_string();
+    let requests = (0..6).map(|n| app.client.get(app.url(&slow_transform(&id, n))).send());
+    let mut statuses = Vec::new();
+    for response in futures::future::join_all(requests).await {
+        let response = response.unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 503 {
+            assert_eq!(response.headers()["retry-after"], "1");
+            assert_problem(response, 503, "overloaded").await;
+        }
+    }
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
+    assert!(statuses.contains(&200) && statuses.contains(&503), "one runs, the rest are turned away: {statuses:?}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let rejected = statuses.iter().filter(|s| **s == 503).count();
+    assert!(metrics.contains(&format!("pictor_image_jobs_rejected_total {rejected}")), "{metrics}");
+    app.shutdown().await;
+}
+
+async fn shutdown_finishes_requests_in_flight(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let id = app.upload_ok(jpeg(200, 200)).await["id"].as_str().unwrap().to_string();
+    let request = tokio::spawn(app.client.get(app.url(&slow_transform(&id, 0))).send());
+    while app.state.metrics.jobs_running.get() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let base = app.base.clone();
+    app.shutdown().await;
+    let response = request.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200, "the request in flight was answered");
+    assert_eq!(response.bytes().await.unwrap()[..4], [0x89, b'P', b'N', b'G']);
+    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "no new connections after shutdown");
 }
