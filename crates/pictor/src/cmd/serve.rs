@@ -1,6 +1,6 @@
 //! `pictor serve`: run the HTTP service (API, workers) until Ctrl-C/SIGTERM.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,7 +74,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if config.log.format == "json" {
         builder.json().init();
     } else {
