@@ -197,6 +197,12 @@ pub async fn fallback() -> ApiError {
     ApiError::new(Code::NotFound, "no such route; see /api/openapi.json")
 }
 
+/// The answer for a route that exists, asked with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::InvalidRequest, "this route does not take that method; see /api/openapi.json")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

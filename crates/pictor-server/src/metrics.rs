@@ -63,7 +63,13 @@ impl Metrics {
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+    // Only standard methods become labels, so clients cannot grow the
+    // metric families without bound.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics.latency.get_or_create(&vec![("route", route.clone())]).observe(started.elapsed().as_secs_f64());

@@ -250,6 +250,8 @@ async fn errors_are_problems_with_stable_codes(backend: Backend) {
         ("/api/v1/img?limit=0".to_string(), 400, "invalid_request"),
         ("/api/v1/img?limit=x".to_string(), 400, "invalid_request"),
         ("/no/such/route".to_string(), 404, "not_found"),
+        ("/api/v1/img/%FF%FE.jpg".to_string(), 400, "invalid_request"),
+        ("/api/v1/img/%FF/original".to_string(), 400, "invalid_request"),
     ];
     for (path, status, code) in cases {
         let response = app.client.get(app.url(&path)).send().await.unwrap();
@@ -357,8 +359,11 @@ async fn operations_endpoints_answer(backend: Backend) {
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
     let ready: serde_json::Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready, json!({ "database": "ok", "store": "ok" }));
+    let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+    assert_problem(app.client.request(odd, app.url("/healthz")).send().await.unwrap(), 405, "invalid_request").await;
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(r#"pictor_http_requests_total{method="GET",route="/readyz",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"method="other",route="/healthz",status="405"} 1"#), "{metrics}");
     assert!(metrics.contains("pictor_http_request_duration_seconds_bucket"));
     let doc: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -90,11 +90,12 @@ impl From<&ImageRecord> for ImageView {
 )]
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let file = segment(file)?;
     let Some((id, extension)) = file.rsplit_once('.') else {
         state.auth.require(&headers, Scope::Read).await?;
         let record = state.records.get(&state, &file).await?;
@@ -114,6 +115,11 @@ pub async fn get(
     let derivative = state.cache.get_or_compute(key, || render(&state, record, pipeline, format)).await?;
     let vary = format == OutputFormat::Auto || extension.eq_ignore_ascii_case("auto");
     Ok(derivative_response(&derivative, &headers, vary))
+}
+
+/// The path segment, or a problem if it is not valid UTF-8 once decoded.
+fn segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
+    path.map(|Path(segment)| segment).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 /// Checks signature, presets-only mode and read access; returns the
@@ -198,7 +204,12 @@ fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Respo
               (status = 304, description = "Not modified"), (status = 416, description = "Range not satisfiable"),
               (status = 404, description = "Not found"))
 )]
-pub async fn original(State(state): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn original(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = segment(id)?;
     state.auth.require(&headers, Scope::Read).await?;
     let record = state.records.get(&state, &id).await?;
     let etag = format!("\"{}\"", record.sha256);
@@ -240,7 +251,12 @@ pub async fn original(State(state): State<Arc<AppState>>, Path(id): Path<String>
     params(("file" = String, Path, description = "Image id")),
     responses((status = 204, description = "Deleted"), (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
 )]
-pub async fn delete(State(state): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let id = segment(id)?;
     let principal = state.auth.require(&headers, Scope::Upload).await?;
     let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
     if !principal.may_manage(record.owner.as_deref()) {

@@ -37,6 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(ops::openapi))
         .fallback(error::fallback)
+        .method_not_allowed_fallback(error::method_not_allowed)
         // Upload limits are enforced while bodies stream in, per form.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req, next| with_timeout(timeout, req, next)))
