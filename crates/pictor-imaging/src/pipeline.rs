@@ -36,6 +36,8 @@ pub struct Output {
 const MAX_SIDE: u32 = 65_535;
 /// Largest blur or sharpen sigma, to bound work per pixel.
 const MAX_SIGMA: f32 = 100.0;
+/// Most operations in one pipeline, to bound work per request.
+const MAX_OPERATIONS: usize = 32;
 
 impl Pipeline {
     /// Parses a query string: `thumbnail=200&rotate=180`.
@@ -53,6 +55,9 @@ impl Pipeline {
         let mut pipeline = Pipeline::default();
         for (name, value) in pairs {
             pipeline.push(name.trim(), value.trim())?;
+            if pipeline.ops.len() > MAX_OPERATIONS {
+                return Err(invalid(format!("more than {MAX_OPERATIONS} operations in one request")));
+            }
         }
         pipeline.encode.validate()?;
         Ok(pipeline)
@@ -413,6 +418,13 @@ mod tests {
             "resize=300x200:inside&crop=16:9:attention&rotate=270:000000&flop&blur=2&pad=5,5,5,5:ff0000&quality=70&progressive"
         );
         assert_eq!(Pipeline::parse(&canonical).unwrap(), p);
+    }
+
+    #[test]
+    fn operation_count_is_bounded() {
+        assert!(Pipeline::parse(&vec!["flip"; MAX_OPERATIONS].join("&")).is_ok());
+        let err = Pipeline::parse(&vec!["flip"; MAX_OPERATIONS + 1].join("&")).unwrap_err();
+        assert!(matches!(err, crate::ImagingError::InvalidOperation(_)), "{err}");
     }
 
     #[test]
