@@ -64,6 +64,9 @@ pub struct LimitsConfig {
     pub request_timeout_secs: u64,
     /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
     pub uploads_per_minute: u32,
+    /// Uploads being received at once; past that: 503. Bounds the memory
+    /// that upload bodies can hold.
+    pub concurrent_uploads: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -150,6 +153,7 @@ impl Default for LimitsConfig {
             queue: 64,
             request_timeout_secs: 60,
             uploads_per_minute: 0,
+            concurrent_uploads: 16,
         }
     }
 }
@@ -191,6 +195,7 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("limits.workers", "Image jobs at once; 0 = one per CPU core"),
     ("limits.queue", "Image jobs that may wait for a worker; past that: 503 with Retry-After"),
     ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
+    ("limits.concurrent_uploads", "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After"),
     ("limits.uploads_per_minute", "Uploads per minute per client (owner, or IP if anonymous), in bursts; 0 = no limit; past it: 429"),
     ("cache.max_bytes", "Cap on cached derivatives in the store (LRU); 0 turns caching off"),
     ("cache.memory_bytes", "Cap on the in-memory tier in front of the store"),

@@ -43,6 +43,7 @@ pub struct AppState {
     workers: workers::Workers,
     records: routes::RecordCache,
     uploads: ratelimit::RateLimiter,
+    upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -115,6 +116,7 @@ impl Server {
             tracing::warn!("no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)");
         }
         let config_uploads_per_minute = config.limits.uploads_per_minute;
+        let config_concurrent_uploads = config.limits.concurrent_uploads;
         let state = Arc::new(AppState {
             config,
             db,
@@ -126,6 +128,7 @@ impl Server {
             workers,
             records: routes::RecordCache::new(),
             uploads: ratelimit::RateLimiter::new(config_uploads_per_minute),
+            upload_slots: Arc::new(tokio::sync::Semaphore::new(config_concurrent_uploads.max(1))),
         });
         Ok(Self { listener, state })
     }

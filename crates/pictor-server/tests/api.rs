@@ -25,6 +25,7 @@ both_backends!(
     uploads_past_the_rate_limit_get_429,
     a_full_queue_answers_503_not_a_longer_wait,
     shutdown_finishes_requests_in_flight,
+    uploads_in_flight_are_bounded,
 );
 
 fn b64(bytes: &[u8]) -> String {
@@ -453,4 +454,37 @@ async fn shutdown_finishes_requests_in_flight(backend: Backend) {
     assert_eq!(response.status(), 200, "the request in flight was answered");
     assert_eq!(response.bytes().await.unwrap()[..4], [0x89, b'P', b'N', b'G']);
     assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "no new connections after shutdown");
+}
+
+async fn uploads_in_flight_are_bounded(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.limits.concurrent_uploads = 1).await else { return };
+    // A slow client: the body arrives in two parts, the second when we say.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let bytes = jpeg(64, 64);
+    let (head, rest) = bytes.split_at(100);
+    tx.send(Ok(head.to_vec())).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let slow = tokio::spawn(app.client.post(app.url("/api/v1/img")).header("content-type", "image/jpeg").body(body).send());
+    // Once the slow upload holds the only slot, others are turned away at once.
+    let mut turned_away = None;
+    for _ in 0..200 {
+        let other = app.upload_raw(b"not an image".to_vec(), "image/jpeg").await;
+        if other.status() == 503 {
+            turned_away = Some(other);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let other = turned_away.expect("a second upload is refused while the first holds the slot");
+    assert_eq!(other.headers()["retry-after"], "1");
+    assert_problem(other, 503, "overloaded").await;
+    tx.send(Ok(rest.to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap().unwrap().status(), 201);
+    assert_eq!(app.upload_raw(jpeg(8, 8), "image/jpeg").await.status(), 201, "the slot is free again");
+    app.shutdown().await;
+}
+
+fn tokio_stream_of<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

@@ -79,6 +79,12 @@ pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> Api
         (None, None) => "anonymous".to_string(),
     };
     state.uploads.check(&client)?;
+    // Held until the upload has landed: bounds the bodies held in memory.
+    let _slot = state.upload_slots.clone().try_acquire_owned().map_err(|_| {
+        let mut busy = ApiError::overloaded();
+        busy.detail = "too many uploads are being received (limits.concurrent_uploads); retry shortly".into();
+        busy
+    })?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
