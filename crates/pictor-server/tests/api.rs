@@ -26,6 +26,7 @@ both_backends!(
     a_full_queue_answers_503_not_a_longer_wait,
     shutdown_finishes_requests_in_flight,
     uploads_in_flight_are_bounded,
+    two_servers_share_one_database_and_store,
 );
 
 fn b64(bytes: &[u8]) -> String {
@@ -487,4 +488,25 @@ async fn uploads_in_flight_are_bounded(backend: Backend) {
 
 fn tokio_stream_of<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Scale-out: a second server over the same database and store serves what
+/// the first stored, from the shared derivative cache.
+async fn two_servers_share_one_database_and_store(backend: Backend) {
+    let Some(first) = TestApp::spawn(backend, |_| {}).await else { return };
+    let second = TestApp::start(first.state.config.clone(), tempfile::tempdir().unwrap()).await;
+    let id = first.upload_ok(jpeg(120, 80)).await["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/img/{id}.webp?thumbnail=30");
+    let made = first.client.get(first.url(&path)).send().await.unwrap();
+    let etag = made.headers()["etag"].clone();
+    let served = second.client.get(second.url(&path)).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["etag"], etag);
+    let metrics = second.client.get(second.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"pictor_derivative_cache_total{tier="store",result="hit"} 1"#), "{metrics}");
+    assert_eq!(second.client.delete(second.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().status(), 204);
+    let page: serde_json::Value = first.client.get(first.url("/api/v1/img")).send().await.unwrap().json().await.unwrap();
+    assert!(page["images"].as_array().unwrap().is_empty());
+    second.shutdown().await;
+    first.shutdown().await;
 }
