@@ -15,7 +15,8 @@
 #       result storage). req/s, p99, CPU seconds per thumbnail, ratios; plus
 #       `djpeg -scale 1/8` on the 20 MP photo as the floor.
 #   (s) pictor only: uncached thumbnails of that same 20 MP photo, a new size
-#       each request, for CPU per thumbnail against the djpeg floor.
+#       each request, one at a time (wrk -t1 -c1), for CPU per thumbnail
+#       against the djpeg floor, which also runs one at a time.
 # `peers` runs only nginx (serving a vipsthumbnail-made stand-in), thumbor and
 # djpeg; `pictor` runs only pictor and djpeg.
 #
@@ -352,10 +353,12 @@ bench_uncached() {
     WRK_NAMES=$tmp/pictor-ids WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
       run_wrk pictor_miss "$pictor_url" "$lua"
     # (s) the floor's own photo, a new size each request: CPU per thumbnail
-    # against `djpeg -scale 1/8` on exactly the same file.
+    # against `djpeg -scale 1/8` on exactly the same file. One request at a
+    # time, as the djpeg loop runs one decode at a time, so neither pays for
+    # two jobs sharing the cores' caches.
     upload "$single" >"$tmp/pictor-single"
     wait_idle
-    WRK_NAMES=$tmp/pictor-single WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
+    THREADS=1 CONNECTIONS=1 WRK_NAMES=$tmp/pictor-single WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
       run_wrk pictor_single "$pictor_url" "$lua"
     stop_server
   fi
@@ -397,7 +400,7 @@ report() {
   with_pictor && row "(c) cached 256-px hit" "pictor" pictor_hit
   with_peers && row "(u) uncached 256-px, 50 × 12–24 MP" "thumbor ${thumbor_v:-} ×$THUMBOR_PROCESSES (PIL)" thumbor
   with_pictor && row "(u) uncached 256-px, 50 × 12–24 MP" "pictor (cache off)" pictor_miss
-  with_pictor && row "(s) uncached 256+-px, the ${mp} MP photo only" "pictor (cache off)" pictor_single
+  with_pictor && row "(s) uncached 256+-px, the ${mp} MP photo only, one at a time" "pictor (cache off)" pictor_single
   row "floor: one ${mp} MP JPEG" "djpeg -scale 1/8 (CLI)" djpeg
   echo
   if with_pictor && with_peers; then
