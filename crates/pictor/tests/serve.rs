@@ -16,9 +16,27 @@ fn pictor() -> Command {
     cmd
 }
 
+/// A running `pictor serve`, killed if a failing test leaves it behind.
+struct Served(Child);
+
+impl Served {
+    /// Sends SIGTERM and waits: a graceful stop exits 0.
+    fn stop(mut self) -> bool {
+        Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().unwrap();
+        self.0.wait().unwrap().success()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `pictor serve` on port 0 and returns it with its base URL, read
 /// from the one line it prints once serving.
-fn serve(data: &Path) -> (Child, String) {
+fn serve(data: &Path) -> (Served, String) {
     let mut child = pictor()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
@@ -30,7 +48,7 @@ fn serve(data: &Path) -> (Child, String) {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
     assert!(base.starts_with("http://127.0.0.1:"));
-    (child, base)
+    (Served(child), base)
 }
 
 fn write_png(path: &Path, w: u32, h: u32) {
@@ -42,7 +60,7 @@ fn write_png(path: &Path, w: u32, h: u32) {
 #[test]
 fn serve_upload_get_and_graceful_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve(&dir.path().join("data"));
+    let (server, base) = serve(&dir.path().join("data"));
     let files = dir.path().join("in");
     std::fs::create_dir(&files).unwrap();
     write_png(&files.join("a.png"), 40, 30);
@@ -66,8 +84,7 @@ fn serve_upload_get_and_graceful_shutdown() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
 
     // SIGTERM drains and exits cleanly.
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(server.stop(), "SIGTERM drains and exits 0");
 }
 
 #[test]
@@ -99,7 +116,7 @@ fn admin_create_key_prints_a_key_that_closes_the_server() {
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(key.starts_with("pk_") && key.len() > 40);
 
-    let (mut child, base) = serve(&data);
+    let (server, base) = serve(&data);
     let status = |auth: Option<&str>| {
         let mut args = vec!["upload".to_string(), "--server".into(), base.clone()];
         if let Some(k) = auth {
@@ -113,6 +130,5 @@ fn admin_create_key_prints_a_key_that_closes_the_server() {
     assert!(!anonymous.status.success());
     assert!(String::from_utf8_lossy(&anonymous.stderr).contains("401"));
     assert!(status(Some(&key)).status.success());
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(server.stop(), "SIGTERM drains and exits 0");
 }
