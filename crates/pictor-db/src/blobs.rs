@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 
 use crate::{Db, Result, now_ms};
 
@@ -57,8 +57,7 @@ impl Db {
         F: Future<Output = std::result::Result<(), E>>,
         E: std::fmt::Display,
     {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query(
             "DELETE FROM blobs WHERE sha256 = $1 AND (pins = 0 OR pinned_until < $2)
                AND NOT EXISTS (SELECT 1 FROM images WHERE images.sha256 = $1)",

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 
 use crate::events::record;
 use crate::{Db, Result};
@@ -61,8 +61,7 @@ fn event_payload(image: &ImageRecord) -> serde_json::Value {
 impl Db {
     /// Inserts an image (its blob row must exist) and its `image.created` event.
     pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
             .bind(&image.id)
             .bind(&image.owner)
@@ -94,8 +93,7 @@ impl Db {
     /// Deletes an image and records `image.deleted`; returns the deleted
     /// record. The caller then releases its blob.
     pub async fn delete_image(&self, id: &str) -> Result<Option<ImageRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock up front on SQLite.
         let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}"))
             .bind(id)

@@ -54,6 +54,15 @@ impl ImageFormat {
         })
     }
 
+    /// Every format, in no particular order.
+    pub const ALL: [Self; 8] =
+        [Self::Jpeg, Self::Png, Self::Gif, Self::Webp, Self::Tiff, Self::Bmp, Self::Avif, Self::Heic];
+
+    /// The format whose [`name`](Self::name) this is.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// The canonical lower-case name, also used as a file extension.
     pub fn name(self) -> &'static str {
         match self {
@@ -244,6 +253,14 @@ impl fmt::Display for OutputFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for format in ImageFormat::ALL {
+            assert_eq!(ImageFormat::from_name(format.name()), Some(format));
+        }
+        assert_eq!(ImageFormat::from_name("jpg"), None);
+    }
 
     #[test]
     fn sniffs_magic_bytes_not_names() {

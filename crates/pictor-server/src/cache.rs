@@ -64,7 +64,13 @@ pub struct DerivativeCache {
 }
 
 impl DerivativeCache {
-    pub async fn new(store: BlobStore, db: Db, max_bytes: u64, memory_bytes: u64, metrics: Arc<Metrics>) -> ApiResult<Self> {
+    pub async fn new(
+        store: BlobStore,
+        db: Db,
+        max_bytes: u64,
+        memory_bytes: u64,
+        metrics: Arc<Metrics>,
+    ) -> pictor_db::Result<Self> {
         let memory_bytes = memory_bytes.min(max_bytes).max(1);
         let approx = db.derivative_bytes().await?;
         Ok(Self {

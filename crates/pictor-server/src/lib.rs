@@ -99,8 +99,7 @@ impl Server {
         let auth = auth::Auth::new(&config.auth, db.clone()).await?;
         let cache =
             cache::DerivativeCache::new(store.clone(), db.clone(), config.cache.max_bytes, config.cache.memory_bytes, metrics.clone())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+                .await?;
         let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
             allow: config.fetch.allow.clone(),
             max_bytes: config.limits.max_upload_bytes,
@@ -115,8 +114,8 @@ impl Server {
         if auth.is_open().await {
             tracing::warn!("no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)");
         }
-        let config_uploads_per_minute = config.limits.uploads_per_minute;
-        let config_concurrent_uploads = config.limits.concurrent_uploads;
+        let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let state = Arc::new(AppState {
             config,
             db,
@@ -127,8 +126,8 @@ impl Server {
             metrics,
             workers,
             records: routes::RecordCache::new(),
-            uploads: ratelimit::RateLimiter::new(config_uploads_per_minute),
-            upload_slots: Arc::new(tokio::sync::Semaphore::new(config_concurrent_uploads.max(1))),
+            uploads,
+            upload_slots,
         });
         Ok(Self { listener, state })
     }

@@ -55,10 +55,15 @@ pub fn decode_base64(text: &str) -> ApiResult<Bytes> {
         }
         None => text,
     };
-    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Copy a (possibly 66 MB) payload only when it has line breaks to drop.
+    let compact: std::borrow::Cow<str> = if payload.bytes().any(|b| b.is_ascii_whitespace()) {
+        payload.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>().into()
+    } else {
+        payload.into()
+    };
     LENIENT
-        .decode(&compact)
-        .or_else(|_| LENIENT_URL.decode(&compact))
+        .decode(compact.as_bytes())
+        .or_else(|_| LENIENT_URL.decode(compact.as_bytes()))
         .map(Bytes::from)
         .map_err(|e| ApiError::bad_request(format!("data is not valid base64: {e}")))
 }

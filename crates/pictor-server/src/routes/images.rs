@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pictor_db::{DerivativeRef, ImageRecord};
-use pictor_imaging::{OutputFormat, Pipeline};
+use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -102,19 +102,18 @@ pub async fn get(
         return Ok(Json(ImageView::from(&record)).into_response());
     };
     // A format we cannot write is refused before any lookup.
-    let format = OutputFormat::from_str(extension)
+    let requested = OutputFormat::from_str(extension)
         .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
     let pipeline = authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
     let record = state.records.get(&state, id).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let format = negotiate(format, accept, state.config.transforms.negotiate_avif);
+    let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
     let key = DerivativeRef {
         name: pictor_store::derivative_name(&pipeline.to_string(), format.extension()),
         sha256: record.sha256.clone(),
     };
     let derivative = state.cache.get_or_compute(key, || render(&state, record, pipeline, format)).await?;
-    let vary = format == OutputFormat::Auto || extension.eq_ignore_ascii_case("auto");
-    Ok(derivative_response(&derivative, &headers, vary))
+    Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
 /// The path segment, or a problem if it is not valid UTF-8 once decoded.
@@ -141,15 +140,15 @@ async fn authorise_transform(state: &AppState, path: &str, raw_query: &str, head
         return Err(ApiError::new(Code::Forbidden, "this server serves only presets (`?preset=NAME`) and signed URLs"));
     }
     let mut expanded = Vec::with_capacity(pairs.len());
-    for (name, value) in &pairs {
+    for (name, value) in pairs {
         if name == "preset" {
-            let ops = settings.presets.get(value).ok_or_else(|| {
+            let ops = settings.presets.get(&value).ok_or_else(|| {
                 let known: Vec<&str> = settings.presets.keys().map(String::as_str).collect();
                 ApiError::new(Code::InvalidFilter, format!("unknown preset {value:?}; known: {}", known.join(", ")))
             })?;
             expanded.extend(url::form_urlencoded::parse(ops.as_bytes()).into_owned());
         } else {
-            expanded.push((name.clone(), value.clone()));
+            expanded.push((name, value));
         }
     }
     Ok(Pipeline::from_pairs(expanded.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
@@ -186,10 +185,7 @@ fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Respo
         r
     };
     let h = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&d.etag) {
-        h.insert(header::ETAG, etag);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    immutable(h, &d.etag);
     if vary {
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
@@ -237,12 +233,18 @@ pub async fn original(
     };
     let h = response.headers_mut();
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-    if let Ok(mime) = HeaderValue::from_str(&format!("image/{}", record.format)) {
-        h.insert(header::CONTENT_TYPE, mime);
-    }
+    immutable(h, &etag);
+    let mime = ImageFormat::from_name(&record.format).map_or("application/octet-stream", ImageFormat::mime);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     Ok(response)
+}
+
+/// Content under an id never changes: a strong ETag and a year of caching.
+fn immutable(h: &mut HeaderMap, etag: &str) {
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
 }
 
 /// `DELETE /api/v1/img/{id}`: only the owner (or an admin) may.
