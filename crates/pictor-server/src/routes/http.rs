@@ -2,11 +2,12 @@
 //! and base64 payloads.
 
 use std::ops::Range;
+use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
-use base64::engine::{GeneralPurpose, GeneralPurposeConfig, DecodePaddingMode};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
@@ -15,19 +16,39 @@ use crate::error::{ApiError, ApiResult, Code};
 /// Reads a body, refusing it with 413 as soon as it passes `limit` bytes.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Bytes> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit));
-    }
     let mut stream = body.into_data_stream();
+    if declared.is_some_and(|n| n > limit) {
+        return Err(refuse(stream, limit).await);
+    }
     let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0).min(limit) as usize);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the request body failed: {e}")))?;
         if (buffer.len() + chunk.len()) as u64 > limit {
-            return Err(too_large(limit));
+            return Err(refuse(stream, limit).await);
         }
         buffer.extend_from_slice(&chunk);
     }
     Ok(buffer.freeze())
+}
+
+/// How much more of a refused body is read and dropped, and for how long:
+/// closing a socket with unread data resets it, and the client would lose
+/// the 413. Past either bound the connection is cut anyway.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+async fn refuse(mut stream: BodyDataStream, limit: u64) -> ApiError {
+    let drain = async {
+        let mut drained = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            drained += chunk.len();
+            if drained > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    too_large(limit)
 }
 
 pub fn too_large(limit: u64) -> ApiError {
@@ -86,7 +107,8 @@ pub enum RangeRequest {
 /// Parses a single `bytes=` range; multiple ranges are served in full, which
 /// RFC 9110 allows.
 pub fn parse_range(headers: &HeaderMap, len: u64) -> RangeRequest {
-    let Some(spec) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().strip_prefix("bytes="))
+    let Some(spec) =
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().strip_prefix("bytes="))
     else {
         return RangeRequest::Full;
     };
