@@ -96,7 +96,11 @@ impl Db {
 
     /// Whether a blob row exists.
     pub async fn blob_exists(&self, sha256: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query("SELECT 1 FROM blobs WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 }
 

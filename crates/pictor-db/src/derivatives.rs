@@ -54,12 +54,15 @@ impl Db {
 
     /// The least recently served derivatives, oldest first.
     pub async fn oldest_derivatives(&self, limit: i64) -> Result<Vec<(DerivativeRef, i64)>> {
-        let rows = sqlx::query("SELECT sha256, name, bytes FROM derivatives ORDER BY last_access, sha256, name LIMIT $1")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT sha256, name, bytes FROM derivatives ORDER BY last_access, sha256, name LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
-            .map(|r| Ok((DerivativeRef { sha256: r.try_get("sha256")?, name: r.try_get("name")? }, r.try_get("bytes")?)))
+            .map(|r| {
+                Ok((DerivativeRef { sha256: r.try_get("sha256")?, name: r.try_get("name")? }, r.try_get("bytes")?))
+            })
             .collect()
     }
 

@@ -40,10 +40,12 @@ pub(crate) async fn record(
 impl Db {
     /// The events about `subject`, oldest first.
     pub async fn events_for(&self, subject: &str) -> Result<Vec<Event>> {
-        let rows = sqlx::query("SELECT id, kind, subject, owner, payload, created_at FROM events WHERE subject = $1 ORDER BY id")
-            .bind(subject)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, kind, subject, owner, payload, created_at FROM events WHERE subject = $1 ORDER BY id",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(Event {

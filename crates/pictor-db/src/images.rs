@@ -1,8 +1,8 @@
 //! Image records: one per upload, each with its own id and owner.
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::events::record;
 use crate::{Db, Result};
@@ -62,21 +62,23 @@ impl Db {
     /// Inserts an image (its blob row must exist) and its `image.created` event.
     pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-            .bind(&image.id)
-            .bind(&image.owner)
-            .bind(&image.sha256)
-            .bind(&image.md5)
-            .bind(&image.format)
-            .bind(image.width)
-            .bind(image.height)
-            .bind(image.bytes)
-            .bind(&image.name)
-            .bind(&image.description)
-            .bind(&image.source)
-            .bind(image.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(&image.id)
+        .bind(&image.owner)
+        .bind(&image.sha256)
+        .bind(&image.md5)
+        .bind(&image.format)
+        .bind(image.width)
+        .bind(image.height)
+        .bind(image.bytes)
+        .bind(&image.name)
+        .bind(&image.description)
+        .bind(&image.source)
+        .bind(image.created_at)
+        .execute(&mut *tx)
+        .await?;
         record(&mut tx, "image.created", &image.id, image.owner.as_deref(), event_payload(image)).await?;
         tx.commit().await?;
         Ok(())

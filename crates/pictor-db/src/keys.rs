@@ -28,15 +28,17 @@ fn from_row(row: &AnyRow) -> Result<ApiKeyRecord> {
 impl Db {
     pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO api_keys (id, key_hash, owner, scopes, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&key.id)
-            .bind(key_hash)
-            .bind(&key.owner)
-            .bind(&key.scopes)
-            .bind(&key.name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, key_hash, owner, scopes, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.id)
+        .bind(key_hash)
+        .bind(&key.owner)
+        .bind(&key.scopes)
+        .bind(&key.name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
         let payload = serde_json::json!({ "scopes": key.scopes, "name": key.name });
         crate::events::record(&mut tx, "api_key.created", &key.id, Some(&key.owner), payload).await?;
         tx.commit().await?;
@@ -45,16 +47,18 @@ impl Db {
 
     /// The live key with this hash, if any.
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query("SELECT id, owner, scopes, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(key_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, owner, scopes, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// How many keys are live: with none (and no JWT issuer) a server is open.
     pub async fn count_api_keys(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL").fetch_one(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL").fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
     }
 }

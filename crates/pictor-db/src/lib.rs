@@ -63,11 +63,8 @@ impl Db {
         install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         let max = if backend == Backend::Sqlite { 8 } else { 16 };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(&url)
-            .await?;
+        let pool =
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
         if backend == Backend::Sqlite {
             // Readers don't block the writer; persistent once set.
             pool.execute("PRAGMA journal_mode=WAL").await?;
@@ -97,7 +94,8 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let url = if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{sep}mode=rwc") };
+        let url =
+            if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{sep}mode=rwc") };
         return Ok((Backend::Sqlite, url));
     }
     Err(DbError::UnsupportedUrl(url.to_string()))

@@ -13,63 +13,26 @@ use pictor_imaging::encode::encode;
 use pictor_imaging::{EncodeOptions, Limits, OutputFormat, Pipeline};
 
 fn main() {
-    let default = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../bench/work/batch/r01-Kleiber.jpg"
-    );
-    let path = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .unwrap_or(default.into());
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/work/batch/r01-Kleiber.jpg");
+    let path = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or(default.into());
     let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!(
-            "SKIPPED encode bench: no image at {path} (run bench/thumbnail.sh first, or pass a path)"
-        );
+        eprintln!("SKIPPED encode bench: no image at {path} (run bench/thumbnail.sh first, or pass a path)");
         return;
     };
     let pipeline = Pipeline::parse("thumbnail=1024").unwrap();
-    let img = pipeline
-        .transform(
-            pipeline.decode(&bytes, &Limits::default()).unwrap().image,
-            &Limits::default(),
-        )
-        .unwrap();
-    println!(
-        "encode cost at {}x{} from {path}",
-        img.width(),
-        img.height()
-    );
-    println!(
-        "{:<16} {:>10} {:>10} {:>8}",
-        "format", "ms/encode", "bytes", "x jpeg"
-    );
+    let img =
+        pipeline.transform(pipeline.decode(&bytes, &Limits::default()).unwrap().image, &Limits::default()).unwrap();
+    println!("encode cost at {}x{} from {path}", img.width(), img.height());
+    println!("{:<16} {:>10} {:>10} {:>8}", "format", "ms/encode", "bytes", "x jpeg");
     let mut jpeg_ms = None;
     let cases: [(&str, OutputFormat, EncodeOptions); 7] = [
         ("jpeg q80", OutputFormat::Jpeg, EncodeOptions::default()),
-        (
-            "jpeg progressive",
-            OutputFormat::Jpeg,
-            EncodeOptions {
-                progressive: true,
-                ..Default::default()
-            },
-        ),
+        ("jpeg progressive", OutputFormat::Jpeg, EncodeOptions { progressive: true, ..Default::default() }),
         ("png", OutputFormat::Png, EncodeOptions::default()),
         ("webp q80", OutputFormat::Webp, EncodeOptions::default()),
-        (
-            "webp lossless",
-            OutputFormat::Webp,
-            EncodeOptions {
-                lossless: true,
-                ..Default::default()
-            },
-        ),
+        ("webp lossless", OutputFormat::Webp, EncodeOptions { lossless: true, ..Default::default() }),
         ("gif", OutputFormat::Gif, EncodeOptions::default()),
-        (
-            "avif q60 speed 6",
-            OutputFormat::Avif,
-            EncodeOptions::default(),
-        ),
+        ("avif q60 speed 6", OutputFormat::Avif, EncodeOptions::default()),
     ];
     for (name, format, opts) in cases {
         let (ms, size) = time(|| encode(&img, format, &opts, None).unwrap().len());
@@ -87,8 +50,5 @@ fn time(mut f: impl FnMut() -> usize) -> (f64, usize) {
         std::hint::black_box(f());
         runs += 1;
     }
-    (
-        start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs),
-        size,
-    )
+    (start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs), size)
 }

@@ -21,9 +21,7 @@ pub fn to_srgb(img: &mut Image, icc: &[u8]) -> bool {
         Channels::Rgba => Layout::Rgba,
     };
     let dst = ColorProfile::new_srgb();
-    let Ok(transform) =
-        src.create_transform_8bit(layout, &dst, layout, TransformOptions::default())
-    else {
+    let Ok(transform) = src.create_transform_8bit(layout, &dst, layout, TransformOptions::default()) else {
         return false;
     };
     let input = img.data().to_vec();
@@ -60,9 +58,7 @@ fn cmyk_through_profile(ink: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let dst = ColorProfile::new_srgb();
-    let transform = src
-        .create_transform_8bit(Layout::Rgba, &dst, Layout::Rgb, TransformOptions::default())
-        .ok()?;
+    let transform = src.create_transform_8bit(Layout::Rgba, &dst, Layout::Rgb, TransformOptions::default()).ok()?;
     let mut rgb = vec![0u8; ink.len() / 4 * 3];
     transform.transform(ink, &mut rgb).ok()?;
     Some(rgb)
@@ -73,9 +69,7 @@ fn cmyk_through_profile(ink: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
 /// slightly-off tone, never data.)
 fn is_srgb(profile: &ColorProfile) -> bool {
     let srgb = ColorProfile::new_srgb();
-    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| {
-        (a.x - b.x).abs() + (a.y - b.y).abs() + (a.z - b.z).abs() < 3e-3
-    };
+    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| (a.x - b.x).abs() + (a.y - b.y).abs() + (a.z - b.z).abs() < 3e-3;
     close(profile.red_colorant, srgb.red_colorant)
         && close(profile.green_colorant, srgb.green_colorant)
         && close(profile.blue_colorant, srgb.blue_colorant)
@@ -91,10 +85,7 @@ mod tests {
         let rgb = cmyk_to_rgb(&[0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0], false, None);
         assert_eq!(rgb, vec![255, 255, 255, 0, 0, 0, 0, 255, 255]);
         // Adobe files store the complement.
-        assert_eq!(
-            cmyk_to_rgb(&[255, 255, 255, 255], true, None),
-            vec![255, 255, 255]
-        );
+        assert_eq!(cmyk_to_rgb(&[255, 255, 255, 255], true, None), vec![255, 255, 255]);
     }
 
     #[test]

@@ -39,18 +39,9 @@ impl EncodeOptions {
 
 /// Encodes `img` as `format` (which must be concrete, not `Auto`).
 /// `exif` is written only when `opts.keep_metadata`.
-pub fn encode(
-    img: &Image,
-    format: OutputFormat,
-    opts: &EncodeOptions,
-    exif: Option<&[u8]>,
-) -> Result<Vec<u8>> {
+pub fn encode(img: &Image, format: OutputFormat, opts: &EncodeOptions, exif: Option<&[u8]>) -> Result<Vec<u8>> {
     opts.validate()?;
-    let exif = if opts.keep_metadata {
-        exif.map(crate::exif::with_upright_orientation)
-    } else {
-        None
-    };
+    let exif = if opts.keep_metadata { exif.map(crate::exif::with_upright_orientation) } else { None };
     let exif = exif.as_deref();
     match format {
         OutputFormat::Jpeg => jpeg(img, opts, exif),
@@ -90,18 +81,13 @@ fn jpeg(img: &Image, opts: &EncodeOptions, exif: Option<&[u8]>) -> Result<Vec<u8
     }));
     match result {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => Err(ImagingError::InvalidOperation(format!(
-            "JPEG encoding failed: {e}"
-        ))),
-        Err(_) => Err(ImagingError::InvalidOperation(
-            "JPEG encoding failed inside libjpeg".into(),
-        )),
+        Ok(Err(e)) => Err(ImagingError::InvalidOperation(format!("JPEG encoding failed: {e}"))),
+        Err(_) => Err(ImagingError::InvalidOperation("JPEG encoding failed inside libjpeg".into())),
     }
 }
 
 fn png(img: &Image, exif: Option<&[u8]>) -> Result<Vec<u8>> {
-    let fail =
-        |e: png::EncodingError| ImagingError::InvalidOperation(format!("PNG encoding failed: {e}"));
+    let fail = |e: png::EncodingError| ImagingError::InvalidOperation(format!("PNG encoding failed: {e}"));
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, img.width(), img.height());
     encoder.set_color(match img.channels() {
@@ -112,9 +98,7 @@ fn png(img: &Image, exif: Option<&[u8]>) -> Result<Vec<u8>> {
     encoder.set_compression(png::Compression::Fast);
     let mut writer = encoder.write_header().map_err(fail)?;
     if let Some(exif) = exif {
-        writer
-            .write_chunk(png::chunk::ChunkType(*b"eXIf"), exif)
-            .map_err(fail)?;
+        writer.write_chunk(png::chunk::ChunkType(*b"eXIf"), exif).map_err(fail)?;
     }
     writer.write_image_data(img.data()).map_err(fail)?;
     writer.finish().map_err(fail)?;
@@ -126,15 +110,10 @@ fn webp(img: &Image, opts: &EncodeOptions, exif: Option<&[u8]>) -> Result<Vec<u8
         Channels::Rgb => webp::Encoder::from_rgb(img.data(), img.width(), img.height()),
         Channels::Rgba => webp::Encoder::from_rgba(img.data(), img.width(), img.height()),
     };
-    let encoded = if opts.lossless {
-        encoder.encode_lossless()
-    } else {
-        encoder.encode(f32::from(opts.quality.unwrap_or(80)))
-    };
+    let encoded =
+        if opts.lossless { encoder.encode_lossless() } else { encoder.encode(f32::from(opts.quality.unwrap_or(80))) };
     if encoded.is_empty() {
-        return Err(invalid(
-            "WebP encoding failed (sides must be at most 16383 pixels)",
-        ));
+        return Err(invalid("WebP encoding failed (sides must be at most 16383 pixels)"));
     }
     Ok(match exif {
         Some(exif) => crate::exif::add_to_webp(&encoded, exif, img.width(), img.height()),
@@ -153,28 +132,16 @@ fn avif(img: &Image, opts: &EncodeOptions, exif: Option<&[u8]>) -> Result<Vec<u8
         encoder = encoder.with_exif(exif.to_vec());
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let fail =
-        |e: ravif::Error| ImagingError::InvalidOperation(format!("AVIF encoding failed: {e}"));
+    let fail = |e: ravif::Error| ImagingError::InvalidOperation(format!("AVIF encoding failed: {e}"));
     let encoded = match img.channels() {
         Channels::Rgb => {
-            let px: Vec<ravif::RGB8> = img
-                .data()
-                .chunks_exact(3)
-                .map(|p| ravif::RGB8::new(p[0], p[1], p[2]))
-                .collect();
-            encoder
-                .encode_rgb(ravif::Img::new(&px[..], w, h))
-                .map_err(fail)?
+            let px: Vec<ravif::RGB8> = img.data().chunks_exact(3).map(|p| ravif::RGB8::new(p[0], p[1], p[2])).collect();
+            encoder.encode_rgb(ravif::Img::new(&px[..], w, h)).map_err(fail)?
         }
         Channels::Rgba => {
-            let px: Vec<ravif::RGBA8> = img
-                .data()
-                .chunks_exact(4)
-                .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
-                .collect();
-            encoder
-                .encode_rgba(ravif::Img::new(&px[..], w, h))
-                .map_err(fail)?
+            let px: Vec<ravif::RGBA8> =
+                img.data().chunks_exact(4).map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3])).collect();
+            encoder.encode_rgba(ravif::Img::new(&px[..], w, h)).map_err(fail)?
         }
     };
     Ok(encoded.avif_file)
@@ -210,56 +177,29 @@ mod tests {
                 }
             }
         }
-        Image::from_raw(
-            48,
-            32,
-            if alpha { Channels::Rgba } else { Channels::Rgb },
-            data,
-        )
-        .unwrap()
+        Image::from_raw(48, 32, if alpha { Channels::Rgba } else { Channels::Rgb }, data).unwrap()
     }
 
     #[test]
     fn every_format_roundtrips_through_the_decoder() {
-        for format in [
-            OutputFormat::Jpeg,
-            OutputFormat::Png,
-            OutputFormat::Webp,
-            OutputFormat::Gif,
-        ] {
+        for format in [OutputFormat::Jpeg, OutputFormat::Png, OutputFormat::Webp, OutputFormat::Gif] {
             for alpha in [false, true] {
-                let bytes =
-                    encode(&sample(alpha), format, &EncodeOptions::default(), None).unwrap();
+                let bytes = encode(&sample(alpha), format, &EncodeOptions::default(), None).unwrap();
                 let decoded = crate::decode::decode(&bytes, &Default::default()).unwrap();
-                assert_eq!(
-                    (decoded.image.width(), decoded.image.height()),
-                    (48, 32),
-                    "{format} alpha={alpha}"
-                );
+                assert_eq!((decoded.image.width(), decoded.image.height()), (48, 32), "{format} alpha={alpha}");
                 assert_eq!(
                     decoded.header.format.name(),
-                    if format == OutputFormat::Jpeg {
-                        "jpeg"
-                    } else {
-                        format.name()
-                    }
+                    if format == OutputFormat::Jpeg { "jpeg" } else { format.name() }
                 );
                 let keeps_alpha = alpha && format != OutputFormat::Jpeg;
-                assert_eq!(
-                    decoded.image.has_transparency(),
-                    keeps_alpha,
-                    "{format} alpha={alpha}"
-                );
+                assert_eq!(decoded.image.has_transparency(), keeps_alpha, "{format} alpha={alpha}");
             }
         }
     }
 
     #[test]
     fn avif_encodes_a_valid_file() {
-        let opts = EncodeOptions {
-            speed: Some(10),
-            ..Default::default()
-        };
+        let opts = EncodeOptions { speed: Some(10), ..Default::default() };
         let bytes = encode(&sample(true), OutputFormat::Avif, &opts, None).unwrap();
         assert_eq!(ImageFormat::sniff(&bytes), Some(ImageFormat::Avif));
     }
@@ -269,40 +209,25 @@ mod tests {
         let low = encode(
             &sample(false),
             OutputFormat::Jpeg,
-            &EncodeOptions {
-                quality: Some(10),
-                ..Default::default()
-            },
+            &EncodeOptions { quality: Some(10), ..Default::default() },
             None,
         );
         let high = encode(
             &sample(false),
             OutputFormat::Jpeg,
-            &EncodeOptions {
-                quality: Some(95),
-                ..Default::default()
-            },
+            &EncodeOptions { quality: Some(95), ..Default::default() },
             None,
         );
         assert!(low.unwrap().len() < high.unwrap().len());
-        let bad = EncodeOptions {
-            quality: Some(0),
-            ..Default::default()
-        };
+        let bad = EncodeOptions { quality: Some(0), ..Default::default() };
         assert!(encode(&sample(false), OutputFormat::Jpeg, &bad, None).is_err());
     }
 
     #[test]
     fn progressive_jpeg_decodes() {
-        let opts = EncodeOptions {
-            progressive: true,
-            ..Default::default()
-        };
+        let opts = EncodeOptions { progressive: true, ..Default::default() };
         let bytes = encode(&sample(false), OutputFormat::Jpeg, &opts, None).unwrap();
-        assert!(
-            bytes.windows(2).any(|w| w == [0xFF, 0xC2]),
-            "SOF2 marker present"
-        );
+        assert!(bytes.windows(2).any(|w| w == [0xFF, 0xC2]), "SOF2 marker present");
         crate::decode::decode(&bytes, &Default::default()).unwrap();
     }
 }

@@ -6,11 +6,7 @@
 pub fn with_upright_orientation(exif: &[u8]) -> Vec<u8> {
     let mut out = exif.to_vec();
     if let Some(at) = orientation_value_offset(exif) {
-        let one: [u8; 2] = if exif.starts_with(b"MM") {
-            [0, 1]
-        } else {
-            [1, 0]
-        };
+        let one: [u8; 2] = if exif.starts_with(b"MM") { [0, 1] } else { [1, 0] };
         out[at..at + 2].copy_from_slice(&one);
     }
     out
@@ -24,30 +20,19 @@ fn orientation_value_offset(b: &[u8]) -> Option<usize> {
         _ => return None,
     };
     let u16_at = |i: usize| {
-        b.get(i..i + 2).map(|s| {
-            if big {
-                u16::from_be_bytes([s[0], s[1]])
-            } else {
-                u16::from_le_bytes([s[0], s[1]])
-            }
-        })
+        b.get(i..i + 2).map(|s| if big { u16::from_be_bytes([s[0], s[1]]) } else { u16::from_le_bytes([s[0], s[1]]) })
     };
     let u32_at = |i: usize| {
         b.get(i..i + 4).map(|s| {
             let a = [s[0], s[1], s[2], s[3]];
-            if big {
-                u32::from_be_bytes(a)
-            } else {
-                u32::from_le_bytes(a)
-            }
+            if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
         })
     };
     let ifd = u32_at(4)? as usize;
     let count = u16_at(ifd)? as usize;
     (0..count).map(|i| ifd + 2 + i * 12).find_map(|entry| {
         // Tag 0x0112, type SHORT (3): the value sits in the entry itself.
-        (u16_at(entry)? == 0x0112 && u16_at(entry + 2)? == 3 && entry + 10 <= b.len())
-            .then_some(entry + 8)
+        (u16_at(entry)? == 0x0112 && u16_at(entry + 2)? == 3 && entry + 10 <= b.len()).then_some(entry + 8)
     })
 }
 
@@ -63,11 +48,7 @@ pub fn add_to_webp(webp: &[u8], exif: &[u8], width: u32, height: u32) -> Vec<u8>
         chunks[8] |= EXIF_FLAG;
     } else {
         // A lossless bitstream may carry alpha; declaring it is harmless.
-        let alpha = if body.starts_with(b"VP8L") {
-            ALPHA_FLAG
-        } else {
-            0
-        };
+        let alpha = if body.starts_with(b"VP8L") { ALPHA_FLAG } else { 0 };
         chunks.extend_from_slice(b"VP8X");
         chunks.extend_from_slice(&10u32.to_le_bytes());
         chunks.extend_from_slice(&[EXIF_FLAG | alpha, 0, 0, 0]);
@@ -106,14 +87,8 @@ mod tests {
     fn orientation_is_reset_to_one() {
         let fixed = with_upright_orientation(&exif_rotated());
         use crate::orient::Orientation;
-        assert_eq!(
-            crate::decode::exif_orientation(&exif_rotated()),
-            Some(Orientation::Rotate90)
-        );
-        assert_eq!(
-            crate::decode::exif_orientation(&fixed),
-            Some(Orientation::Normal)
-        );
+        assert_eq!(crate::decode::exif_orientation(&exif_rotated()), Some(Orientation::Rotate90));
+        assert_eq!(crate::decode::exif_orientation(&fixed), Some(Orientation::Normal));
         assert_eq!(with_upright_orientation(b"junk"), b"junk");
     }
 }

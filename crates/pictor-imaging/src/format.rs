@@ -108,12 +108,7 @@ fn sniff_isobmff(bytes: &[u8]) -> Option<ImageFormat> {
     let has = |b: &[u8]| brands.chunks(4).any(|c| c == b);
     if has(b"avif") || has(b"avis") {
         Some(ImageFormat::Avif)
-    } else if [
-        "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1",
-    ]
-    .iter()
-    .any(|b| has(b.as_bytes()))
-    {
+    } else if ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"].iter().any(|b| has(b.as_bytes())) {
         Some(ImageFormat::Heic)
     } else {
         None
@@ -204,11 +199,8 @@ impl OutputFormat {
             accept.split(',').any(|item| {
                 let mut parts = item.split(';').map(str::trim);
                 let is_mime = parts.next().is_some_and(|m| m.eq_ignore_ascii_case(mime));
-                let refused = parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
+                let refused =
+                    parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
                 is_mime && !refused
             })
         };
@@ -264,27 +256,12 @@ mod tests {
 
     #[test]
     fn sniffs_magic_bytes_not_names() {
-        assert_eq!(
-            ImageFormat::sniff(b"\xFF\xD8\xFF\xE0rest"),
-            Some(ImageFormat::Jpeg)
-        );
-        assert_eq!(
-            ImageFormat::sniff(b"\x89PNG\r\n\x1a\n...."),
-            Some(ImageFormat::Png)
-        );
-        assert_eq!(
-            ImageFormat::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
-            Some(ImageFormat::Webp)
-        );
+        assert_eq!(ImageFormat::sniff(b"\xFF\xD8\xFF\xE0rest"), Some(ImageFormat::Jpeg));
+        assert_eq!(ImageFormat::sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageFormat::Png));
+        assert_eq!(ImageFormat::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::Webp));
         assert_eq!(ImageFormat::sniff(b"RIFF\0\0\0\0WAVEfmt "), None);
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x1cftypavif\0\0\0\0mif1miaf"),
-            Some(ImageFormat::Avif)
-        );
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1"),
-            Some(ImageFormat::Heic)
-        );
+        assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftypavif\0\0\0\0mif1miaf"), Some(ImageFormat::Avif));
+        assert_eq!(ImageFormat::sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1"), Some(ImageFormat::Heic));
         assert_eq!(ImageFormat::sniff(b"\0\0\0\x18ftypisom\0\0\0\0mp41"), None);
     }
 
@@ -300,22 +277,10 @@ mod tests {
     #[test]
     fn negotiation_follows_accept_and_alpha() {
         let chrome = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
-        assert_eq!(
-            OutputFormat::negotiate(chrome, false, true),
-            OutputFormat::Avif
-        );
-        assert_eq!(
-            OutputFormat::negotiate(chrome, false, false),
-            OutputFormat::Webp
-        );
-        assert_eq!(
-            OutputFormat::negotiate("image/webp;q=0, */*", true, true),
-            OutputFormat::Png
-        );
-        assert_eq!(
-            OutputFormat::negotiate("*/*", false, true),
-            OutputFormat::Jpeg
-        );
+        assert_eq!(OutputFormat::negotiate(chrome, false, true), OutputFormat::Avif);
+        assert_eq!(OutputFormat::negotiate(chrome, false, false), OutputFormat::Webp);
+        assert_eq!(OutputFormat::negotiate("image/webp;q=0, */*", true, true), OutputFormat::Png);
+        assert_eq!(OutputFormat::negotiate("*/*", false, true), OutputFormat::Jpeg);
         assert_eq!(OutputFormat::negotiate("", true, true), OutputFormat::Png);
     }
 

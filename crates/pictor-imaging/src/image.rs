@@ -34,11 +34,7 @@ pub struct Image {
 
 impl std::fmt::Debug for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Image({}x{} {:?})",
-            self.width, self.height, self.channels
-        )
+        write!(f, "Image({}x{} {:?})", self.width, self.height, self.channels)
     }
 }
 
@@ -52,29 +48,15 @@ impl Image {
                 data.len()
             )));
         }
-        Ok(Self {
-            width,
-            height,
-            channels,
-            data,
-        })
+        Ok(Self { width, height, channels, data })
     }
 
     /// A new image filled with one colour.
     pub fn filled(width: u32, height: u32, color: Rgba) -> Self {
-        let channels = if color.a == 255 {
-            Channels::Rgb
-        } else {
-            Channels::Rgba
-        };
+        let channels = if color.a == 255 { Channels::Rgb } else { Channels::Rgba };
         let pixel = &color.as_array()[..channels.count()];
         let data = pixel.repeat(width as usize * height as usize);
-        Self {
-            width,
-            height,
-            channels,
-            data,
-        }
+        Self { width, height, channels, data }
     }
 
     pub fn width(&self) -> u32 {
@@ -124,11 +106,7 @@ impl Image {
                 for p in self.data.chunks_exact(3) {
                     data.extend_from_slice(&[p[0], p[1], p[2], 255]);
                 }
-                Image {
-                    data,
-                    channels: Channels::Rgba,
-                    ..self
-                }
+                Image { data, channels: Channels::Rgba, ..self }
             }
         }
     }
@@ -147,26 +125,15 @@ impl Image {
                 data.push(v as u8);
             }
         }
-        Image {
-            data,
-            channels: Channels::Rgb,
-            ..self
-        }
+        Image { data, channels: Channels::Rgb, ..self }
     }
 
     /// Peak signal-to-noise ratio against another image of the same size
     /// and layout, in dB (identical images give about 138 dB).
     pub fn psnr(&self, other: &Image) -> f64 {
-        assert_eq!(
-            (self.width, self.height, self.channels),
-            (other.width, other.height, other.channels)
-        );
-        let squared: f64 = self
-            .data
-            .iter()
-            .zip(&other.data)
-            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
-            .sum();
+        assert_eq!((self.width, self.height, self.channels), (other.width, other.height, other.channels));
+        let squared: f64 =
+            self.data.iter().zip(&other.data).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum();
         let mse = (squared / self.data.len() as f64).max(1e-12);
         10.0 * (255.0f64 * 255.0 / mse).log10()
     }
@@ -182,24 +149,9 @@ pub struct Rgba {
 }
 
 impl Rgba {
-    pub const WHITE: Rgba = Rgba {
-        r: 255,
-        g: 255,
-        b: 255,
-        a: 255,
-    };
-    pub const BLACK: Rgba = Rgba {
-        r: 0,
-        g: 0,
-        b: 0,
-        a: 255,
-    };
-    pub const TRANSPARENT: Rgba = Rgba {
-        r: 0,
-        g: 0,
-        b: 0,
-        a: 0,
-    };
+    pub const WHITE: Rgba = Rgba { r: 255, g: 255, b: 255, a: 255 };
+    pub const BLACK: Rgba = Rgba { r: 0, g: 0, b: 0, a: 255 };
+    pub const TRANSPARENT: Rgba = Rgba { r: 0, g: 0, b: 0, a: 0 };
 
     pub fn as_array(self) -> [u8; 4] {
         [self.r, self.g, self.b, self.a]
@@ -214,22 +166,13 @@ impl Rgba {
             _ => {}
         }
         let hex = s.trim_start_matches('#');
-        let bad = || {
-            invalid(format!(
-                "colour '{s}': use rrggbb, rrggbbaa, white, black or transparent"
-            ))
-        };
+        let bad = || invalid(format!("colour '{s}': use rrggbb, rrggbbaa, white, black or transparent"));
         if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
         }
         let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
         let a = if hex.len() == 8 { byte(6)? } else { 255 };
-        Ok(Self {
-            r: byte(0)?,
-            g: byte(2)?,
-            b: byte(4)?,
-            a,
-        })
+        Ok(Self { r: byte(0)?, g: byte(2)?, b: byte(4)?, a })
     }
 }
 
@@ -264,15 +207,7 @@ mod tests {
 
     #[test]
     fn colours_parse_and_print() {
-        assert_eq!(
-            Rgba::parse("#ff8000").unwrap(),
-            Rgba {
-                r: 255,
-                g: 128,
-                b: 0,
-                a: 255
-            }
-        );
+        assert_eq!(Rgba::parse("#ff8000").unwrap(), Rgba { r: 255, g: 128, b: 0, a: 255 });
         assert_eq!(Rgba::parse("00000080").unwrap().a, 128);
         assert_eq!(Rgba::parse("ff8000").unwrap().to_string(), "ff8000");
         assert!(Rgba::parse("red!").is_err());

@@ -38,10 +38,7 @@ impl Orientation {
 
     /// True when making the picture upright swaps width and height.
     pub fn swaps_axes(self) -> bool {
-        matches!(
-            self,
-            Self::Transpose | Self::Rotate90 | Self::Transverse | Self::Rotate270
-        )
+        matches!(self, Self::Transpose | Self::Rotate90 | Self::Transverse | Self::Rotate270)
     }
 
     /// The upright size of a stored `(width, height)`.

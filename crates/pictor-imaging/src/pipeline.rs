@@ -42,11 +42,9 @@ const MAX_OPERATIONS: usize = 32;
 impl Pipeline {
     /// Parses a query string: `thumbnail=200&rotate=180`.
     pub fn parse(query: &str) -> Result<Self> {
-        Self::from_pairs(query.split('&').filter(|s| !s.is_empty()).map(|pair| {
-            match pair.split_once('=') {
-                Some((k, v)) => (k, v),
-                None => (pair, ""),
-            }
+        Self::from_pairs(query.split('&').filter(|s| !s.is_empty()).map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (k, v),
+            None => (pair, ""),
         }))
     }
 
@@ -75,9 +73,7 @@ impl Pipeline {
             "rotate" => {
                 let (angle, color) = split_color(value)?;
                 let degrees = angle.parse().map_err(|_| {
-                    invalid(format!(
-                        "rotate '{value}': give degrees, e.g. rotate=90 or rotate=12.5:ffffff"
-                    ))
+                    invalid(format!("rotate '{value}': give degrees, e.g. rotate=90 or rotate=12.5:ffffff"))
                 })?;
                 Operation::Rotate(Rotate::new(degrees, color.unwrap_or(Rgba::BLACK))?)
             }
@@ -93,11 +89,7 @@ impl Pipeline {
             }
             "blur" => Operation::Blur(parse_sigma(name, value)?),
             "sharpen" => Operation::Sharpen(parse_sigma(name, value)?),
-            "flatten" => Operation::Flatten(if value.is_empty() {
-                Rgba::WHITE
-            } else {
-                Rgba::parse(value)?
-            }),
+            "flatten" => Operation::Flatten(if value.is_empty() { Rgba::WHITE } else { Rgba::parse(value)? }),
             "pad" | "extend" => parse_pad(value)?,
             "quality" | "q" => {
                 self.encode.quality = Some(parse_num(name, value)?);
@@ -141,9 +133,7 @@ impl Pipeline {
     /// How much the first operation shrinks an upright `w`×`h` picture,
     /// which lets the decoder shrink on load.
     pub fn shrink_factor(&self, width: u32, height: u32) -> f64 {
-        self.ops
-            .first()
-            .map_or(1.0, |op| op.shrink_factor(width, height))
+        self.ops.first().map_or(1.0, |op| op.shrink_factor(width, height))
     }
 
     /// Decodes `bytes` (shrinking on load where the pipeline allows),
@@ -157,9 +147,7 @@ impl Pipeline {
 
     /// Applies the operations in order.
     pub fn transform(&self, mut img: Image, limits: &Limits) -> Result<Image> {
-        let ctx = Ctx {
-            max_pixels: limits.max_pixels,
-        };
+        let ctx = Ctx { max_pixels: limits.max_pixels };
         for op in &self.ops {
             img = op.apply(img, &ctx)?;
         }
@@ -168,13 +156,7 @@ impl Pipeline {
 
     /// The whole path: decode, transform, encode. `Auto` is resolved
     /// against `accept` (an HTTP Accept value) and the result's transparency.
-    pub fn run(
-        &self,
-        bytes: &[u8],
-        format: OutputFormat,
-        accept: &str,
-        limits: &Limits,
-    ) -> Result<Output> {
+    pub fn run(&self, bytes: &[u8], format: OutputFormat, accept: &str, limits: &Limits) -> Result<Output> {
         let decoded = self.decode(bytes, limits)?;
         let image = self.transform(decoded.image, limits)?;
         let format = match format {
@@ -182,19 +164,12 @@ impl Pipeline {
             concrete => concrete,
         };
         let bytes = encode(&image, format, &self.encode, decoded.exif.as_deref())?;
-        Ok(Output {
-            bytes,
-            format,
-            width: image.width(),
-            height: image.height(),
-        })
+        Ok(Output { bytes, format, width: image.width(), height: image.height() })
     }
 }
 
 fn parse_num<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
-    value
-        .parse()
-        .map_err(|_| invalid(format!("{name} '{value}' is not a valid number")))
+    value.parse().map_err(|_| invalid(format!("{name} '{value}' is not a valid number")))
 }
 
 fn parse_flag(name: &str, value: &str) -> Result<bool> {
@@ -208,9 +183,7 @@ fn parse_flag(name: &str, value: &str) -> Result<bool> {
 fn parse_sigma(name: &str, value: &str) -> Result<f32> {
     let sigma: f32 = parse_num(name, value)?;
     if !(sigma > 0.0 && sigma <= MAX_SIGMA) {
-        return Err(invalid(format!(
-            "{name} sigma must be above 0 and at most {MAX_SIGMA}"
-        )));
+        return Err(invalid(format!("{name} sigma must be above 0 and at most {MAX_SIGMA}")));
     }
     Ok(sigma)
 }
@@ -218,9 +191,7 @@ fn parse_sigma(name: &str, value: &str) -> Result<f32> {
 fn parse_side(name: &str, s: &str) -> Result<u32> {
     let side: u32 = parse_num(name, s)?;
     if side == 0 || side > MAX_SIDE {
-        return Err(invalid(format!(
-            "{name}: sizes must be between 1 and {MAX_SIDE}"
-        )));
+        return Err(invalid(format!("{name}: sizes must be between 1 and {MAX_SIDE}")));
     }
     Ok(side)
 }
@@ -228,11 +199,7 @@ fn parse_side(name: &str, s: &str) -> Result<u32> {
 /// `N`, `WxH`, `Wx` or `xH`; at least one side.
 fn parse_box(name: &str, value: &str) -> Result<(Option<u32>, Option<u32>)> {
     let side = |s: &str| {
-        if s.is_empty() {
-            Ok(None)
-        } else {
-            parse_side(name, s).map(Some)
-        }
+        if s.is_empty() { Ok(None) } else { parse_side(name, s).map(Some) }
     };
     let (w, h) = match value.split_once('x') {
         Some((w, h)) => (side(w)?, side(h)?),
@@ -242,9 +209,7 @@ fn parse_box(name: &str, value: &str) -> Result<(Option<u32>, Option<u32>)> {
         }
     };
     if w.is_none() && h.is_none() {
-        return Err(invalid(format!(
-            "{name} needs a size, e.g. {name}=200 or {name}=300x200"
-        )));
+        return Err(invalid(format!("{name} needs a size, e.g. {name}=200 or {name}=300x200")));
     }
     Ok((w, h))
 }
@@ -253,13 +218,7 @@ fn parse_box(name: &str, value: &str) -> Result<(Option<u32>, Option<u32>)> {
 fn parse_resize(value: &str) -> Result<Resize> {
     let mut parts = value.split(':');
     let (width, height) = parse_box("resize", parts.next().unwrap_or(""))?;
-    let mut resize = Resize {
-        width,
-        height,
-        fit: Fit::Inside,
-        enlarge: false,
-        background: Rgba::WHITE,
-    };
+    let mut resize = Resize { width, height, fit: Fit::Inside, enlarge: false, background: Rgba::WHITE };
     for part in parts {
         if let Some(fit) = Fit::parse(part) {
             resize.fit = fit;
@@ -267,7 +226,9 @@ fn parse_resize(value: &str) -> Result<Resize> {
             resize.enlarge = true;
         } else {
             resize.background = Rgba::parse(part).map_err(|_| {
-                invalid(format!("resize option '{part}': use cover, contain, fill, inside, outside, enlarge or a colour"))
+                invalid(format!(
+                    "resize option '{part}': use cover, contain, fill, inside, outside, enlarge or a colour"
+                ))
             })?;
         }
     }
@@ -292,40 +253,25 @@ fn parse_crop(value: &str) -> Result<Crop> {
             ratio_h: parse_side("crop", h)?,
             gravity: gravity.map(Gravity::parse).transpose()?.unwrap_or_default(),
         }),
-        _ => Err(invalid(format!(
-            "crop '{value}': use x,y,width,height or an aspect ratio W:H[:gravity]"
-        ))),
+        _ => Err(invalid(format!("crop '{value}': use x,y,width,height or an aspect ratio W:H[:gravity]"))),
     }
 }
 
 /// `N`, or `top,right,bottom,left`, then an optional `:color`.
 fn parse_pad(value: &str) -> Result<Operation> {
     let (sizes, color) = split_color(value)?;
-    let n: Vec<u32> = sizes
-        .split(',')
-        .map(|s| parse_num::<u32>("pad", s))
-        .collect::<Result<_>>()?;
+    let n: Vec<u32> = sizes.split(',').map(|s| parse_num::<u32>("pad", s)).collect::<Result<_>>()?;
     if n.iter().any(|&v| v > MAX_SIDE) {
-        return Err(invalid(format!(
-            "pad: each border must be at most {MAX_SIDE}"
-        )));
+        return Err(invalid(format!("pad: each border must be at most {MAX_SIDE}")));
     }
     let [top, right, bottom, left] = match n[..] {
         [all] => [all; 4],
         [t, r, b, l] => [t, r, b, l],
         _ => {
-            return Err(invalid(
-                "pad takes one size or four (top,right,bottom,left)",
-            ));
+            return Err(invalid("pad takes one size or four (top,right,bottom,left)"));
         }
     };
-    Ok(Operation::Pad {
-        top,
-        right,
-        bottom,
-        left,
-        color: color.unwrap_or(Rgba::WHITE),
-    })
+    Ok(Operation::Pad { top, right, bottom, left, color: color.unwrap_or(Rgba::WHITE) })
 }
 
 fn split_color(value: &str) -> Result<(&str, Option<Rgba>)> {
@@ -352,12 +298,7 @@ fn op_string(op: &Operation) -> String {
     let side = |s: Option<u32>| s.map(|v| v.to_string()).unwrap_or_default();
     match op {
         Operation::Resize(r) => {
-            let mut s = format!(
-                "resize={}x{}:{}",
-                side(r.width),
-                side(r.height),
-                r.fit.name()
-            );
+            let mut s = format!("resize={}x{}:{}", side(r.width), side(r.height), r.fit.name());
             if r.enlarge {
                 s.push_str(":enlarge");
             }
@@ -366,17 +307,8 @@ fn op_string(op: &Operation) -> String {
             }
             s
         }
-        Operation::Crop(Crop::Rect {
-            x,
-            y,
-            width,
-            height,
-        }) => format!("crop={x},{y},{width},{height}"),
-        Operation::Crop(Crop::Aspect {
-            ratio_w,
-            ratio_h,
-            gravity,
-        }) => {
+        Operation::Crop(Crop::Rect { x, y, width, height }) => format!("crop={x},{y},{width},{height}"),
+        Operation::Crop(Crop::Aspect { ratio_w, ratio_h, gravity }) => {
             format!("crop={ratio_w}:{ratio_h}:{}", gravity.name())
         }
         Operation::Rotate(r) => format!("rotate={}:{}", r.degrees(), r.background),
@@ -386,13 +318,7 @@ fn op_string(op: &Operation) -> String {
         Operation::Sharpen(s) => format!("sharpen={s}"),
         Operation::Grayscale => "grayscale".into(),
         Operation::Flatten(c) => format!("flatten={c}"),
-        Operation::Pad {
-            top,
-            right,
-            bottom,
-            left,
-            color,
-        } => format!("pad={top},{right},{bottom},{left}:{color}"),
+        Operation::Pad { top, right, bottom, left, color } => format!("pad={top},{right},{bottom},{left}:{color}"),
     }
 }
 
@@ -461,17 +387,7 @@ mod tests {
 
     #[test]
     fn shrink_factor_comes_from_the_first_step_only() {
-        assert!(
-            Pipeline::parse("thumbnail=100")
-                .unwrap()
-                .shrink_factor(1000, 800)
-                >= 10.0
-        );
-        assert_eq!(
-            Pipeline::parse("blur=1&thumbnail=100")
-                .unwrap()
-                .shrink_factor(1000, 800),
-            1.0
-        );
+        assert!(Pipeline::parse("thumbnail=100").unwrap().shrink_factor(1000, 800) >= 10.0);
+        assert_eq!(Pipeline::parse("blur=1&thumbnail=100").unwrap().shrink_factor(1000, 800), 1.0);
     }
 }

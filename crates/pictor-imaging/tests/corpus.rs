@@ -36,17 +36,9 @@ fn run_one(root: &Path, file: &str) -> Outcome {
         let header = pictor_imaging::probe(&bytes)?;
         let full = pictor_imaging::decode(&bytes, &Limits::default())?;
         let (uw, uh) = header.upright_size();
-        assert_eq!(
-            (full.image.width(), full.image.height()),
-            (uw, uh),
-            "{file}: upright size"
-        );
-        let thumb = Pipeline::parse("thumbnail=256").unwrap().run(
-            &bytes,
-            OutputFormat::Jpeg,
-            "",
-            &Limits::default(),
-        )?;
+        assert_eq!((full.image.width(), full.image.height()), (uw, uh), "{file}: upright size");
+        let thumb =
+            Pipeline::parse("thumbnail=256").unwrap().run(&bytes, OutputFormat::Jpeg, "", &Limits::default())?;
         assert!(thumb.width <= 256 && thumb.height <= 256);
         Ok((header.width, header.height))
     };
@@ -68,8 +60,7 @@ fn run_all(root: &Path, files: &[String]) -> Vec<Run> {
     let next = AtomicUsize::new(0);
     let runs = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let busy: Arc<Mutex<Vec<Option<(String, Instant)>>>> =
-        Arc::new(Mutex::new(vec![None; workers]));
+    let busy: Arc<Mutex<Vec<Option<(String, Instant)>>>> = Arc::new(Mutex::new(vec![None; workers]));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watchdog = {
         let (busy, done) = (busy.clone(), done.clone());
@@ -95,11 +86,7 @@ fn run_all(root: &Path, files: &[String]) -> Vec<Run> {
                     let outcome = run_one(root, file);
                     let elapsed = start.elapsed();
                     busy.lock().unwrap()[slot] = None;
-                    runs.lock().unwrap().push(Run {
-                        file: file.clone(),
-                        outcome,
-                        elapsed,
-                    });
+                    runs.lock().unwrap().push(Run { file: file.clone(), outcome, elapsed });
                 }
             });
         }
@@ -118,20 +105,14 @@ fn must_refuse(file: &str) -> bool {
         || (file.starts_with("formats/pngsuite/") && name.starts_with('x'))
         || (file.starts_with("formats/png-image-png-bugfixes/") && name.starts_with("x_"))
         || file.starts_with("broken/image-rs/bad/")
-        || [
-            "broken/pillow/truncated_jpeg.jpg",
-            "broken/pillow/truncated_image.png",
-        ]
-        .contains(&file)
+        || ["broken/pillow/truncated_jpeg.jpg", "broken/pillow/truncated_image.png"].contains(&file)
 }
 
 /// Valid files of the formats the engine promises to read.
 fn must_decode(file: &str) -> bool {
     let name = file.rsplit('/').next().unwrap();
     (file.starts_with("formats/pngsuite/") && !name.starts_with('x') && name.ends_with(".png"))
-        || (file.starts_with("formats/png-image-png-bugfixes/")
-            && !name.starts_with("x_")
-            && name.ends_with(".png"))
+        || (file.starts_with("formats/png-image-png-bugfixes/") && !name.starts_with("x_") && name.ends_with(".png"))
         || (file.starts_with("formats/webp-libwebp-test-data/") && name.ends_with(".webp"))
         || ["testorig.jpg", "testimgint.jpg", "testimgari.jpg"]
             .iter()
@@ -146,10 +127,7 @@ fn exiftool_sizes(root: &Path) -> HashMap<String, (u64, u64)> {
     entries
         .iter()
         .filter_map(|e| {
-            let size = (
-                e.get("ImageWidth")?.as_u64()?,
-                e.get("ImageHeight")?.as_u64()?,
-            );
+            let size = (e.get("ImageWidth")?.as_u64()?, e.get("ImageHeight")?.as_u64()?);
             Some((e.get("SourceFile")?.as_str()?.to_string(), size))
         })
         .collect()
@@ -160,17 +138,10 @@ fn every_corpus_file_decodes_or_is_refused_with_a_typed_error() {
     let Some(root) = common::corpus("corpus decode") else {
         return;
     };
-    let files: Vec<String> = [
-        "broken",
-        "camera_exif",
-        "exif_edge",
-        "formats",
-        "orientation",
-        "wrong_type",
-    ]
-    .iter()
-    .flat_map(|set| common::files_under(&root, set))
-    .collect();
+    let files: Vec<String> = ["broken", "camera_exif", "exif_edge", "formats", "orientation", "wrong_type"]
+        .iter()
+        .flat_map(|set| common::files_under(&root, set))
+        .collect();
     let runs = run_all(&root, &files);
     let exiftool = exiftool_sizes(&root);
 
@@ -182,20 +153,13 @@ fn every_corpus_file_decodes_or_is_refused_with_a_typed_error() {
             Outcome::Decoded { width, height } => {
                 *counts.entry("decoded").or_default() += 1;
                 if must_refuse(&run.file) {
-                    problems.push(format!(
-                        "ACCEPTED {} ({width}x{height}), which must be refused",
-                        run.file
-                    ));
+                    problems.push(format!("ACCEPTED {} ({width}x{height}), which must be refused", run.file));
                 }
-                let size_known =
-                    run.file.starts_with("formats/") || run.file.starts_with("orientation/");
+                let size_known = run.file.starts_with("formats/") || run.file.starts_with("orientation/");
                 if let Some(&(ew, eh)) = exiftool.get(&run.file).filter(|_| size_known)
                     && (u64::from(*width), u64::from(*height)) != (ew, eh)
                 {
-                    problems.push(format!(
-                        "SIZE {}: decoded {width}x{height}, exiftool says {ew}x{eh}",
-                        run.file
-                    ));
+                    problems.push(format!("SIZE {}: decoded {width}x{height}, exiftool says {ew}x{eh}", run.file));
                 }
             }
             Outcome::Refused(err) => {
@@ -205,29 +169,13 @@ fn every_corpus_file_decodes_or_is_refused_with_a_typed_error() {
                 }
                 // A valid 12-bit JPEG is a format this build cannot read, not corrupt data.
                 if run.file.ends_with("monkey12.jpg") && err.code() != "unsupported_format" {
-                    problems.push(format!(
-                        "CODE {}: {err} should be unsupported_format",
-                        run.file
-                    ));
+                    problems.push(format!("CODE {}: {err} should be unsupported_format", run.file));
                 }
             }
         }
     }
     let slowest = runs.iter().max_by_key(|r| r.elapsed).unwrap();
-    eprintln!(
-        "{} files: {counts:?}; slowest {} in {:?}",
-        runs.len(),
-        slowest.file,
-        slowest.elapsed
-    );
-    assert!(
-        counts.get("decoded").copied().unwrap_or(0) > 1000,
-        "most of the corpus is decodable: {counts:?}"
-    );
-    assert!(
-        problems.is_empty(),
-        "{} problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    eprintln!("{} files: {counts:?}; slowest {} in {:?}", runs.len(), slowest.file, slowest.elapsed);
+    assert!(counts.get("decoded").copied().unwrap_or(0) > 1000, "most of the corpus is decodable: {counts:?}");
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }

@@ -13,13 +13,7 @@ fn resize(img: &Image, w: u32, h: u32, filter: FilterType) -> Image {
     let img = img.clone().flatten(pictor_imaging::Rgba::WHITE);
     let src = ImageRef::new(img.width(), img.height(), img.data(), PixelType::U8x3).unwrap();
     let mut dst = FirImage::new(w, h, PixelType::U8x3);
-    Resizer::new()
-        .resize(
-            &src,
-            &mut dst,
-            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter)),
-        )
-        .unwrap();
+    Resizer::new().resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter))).unwrap();
     Image::from_raw(w, h, Channels::Rgb, dst.into_vec()).unwrap()
 }
 
@@ -35,8 +29,7 @@ fn shrunk_thumbnails_match_full_decode_quality() {
             let bytes = std::fs::read(root.join(&f)).ok()?;
             let header = pictor_imaging::probe(&bytes).ok()?;
             let pixels = u64::from(header.width) * u64::from(header.height);
-            (header.format == ImageFormat::Jpeg && header.width.min(header.height) >= 1200)
-                .then_some((pixels, f))
+            (header.format == ImageFormat::Jpeg && header.width.min(header.height) >= 1200).then_some((pixels, f))
         })
         .collect();
     photos.sort();
@@ -46,49 +39,24 @@ fn shrunk_thumbnails_match_full_decode_quality() {
 
     let pipeline = Pipeline::parse("thumbnail=256").unwrap();
     // Each photo as shot, and re-encoded as a progressive JPEG (decoded from its DC scans).
-    let progressive = pictor_imaging::EncodeOptions {
-        progressive: true,
-        quality: Some(90),
-        ..Default::default()
-    };
+    let progressive = pictor_imaging::EncodeOptions { progressive: true, quality: Some(90), ..Default::default() };
     let cases = photos.iter().flat_map(|(_, file)| {
         let bytes = std::fs::read(root.join(file)).unwrap();
-        let full = pictor_imaging::decode(&bytes, &Limits::default())
-            .unwrap()
-            .image;
-        let reencoded = pictor_imaging::encode::encode(
-            &full,
-            pictor_imaging::OutputFormat::Jpeg,
-            &progressive,
-            None,
-        )
-        .unwrap();
-        [
-            (file.clone(), bytes),
-            (format!("{file} (progressive)"), reencoded),
-        ]
+        let full = pictor_imaging::decode(&bytes, &Limits::default()).unwrap().image;
+        let reencoded =
+            pictor_imaging::encode::encode(&full, pictor_imaging::OutputFormat::Jpeg, &progressive, None).unwrap();
+        [(file.clone(), bytes), (format!("{file} (progressive)"), reencoded)]
     });
     for (file, bytes) in cases {
         let shrunk = pipeline.decode(&bytes, &Limits::default()).unwrap();
         assert!(shrunk.shrink >= 2, "{file}: decoded at 1/{}", shrunk.shrink);
-        let thumb = pipeline
-            .transform(shrunk.image, &Limits::default())
-            .unwrap()
-            .flatten(pictor_imaging::Rgba::WHITE);
+        let thumb = pipeline.transform(shrunk.image, &Limits::default()).unwrap().flatten(pictor_imaging::Rgba::WHITE);
         let (w, h) = (thumb.width(), thumb.height());
-        let full = pictor_imaging::decode(&bytes, &Limits::default())
-            .unwrap()
-            .image;
+        let full = pictor_imaging::decode(&bytes, &Limits::default()).unwrap().image;
         let lanczos = resize(&full, w, h, FilterType::Lanczos3);
         let truth = resize(&full, w, h, FilterType::Box);
         let (p_shrunk, p_full) = (thumb.psnr(&truth), lanczos.psnr(&truth));
-        eprintln!(
-            "{file}: 1/{} decode {p_shrunk:.2} dB, full decode {p_full:.2} dB",
-            shrunk.shrink
-        );
-        assert!(
-            p_shrunk >= p_full - 1.0,
-            "{file}: shrink-on-load {p_shrunk:.2} dB vs full {p_full:.2} dB"
-        );
+        eprintln!("{file}: 1/{} decode {p_shrunk:.2} dB, full decode {p_full:.2} dB", shrunk.shrink);
+        assert!(p_shrunk >= p_full - 1.0, "{file}: shrink-on-load {p_shrunk:.2} dB vs full {p_full:.2} dB");
     }
 }

@@ -86,7 +86,8 @@ pub async fn create_api_key(db: &Db, owner: &str, scopes: &str, name: Option<Str
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let secret = format!("pk_{}", hex::encode(raw));
-    let record = ApiKeyRecord { id: uuid::Uuid::new_v4().to_string(), owner: owner.into(), scopes: scopes.into(), name };
+    let record =
+        ApiKeyRecord { id: uuid::Uuid::new_v4().to_string(), owner: owner.into(), scopes: scopes.into(), name };
     db.insert_api_key(&record, &hash_key(&secret)).await?;
     Ok(NewApiKey { secret, record })
 }
@@ -121,7 +122,15 @@ const JWKS_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 impl Jwks {
     async fn load(source: &str) -> anyhow::Result<JwkSet> {
         let text = if source.starts_with("http://") || source.starts_with("https://") {
-            reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?.get(source).send().await?.error_for_status()?.text().await?
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?
+                .get(source)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?
         } else {
             tokio::fs::read_to_string(source).await.map_err(|e| anyhow::anyhow!("reading JWKS file {source}: {e}"))?
         };
@@ -156,7 +165,9 @@ impl JwtVerifier {
         let invalid = |why: String| ApiError::new(Code::Unauthorized, format!("bearer token rejected: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
         let key = match header.alg {
-            Algorithm::HS256 => self.secret.clone().ok_or_else(|| invalid("HS256 tokens are not accepted here".into()))?,
+            Algorithm::HS256 => {
+                self.secret.clone().ok_or_else(|| invalid("HS256 tokens are not accepted here".into()))?
+            }
             Algorithm::RS256 | Algorithm::ES256 => {
                 let jwks = self.jwks.as_ref().ok_or_else(|| invalid("no JWKS is configured for RS256/ES256".into()))?;
                 jwks.key(header.kid.as_deref()).await.ok_or_else(|| invalid("signing key not in the JWKS".into()))?
@@ -245,7 +256,9 @@ impl Auth {
         let principal = match bearer(headers) {
             Some(token) => self.verify(token).await?,
             None if self.is_open().await => Principal::anonymous_everything(),
-            None if scope == Scope::Read && self.anonymous_reads => Principal { owner: None, scopes: vec![Scope::Read] },
+            None if scope == Scope::Read && self.anonymous_reads => {
+                Principal { owner: None, scopes: vec![Scope::Read] }
+            }
             None => {
                 return Err(ApiError::new(
                     Code::Unauthorized,
@@ -254,7 +267,10 @@ impl Auth {
             }
         };
         if !principal.has(scope) {
-            return Err(ApiError::new(Code::Forbidden, format!("these credentials lack the {scope:?} scope").to_lowercase()));
+            return Err(ApiError::new(
+                Code::Forbidden,
+                format!("these credentials lack the {scope:?} scope").to_lowercase(),
+            ));
         }
         Ok(principal)
     }
@@ -265,7 +281,10 @@ impl Auth {
         }
         match &self.jwt {
             Some(jwt) => jwt.verify(token).await,
-            None => Err(ApiError::new(Code::Unauthorized, "unknown credentials: no JWT issuer is configured, and this is not an API key")),
+            None => Err(ApiError::new(
+                Code::Unauthorized,
+                "unknown credentials: no JWT issuer is configured, and this is not an API key",
+            )),
         }
     }
 
@@ -274,10 +293,11 @@ impl Auth {
         let found = match self.key_cache.get(&hash) {
             Some(found) => found,
             None => {
-                let found = self.db.find_api_key(&hash).await?.map(|k| Principal {
-                    owner: Some(k.owner),
-                    scopes: Scope::parse_list(&k.scopes),
-                });
+                let found = self
+                    .db
+                    .find_api_key(&hash)
+                    .await?
+                    .map(|k| Principal { owner: Some(k.owner), scopes: Scope::parse_list(&k.scopes) });
                 self.key_cache.insert(hash, found.clone());
                 found
             }

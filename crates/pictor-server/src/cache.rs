@@ -33,8 +33,7 @@ pub struct Derivative {
 
 impl Derivative {
     pub fn new(bytes: Bytes) -> Self {
-        let content_type =
-            pictor_imaging::ImageFormat::sniff(&bytes).map_or("application/octet-stream", |f| f.mime());
+        let content_type = pictor_imaging::ImageFormat::sniff(&bytes).map_or("application/octet-stream", |f| f.mime());
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16])).into();
         Self { bytes, content_type, etag }
     }

@@ -184,7 +184,10 @@ impl Default for FetchConfig {
 const SETTING_HELP: &[(&str, &str)] = &[
     ("listen", "Address to listen on; port 0 picks a free port. Flag: --listen"),
     ("data_dir", "Folder for the SQLite database and local blobs. Flag: --data-dir"),
-    ("database", "Records database: sqlite://PATH or postgres://USER:PASS@HOST/DB; empty = sqlite://DATA_DIR/pictor.db. Flag: --database"),
+    (
+        "database",
+        "Records database: sqlite://PATH or postgres://USER:PASS@HOST/DB; empty = sqlite://DATA_DIR/pictor.db. Flag: --database",
+    ),
     ("store", "Blob store: a folder or s3://BUCKET?endpoint=…&region=…; empty = DATA_DIR/store. Flag: --store"),
     ("log.format", "text or json. Flag: --log-json"),
     ("log.filter", "tracing filter, e.g. info or pictor_server=debug; RUST_LOG wins"),
@@ -195,8 +198,14 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("limits.workers", "Image jobs at once; 0 = one per CPU core"),
     ("limits.queue", "Image jobs that may wait for a worker; past that: 503 with Retry-After"),
     ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
-    ("limits.concurrent_uploads", "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After"),
-    ("limits.uploads_per_minute", "Uploads per minute per client (owner, or IP if anonymous), in bursts; 0 = no limit; past it: 429"),
+    (
+        "limits.concurrent_uploads",
+        "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After",
+    ),
+    (
+        "limits.uploads_per_minute",
+        "Uploads per minute per client (owner, or IP if anonymous), in bursts; 0 = no limit; past it: 429",
+    ),
     ("cache.max_bytes", "Cap on cached derivatives in the store (LRU); 0 turns caching off"),
     ("cache.memory_bytes", "Cap on the in-memory tier in front of the store"),
     ("auth.jwt_secret", "Shared secret for HS256 bearer tokens; setting it (or jwks) requires credentials for writes"),
@@ -284,7 +293,9 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("preset {name:?} ({ops:?}) is not a valid operation string: {e}"))?;
         }
         anyhow::ensure!(
-            !self.transforms.only_presets_and_signed || !self.transforms.signing_key.is_empty() || !self.transforms.presets.is_empty(),
+            !self.transforms.only_presets_and_signed
+                || !self.transforms.signing_key.is_empty()
+                || !self.transforms.presets.is_empty(),
             "transforms.only_presets_and_signed needs presets or a signing_key"
         );
         Ok(())
@@ -363,7 +374,8 @@ mod tests {
             assert!(err.to_string().to_lowercase().contains("queue"), "{err}");
             Ok(())
         });
-        let err = Config::load(Sources { file: Some(Path::new("/nonexistent.toml")), ..Default::default() }).unwrap_err();
+        let err =
+            Config::load(Sources { file: Some(Path::new("/nonexistent.toml")), ..Default::default() }).unwrap_err();
         assert!(err.to_string().contains("--config"));
     }
 

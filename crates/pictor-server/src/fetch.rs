@@ -91,18 +91,11 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .no_proxy() // a proxy would connect for us, unchecked
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow: allow.clone(),
-            }))
+            .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
             .redirect(redirect_policy(allow.clone(), policy.max_redirects))
             .build()
             .map_err(|e| FetchError::InvalidPolicy(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self {
-            client,
-            allow,
-            max_bytes: policy.max_bytes,
-            timeout: policy.timeout,
-        })
+        Ok(Self { client, allow, max_bytes: policy.max_bytes, timeout: policy.timeout })
     }
 
     /// Fetches `url` and returns its body.
@@ -110,9 +103,7 @@ impl Fetcher {
         let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("'{url}': {e}")))?;
         check_url(&url, &self.allow)?;
         tracing::debug!(%url, "fetching");
-        tokio::time::timeout(self.timeout, self.get(url))
-            .await
-            .map_err(|_| FetchError::Timeout)?
+        tokio::time::timeout(self.timeout, self.get(url)).await.map_err(|_| FetchError::Timeout)?
     }
 
     /// The request itself, without the overall timeout.
@@ -120,10 +111,7 @@ impl Fetcher {
         let response = self.client.get(url).send().await.map_err(from_reqwest)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(FetchError::Upstream(format!(
-                "{} answered {status}",
-                response.url()
-            )));
+            return Err(FetchError::Upstream(format!("{} answered {status}", response.url())));
         }
         read_body(response, self.max_bytes).await
     }
@@ -149,8 +137,7 @@ async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes,
 /// Turns a reqwest error back into ours: the resolver and the redirect
 /// policy report through reqwest, so our own error may sit in the chain.
 fn from_reqwest(err: reqwest::Error) -> FetchError {
-    let ours = std::iter::successors(err.source(), |&e| e.source())
-        .find_map(|e| e.downcast_ref::<FetchError>());
+    let ours = std::iter::successors(err.source(), |&e| e.source()).find_map(|e| e.downcast_ref::<FetchError>());
     if let Some(ours) = ours {
         return ours.clone();
     }
@@ -159,9 +146,7 @@ fn from_reqwest(err: reqwest::Error) -> FetchError {
     }
     // reqwest's own message is terse; the causes say what happened.
     let chain: Vec<String> =
-        std::iter::successors(Some(&err as &dyn std::error::Error), |&e| e.source())
-            .map(ToString::to_string)
-            .collect();
+        std::iter::successors(Some(&err as &dyn std::error::Error), |&e| e.source()).map(ToString::to_string).collect();
     FetchError::Upstream(chain.join(": "))
 }
 
@@ -169,14 +154,10 @@ fn from_reqwest(err: reqwest::Error) -> FetchError {
 /// IP-literal hosts (which reqwest connects to without resolving).
 fn check_url(url: &Url, allow: &AllowList) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(FetchError::InvalidUrl(format!(
-            "'{url}': only http and https are fetched"
-        )));
+        return Err(FetchError::InvalidUrl(format!("'{url}': only http and https are fetched")));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchError::InvalidUrl(
-            "credentials in the URL are not accepted".into(),
-        ));
+        return Err(FetchError::InvalidUrl("credentials in the URL are not accepted".into()));
     }
     match url.host() {
         None => Err(FetchError::InvalidUrl(format!("'{url}' has no host"))),
@@ -228,9 +209,7 @@ async fn resolve_allowed(allow: &AllowList, host: &str) -> Result<Vec<SocketAddr
     if allow.allows_host(host) {
         return Ok(found);
     }
-    let (kept, refused): (Vec<_>, Vec<_>) = found
-        .into_iter()
-        .partition(|addr| allow.allows_ip(addr.ip()));
+    let (kept, refused): (Vec<_>, Vec<_>) = found.into_iter().partition(|addr| allow.allows_ip(addr.ip()));
     match (kept.is_empty(), refused.first()) {
         (true, Some(addr)) => Err(forbidden(Some(host), addr.ip())),
         (true, None) => Err(FetchError::Upstream(format!("'{host}' has no addresses"))),
@@ -300,16 +279,11 @@ impl AllowList {
     /// (::ffff:a.b.c.d) is judged as the IPv4 address it is.
     fn allows_ip(&self, ip: IpAddr) -> bool {
         let canonical = ip.to_canonical();
-        is_public(canonical)
-            || (self.nets.iter()).any(|net| net.contains(&ip) || net.contains(&canonical))
+        is_public(canonical) || (self.nets.iter()).any(|net| net.contains(&ip) || net.contains(&canonical))
     }
 
     fn check_ip(&self, ip: IpAddr) -> Result<(), FetchError> {
-        if self.allows_ip(ip) {
-            Ok(())
-        } else {
-            Err(forbidden(None, ip))
-        }
+        if self.allows_ip(ip) { Ok(()) } else { Err(forbidden(None, ip)) }
     }
 }
 
@@ -318,9 +292,7 @@ fn valid_host_name(entry: &str) -> Option<String> {
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     let host = normalize_host(entry);
     (!host.is_empty() && host.len() <= 253 && host.split('.').all(label_ok)).then_some(host)
@@ -355,10 +327,10 @@ const GLOBAL_UNICAST_V6: Ipv6Net = v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3);
 
 /// Special-purpose ranges inside 2000::/3.
 const NON_PUBLIC_V6: &[Ipv6Net] = &[
-    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, Teredo
+    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),      // IETF protocol assignments, Teredo
     v6([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0], 32), // documentation
-    v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), // 6to4 (embeds any IPv4)
-    v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
+    v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),      // 6to4 (embeds any IPv4)
+    v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),      // documentation
 ];
 
 /// NAT64 well-known prefix: 64:ff9b::a.b.c.d reaches IPv4 a.b.c.d.
@@ -453,16 +425,11 @@ mod tests {
     }
 
     fn ok(body: &str) -> String {
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
     }
 
     fn redirect_to(location: &str) -> String {
-        format!(
-            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
+        format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     }
 
     fn fetcher(allow: &[&str]) -> Fetcher {
@@ -496,10 +463,7 @@ mod tests {
     #[tokio::test]
     async fn loopback_is_fetched_when_allowed() {
         let server = serve(|_| ok("hi"), false).await;
-        let body = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap();
+        let body = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap();
         assert_eq!(&body[..], b"hi");
     }
 
@@ -517,16 +481,9 @@ mod tests {
 
     #[tokio::test]
     async fn redirects_to_refused_addresses_are_not_followed() {
-        for target in [
-            "http://127.0.0.2/",
-            "http://[::1]/",
-            "http://169.254.169.254/latest/meta-data/",
-        ] {
+        for target in ["http://127.0.0.2/", "http://[::1]/", "http://169.254.169.254/latest/meta-data/"] {
             let server = serve(|_| redirect_to(target), false).await;
-            let err = fetcher(&["127.0.0.1/32"])
-                .fetch(&server.url())
-                .await
-                .unwrap_err();
+            let err = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap_err();
             assert!(matches!(err, FetchError::Forbidden(_)), "{target}: {err:?}");
         }
     }
@@ -541,9 +498,7 @@ mod tests {
         // (file:///…); the 302 itself then comes back, as an upstream error.
         let server = serve(|_| redirect_to("file:///etc/passwd"), false).await;
         let err = fetcher.fetch(&server.url()).await.unwrap_err();
-        let FetchError::Upstream(msg) = err else {
-            panic!("{err:?}")
-        };
+        let FetchError::Upstream(msg) = err else { panic!("{err:?}") };
         assert!(msg.contains("302"), "{msg}");
     }
 
@@ -558,13 +513,8 @@ mod tests {
     #[tokio::test]
     async fn redirect_loops_stop_at_max_redirects() {
         let server = serve(|addr| redirect_to(&format!("http://{addr}/")), false).await;
-        let err = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap_err();
-        let FetchError::Upstream(msg) = err else {
-            panic!("{err:?}")
-        };
+        let err = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap_err();
+        let FetchError::Upstream(msg) = err else { panic!("{err:?}") };
         assert!(msg.contains("redirects"), "{msg}");
         assert_eq!(server.hits.load(Ordering::SeqCst), 4); // the original + 3 hops
     }
@@ -590,26 +540,17 @@ mod tests {
 
     #[tokio::test]
     async fn body_of_exactly_max_bytes_is_accepted() {
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}",
-            "x".repeat(1000)
-        );
+        let response = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}", "x".repeat(1000));
         let server = serve(|_| response, false).await;
-        let body = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap();
+        let body = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap();
         assert_eq!(body.len(), 1000);
     }
 
     #[tokio::test]
     async fn silent_server_times_out() {
         let server = serve(|_| String::new(), true).await;
-        let fetcher = Fetcher::new(FetchPolicy {
-            timeout: Duration::from_millis(300),
-            ..policy(&["127.0.0.1/32"])
-        })
-        .unwrap();
+        let fetcher =
+            Fetcher::new(FetchPolicy { timeout: Duration::from_millis(300), ..policy(&["127.0.0.1/32"]) }).unwrap();
         let started = std::time::Instant::now();
         let err = fetcher.fetch(&server.url()).await.unwrap_err();
         assert!(matches!(err, FetchError::Timeout), "{err:?}");
@@ -620,25 +561,15 @@ mod tests {
     async fn error_statuses_are_upstream_errors() {
         let response = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         let server = serve(|_| response.to_string(), false).await;
-        let err = fetcher(&["127.0.0.1/32"])
-            .fetch(&server.url())
-            .await
-            .unwrap_err();
-        let FetchError::Upstream(msg) = err else {
-            panic!("{err:?}")
-        };
+        let err = fetcher(&["127.0.0.1/32"]).fetch(&server.url()).await.unwrap_err();
+        let FetchError::Upstream(msg) = err else { panic!("{err:?}") };
         assert!(msg.contains("404"), "{msg}");
     }
 
     #[tokio::test]
     async fn bad_urls_are_refused() {
         let fetcher = fetcher(&["127.0.0.1/32"]);
-        for url in [
-            "ftp://127.0.0.1/x",
-            "file:///etc/passwd",
-            "not a url",
-            "http://user:pw@127.0.0.1/",
-        ] {
+        for url in ["ftp://127.0.0.1/x", "file:///etc/passwd", "not a url", "http://user:pw@127.0.0.1/"] {
             let err = fetcher.fetch(url).await.unwrap_err();
             assert!(matches!(err, FetchError::InvalidUrl(_)), "{url}: {err:?}");
         }
@@ -652,15 +583,7 @@ mod tests {
             };
             assert!(msg.contains(&format!("'{entry}'")), "{msg}");
         }
-        assert!(
-            Fetcher::new(policy(&[
-                "10.0.0.0/8",
-                "::1/128",
-                "::1",
-                "images.internal."
-            ]))
-            .is_ok()
-        );
+        assert!(Fetcher::new(policy(&["10.0.0.0/8", "::1/128", "::1", "images.internal."])).is_ok());
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
     }
     let db = Db::connect(&db_url).await.with_context(|| format!("opening database {}", redact(&db_url)))?;
     let location = StoreLocation::parse(&config.store_location())?;
-    let store = BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
+    let store =
+        BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
     Ok((db, store))
 }
 
@@ -97,9 +98,14 @@ impl Server {
         let (db, store) = open_backends(&config).await?;
         let metrics = metrics::Metrics::new();
         let auth = auth::Auth::new(&config.auth, db.clone()).await?;
-        let cache =
-            cache::DerivativeCache::new(store.clone(), db.clone(), config.cache.max_bytes, config.cache.memory_bytes, metrics.clone())
-                .await?;
+        let cache = cache::DerivativeCache::new(
+            store.clone(),
+            db.clone(),
+            config.cache.max_bytes,
+            config.cache.memory_bytes,
+            metrics.clone(),
+        )
+        .await?;
         let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
             allow: config.fetch.allow.clone(),
             max_bytes: config.limits.max_upload_bytes,
@@ -112,7 +118,9 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}: pick another --listen address", config.listen))?;
         if auth.is_open().await {
-            tracing::warn!("no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)");
+            tracing::warn!(
+                "no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)"
+            );
         }
         let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));

@@ -33,7 +33,8 @@ impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("pictor");
         let requests = Family::<Labels, Counter>::default();
-        let latency = Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let latency =
+            Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let cache = Family::<Labels, Counter>::default();
         let (jobs_running, jobs_waiting, jobs_rejected) = (Gauge::default(), Gauge::default(), Counter::default());
         registry.register("http_requests", "HTTP requests answered", requests.clone());
@@ -41,7 +42,11 @@ impl Metrics {
         registry.register("derivative_cache", "Derivative cache lookups by tier and result", cache.clone());
         registry.register("image_jobs_running", "Image jobs running", jobs_running.clone());
         registry.register("image_jobs_waiting", "Image jobs waiting for a worker", jobs_waiting.clone());
-        registry.register("image_jobs_rejected", "Image jobs refused because the queue was full", jobs_rejected.clone());
+        registry.register(
+            "image_jobs_rejected",
+            "Image jobs refused because the queue was full",
+            jobs_rejected.clone(),
+        );
         Arc::new(Self { registry, requests, latency, cache, jobs_running, jobs_waiting, jobs_rejected })
     }
 
@@ -62,7 +67,8 @@ impl Metrics {
 /// Middleware recording every request's route, status and duration.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     // Only standard methods become labels, so clients cannot grow the
     // metric families without bound.
     let method = match request.method().as_str() {

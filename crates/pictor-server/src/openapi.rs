@@ -31,7 +31,9 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).description(Some("An API key (pk_…) or a JWT")).build()),
+            SecurityScheme::Http(
+                Http::builder().scheme(HttpAuthScheme::Bearer).description(Some("An API key (pk_…) or a JWT")).build(),
+            ),
         );
     }
 }

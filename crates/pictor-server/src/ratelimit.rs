@@ -42,8 +42,11 @@ impl RateLimiter {
             return Ok(());
         }
         let wait = ((1.0 - *tokens) * 60.0 / self.per_minute).ceil().max(1.0) as u64;
-        Err(ApiError::new(Code::RateLimited, format!("too many uploads; retry in {wait} s (limits.uploads_per_minute)"))
-            .with_retry_after(wait))
+        Err(ApiError::new(
+            Code::RateLimited,
+            format!("too many uploads; retry in {wait} s (limits.uploads_per_minute)"),
+        )
+        .with_retry_after(wait))
     }
 }
 

@@ -72,7 +72,8 @@ mod tests {
         let workers = Arc::new(Workers::new(1, 1, Metrics::new()));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
-        let blocker = |rx: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| move || rx.lock().unwrap().recv().unwrap();
+        let blocker =
+            |rx: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| move || rx.lock().unwrap().recv().unwrap();
         let w1 = workers.clone();
         let r1 = rx.clone();
         let first = tokio::spawn(async move { w1.run(blocker(r1)).await });

@@ -53,7 +53,8 @@ async fn seed_curl_examples_work_as_written(backend: Backend) {
     let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&id).is_ok());
     // curl /api/v1/img/{id}.jpg?thumbnail=200&rotate=180
-    let response = app.client.get(app.url(&format!("/api/v1/img/{id}.jpg?thumbnail=200&rotate=180"))).send().await.unwrap();
+    let response =
+        app.client.get(app.url(&format!("/api/v1/img/{id}.jpg?thumbnail=200&rotate=180"))).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let bytes = response.bytes().await.unwrap();
@@ -86,14 +87,18 @@ async fn every_upload_form_lands_and_reports_digests(backend: Backend) {
         answers.push(response.json::<serde_json::Value>().await.unwrap());
     }
     answers.push(app.upload_raw(bytes.clone(), "image/png").await.json().await.unwrap());
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
     let response = app.client.post(app.url("/api/v1/img")).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), 201);
     answers.push(response.json::<serde_json::Value>().await.unwrap()["images"][0].clone());
     for answer in &answers {
         assert_eq!(answer["sha256"], sha.as_str());
         assert_eq!(answer["md5"], md5.as_str());
-        assert_eq!((answer["format"].as_str(), answer["width"].as_i64(), answer["height"].as_i64()), (Some("png"), Some(30), Some(20)));
+        assert_eq!(
+            (answer["format"].as_str(), answer["width"].as_i64(), answer["height"].as_i64()),
+            (Some("png"), Some(30), Some(20))
+        );
         assert_eq!(answer["bytes"], bytes.len());
     }
     let sources: Vec<&str> = answers.iter().map(|a| a["source"].as_str().unwrap()).collect();
@@ -105,7 +110,8 @@ async fn every_upload_form_lands_and_reports_digests(backend: Backend) {
     assert_problem(response, 400, "invalid_request").await;
     // The record route shows what the upload answered.
     let id = answers[0]["id"].as_str().unwrap();
-    let record: serde_json::Value = app.client.get(app.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().json().await.unwrap();
+    let record: serde_json::Value =
+        app.client.get(app.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(record["sha256"], sha.as_str());
     app.shutdown().await;
 }
@@ -124,7 +130,10 @@ async fn identical_bytes_share_one_blob_until_the_last_delete(backend: Backend) 
     }
     // Make a derivative so its deletion is exercised too.
     let id1 = first["id"].as_str().unwrap();
-    assert_eq!(app.client.get(app.url(&format!("/api/v1/img/{id1}.png?thumbnail=10"))).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client.get(app.url(&format!("/api/v1/img/{id1}.png?thumbnail=10"))).send().await.unwrap().status(),
+        200
+    );
     let delete = |id: String| app.client.delete(app.url(&format!("/api/v1/img/{id}"))).send();
     assert_eq!(delete(id1.to_string()).await.unwrap().status(), 204);
     assert!(app.state.store.has_blob(sha).await.unwrap(), "blob kept while an image refers to it");
@@ -154,11 +163,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn uuid_upload_copies_an_image(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
     let original = app.upload_ok(jpeg(32, 16)).await;
-    let response = app.client.post(app.url("/api/v1/img")).json(&json!({ "type": "uuid", "data": original["id"] })).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/img"))
+        .json(&json!({ "type": "uuid", "data": original["id"] }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let copy: serde_json::Value = response.json().await.unwrap();
     assert_ne!(copy["id"], original["id"]);
-    assert_eq!((&copy["sha256"], &copy["width"], &copy["source"]), (&original["sha256"], &original["width"], &json!("uuid")));
+    assert_eq!(
+        (&copy["sha256"], &copy["width"], &copy["source"]),
+        (&original["sha256"], &original["width"], &json!("uuid"))
+    );
     let missing = json!({ "type": "uuid", "data": uuid::Uuid::new_v4().to_string() });
     let response = app.client.post(app.url("/api/v1/img")).json(&missing).send().await.unwrap();
     assert_problem(response, 404, "not_found").await;
@@ -188,7 +206,10 @@ async fn transforms_are_cached_with_etags_and_304(backend: Backend) {
     // format=auto negotiates from Accept and says so.
     let auto = app.url(&format!("/api/v1/img/{id}.auto?thumbnail=50"));
     let webp = app.client.get(&auto).header("accept", "image/webp,*/*").send().await.unwrap();
-    assert_eq!((webp.headers()["content-type"].to_str().unwrap(), webp.headers()["vary"].to_str().unwrap()), ("image/webp", "Accept"));
+    assert_eq!(
+        (webp.headers()["content-type"].to_str().unwrap(), webp.headers()["vary"].to_str().unwrap()),
+        ("image/webp", "Accept")
+    );
     let plain = app.client.get(&auto).header("accept", "*/*").send().await.unwrap();
     assert_eq!(plain.headers()["content-type"], "image/jpeg");
     assert_ne!(plain.headers()["etag"], webp.headers()["etag"]);
@@ -267,11 +288,20 @@ async fn errors_are_problems_with_stable_codes(backend: Backend) {
     for (bytes, content_type, status, code) in uploads {
         assert_problem(app.upload_raw(bytes, content_type).await, status, code).await;
     }
-    let bad_json = app.client.post(app.url("/api/v1/img")).header("content-type", "application/json").body("{").send().await.unwrap();
+    let bad_json = app
+        .client
+        .post(app.url("/api/v1/img"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_problem(bad_json, 400, "invalid_request").await;
-    let bad_type = app.client.post(app.url("/api/v1/img")).json(&json!({ "type": "ftp", "data": "x" })).send().await.unwrap();
+    let bad_type =
+        app.client.post(app.url("/api/v1/img")).json(&json!({ "type": "ftp", "data": "x" })).send().await.unwrap();
     assert_problem(bad_type, 400, "invalid_request").await;
-    let bad_b64 = app.client.post(app.url("/api/v1/img")).json(&json!({ "type": "base64", "data": "%%%" })).send().await.unwrap();
+    let bad_b64 =
+        app.client.post(app.url("/api/v1/img")).json(&json!({ "type": "base64", "data": "%%%" })).send().await.unwrap();
     assert_problem(bad_b64, 400, "invalid_request").await;
     // Nothing was stored by the failures: only the one good image is listed.
     let list: serde_json::Value = app.client.get(app.url("/api/v1/img")).send().await.unwrap().json().await.unwrap();
@@ -291,7 +321,8 @@ async fn limits_refuse_large_uploads_and_images(backend: Backend) {
     // Over the byte limit: refused while streaming, whatever the form.
     let big = vec![0u8; 50_000];
     assert_problem(app.upload_raw(big.clone(), "image/jpeg").await, 413, "payload_too_large").await;
-    let chunks = futures::stream::iter(big.chunks(1000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let chunks =
+        futures::stream::iter(big.chunks(1000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
     let streamed = app
         .client
         .post(app.url("/api/v1/img"))
@@ -315,7 +346,8 @@ async fn limits_refuse_large_uploads_and_images(backend: Backend) {
 async fn multipart_is_all_or_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
     let part = |bytes: Vec<u8>, name: &str| reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
-    let good = reqwest::multipart::Form::new().part("a", part(jpeg(10, 10), "a.jpg")).part("b", part(png(12, 12), "b.png"));
+    let good =
+        reqwest::multipart::Form::new().part("a", part(jpeg(10, 10), "a.jpg")).part("b", part(png(12, 12), "b.png"));
     let response = app.client.post(app.url("/api/v1/img")).multipart(good).send().await.unwrap();
     assert_eq!(response.status(), 201);
     let body: serde_json::Value = response.json().await.unwrap();
@@ -364,10 +396,14 @@ async fn operations_endpoints_answer(backend: Backend) {
     let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
     assert_problem(app.client.request(odd, app.url("/healthz")).send().await.unwrap(), 405, "invalid_request").await;
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"pictor_http_requests_total{method="GET",route="/readyz",status="200"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"pictor_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
+        "{metrics}"
+    );
     assert!(metrics.contains(r#"method="other",route="/healthz",status="405"} 1"#), "{metrics}");
     assert!(metrics.contains("pictor_http_request_duration_seconds_bucket"));
-    let doc: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value =
+        app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in ["/api/v1/img", "/api/v1/img/{file}", "/api/v1/img/{id}/original", "/readyz"] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
@@ -465,7 +501,8 @@ async fn uploads_in_flight_are_bounded(backend: Backend) {
     let (head, rest) = bytes.split_at(100);
     tx.send(Ok(head.to_vec())).await.unwrap();
     let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
-    let slow = tokio::spawn(app.client.post(app.url("/api/v1/img")).header("content-type", "image/jpeg").body(body).send());
+    let slow =
+        tokio::spawn(app.client.post(app.url("/api/v1/img")).header("content-type", "image/jpeg").body(body).send());
     // Once the slow upload holds the only slot, others are turned away at once.
     let mut turned_away = None;
     for _ in 0..200 {
@@ -505,7 +542,8 @@ async fn two_servers_share_one_database_and_store(backend: Backend) {
     let metrics = second.client.get(second.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(r#"pictor_derivative_cache_total{tier="store",result="hit"} 1"#), "{metrics}");
     assert_eq!(second.client.delete(second.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().status(), 204);
-    let page: serde_json::Value = first.client.get(first.url("/api/v1/img")).send().await.unwrap().json().await.unwrap();
+    let page: serde_json::Value =
+        first.client.get(first.url("/api/v1/img")).send().await.unwrap().json().await.unwrap();
     assert!(page["images"].as_array().unwrap().is_empty());
     second.shutdown().await;
     first.shutdown().await;

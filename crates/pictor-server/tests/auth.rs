@@ -195,7 +195,8 @@ async fn open_server_takes_anonymous_uploads(backend: Backend) {
 }
 
 async fn api_keys_close_the_server(backend: Backend) {
-    let Some((app, [alice, reader])) = spawn_with_keys(backend, |_| {}, [("alice", "upload read"), ("rita", "read")]).await
+    let Some((app, [alice, reader])) =
+        spawn_with_keys(backend, |_| {}, [("alice", "upload read"), ("rita", "read")]).await
     else {
         return;
     };
@@ -208,7 +209,8 @@ async fn api_keys_close_the_server(backend: Backend) {
     // Reads need credentials too, unless `auth.anonymous_reads` is on.
     let id = upload_owned_by(&app, Bearer(&alice), Some("alice")).await;
     assert_problem(get(&app, &format!("/api/v1/img/{id}"), Anonymous).await, 401, "unauthorized").await;
-    assert_problem(get(&app, &format!("/api/v1/img/{id}.jpg?thumbnail=10"), Anonymous).await, 401, "unauthorized").await;
+    assert_problem(get(&app, &format!("/api/v1/img/{id}.jpg?thumbnail=10"), Anonymous).await, 401, "unauthorized")
+        .await;
     assert_eq!(get(&app, &format!("/api/v1/img/{id}"), Bearer(&reader)).await.status(), 200);
     app.shutdown().await;
 }
@@ -307,8 +309,10 @@ async fn issuer_and_audience_are_required_when_configured(backend: Backend) {
 }
 
 async fn spawn_jwks(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn(backend, |config| config.auth.jwks = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwks.json").into())
-        .await
+    TestApp::spawn(backend, |config| {
+        config.auth.jwks = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwks.json").into()
+    })
+    .await
 }
 
 async fn jwks_tokens_es256_and_rs256(backend: Backend) {
@@ -332,7 +336,12 @@ async fn jwks_refuses_other_keys(backend: Backend) {
             ("HS256 with no secret configured", hs256(SECRET, &claims("mallory"))),
             (
                 "expired",
-                signed_by("es256-private.pem", Algorithm::ES256, "test-es256", &with(claims("dave"), "exp", unix_now() - 3600)),
+                signed_by(
+                    "es256-private.pem",
+                    Algorithm::ES256,
+                    "test-es256",
+                    &with(claims("dave"), "exp", unix_now() - 3600),
+                ),
             ),
         ],
     )
@@ -347,7 +356,8 @@ async fn anonymous_reads_still_need_keys_to_write(backend: Backend) {
     let (w, h) = image_size(get(&app, &format!("/api/v1/img/{id}.jpg?thumbnail=20"), Anonymous).await).await;
     assert_eq!(w.max(h), 20);
     assert_problem(upload(&app, Anonymous).await, 401, "unauthorized").await;
-    assert_problem(send(&app, Method::DELETE, &format!("/api/v1/img/{id}"), Anonymous).await, 401, "unauthorized").await;
+    assert_problem(send(&app, Method::DELETE, &format!("/api/v1/img/{id}"), Anonymous).await, 401, "unauthorized")
+        .await;
     // Anonymous readers see no one's list.
     assert!(listed_ids(&app, Anonymous).await.is_empty());
     app.shutdown().await;
@@ -438,7 +448,8 @@ async fn answer(mut stream: TcpStream, response: Arc<Vec<u8>>) {
 
 fn http_response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     let mut response =
-        format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+        format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+            .into_bytes();
     response.extend_from_slice(body);
     response
 }
@@ -494,7 +505,8 @@ async fn url_uploads_do_not_follow_redirects_out_of_the_allow_list(backend: Back
 /// provider's is.
 async fn jwks_from_a_url(backend: Backend) {
     let jwks = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwks.json")).unwrap();
-    let provider = Upstream::start("127.0.0.1", http_response("200 OK", "Content-Type: application/json\r\n", &jwks)).await;
+    let provider =
+        Upstream::start("127.0.0.1", http_response("200 OK", "Content-Type: application/json\r\n", &jwks)).await;
     let url = format!("http://{}/.well-known/jwks.json", provider.addr);
     let Some(app) = TestApp::spawn(backend, |config| config.auth.jwks = url).await else { return };
     assert_eq!(provider.hits(), 1, "the JWKS is fetched at start");

@@ -26,10 +26,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 async fn every_corpus_file_is_a_201_or_a_4xx_problem(backend: Backend) {
     let Some(corpus) = corpus() else { return };
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
-    let all: Vec<PathBuf> = files_under(&corpus).into_iter().filter(|p| !p.starts_with(corpus.join("expected"))).collect();
+    let all: Vec<PathBuf> =
+        files_under(&corpus).into_iter().filter(|p| !p.starts_with(corpus.join("expected"))).collect();
     // The scale-out backends get every fifth file: the same code paths, at a
     // cost CI can afford twice.
-    let files: Vec<&PathBuf> = all.iter().enumerate().filter(|(i, _)| backend == Backend::Local || i % 5 == 0).map(|(_, p)| p).collect();
+    let files: Vec<&PathBuf> =
+        all.iter().enumerate().filter(|(i, _)| backend == Backend::Local || i % 5 == 0).map(|(_, p)| p).collect();
     let (mut landed, mut refused) = (0, 0);
     let client = &app;
     for chunk in files.chunks(4) {
@@ -53,6 +55,7 @@ async fn every_corpus_file_is_a_201_or_a_4xx_problem(backend: Backend) {
     }
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     assert!(landed > 0 && refused > 0, "landed {landed}, refused {refused}");
-    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("corpus: {landed} landed, {refused} refused\n"));
+    let _ =
+        std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("corpus: {landed} landed, {refused} refused\n"));
     app.shutdown().await;
 }

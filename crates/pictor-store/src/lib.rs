@@ -57,10 +57,7 @@ pub struct Digests {
 
 impl Digests {
     pub fn of(bytes: &[u8]) -> Self {
-        Self {
-            sha256: hex::encode(sha2::Sha256::digest(bytes)),
-            md5: hex::encode(md5::Md5::digest(bytes)),
-        }
+        Self { sha256: hex::encode(sha2::Sha256::digest(bytes)), md5: hex::encode(md5::Md5::digest(bytes)) }
     }
 }
 
@@ -149,8 +146,7 @@ impl BlobStore {
 
     async fn delete_derivatives(&self, sha256: &str) -> Result<()> {
         let prefix = Self::derived_prefix(sha256);
-        let paths: Vec<Path> =
-            self.inner.list(Some(&prefix)).map_ok(|meta| meta.location).try_collect().await?;
+        let paths: Vec<Path> = self.inner.list(Some(&prefix)).map_ok(|meta| meta.location).try_collect().await?;
         for path in paths {
             ignore_missing(self.inner.delete(&path).await)?;
         }
@@ -193,9 +189,7 @@ impl BlobStore {
         self.inner.put(path, PutPayload::from_bytes(bytes)).await?;
         if let Some(local) = &self.local {
             let file = local.path_to_filesystem(path)?;
-            tokio::task::spawn_blocking(move || fsync_file_and_dir(&file))
-                .await
-                .map_err(std::io::Error::other)??;
+            tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
         }
         Ok(())
     }

@@ -46,14 +46,19 @@ fn serve(data: &Path) -> (Served, String) {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
     assert!(base.starts_with("http://127.0.0.1:"));
     (Served(child), base)
 }
 
 fn write_png(path: &Path, w: u32, h: u32) {
     let image = pictor_imaging::Image::filled(w, h, pictor_imaging::Rgba { r: 1, g: 2, b: 3, a: 255 });
-    let bytes = pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
+    let bytes =
+        pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
     std::fs::write(path, bytes).unwrap();
 }
 
@@ -79,7 +84,8 @@ fn serve_upload_get_and_graceful_shutdown() {
     assert_eq!(header.format, pictor_imaging::ImageFormat::Webp);
     assert_eq!(header.width.max(header.height), 10);
 
-    let missing = pictor().args(["get", "nope", "--server", &base, "-o"]).arg(dir.path().join("x.jpg")).output().unwrap();
+    let missing =
+        pictor().args(["get", "nope", "--server", &base, "-o"]).arg(dir.path().join("x.jpg")).output().unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
 
@@ -99,7 +105,11 @@ fn config_defaults_is_valid_toml_with_the_documented_defaults() {
 
 #[test]
 fn config_show_applies_env_and_flags_and_names_bad_values() {
-    let out = pictor().args(["config", "show", "--listen", "0.0.0.0:9"]).env("PICTOR_CACHE__MAX_BYTES", "12").output().unwrap();
+    let out = pictor()
+        .args(["config", "show", "--listen", "0.0.0.0:9"])
+        .env("PICTOR_CACHE__MAX_BYTES", "12")
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listen = \"0.0.0.0:9\"") && text.contains("max_bytes = 12"), "{text}");
     let bad = pictor().args(["config", "show"]).env("PICTOR_LIMITS__QUEUE", "lots").output().unwrap();

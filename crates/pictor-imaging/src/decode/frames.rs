@@ -23,10 +23,7 @@ pub fn gif_extent(bytes: &[u8]) -> (u64, u64) {
 
 /// Frame count and the furthest right and bottom edge of any frame.
 fn gif_walk(b: &[u8]) -> (u32, (u64, u64)) {
-    let u16_at = |i: usize| {
-        b.get(i..i + 2)
-            .map_or(0, |s| u64::from(u16::from_le_bytes([s[0], s[1]])))
-    };
+    let u16_at = |i: usize| b.get(i..i + 2).map_or(0, |s| u64::from(u16::from_le_bytes([s[0], s[1]])));
     let mut extent = (u16_at(6), u16_at(8));
     let Some(&flags) = b.get(10) else {
         return (1, extent);
@@ -73,9 +70,7 @@ fn apng_frames(b: &[u8]) -> u32 {
         let len = u32::from_be_bytes(b[pos..pos + 4].try_into().unwrap()) as usize;
         let kind = &b[pos + 4..pos + 8];
         if kind == b"acTL" {
-            return b
-                .get(pos + 8..pos + 12)
-                .map_or(1, |n| u32::from_be_bytes(n.try_into().unwrap()));
+            return b.get(pos + 8..pos + 12).map_or(1, |n| u32::from_be_bytes(n.try_into().unwrap()));
         }
         if kind == b"IDAT" {
             break;

@@ -37,20 +37,10 @@ pub fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Deco
     }
     let icc = decoder.icc_profile().ok().flatten();
     let image = into_image(DynamicImage::from_decoder(decoder)?)?;
-    Ok(Decoded {
-        image,
-        header,
-        exif,
-        icc,
-        shrink: 1,
-    })
+    Ok(Decoded { image, header, exif, icc, shrink: 1 })
 }
 
-fn open<'a>(
-    bytes: &'a [u8],
-    format: ImageFormat,
-    limits: &Limits,
-) -> Result<Box<dyn ImageDecoder + 'a>> {
+fn open<'a>(bytes: &'a [u8], format: ImageFormat, limits: &Limits) -> Result<Box<dyn ImageDecoder + 'a>> {
     let image_format = match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Gif => image::ImageFormat::Gif,

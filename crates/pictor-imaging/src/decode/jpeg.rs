@@ -12,9 +12,7 @@ use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use mozjpeg::{ColorSpace, Decompress, Marker};
-use mozjpeg_sys::{
-    J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr, jpeg_std_error,
-};
+use mozjpeg_sys::{J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr, jpeg_std_error};
 
 use super::metadata::{JpegMarkers, orientation};
 use super::{Decoded, Header, Limits, check_limits};
@@ -41,79 +39,44 @@ pub fn probe(bytes: &[u8]) -> Result<Header> {
     })
 }
 
-pub fn decode(
-    bytes: &[u8],
-    limits: &Limits,
-    shrink_for: &dyn Fn(&Header) -> f64,
-) -> Result<Decoded> {
+pub fn decode(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
     guarded(|| {
         let mut dec = open(bytes)?;
         let (header, markers) = read_header(&dec);
         check_limits(&header, limits, bytes.len(), Some(MAX_PIXELS_PER_BYTE))?;
         let shrink = shrink_denominator(shrink_for(&header));
-        let cmyk = matches!(
-            dec.color_space(),
-            J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK
-        );
+        let cmyk = matches!(dec.color_space(), J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK);
         if shrink == 8
             && !cmyk
             && let Some(image) = super::jpeg_dc::decode(bytes)?
         {
-            return Ok(Decoded {
-                image,
-                header,
-                exif: markers.exif,
-                icc: markers.icc,
-                shrink,
-            });
+            return Ok(Decoded { image, header, exif: markers.exif, icc: markers.icc, shrink });
         }
         dec.scale((8 / shrink) as u8);
-        let out_space = if cmyk {
-            ColorSpace::JCS_CMYK
-        } else {
-            ColorSpace::JCS_RGB
-        };
+        let out_space = if cmyk { ColorSpace::JCS_CMYK } else { ColorSpace::JCS_RGB };
         HIT_EOF.set(false);
-        let mut started = dec
-            .to_colorspace(out_space)
-            .map_err(|e| corrupt(format!("JPEG: {e}")))?;
+        let mut started = dec.to_colorspace(out_space).map_err(|e| corrupt(format!("JPEG: {e}")))?;
         let (w, h) = (started.width() as u32, started.height() as u32);
-        let samples: Vec<u8> = started
-            .read_scanlines()
-            .map_err(|e| corrupt(format!("JPEG: {e}")))?;
+        let samples: Vec<u8> = started.read_scanlines().map_err(|e| corrupt(format!("JPEG: {e}")))?;
         if HIT_EOF.get() {
-            return Err(corrupt(
-                "JPEG data ends before the image is complete (truncated file)",
-            ));
+            return Err(corrupt("JPEG data ends before the image is complete (truncated file)"));
         }
         // Trailing garbage or a missing EOI after complete pixels is harmless.
         let _ = started.finish();
-        let rgb = if cmyk {
-            crate::color::cmyk_to_rgb(&samples, markers.adobe, markers.icc.as_deref())
-        } else {
-            samples
-        };
-        let image = Image::from_raw(w, h, Channels::Rgb, rgb)
-            .map_err(|_| corrupt("JPEG: decoder returned short data"))?;
+        let rgb =
+            if cmyk { crate::color::cmyk_to_rgb(&samples, markers.adobe, markers.icc.as_deref()) } else { samples };
+        let image =
+            Image::from_raw(w, h, Channels::Rgb, rgb).map_err(|_| corrupt("JPEG: decoder returned short data"))?;
         // CMYK profiles were applied above; only RGB ones remain for later.
         let icc = if cmyk { None } else { markers.icc };
-        Ok(Decoded {
-            image,
-            header,
-            exif: markers.exif,
-            icc,
-            shrink,
-        })
+        Ok(Decoded { image, header, exif: markers.exif, icc, shrink })
     })
 }
 
 /// The largest of 1, 2, 4, 8 that still leaves at least a 2× reduction for
 /// the resize filter, as libvips does.
 fn shrink_denominator(factor: f64) -> u32 {
-    [8, 4, 2]
-        .into_iter()
-        .find(|&d| factor / f64::from(d) >= 2.0)
-        .unwrap_or(1)
+    [8, 4, 2].into_iter().find(|&d| factor / f64::from(d) >= 2.0).unwrap_or(1)
 }
 
 fn open(bytes: &[u8]) -> Result<Decompress<&[u8]>> {
@@ -151,9 +114,7 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
             let msg = msg.trim_start_matches("libjpeg fatal error: ");
             if msg.contains("data precision") {
                 // 12- and 16-bit JPEGs: valid files this 8-bit codec cannot read.
-                return Err(ImagingError::UnsupportedFormat(format!(
-                    "JPEG: {msg}; only 8-bit JPEG is decoded"
-                )));
+                return Err(ImagingError::UnsupportedFormat(format!("JPEG: {msg}; only 8-bit JPEG is decoded")));
             }
             Err(ImagingError::Corrupt(format!("JPEG: {msg}")))
         }
@@ -194,8 +155,7 @@ fn libjpeg_message(cinfo: &mut jpeg_common_struct) -> String {
             return format!("libjpeg error {}", err.msg_code);
         };
         let mut buf = [0u8; 200];
-        let format: unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8) =
-            std::mem::transmute(format);
+        let format: unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8) = std::mem::transmute(format);
         format(cinfo, buf.as_mut_ptr());
         let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         String::from_utf8_lossy(&buf[..end]).into_owned()

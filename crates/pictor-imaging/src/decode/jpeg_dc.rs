@@ -39,17 +39,13 @@ pub fn decode(data: &[u8]) -> Result<Option<Image>> {
     let mut pos = 2;
     loop {
         let Some((marker, body_at)) = next_marker(data, pos) else {
-            return Err(corrupt(
-                "JPEG data ends before the image is complete (truncated file)",
-            ));
+            return Err(corrupt("JPEG data ends before the image is complete (truncated file)"));
         };
         if marker == 0xD9 {
             break;
         }
         let len = u16_at(data, body_at).ok_or_else(|| corrupt("JPEG: truncated marker"))? as usize;
-        let body = data
-            .get(body_at + 2..body_at + len)
-            .ok_or_else(|| corrupt("JPEG: truncated marker segment"))?;
+        let body = data.get(body_at + 2..body_at + len).ok_or_else(|| corrupt("JPEG: truncated marker segment"))?;
         pos = body_at + len;
         match marker {
             0xC2 => match parse_frame(body)? {
@@ -151,15 +147,9 @@ fn parse_quant(mut b: &[u8], quant0: &mut [i32; 4]) -> Result<()> {
     while let Some(&pq_tq) = b.first() {
         let (wide, id) = (pq_tq >> 4 != 0, (pq_tq & 15) as usize);
         let size = if wide { 128 } else { 64 };
-        let table = b
-            .get(1..1 + size)
-            .ok_or_else(|| corrupt("JPEG: truncated quantisation table"))?;
+        let table = b.get(1..1 + size).ok_or_else(|| corrupt("JPEG: truncated quantisation table"))?;
         if id < 4 {
-            quant0[id] = if wide {
-                i32::from(u16_at(table, 0).unwrap())
-            } else {
-                i32::from(table[0])
-            };
+            quant0[id] = if wide { i32::from(u16_at(table, 0).unwrap()) } else { i32::from(table[0]) };
         }
         b = &b[1 + size..];
     }
@@ -180,14 +170,9 @@ const LOOKUP_BITS: u32 = 9;
 
 fn parse_huffman(mut b: &[u8], tables: &mut [Option<Huffman>; 4]) -> Result<()> {
     while let Some(&tc_th) = b.first() {
-        let counts = b
-            .get(1..17)
-            .ok_or_else(|| corrupt("JPEG: truncated Huffman table"))?;
+        let counts = b.get(1..17).ok_or_else(|| corrupt("JPEG: truncated Huffman table"))?;
         let total: usize = counts.iter().map(|&c| c as usize).sum();
-        let values = b
-            .get(17..17 + total)
-            .ok_or_else(|| corrupt("JPEG: truncated Huffman table"))?
-            .to_vec();
+        let values = b.get(17..17 + total).ok_or_else(|| corrupt("JPEG: truncated Huffman table"))?.to_vec();
         if tc_th >> 4 == 0 && (tc_th & 15) < 4 {
             tables[(tc_th & 15) as usize] = Some(Huffman::new(counts, values));
         }
@@ -219,13 +204,7 @@ impl Huffman {
             maxcode[len] = if n > 0 { code - 1 } else { -1 };
             code <<= 1;
         }
-        Self {
-            lookup,
-            maxcode,
-            valptr,
-            mincode,
-            values,
-        }
+        Self { lookup, maxcode, valptr, mincode, values }
     }
 }
 
@@ -286,11 +265,7 @@ impl<'a> Bits<'a> {
             code = (code << 1) | self.bits(1) as i32;
             if code <= t.maxcode[len] {
                 let at = (t.valptr[len] + code - t.mincode[len]) as usize;
-                return t
-                    .values
-                    .get(at)
-                    .copied()
-                    .ok_or_else(|| corrupt("JPEG: bad Huffman code"));
+                return t.values.get(at).copied().ok_or_else(|| corrupt("JPEG: bad Huffman code"));
             }
         }
         Err(corrupt("JPEG: bad Huffman code"))
@@ -300,9 +275,7 @@ impl<'a> Bits<'a> {
     fn restart(&mut self) {
         self.acc = 0;
         self.count = 0;
-        if self.data.get(self.pos) == Some(&0xFF)
-            && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7))
-        {
+        if self.data.get(self.pos) == Some(&0xFF) && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7)) {
             self.pos += 2;
         }
     }
@@ -330,23 +303,13 @@ fn scan(
         let (id, td) = (sos[1 + 2 * i], (sos[2 + 2 * i] >> 4) as usize);
         let c = comps.iter().position(|c| c.id == id).ok_or_else(bad)?;
         let table = if ah == 0 {
-            Some(
-                tables
-                    .get(td)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| corrupt("JPEG: missing DC Huffman table"))?,
-            )
+            Some(tables.get(td).and_then(Option::as_ref).ok_or_else(|| corrupt("JPEG: missing DC Huffman table"))?)
         } else {
             None
         };
         members.push((c, table));
     }
-    let mut bits = Bits {
-        data: &data[..end],
-        pos: start,
-        acc: 0,
-        count: 0,
-    };
+    let mut bits = Bits { data: &data[..end], pos: start, acc: 0, count: 0 };
     let mut preds = vec![0i32; n];
     let mut units = 0usize;
     let mut after_unit = |bits: &mut Bits, preds: &mut [i32]| {
@@ -362,13 +325,7 @@ fn scan(
         let (cw, ch, bw) = (comps[c].cw, comps[c].ch, comps[c].bw);
         for by in 0..ch {
             for bx in 0..cw {
-                pass.block(
-                    &mut bits,
-                    members[0].1,
-                    &mut preds[0],
-                    &mut comps[c],
-                    by * bw + bx,
-                )?;
+                pass.block(&mut bits, members[0].1, &mut preds[0], &mut comps[c], by * bw + bx)?;
                 after_unit(&mut bits, &mut preds);
             }
         }
@@ -415,11 +372,7 @@ impl Pass {
                     return Err(corrupt("JPEG: DC difference out of range"));
                 }
                 let v = bits.bits(s) as i32;
-                let diff = if s > 0 && v < 1 << (s - 1) {
-                    v - (1 << s) + 1
-                } else {
-                    v
-                };
+                let diff = if s > 0 && v < 1 << (s - 1) { v - (1 << s) + 1 } else { v };
                 *pred += diff;
                 comp.dc[at] = *pred << self.al;
                 comp.seen = true;
@@ -469,15 +422,8 @@ fn to_image(width: usize, height: usize, comps: &[Component], quant0: &[i32; 4])
             let (r, g, b) = if comps.len() == 1 {
                 (luma, luma, luma)
             } else {
-                let (cb, cr) = (
-                    sample(&comps[1], x, y) - 128.0,
-                    sample(&comps[2], x, y) - 128.0,
-                );
-                (
-                    luma + 1.402 * cr,
-                    luma - 0.344_136 * cb - 0.714_136 * cr,
-                    luma + 1.772 * cb,
-                )
+                let (cb, cr) = (sample(&comps[1], x, y) - 128.0, sample(&comps[2], x, y) - 128.0);
+                (luma + 1.402 * cr, luma - 0.344_136 * cb - 0.714_136 * cr, luma + 1.772 * cb)
             };
             out.extend([r, g, b].map(|v| v.round().clamp(0.0, 255.0) as u8));
         }
@@ -502,15 +448,7 @@ mod tests {
 
     fn gradient(w: u32, h: u32) -> Image {
         let data = (0..h)
-            .flat_map(|y| {
-                (0..w).flat_map(move |x| {
-                    [
-                        (x * 255 / w) as u8,
-                        (y * 255 / h) as u8,
-                        ((x + y) % 256) as u8,
-                    ]
-                })
-            })
+            .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, ((x + y) % 256) as u8]))
             .collect();
         Image::from_raw(w, h, Channels::Rgb, data).unwrap()
     }
@@ -518,48 +456,26 @@ mod tests {
     #[test]
     fn matches_libjpeg_on_progressive_files() {
         for (w, h) in [(203, 117), (64, 64), (640, 480)] {
-            let opts = EncodeOptions {
-                progressive: true,
-                quality: Some(90),
-                ..Default::default()
-            };
+            let opts = EncodeOptions { progressive: true, quality: Some(90), ..Default::default() };
             let bytes = encode(&gradient(w, h), OutputFormat::Jpeg, &opts, None).unwrap();
-            let ours = decode(&bytes)
-                .unwrap()
-                .expect("progressive YCbCr is handled");
+            let ours = decode(&bytes).unwrap().expect("progressive YCbCr is handled");
             let reference = libjpeg_eighth(&bytes);
-            assert_eq!(
-                (ours.width(), ours.height()),
-                (reference.width(), reference.height())
-            );
+            assert_eq!((ours.width(), ours.height()), (reference.width(), reference.height()));
             // Subsampled chroma: libjpeg rebuilds it from low AC terms, we interpolate
             // block means; a sharp synthetic chroma sawtooth shows the gap.
-            assert!(
-                ours.psnr(&reference) > 27.0,
-                "{w}x{h}: {:.1} dB",
-                ours.psnr(&reference)
-            );
+            assert!(ours.psnr(&reference) > 27.0, "{w}x{h}: {:.1} dB", ours.psnr(&reference));
         }
     }
 
     #[test]
     fn baseline_files_are_left_to_libjpeg() {
-        let bytes = encode(
-            &gradient(32, 32),
-            OutputFormat::Jpeg,
-            &EncodeOptions::default(),
-            None,
-        )
-        .unwrap();
+        let bytes = encode(&gradient(32, 32), OutputFormat::Jpeg, &EncodeOptions::default(), None).unwrap();
         assert!(decode(&bytes).unwrap().is_none());
     }
 
     #[test]
     fn truncated_progressive_file_is_refused() {
-        let opts = EncodeOptions {
-            progressive: true,
-            ..Default::default()
-        };
+        let opts = EncodeOptions { progressive: true, ..Default::default() };
         let bytes = encode(&gradient(64, 64), OutputFormat::Jpeg, &opts, None).unwrap();
         assert!(decode(&bytes[..bytes.len() / 2]).is_err());
     }
@@ -569,11 +485,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
         if !root.join("SOURCES.md").is_file() {
             use std::io::Write; // bypasses the harness's capture, so the skip shows
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED corpus progressive JPEGs: no corpus at {}",
-                root.display()
-            );
+            let _ = writeln!(std::io::stderr(), "SKIPPED corpus progressive JPEGs: no corpus at {}", root.display());
             return;
         }
         let mut compared = 0;
@@ -602,11 +514,7 @@ mod tests {
                 let p = ours.psnr(&reference);
                 // Identical for 4:4:4 and grey; files cut after the DC scan differ by
                 // libjpeg's block smoothing of missing AC terms.
-                assert!(
-                    p > 25.0,
-                    "{}: {p:.1} dB from libjpeg's 1/8 decode",
-                    path.display()
-                );
+                assert!(p > 25.0, "{}: {p:.1} dB from libjpeg's 1/8 decode", path.display());
                 compared += 1;
             }
         }

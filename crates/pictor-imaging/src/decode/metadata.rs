@@ -16,18 +16,15 @@ pub fn exif_orientation(exif: &[u8]) -> Option<Orientation> {
 pub fn xmp_orientation(xmp: &[u8]) -> Option<Orientation> {
     let text = std::str::from_utf8(xmp).ok()?;
     let at = text.find("tiff:Orientation")? + "tiff:Orientation".len();
-    let rest = text[at..].trim_start_matches(|c: char| {
-        c == '=' || c == '>' || c == '"' || c == '\'' || c.is_whitespace()
-    });
+    let rest =
+        text[at..].trim_start_matches(|c: char| c == '=' || c == '>' || c == '"' || c == '\'' || c.is_whitespace());
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().map(Orientation::from_exif)
 }
 
 /// EXIF, then XMP, then upright.
 pub fn orientation(exif: Option<&[u8]>, xmp: Option<&[u8]>) -> Orientation {
-    exif.and_then(exif_orientation)
-        .or_else(|| xmp.and_then(xmp_orientation))
-        .unwrap_or_default()
+    exif.and_then(exif_orientation).or_else(|| xmp.and_then(xmp_orientation)).unwrap_or_default()
 }
 
 /// Payloads a JPEG carries in APPn markers.
@@ -47,15 +44,11 @@ impl JpegMarkers {
         let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
         for (app, data) in markers {
             match app {
-                1 if data.starts_with(b"Exif\0\0") && out.exif.is_none() => {
-                    out.exif = Some(data[6..].to_vec())
-                }
+                1 if data.starts_with(b"Exif\0\0") && out.exif.is_none() => out.exif = Some(data[6..].to_vec()),
                 1 if data.starts_with(b"http://ns.adobe.com/xap/1.0/\0") => {
                     out.xmp = Some(data[29..].to_vec());
                 }
-                2 if data.starts_with(b"ICC_PROFILE\0") && data.len() > 14 => {
-                    icc_chunks.push((data[12], &data[14..]))
-                }
+                2 if data.starts_with(b"ICC_PROFILE\0") && data.len() > 14 => icc_chunks.push((data[12], &data[14..])),
                 14 if data.starts_with(b"Adobe") => out.adobe = true,
                 _ => {}
             }
@@ -63,12 +56,7 @@ impl JpegMarkers {
         // ICC profiles span several APP2 markers, numbered from 1.
         icc_chunks.sort_by_key(|(seq, _)| *seq);
         if !icc_chunks.is_empty() {
-            out.icc = Some(
-                icc_chunks
-                    .iter()
-                    .flat_map(|(_, d)| d.iter().copied())
-                    .collect(),
-            );
+            out.icc = Some(icc_chunks.iter().flat_map(|(_, d)| d.iter().copied()).collect());
         }
         out
     }
@@ -80,14 +68,8 @@ mod tests {
 
     #[test]
     fn xmp_orientation_as_attribute_or_element() {
-        assert_eq!(
-            xmp_orientation(br#"<rdf:Description tiff:Orientation="6"/>"#),
-            Some(Orientation::Rotate90)
-        );
-        assert_eq!(
-            xmp_orientation(b"<tiff:Orientation>3</tiff:Orientation>"),
-            Some(Orientation::Rotate180)
-        );
+        assert_eq!(xmp_orientation(br#"<rdf:Description tiff:Orientation="6"/>"#), Some(Orientation::Rotate90));
+        assert_eq!(xmp_orientation(b"<tiff:Orientation>3</tiff:Orientation>"), Some(Orientation::Rotate180));
         assert_eq!(xmp_orientation(b"<x/>"), None);
     }
 

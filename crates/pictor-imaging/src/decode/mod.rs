@@ -36,10 +36,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_pixels: 100_000_000,
-            max_frames: 1000,
-        }
+        Self { max_pixels: 100_000_000, max_frames: 1000 }
     }
 }
 
@@ -92,11 +89,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 /// Decodes, letting `shrink_for` say how much the caller will scale the
 /// upright picture down (2.0 = to half size), so that a JPEG can be decoded
 /// at a reduced scale while leaving at least 2× for the final resize filter.
-pub fn decode_with(
-    bytes: &[u8],
-    limits: &Limits,
-    shrink_for: &dyn Fn(&Header) -> f64,
-) -> Result<Decoded> {
+pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
     let format = decodable_format(bytes)?;
     let mut decoded = match format {
         ImageFormat::Jpeg => jpeg::decode(bytes, limits, shrink_for)?,
@@ -112,11 +105,9 @@ pub fn decode_with(
 /// Sniffs the format and refuses the ones recognised but not decoded.
 fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
     match ImageFormat::detect(bytes)? {
-        format @ (ImageFormat::Avif | ImageFormat::Heic) => {
-            Err(ImagingError::UnsupportedFormat(format!(
-                "{format} decoding is not built into this Pictor; convert the file to JPEG, PNG or WebP first"
-            )))
-        }
+        format @ (ImageFormat::Avif | ImageFormat::Heic) => Err(ImagingError::UnsupportedFormat(format!(
+            "{format} decoding is not built into this Pictor; convert the file to JPEG, PNG or WebP first"
+        ))),
         format => Ok(format),
     }
 }
@@ -125,14 +116,9 @@ fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
 /// a panic inside a third-party decoder becomes `Corrupt`.
 fn guard_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned());
-        Err(ImagingError::Corrupt(format!(
-            "the decoder failed on this file ({})",
-            msg.unwrap_or_default()
-        )))
+        let msg =
+            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(ImagingError::Corrupt(format!("the decoder failed on this file ({})", msg.unwrap_or_default())))
     })
 }
 
@@ -141,18 +127,10 @@ fn guard_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 /// `max_pixels_per_byte` bounds how many pixels one byte of this format can
 /// encode at best; a header claiming more is lying (or the file is cut
 /// short), and decoding it would allocate memory the data cannot justify.
-fn check_limits(
-    header: &Header,
-    limits: &Limits,
-    file_len: usize,
-    max_pixels_per_byte: Option<u64>,
-) -> Result<()> {
+fn check_limits(header: &Header, limits: &Limits, file_len: usize, max_pixels_per_byte: Option<u64>) -> Result<()> {
     let pixels = u64::from(header.width) * u64::from(header.height);
     if header.width == 0 || header.height == 0 {
-        return Err(ImagingError::Corrupt(format!(
-            "{} header gives a zero size",
-            header.format
-        )));
+        return Err(ImagingError::Corrupt(format!("{} header gives a zero size", header.format)));
     }
     if pixels > limits.max_pixels {
         return Err(ImagingError::TooLarge(format!(

@@ -18,12 +18,7 @@ pub fn cut(img: &Image, x: u32, y: u32, w: u32, h: u32) -> Image {
 }
 
 /// Adds borders `[top, right, bottom, left]` of `color`.
-pub fn pad(
-    img: Image,
-    [top, right, bottom, left]: [u32; 4],
-    color: Rgba,
-    ctx: &Ctx,
-) -> Result<Image> {
+pub fn pad(img: Image, [top, right, bottom, left]: [u32; 4], color: Rgba, ctx: &Ctx) -> Result<Image> {
     let w = u64::from(img.width()) + u64::from(left) + u64::from(right);
     let h = u64::from(img.height()) + u64::from(top) + u64::from(bottom);
     ctx.check_output(w, h)?;
@@ -33,11 +28,7 @@ pub fn pad(
     if alpha {
         canvas = canvas.into_rgba();
     }
-    let n = if alpha {
-        Channels::Rgba.count()
-    } else {
-        Channels::Rgb.count()
-    };
+    let n = if alpha { Channels::Rgba.count() } else { Channels::Rgb.count() };
     let (src_stride, dst_stride) = (src.stride(), canvas.stride());
     for row in 0..src.height() as usize {
         let dst_start = (row + top as usize) * dst_stride + left as usize * n;
@@ -62,13 +53,8 @@ mod tests {
 
     #[test]
     fn transparent_padding_adds_alpha() {
-        let out = pad(
-            Image::filled(1, 1, Rgba::BLACK),
-            [0, 1, 0, 0],
-            Rgba::TRANSPARENT,
-            &Ctx { max_pixels: 9 },
-        )
-        .unwrap();
+        let out =
+            pad(Image::filled(1, 1, Rgba::BLACK), [0, 1, 0, 0], Rgba::TRANSPARENT, &Ctx { max_pixels: 9 }).unwrap();
         assert_eq!(out.data(), &[0, 0, 0, 255, 0, 0, 0, 0]);
     }
 

@@ -42,35 +42,15 @@ impl Gravity {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(g, _)| *g == self)
-            .map(|(_, n)| *n)
-            .expect("every gravity is named")
+        Self::ALL.iter().find(|(g, _)| *g == self).map(|(_, n)| *n).expect("every gravity is named")
     }
 
     /// Accepts the names above, plus `center`, `smart` (= attention) and
     /// compass abbreviations (`n`, `ne`, …).
     pub fn parse(s: &str) -> Result<Self> {
-        let short = [
-            ("center", "centre"),
-            ("smart", "attention"),
-            ("n", "north"),
-            ("ne", "northeast"),
-            ("e", "east"),
-        ];
-        let short2 = [
-            ("se", "southeast"),
-            ("s", "south"),
-            ("sw", "southwest"),
-            ("w", "west"),
-            ("nw", "northwest"),
-        ];
-        let name = short
-            .iter()
-            .chain(&short2)
-            .find(|(a, _)| *a == s)
-            .map_or(s, |(_, full)| *full);
+        let short = [("center", "centre"), ("smart", "attention"), ("n", "north"), ("ne", "northeast"), ("e", "east")];
+        let short2 = [("se", "southeast"), ("s", "south"), ("sw", "southwest"), ("w", "west"), ("nw", "northwest")];
+        let name = short.iter().chain(&short2).find(|(a, _)| *a == s).map_or(s, |(_, full)| *full);
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(g, _)| *g).ok_or_else(|| {
             invalid(format!("gravity '{s}': use centre, n, ne, e, se, s, sw, w, nw, entropy or attention (smart)"))
         })
@@ -100,42 +80,22 @@ impl Gravity {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Crop {
     /// The rectangle at `x`,`y` of `width`×`height`, clipped to the picture.
-    Rect {
-        x: u32,
-        y: u32,
-        width: u32,
-        height: u32,
-    },
+    Rect { x: u32, y: u32, width: u32, height: u32 },
     /// The largest `ratio_w`:`ratio_h` window, placed by `gravity`.
-    Aspect {
-        ratio_w: u32,
-        ratio_h: u32,
-        gravity: Gravity,
-    },
+    Aspect { ratio_w: u32, ratio_h: u32, gravity: Gravity },
 }
 
 impl Crop {
     pub fn apply(&self, img: Image) -> Result<Image> {
         let (w, h) = (img.width(), img.height());
         match *self {
-            Crop::Rect {
-                x,
-                y,
-                width,
-                height,
-            } => {
+            Crop::Rect { x, y, width, height } => {
                 if x >= w || y >= h {
-                    return Err(invalid(format!(
-                        "crop origin {x},{y} is outside the {w}x{h} image"
-                    )));
+                    return Err(invalid(format!("crop origin {x},{y} is outside the {w}x{h} image")));
                 }
                 Ok(cut(&img, x, y, width.min(w - x), height.min(h - y)))
             }
-            Crop::Aspect {
-                ratio_w,
-                ratio_h,
-                gravity,
-            } => {
+            Crop::Aspect { ratio_w, ratio_h, gravity } => {
                 let (cw, ch) = aspect_window(w, h, ratio_w, ratio_h);
                 let (x, y) = match gravity {
                     Gravity::Entropy | Gravity::Attention => smart_offset(&img, cw, ch, gravity),
@@ -166,18 +126,11 @@ fn smart_offset(img: &Image, cw: u32, ch: u32, gravity: Gravity) -> (u32, u32) {
     }
     // Score a copy no larger than 128 px along its long side.
     let scale = (128.0 / f64::from(w.max(h))).min(1.0);
-    let (sw, sh) = (
-        ((f64::from(w) * scale) as u32).max(1),
-        ((f64::from(h) * scale) as u32).max(1),
-    );
+    let (sw, sh) = (((f64::from(w) * scale) as u32).max(1), ((f64::from(h) * scale) as u32).max(1));
     let small = resize_exact(img, sw, sh);
     let horizontal = cw < w;
     let lines = if horizontal { sw } else { sh } as usize;
-    let window = ((if horizontal {
-        f64::from(cw) / f64::from(w)
-    } else {
-        f64::from(ch) / f64::from(h)
-    }) * lines as f64)
+    let window = ((if horizontal { f64::from(cw) / f64::from(w) } else { f64::from(ch) / f64::from(h) }) * lines as f64)
         .round()
         .clamp(1.0, lines as f64) as usize;
     let best = match gravity {
@@ -201,29 +154,19 @@ fn line(img: &Image, horizontal: bool, i: usize) -> Vec<&[u8]> {
     let n = img.channels().count();
     let (w, h) = (img.width() as usize, img.height() as usize);
     if horizontal {
-        (0..h)
-            .map(|y| &img.data()[(y * w + i) * n..][..n])
-            .collect()
+        (0..h).map(|y| &img.data()[(y * w + i) * n..][..n]).collect()
     } else {
-        (0..w)
-            .map(|x| &img.data()[(i * w + x) * n..][..n])
-            .collect()
+        (0..w).map(|x| &img.data()[(i * w + x) * n..][..n]).collect()
     }
 }
 
 /// Window start whose luminance histogram has the highest Shannon entropy.
 fn best_entropy_window(img: &Image, horizontal: bool, window: usize) -> usize {
-    let lines = if horizontal {
-        img.width()
-    } else {
-        img.height()
-    } as usize;
+    let lines = if horizontal { img.width() } else { img.height() } as usize;
     let hists: Vec<[u32; 64]> = (0..lines)
         .map(|i| {
             let mut hist = [0u32; 64];
-            line(img, horizontal, i)
-                .iter()
-                .for_each(|p| hist[usize::from(luma(p) >> 2)] += 1);
+            line(img, horizontal, i).iter().for_each(|p| hist[usize::from(luma(p) >> 2)] += 1);
             hist
         })
         .collect();
@@ -249,31 +192,18 @@ fn add(sum: &mut [u32; 64], h: &[u32; 64], plus: bool) {
 
 fn entropy(hist: &[u32; 64]) -> f64 {
     let total: f64 = hist.iter().map(|&v| f64::from(v)).sum();
-    hist.iter()
-        .filter(|&&v| v > 0)
-        .map(|&v| f64::from(v) / total)
-        .map(|p| -p * p.log2())
-        .sum()
+    hist.iter().filter(|&&v| v > 0).map(|&v| f64::from(v) / total).map(|p| -p * p.log2()).sum()
 }
 
 /// Window start with the most edge energy and colour saturation.
 fn best_attention_window(img: &Image, horizontal: bool, window: usize) -> usize {
-    let lines = if horizontal {
-        img.width()
-    } else {
-        img.height()
-    } as usize;
+    let lines = if horizontal { img.width() } else { img.height() } as usize;
     let scores: Vec<f64> = (0..lines)
         .map(|i| {
             let px = line(img, horizontal, i);
-            let edges: u32 = px
-                .windows(2)
-                .map(|p| u32::from(luma(p[0]).abs_diff(luma(p[1]))))
-                .sum();
-            let saturation: u32 = px
-                .iter()
-                .map(|p| u32::from(*p[..3].iter().max().unwrap() - *p[..3].iter().min().unwrap()))
-                .sum();
+            let edges: u32 = px.windows(2).map(|p| u32::from(luma(p[0]).abs_diff(luma(p[1])))).sum();
+            let saturation: u32 =
+                px.iter().map(|p| u32::from(*p[..3].iter().max().unwrap() - *p[..3].iter().min().unwrap())).sum();
             f64::from(edges) + 0.25 * f64::from(saturation)
         })
         .collect();
@@ -295,25 +225,9 @@ mod tests {
 
     #[test]
     fn rect_is_clipped_to_the_picture() {
-        let out = Crop::Rect {
-            x: 2,
-            y: 1,
-            width: 100,
-            height: 100,
-        }
-        .apply(Image::filled(4, 3, Rgba::BLACK))
-        .unwrap();
+        let out = Crop::Rect { x: 2, y: 1, width: 100, height: 100 }.apply(Image::filled(4, 3, Rgba::BLACK)).unwrap();
         assert_eq!((out.width(), out.height()), (2, 2));
-        assert!(
-            Crop::Rect {
-                x: 4,
-                y: 0,
-                width: 1,
-                height: 1
-            }
-            .apply(Image::filled(4, 3, Rgba::BLACK))
-            .is_err()
-        );
+        assert!(Crop::Rect { x: 4, y: 0, width: 1, height: 1 }.apply(Image::filled(4, 3, Rgba::BLACK)).is_err());
     }
 
     #[test]
@@ -354,20 +268,12 @@ mod tests {
     #[test]
     fn smart_gravities_find_the_detail() {
         for gravity in [Gravity::Entropy, Gravity::Attention] {
-            let crop = Crop::Aspect {
-                ratio_w: 1,
-                ratio_h: 1,
-                gravity,
-            };
+            let crop = Crop::Aspect { ratio_w: 1, ratio_h: 1, gravity };
             let out = crop.apply(detail_on_the_right()).unwrap();
             assert_eq!((out.width(), out.height()), (100, 100));
             // The busy patch (x >= 150) lies inside the chosen window.
             let right_edge = &out.data()[(99 * 3)..(99 * 3 + 3)];
-            assert_ne!(
-                right_edge,
-                &[128, 128, 128],
-                "{gravity:?} kept the flat left side"
-            );
+            assert_ne!(right_edge, &[128, 128, 128], "{gravity:?} kept the flat left side");
         }
     }
 }

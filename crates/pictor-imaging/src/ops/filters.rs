@@ -14,27 +14,18 @@ pub fn flop(img: &Image) -> Image {
 }
 
 pub fn blur(img: Image, sigma: f32) -> Image {
-    with_buffer(
-        img,
-        |buf| imageops::blur(buf, sigma),
-        |buf| imageops::blur(buf, sigma),
-    )
+    with_buffer(img, |buf| imageops::blur(buf, sigma), |buf| imageops::blur(buf, sigma))
 }
 
 pub fn sharpen(img: Image, sigma: f32) -> Image {
-    with_buffer(
-        img,
-        |buf| imageops::unsharpen(buf, sigma, 0),
-        |buf| imageops::unsharpen(buf, sigma, 0),
-    )
+    with_buffer(img, |buf| imageops::unsharpen(buf, sigma, 0), |buf| imageops::unsharpen(buf, sigma, 0))
 }
 
 /// Replaces colour with its Rec. 709 luma; alpha is kept.
 pub fn grayscale(mut img: Image) -> Image {
     let n = img.channels().count();
     for p in img.data_mut().chunks_exact_mut(n) {
-        let y = ((u32::from(p[0]) * 54 + u32::from(p[1]) * 183 + u32::from(p[2]) * 19 + 128) >> 8)
-            as u8;
+        let y = ((u32::from(p[0]) * 54 + u32::from(p[1]) * 183 + u32::from(p[2]) * 19 + 128) >> 8) as u8;
         p[..3].fill(y);
     }
     img
@@ -67,9 +58,7 @@ mod tests {
 
     fn edge() -> Image {
         // Left half black, right half white.
-        let data = (0..8 * 8)
-            .flat_map(|i| if i % 8 < 4 { [0; 3] } else { [255; 3] })
-            .collect();
+        let data = (0..8 * 8).flat_map(|i| if i % 8 < 4 { [0; 3] } else { [255; 3] }).collect();
         Image::from_raw(8, 8, Channels::Rgb, data).unwrap()
     }
 
@@ -85,16 +74,7 @@ mod tests {
 
     #[test]
     fn grayscale_equalises_channels() {
-        let img = grayscale(Image::filled(
-            1,
-            1,
-            Rgba {
-                r: 255,
-                g: 0,
-                b: 0,
-                a: 128,
-            },
-        ));
+        let img = grayscale(Image::filled(1, 1, Rgba { r: 255, g: 0, b: 0, a: 128 }));
         let p = img.data();
         assert!(p[0] == p[1] && p[1] == p[2] && p[3] == 128);
         assert_eq!(p[0], 54);

@@ -75,13 +75,9 @@ impl Operation {
             Self::Sharpen(sigma) => Ok(filters::sharpen(img, *sigma)),
             Self::Grayscale => Ok(filters::grayscale(img)),
             Self::Flatten(color) => Ok(img.flatten(*color)),
-            Self::Pad {
-                top,
-                right,
-                bottom,
-                left,
-                color,
-            } => canvas::pad(img, [*top, *right, *bottom, *left], *color, ctx),
+            Self::Pad { top, right, bottom, left, color } => {
+                canvas::pad(img, [*top, *right, *bottom, *left], *color, ctx)
+            }
         }
     }
 

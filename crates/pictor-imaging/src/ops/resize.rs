@@ -37,15 +37,7 @@ impl Fit {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Cover,
-            Self::Contain,
-            Self::Fill,
-            Self::Inside,
-            Self::Outside,
-        ]
-        .into_iter()
-        .find(|f| f.name() == s)
+        [Self::Cover, Self::Contain, Self::Fill, Self::Inside, Self::Outside].into_iter().find(|f| f.name() == s)
     }
 }
 
@@ -64,13 +56,7 @@ pub struct Resize {
 impl Resize {
     /// A thumbnail: fit inside the box, never enlarge.
     pub fn thumbnail(width: u32, height: u32) -> Self {
-        Self {
-            width: Some(width),
-            height: Some(height),
-            fit: Fit::Inside,
-            enlarge: false,
-            background: Rgba::WHITE,
-        }
+        Self { width: Some(width), height: Some(height), fit: Fit::Inside, enlarge: false, background: Rgba::WHITE }
     }
 
     /// Per-axis scale factors for a source of this size.
@@ -85,11 +71,7 @@ impl Resize {
             (Some(x), Some(y), Fit::Inside | Fit::Contain) => (x.min(y), x.min(y)),
             (Some(x), Some(y), Fit::Cover | Fit::Outside) => (x.max(y), x.max(y)),
         };
-        if self.enlarge {
-            (sx, sy)
-        } else {
-            (sx.min(1.0), sy.min(1.0))
-        }
+        if self.enlarge { (sx, sy) } else { (sx.min(1.0), sy.min(1.0)) }
     }
 
     /// Size after scaling, before any crop or pad.
@@ -117,12 +99,7 @@ impl Resize {
             Fit::Contain if rw < bw || rh < bh => {
                 ctx.check_output(u64::from(bw), u64::from(bh))?;
                 let (left, top) = ((bw - rw) / 2, (bh - rh) / 2);
-                canvas::pad(
-                    scaled,
-                    [top, bw - rw - left, bh - rh - top, left],
-                    self.background,
-                    ctx,
-                )
+                canvas::pad(scaled, [top, bw - rw - left, bh - rh - top, left], self.background, ctx)
             }
             _ => Ok(scaled),
         }
@@ -138,15 +115,11 @@ pub fn resize_exact(img: &Image, width: u32, height: u32) -> Image {
         Channels::Rgb => PixelType::U8x3,
         Channels::Rgba => PixelType::U8x4,
     };
-    let src = ImageRef::new(img.width(), img.height(), img.data(), pixel_type)
-        .expect("Image keeps its size invariant");
+    let src = ImageRef::new(img.width(), img.height(), img.data(), pixel_type).expect("Image keeps its size invariant");
     let mut dst = FirImage::new(width, height, pixel_type);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .expect("same pixel type on both sides");
-    Image::from_raw(width, height, img.channels(), dst.into_vec())
-        .expect("resizer fills the buffer")
+    Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type on both sides");
+    Image::from_raw(width, height, img.channels(), dst.into_vec()).expect("resizer fills the buffer")
 }
 
 #[cfg(test)]
@@ -155,25 +128,12 @@ mod tests {
 
     fn sized(r: &Resize, w: u32, h: u32) -> (u32, u32) {
         let img = Image::filled(w, h, Rgba::BLACK);
-        let out = r
-            .apply(
-                img,
-                &Ctx {
-                    max_pixels: 1 << 30,
-                },
-            )
-            .unwrap();
+        let out = r.apply(img, &Ctx { max_pixels: 1 << 30 }).unwrap();
         (out.width(), out.height())
     }
 
     fn resize(w: u32, h: u32, fit: Fit) -> Resize {
-        Resize {
-            width: Some(w),
-            height: Some(h),
-            fit,
-            enlarge: false,
-            background: Rgba::WHITE,
-        }
+        Resize { width: Some(w), height: Some(h), fit, enlarge: false, background: Rgba::WHITE }
     }
 
     #[test]
@@ -195,13 +155,7 @@ mod tests {
 
     #[test]
     fn one_side_keeps_aspect() {
-        let r = Resize {
-            width: Some(100),
-            height: None,
-            fit: Fit::Cover,
-            enlarge: false,
-            background: Rgba::WHITE,
-        };
+        let r = Resize { width: Some(100), height: None, fit: Fit::Cover, enlarge: false, background: Rgba::WHITE };
         assert_eq!(sized(&r, 400, 300), (100, 75));
     }
 
@@ -209,16 +163,10 @@ mod tests {
     fn contain_pads_with_background() {
         let mut r = resize(4, 4, Fit::Contain);
         r.background = Rgba::WHITE;
-        let out = r
-            .apply(Image::filled(8, 4, Rgba::BLACK), &Ctx { max_pixels: 100 })
-            .unwrap();
+        let out = r.apply(Image::filled(8, 4, Rgba::BLACK), &Ctx { max_pixels: 100 }).unwrap();
         assert_eq!((out.width(), out.height()), (4, 4));
         assert_eq!(&out.data()[..3], &[255, 255, 255], "top row is padding");
-        assert_eq!(
-            &out.data()[4 * 3 + 4 * 3..][..3],
-            &[0, 0, 0],
-            "middle is picture"
-        );
+        assert_eq!(&out.data()[4 * 3 + 4 * 3..][..3], &[0, 0, 0], "middle is picture");
     }
 
     #[test]
@@ -232,14 +180,7 @@ mod tests {
     fn output_limit_is_checked_before_allocating() {
         let mut r = resize(100_000, 100_000, Fit::Fill);
         r.enlarge = true;
-        let err = r
-            .apply(
-                Image::filled(2, 2, Rgba::BLACK),
-                &Ctx {
-                    max_pixels: 1_000_000,
-                },
-            )
-            .unwrap_err();
+        let err = r.apply(Image::filled(2, 2, Rgba::BLACK), &Ctx { max_pixels: 1_000_000 }).unwrap_err();
         assert_eq!(err.code(), "image_too_large");
     }
 }

@@ -19,10 +19,7 @@ impl Rotate {
         if !degrees.is_finite() {
             return Err(invalid("rotate: the angle must be a number of degrees"));
         }
-        Ok(Self {
-            degrees: degrees.rem_euclid(360.0),
-            background,
-        })
+        Ok(Self { degrees: degrees.rem_euclid(360.0), background })
     }
 
     pub fn degrees(&self) -> f64 {
@@ -52,11 +49,7 @@ fn rotate_any(img: Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<I
     let bg = &background.as_array()[..n];
     let (sw, sh) = (src.width() as i64, src.height() as i64);
     let texel = |x: i64, y: i64| -> &[u8] {
-        if x < 0 || y < 0 || x >= sw || y >= sh {
-            bg
-        } else {
-            &src.data()[((y * sw + x) as usize) * n..][..n]
-        }
+        if x < 0 || y < 0 || x >= sw || y >= sh { bg } else { &src.data()[((y * sw + x) as usize) * n..][..n] }
     };
     let mut out = Vec::with_capacity(out_w as usize * out_h as usize * n);
     let (cx, cy, ocx, ocy) = (w / 2.0, h / 2.0, out_w / 2.0, out_h / 2.0);
@@ -68,12 +61,7 @@ fn rotate_any(img: Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<I
             let sy = -dx * sin + dy * cos + cy - 0.5;
             let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
             let (fx, fy) = (sx - x0 as f64, sy - y0 as f64);
-            let (a, b, c, d) = (
-                texel(x0, y0),
-                texel(x0 + 1, y0),
-                texel(x0, y0 + 1),
-                texel(x0 + 1, y0 + 1),
-            );
+            let (a, b, c, d) = (texel(x0, y0), texel(x0 + 1, y0), texel(x0, y0 + 1), texel(x0 + 1, y0 + 1));
             for i in 0..n {
                 let top = f64::from(a[i]) * (1.0 - fx) + f64::from(b[i]) * fx;
                 let bottom = f64::from(c[i]) * (1.0 - fx) + f64::from(d[i]) * fx;
@@ -89,54 +77,34 @@ fn rotate_any(img: Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<I
 mod tests {
     use super::*;
 
-    const CTX: Ctx = Ctx {
-        max_pixels: 1 << 24,
-    };
+    const CTX: Ctx = Ctx { max_pixels: 1 << 24 };
 
     #[test]
     fn quarter_turns_are_exact() {
         let img = Image::from_raw(2, 1, Channels::Rgb, vec![1, 1, 1, 2, 2, 2]).unwrap();
-        let r90 = Rotate::new(90.0, Rgba::BLACK)
-            .unwrap()
-            .apply(img.clone(), &CTX)
-            .unwrap();
+        let r90 = Rotate::new(90.0, Rgba::BLACK).unwrap().apply(img.clone(), &CTX).unwrap();
         assert_eq!((r90.width(), r90.height()), (1, 2));
         assert_eq!(r90.data(), &[1, 1, 1, 2, 2, 2]);
-        let r270 = Rotate::new(-90.0, Rgba::BLACK)
-            .unwrap()
-            .apply(img.clone(), &CTX)
-            .unwrap();
+        let r270 = Rotate::new(-90.0, Rgba::BLACK).unwrap().apply(img.clone(), &CTX).unwrap();
         assert_eq!(r270.data(), &[2, 2, 2, 1, 1, 1]);
-        let r180 = Rotate::new(540.0, Rgba::BLACK)
-            .unwrap()
-            .apply(img, &CTX)
-            .unwrap();
+        let r180 = Rotate::new(540.0, Rgba::BLACK).unwrap().apply(img, &CTX).unwrap();
         assert_eq!(r180.data(), &[2, 2, 2, 1, 1, 1]);
     }
 
     #[test]
     fn any_angle_grows_canvas_and_fills_corners() {
         let img = Image::filled(100, 100, Rgba::BLACK);
-        let out = Rotate::new(45.0, Rgba::WHITE)
-            .unwrap()
-            .apply(img, &CTX)
-            .unwrap();
+        let out = Rotate::new(45.0, Rgba::WHITE).unwrap().apply(img, &CTX).unwrap();
         assert_eq!((out.width(), out.height()), (141, 141));
         assert_eq!(&out.data()[..3], &[255, 255, 255], "corner is background");
         let centre = (70 * 141 + 70) * 3;
-        assert_eq!(
-            &out.data()[centre..centre + 3],
-            &[0, 0, 0],
-            "centre is picture"
-        );
+        assert_eq!(&out.data()[centre..centre + 3], &[0, 0, 0], "centre is picture");
     }
 
     #[test]
     fn transparent_background_adds_alpha() {
-        let out = Rotate::new(30.0, Rgba::TRANSPARENT)
-            .unwrap()
-            .apply(Image::filled(10, 10, Rgba::BLACK), &CTX)
-            .unwrap();
+        let out =
+            Rotate::new(30.0, Rgba::TRANSPARENT).unwrap().apply(Image::filled(10, 10, Rgba::BLACK), &CTX).unwrap();
         assert_eq!(out.channels(), Channels::Rgba);
         assert_eq!(out.data()[3], 0);
         assert!(Rotate::new(f64::NAN, Rgba::WHITE).is_err());

@@ -38,12 +38,7 @@ pub fn files_under(root: &Path, dir: &str) -> Vec<String> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                out.push(
-                    path.strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
+                out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
             }
         }
     }
@@ -54,15 +49,7 @@ pub fn files_under(root: &Path, dir: &str) -> Vec<String> {
 /// Mean absolute difference per channel sample (0–255) of two RGB(A) images of equal size.
 pub fn mean_abs_diff(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f64 {
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
-    let (a, b) = (
-        a.clone().flatten(pictor_imaging::Rgba::WHITE),
-        b.clone().flatten(pictor_imaging::Rgba::WHITE),
-    );
-    let sum: u64 = a
-        .data()
-        .iter()
-        .zip(b.data())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
+    let (a, b) = (a.clone().flatten(pictor_imaging::Rgba::WHITE), b.clone().flatten(pictor_imaging::Rgba::WHITE));
+    let sum: u64 = a.data().iter().zip(b.data()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
     sum as f64 / a.data().len() as f64
 }

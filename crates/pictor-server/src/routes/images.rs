@@ -71,7 +71,11 @@ impl From<&ImageRecord> for ImageView {
             description: r.description.clone(),
             source: r.source.clone(),
             created_at: r.created_at,
-            links: Links { original: format!("{base}/original"), thumbnail: format!("{base}.webp?thumbnail=200"), this: base },
+            links: Links {
+                original: format!("{base}/original"),
+                thumbnail: format!("{base}.webp?thumbnail=200"),
+                this: base,
+            },
         }
     }
 }
@@ -102,8 +106,8 @@ pub async fn get(
         return Ok(Json(ImageView::from(&record)).into_response());
     };
     // A format we cannot write is refused before any lookup.
-    let requested = OutputFormat::from_str(extension)
-        .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
+    let requested =
+        OutputFormat::from_str(extension).map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
     let pipeline = authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
     let record = state.records.get(&state, id).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -123,11 +127,18 @@ fn segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
 
 /// Checks signature, presets-only mode and read access; returns the
 /// operations to run.
-async fn authorise_transform(state: &AppState, path: &str, raw_query: &str, headers: &HeaderMap) -> ApiResult<Pipeline> {
+async fn authorise_transform(
+    state: &AppState,
+    path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Pipeline> {
     let settings = &state.config.transforms;
     let (query, sig) = signing::split_signature(raw_query);
     let signed = match sig {
-        Some(sig) if !settings.signing_key.is_empty() && signing::verify(&settings.signing_key, path, &query, sig) => true,
+        Some(sig) if !settings.signing_key.is_empty() && signing::verify(&settings.signing_key, path, &query, sig) => {
+            true
+        }
         Some(_) => return Err(ApiError::new(Code::Forbidden, "the URL signature does not match (or signing is off)")),
         None => false,
     };
@@ -167,7 +178,12 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
     }
 }
 
-async fn render(state: &AppState, record: ImageRecord, pipeline: Pipeline, format: OutputFormat) -> ApiResult<Derivative> {
+async fn render(
+    state: &AppState,
+    record: ImageRecord,
+    pipeline: Pipeline,
+    format: OutputFormat,
+) -> ApiResult<Derivative> {
     let original = state.store.get_blob(&record.sha256).await?;
     let limits = state.limits();
     // `auto` reaching the encoder means neither AVIF nor WebP: an empty
@@ -223,10 +239,12 @@ pub async fn original(
                 r
             }
             RangeRequest::Unsatisfiable => {
-                let mut r = ApiError::new(Code::InvalidRequest, format!("the range is outside the {len}-byte original"))
-                    .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .into_response();
-                r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"));
+                let mut r =
+                    ApiError::new(Code::InvalidRequest, format!("the range is outside the {len}-byte original"))
+                        .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+                        .into_response();
+                r.headers_mut()
+                    .insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"));
                 return Ok(r);
             }
         }

@@ -23,7 +23,7 @@ use crate::AppState;
 use crate::error::{self, ApiError, ApiResult};
 
 pub(crate) use images::ImageView;
-pub(crate) use upload::{UploadSeed, UploadPinster, PinsterImage};
+pub(crate) use upload::{PinsterImage, UploadPinster, UploadSeed};
 
 /// Builds the app's router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -41,7 +41,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Upload limits are enforced while bodies stream in, per form.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req, next| with_timeout(timeout, req, next)))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal("a handler panicked").into_response()))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state.clone());
     api.layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))

@@ -85,12 +85,8 @@ pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> Api
         busy.detail = "too many uploads are being received (limits.concurrent_uploads); retry shortly".into();
         busy
     })?;
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         return multipart(&state, principal, request).await;
     }
@@ -217,11 +213,15 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 fn fetch_error(e: FetchError) -> ApiError {
     match e {
-        FetchError::InvalidUrl(why) | FetchError::InvalidPolicy(why) => ApiError::bad_request(format!("bad image URL: {why}")),
+        FetchError::InvalidUrl(why) | FetchError::InvalidPolicy(why) => {
+            ApiError::bad_request(format!("bad image URL: {why}"))
+        }
         FetchError::Forbidden(why) => ApiError::new(Code::Forbidden, why),
         FetchError::TooLarge { limit } => too_large(limit),
-        FetchError::Timeout => ApiError::new(Code::UpstreamFailed, "fetching the image URL timed out (fetch.timeout_secs)")
-            .with_status(StatusCode::GATEWAY_TIMEOUT),
+        FetchError::Timeout => {
+            ApiError::new(Code::UpstreamFailed, "fetching the image URL timed out (fetch.timeout_secs)")
+                .with_status(StatusCode::GATEWAY_TIMEOUT)
+        }
         FetchError::Upstream(why) => ApiError::new(Code::UpstreamFailed, why),
     }
 }

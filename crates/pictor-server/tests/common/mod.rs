@@ -40,11 +40,15 @@ impl TestApp {
     /// not available on this machine.
     pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let mut config =
+            Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_path_buf(), ..Config::default() };
         config.log.filter = "warn".into();
         if backend == Backend::PostgresS3 {
-            let (Ok(pg), Ok(s3)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL")) else {
-                skip("PostgreSQL/S3 variant: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set (.ci/run sets them)");
+            let (Ok(pg), Ok(s3)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL"))
+            else {
+                skip(
+                    "PostgreSQL/S3 variant: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set (.ci/run sets them)",
+                );
                 return None;
             };
             let unique = uuid::Uuid::new_v4().simple().to_string();
@@ -83,13 +87,7 @@ impl TestApp {
 
     /// Uploads raw bytes; returns the response.
     pub async fn upload_raw(&self, bytes: Vec<u8>, content_type: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/v1/img"))
-            .header("content-type", content_type)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url("/api/v1/img")).header("content-type", content_type).body(bytes).send().await.unwrap()
     }
 
     /// Uploads and returns the JSON answer, asserting 201.
@@ -102,7 +100,8 @@ impl TestApp {
 
 /// Creates a throw-away database next to `admin_url`'s and returns its URL.
 async fn fresh_database(admin_url: &str, name: &str) -> String {
-    let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL from PICTOR_TEST_DATABASE_URL answers");
+    let mut conn =
+        sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL from PICTOR_TEST_DATABASE_URL answers");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
     let mut url = url::Url::parse(admin_url).unwrap();
     url.set_path(&format!("/{name}"));

@@ -40,7 +40,10 @@ pub fn run(cmd: AdminCmd) -> anyhow::Result<ExitCode> {
         db.close().await;
         key
     })?;
-    eprintln!("created key {} for {} with scopes {:?}; store it now, it is not shown again:", key.record.id, key.record.owner, key.record.scopes);
+    eprintln!(
+        "created key {} for {} with scopes {:?}; store it now, it is not shown again:",
+        key.record.id, key.record.owner, key.record.scopes
+    );
     println!("{}", key.secret);
     Ok(ExitCode::SUCCESS)
 }

@@ -115,7 +115,8 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<serde_json::Value
     let body = response.bytes().await?;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     if !status.is_success() {
-        let detail = json["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_string);
+        let detail =
+            json["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_string);
         anyhow::bail!("{status}: {detail}");
     }
     Ok(json)

@@ -43,32 +43,18 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     let format = match args.format {
         Some(f) => f,
         None => {
-            let ext = args
-                .output
-                .extension()
-                .map(|e| e.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            ext.parse().with_context(|| {
-                format!(
-                    "cannot tell the format of {}: add --format",
-                    args.output.display()
-                )
-            })?
+            let ext = args.output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+            ext.parse().with_context(|| format!("cannot tell the format of {}: add --format", args.output.display()))?
         }
     };
     if format == OutputFormat::Auto {
-        anyhow::bail!(
-            "format auto needs a client to negotiate with; pick jpeg, png, webp, avif or gif"
-        );
+        anyhow::bail!("format auto needs a client to negotiate with; pick jpeg, png, webp, avif or gif");
     }
     let pipeline = Pipeline::parse(&args.operations.join("&"))?;
-    let bytes =
-        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-    let out = pipeline
-        .run(&bytes, format, "", &args.limits.limits())
-        .with_context(|| args.input.display().to_string())?;
-    std::fs::write(&args.output, &out.bytes)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    let bytes = std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let out =
+        pipeline.run(&bytes, format, "", &args.limits.limits()).with_context(|| args.input.display().to_string())?;
+    std::fs::write(&args.output, &out.bytes).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(
         "{} → {} ({}x{} {}, {} bytes)",
         args.input.display(),

@@ -55,10 +55,7 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
-        Limits {
-            max_pixels: self.max_pixels,
-            max_frames: self.max_frames,
-        }
+        Limits { max_pixels: self.max_pixels, max_frames: self.max_frames }
     }
 }
 

@@ -33,10 +33,7 @@ pub fn for_each<T: Sync>(
                     let Some(item) = items.get(index) else { break };
                     if let Err(err) = work(item) {
                         bar.suspend(|| eprintln!("error: {err:#}"));
-                        failures
-                            .lock()
-                            .expect("no worker panics while holding it")
-                            .push((index, format!("{err:#}")));
+                        failures.lock().expect("no worker panics while holding it").push((index, format!("{err:#}")));
                     }
                     bar.inc(1);
                 }

@@ -36,25 +36,17 @@ pub struct ThumbnailArgs {
 
 pub fn run(args: ThumbnailArgs) -> anyhow::Result<ExitCode> {
     if args.format == OutputFormat::Auto {
-        anyhow::bail!(
-            "--format auto needs a client to negotiate with; pick jpeg, png, webp, avif or gif"
-        );
+        anyhow::bail!("--format auto needs a client to negotiate with; pick jpeg, png, webp, avif or gif");
     }
     let mut pipeline = Pipeline::parse(&format!("thumbnail={}", args.size)).context("--size")?;
-    pipeline.encode = EncodeOptions {
-        quality: args.quality,
-        ..Default::default()
-    };
+    pipeline.encode = EncodeOptions { quality: args.quality, ..Default::default() };
     pipeline.encode.validate().context("--quality")?;
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
+    std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     let jobs = plan(&expand(&args.inputs)?, &args.output, args.format);
     let limits = args.limits.limits();
     let failures = pool::for_each(&jobs, pool::jobs(args.jobs), |(input, output)| {
         let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-        let out = pipeline
-            .run(&bytes, args.format, "", &limits)
-            .with_context(|| input.display().to_string())?;
+        let out = pipeline.run(&bytes, args.format, "", &limits).with_context(|| input.display().to_string())?;
         std::fs::write(output, out.bytes).with_context(|| format!("writing {}", output.display()))
     });
     Ok(summarise(jobs.len(), failures.len()))
@@ -85,9 +77,7 @@ fn plan(inputs: &[PathBuf], dir: &Path, format: OutputFormat) -> Vec<(PathBuf, P
     inputs
         .iter()
         .map(|input| {
-            let stem = input
-                .file_stem()
-                .map_or("image".into(), |s| s.to_string_lossy().into_owned());
+            let stem = input.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
             let mut name = format!("{stem}.{}", format.extension());
             for n in 2.. {
                 if taken.insert(name.clone()) {
@@ -117,16 +107,9 @@ mod tests {
 
     #[test]
     fn same_stems_get_distinct_outputs() {
-        let inputs = [
-            PathBuf::from("a/x.jpg"),
-            PathBuf::from("b/x.png"),
-            PathBuf::from("y.gif"),
-        ];
+        let inputs = [PathBuf::from("a/x.jpg"), PathBuf::from("b/x.png"), PathBuf::from("y.gif")];
         let plan = plan(&inputs, Path::new("out"), OutputFormat::Webp);
-        let names: Vec<_> = plan
-            .iter()
-            .map(|(_, o)| o.to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<_> = plan.iter().map(|(_, o)| o.to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["out/x.webp", "out/x-2.webp", "out/y.webp"]);
     }
 }
