@@ -7,6 +7,7 @@ use base64::Engine as _;
 use common::*;
 use serde_json::json;
 use sha2::Digest as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 both_backends!(
     seed_curl_examples_work_as_written,
@@ -495,17 +496,20 @@ async fn shutdown_finishes_requests_in_flight(backend: Backend) {
 
 async fn uploads_in_flight_are_bounded(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |c| c.limits.concurrent_uploads = 1).await else { return };
-    // A slow client: the body arrives in two parts, the second when we say.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    // A slow client on a raw socket: headers and part of the body now, the rest when we say.
     let bytes = jpeg(64, 64);
     let (head, rest) = bytes.split_at(100);
-    tx.send(Ok(head.to_vec())).await.unwrap();
-    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
-    let slow =
-        tokio::spawn(app.client.post(app.url("/api/v1/img")).header("content-type", "image/jpeg").body(body).send());
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /api/v1/img HTTP/1.1\r\nHost: {address}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    slow.write_all(head).await.unwrap();
     // Once the slow upload holds the only slot, others are turned away at once.
     let mut turned_away = None;
-    for _ in 0..200 {
+    for _ in 0..500 {
         let other = app.upload_raw(b"not an image".to_vec(), "image/jpeg").await;
         if other.status() == 503 {
             turned_away = Some(other);
@@ -516,15 +520,12 @@ async fn uploads_in_flight_are_bounded(backend: Backend) {
     let other = turned_away.expect("a second upload is refused while the first holds the slot");
     assert_eq!(other.headers()["retry-after"], "1");
     assert_problem(other, 503, "overloaded").await;
-    tx.send(Ok(rest.to_vec())).await.unwrap();
-    drop(tx);
-    assert_eq!(slow.await.unwrap().unwrap().status(), 201);
+    slow.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert_eq!(app.upload_raw(jpeg(8, 8), "image/jpeg").await.status(), 201, "the slot is free again");
     app.shutdown().await;
-}
-
-fn tokio_stream_of<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// Scale-out: a second server over the same database and store serves what
