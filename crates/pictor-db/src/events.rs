@@ -1,10 +1,23 @@
 //! The event feed: one row for everything that happens, written in the same
 //! transaction as the change it describes.
+//!
+//! Events that something reacts to (workflows, webhooks) also enqueue an
+//! `event.dispatch` job in that transaction: the transactional outbox, so no
+//! accepted upload can miss its workflow, even if the process dies right
+//! after the commit.
 
 use serde::Serialize;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::jobs::enqueue_in;
 use crate::{Db, Result, now_ms};
+
+/// Event kinds handed to the dispatcher (workflows and webhooks).
+pub const DISPATCHED: &[&str] = &["image.created", "image.processed", "image.rejected", "image.flagged", "image.deleted"];
+
+/// The job kind that fans an event out.
+pub const DISPATCH_JOB: &str = "event.dispatch";
 
 /// Something that happened, e.g. `image.created` for an image id.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -25,38 +38,160 @@ pub(crate) async fn record(
     owner: Option<&str>,
     payload: serde_json::Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO events (id, kind, subject, owner, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(kind)
-        .bind(subject)
-        .bind(owner)
-        .bind(payload.to_string())
-        .bind(now_ms())
-        .execute(conn)
-        .await?;
-    Ok(())
+    record_once(conn, kind, subject, owner, payload, None).await.map(|_| ())
+}
+
+/// Appends an event unless one with the same `dedupe` key exists; returns
+/// its id when it was written.
+pub(crate) async fn record_once(
+    conn: &mut AnyConnection,
+    kind: &str,
+    subject: &str,
+    owner: Option<&str>,
+    payload: serde_json::Value,
+    dedupe: Option<&str>,
+) -> Result<Option<String>> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let written = sqlx::query(
+        "INSERT INTO events (id, kind, subject, owner, payload, created_at, dedupe) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(subject)
+    .bind(owner)
+    .bind(payload.to_string())
+    .bind(now_ms())
+    .bind(dedupe)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if written == 0 {
+        return Ok(None);
+    }
+    if DISPATCHED.contains(&kind) {
+        enqueue_in(conn, DISPATCH_JOB, &serde_json::json!({ "event": id }), Some(&format!("event:{id}")), now_ms())
+            .await?;
+    }
+    Ok(Some(id))
+}
+
+const COLUMNS: &str = "id, kind, subject, owner, payload, created_at";
+
+fn from_row(row: &AnyRow) -> Result<Event> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        subject: row.try_get("subject")?,
+        owner: row.try_get("owner")?,
+        payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Who may see which events in [`Db::events_after`].
+#[derive(Clone, Copy, Debug)]
+pub enum Audience<'a> {
+    /// Everything (admins).
+    All,
+    /// One owner's events; `None` is the open server's anonymous owner.
+    Owner(Option<&'a str>),
 }
 
 impl Db {
     /// The events about `subject`, oldest first.
     pub async fn events_for(&self, subject: &str) -> Result<Vec<Event>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, subject, owner, payload, created_at FROM events WHERE subject = $1 ORDER BY id",
-        )
-        .bind(subject)
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE subject = $1 ORDER BY id"))
+            .bind(subject)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn get_event(&self, id: &str) -> Result<Option<Event>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Up to `limit` events newer than `after` (an event id; ids sort by
+    /// time), oldest first, that `audience` may see.
+    pub async fn events_after(&self, audience: Audience<'_>, after: &str, limit: i64) -> Result<Vec<Event>> {
+        let (all, owner) = match audience {
+            Audience::All => (1_i64, None),
+            Audience::Owner(owner) => (0, owner),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events
+             WHERE id > $1 AND ($2 = 1 OR (owner IS NULL AND $3 IS NULL) OR owner = $3)
+             ORDER BY id LIMIT $4"
+        ))
+        .bind(after)
+        .bind(all)
+        .bind(owner)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Event {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    subject: row.try_get("subject")?,
-                    owner: row.try_get("owner")?,
-                    payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The id of the newest event, or "" when there is none.
+    pub async fn latest_event_id(&self) -> Result<String> {
+        let row = sqlx::query("SELECT MAX(id) AS id FROM events").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<String>, _>("id")?.unwrap_or_default())
+    }
+
+    /// Records an event outside any other change (e.g. a workflow step).
+    pub async fn record_event(
+        &self,
+        kind: &str,
+        subject: &str,
+        owner: Option<&str>,
+        payload: serde_json::Value,
+        dedupe: Option<&str>,
+    ) -> Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let id = record_once(&mut tx, kind, subject, owner, payload, dedupe).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn dedupe_keys_write_once_and_dispatched_kinds_enqueue() {
+        let (_d, db) = testing::sqlite().await;
+        let first = db.record_event("image.processed", "i1", Some("al"), json!({}), Some("k")).await.unwrap();
+        let again = db.record_event("image.processed", "i1", Some("al"), json!({}), Some("k")).await.unwrap();
+        assert!(first.is_some());
+        assert_eq!(again, None, "the same key records nothing twice");
+        db.record_event("execution.started", "e1", Some("al"), json!({}), None).await.unwrap();
+        let job = db.claim("w", std::time::Duration::from_secs(5)).await.unwrap().expect("a dispatch job");
+        assert_eq!(job.kind, DISPATCH_JOB);
+        assert_eq!(job.payload["event"], first.unwrap());
+        assert!(db.claim("w", std::time::Duration::from_secs(5)).await.unwrap().is_none(), "only dispatched kinds");
+    }
+
+    #[tokio::test]
+    async fn events_after_filters_by_owner() {
+        let (_d, db) = testing::sqlite().await;
+        for (owner, kind) in [(Some("al"), "a"), (Some("bo"), "b"), (None, "c"), (Some("al"), "d")] {
+            db.record_event(kind, "s", owner, json!({}), None).await.unwrap();
+        }
+        let kinds = |events: Vec<Event>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+        assert_eq!(kinds(db.events_after(Audience::Owner(Some("al")), "", 10).await.unwrap()), ["a", "d"]);
+        assert_eq!(kinds(db.events_after(Audience::Owner(None), "", 10).await.unwrap()), ["c"]);
+        let all = db.events_after(Audience::All, "", 10).await.unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(kinds(db.events_after(Audience::All, &all[1].id, 1).await.unwrap()), ["c"]);
+        assert_eq!(db.latest_event_id().await.unwrap(), all[3].id);
     }
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::events::record;
+use crate::events::{record, record_once};
 use crate::{Db, Result};
 
 /// An uploaded image. `owner` is `None` on an open server.
@@ -131,6 +131,74 @@ impl Db {
             None
         };
         Ok(Page { images, next })
+    }
+}
+
+/// What the workflow made of an image so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ImageState {
+    /// `pending`, `processing`, `processed`, `rejected` or `failed`.
+    pub status: String,
+    pub metadata: Option<serde_json::Value>,
+    pub thumbnails: Option<serde_json::Value>,
+}
+
+fn json_text(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+impl Db {
+    pub async fn image_state(&self, id: &str) -> Result<Option<ImageState>> {
+        let row = sqlx::query("SELECT status, metadata, thumbnails FROM images WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ImageState {
+            status: row.try_get("status")?,
+            metadata: json_text(row.try_get("metadata")?),
+            thumbnails: json_text(row.try_get("thumbnails")?),
+        }))
+    }
+
+    /// Stores extracted metadata; false when the image is gone.
+    pub async fn set_image_metadata(&self, id: &str, metadata: &serde_json::Value) -> Result<bool> {
+        self.set_image_json("metadata", id, metadata).await
+    }
+
+    /// Stores the list of preset thumbnails; false when the image is gone.
+    pub async fn set_image_thumbnails(&self, id: &str, thumbnails: &serde_json::Value) -> Result<bool> {
+        self.set_image_json("thumbnails", id, thumbnails).await
+    }
+
+    async fn set_image_json(&self, column: &'static str, id: &str, value: &serde_json::Value) -> Result<bool> {
+        let updated = sqlx::query(&format!("UPDATE images SET {column} = $1 WHERE id = $2"))
+            .bind(value.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// Settles an image's status and records the event that says so (e.g.
+    /// `rejected` with `image.rejected`) in one transaction. `dedupe` makes a
+    /// repeat a no-op; returns the event id when one was written.
+    pub async fn settle_image(
+        &self,
+        image: &ImageRecord,
+        status: &str,
+        kind: &str,
+        payload: serde_json::Value,
+        dedupe: &str,
+    ) -> Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let event = record_once(&mut tx, kind, &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
+        if event.is_some() {
+            sqlx::query("UPDATE images SET status = $1 WHERE id = $2").bind(status).bind(&image.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(event)
     }
 }
 

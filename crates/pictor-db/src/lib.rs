@@ -12,8 +12,11 @@
 mod blobs;
 mod derivatives;
 mod events;
+mod executions;
 mod images;
+mod jobs;
 mod keys;
+mod webhooks;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,9 +25,12 @@ use sqlx::{AnyPool, Executor};
 
 pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;
-pub use events::Event;
-pub use images::{ImageRecord, Page};
+pub use events::{Audience, DISPATCH_JOB, DISPATCHED, Event};
+pub use executions::{ExecutionRecord, HistoryRow, RUN_JOB};
+pub use images::{ImageRecord, ImageState, Page};
+pub use jobs::{Job, QueueStats};
 pub use keys::ApiKeyRecord;
+pub use webhooks::{Attempt, DELIVER_JOB, Delivery, Webhook, rfc3339_ms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

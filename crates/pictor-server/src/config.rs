@@ -33,6 +33,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub transforms: TransformConfig,
     pub fetch: FetchConfig,
+    pub workflow: WorkflowConfig,
+    pub webhooks: WebhookConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -119,6 +121,63 @@ pub struct FetchConfig {
     pub max_redirects: usize,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WorkflowConfig {
+    /// The state machine run for every upload: a JSON or YAML file in Amazon
+    /// States Language. Empty means the built-in default workflow.
+    pub definition: String,
+    /// Binds other Task `Resource` strings (ARNs, `${…}` placeholders) to
+    /// built-in tasks, so definitions written for AWS run unchanged.
+    pub resource_map: BTreeMap<String, String>,
+    /// Run workers inside `pictor serve` (off when separate `pictor worker`
+    /// processes do the work).
+    pub run_workers: bool,
+    /// Jobs one process runs at once.
+    pub concurrency: usize,
+    /// Seconds a claimed job is leased; heartbeats extend it. A dead
+    /// worker's job is claimed again once its lease lapses.
+    pub lease_secs: u64,
+    /// Thumbnail sizes (longest side, px) made by `pictor:thumbnails`.
+    pub thumbnail_sizes: Vec<u32>,
+    /// Formats of those thumbnails.
+    pub thumbnail_formats: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WebhookConfig {
+    /// Seconds before each attempt after the first (Standard Webhooks
+    /// schedule); the message fails after the last.
+    pub retry_schedule_secs: Vec<u64>,
+    /// Random extra delay, as a fraction of each step (0.1 = up to +10%).
+    pub jitter: f64,
+    /// Seconds one delivery attempt may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        Self {
+            definition: String::new(),
+            resource_map: BTreeMap::new(),
+            run_workers: true,
+            concurrency: 4,
+            lease_secs: 30,
+            thumbnail_sizes: vec![128, 256, 512, 1024],
+            thumbnail_formats: vec!["webp".into(), "jpeg".into()],
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+        // immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+        Self { retry_schedule_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000], jitter: 0.1, timeout_secs: 15 }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -132,6 +191,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             transforms: TransformConfig::default(),
             fetch: FetchConfig::default(),
+            workflow: WorkflowConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -219,6 +280,15 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("fetch.allow", "Private CIDRs or host names that {\"type\":\"url\"} uploads may reach"),
     ("fetch.timeout_secs", "Seconds a URL fetch may take"),
     ("fetch.max_redirects", "Redirects a URL fetch may follow, each re-checked"),
+    ("workflow.definition", "State machine (Amazon States Language, JSON or YAML file) run per upload; empty = built-in"),
+    ("workflow.run_workers", "Run workers inside `serve`; turn off when separate `pictor worker` processes run"),
+    ("workflow.concurrency", "Jobs (executions, deliveries) one process runs at once"),
+    ("workflow.lease_secs", "Seconds a claimed job is leased; a dead worker's job is retried after it"),
+    ("workflow.thumbnail_sizes", "Sizes (longest side, px) pictor:thumbnails makes"),
+    ("workflow.thumbnail_formats", "Formats pictor:thumbnails makes: webp, jpeg, png, avif, gif"),
+    ("webhooks.retry_schedule_secs", "Delays before each retry (Standard Webhooks schedule); then the message fails"),
+    ("webhooks.jitter", "Random extra delay per retry, as a fraction of the step"),
+    ("webhooks.timeout_secs", "Seconds one delivery attempt may take"),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -298,6 +368,18 @@ impl Config {
                 || !self.transforms.presets.is_empty(),
             "transforms.only_presets_and_signed needs presets or a signing_key"
         );
+        anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.webhooks.jitter),
+            "webhooks.jitter must be between 0 and 1, not {}",
+            self.webhooks.jitter
+        );
+        for format in &self.workflow.thumbnail_formats {
+            anyhow::ensure!(
+                format.parse::<pictor_imaging::OutputFormat>().is_ok_and(|f| f != pictor_imaging::OutputFormat::Auto),
+                "workflow.thumbnail_formats: unknown format {format:?}; use webp, jpeg, png, avif or gif"
+            );
+        }
         Ok(())
     }
 

@@ -12,11 +12,13 @@ pub mod config;
 pub mod error;
 pub mod fetch;
 mod ingest;
+pub mod jobs;
 pub mod metrics;
 mod openapi;
 mod ratelimit;
 pub(crate) mod routes;
 pub mod signing;
+pub mod webhooks;
 mod workers;
 
 use std::future::Future;
@@ -44,12 +46,19 @@ pub struct AppState {
     records: routes::RecordCache,
     uploads: ratelimit::RateLimiter,
     upload_slots: Arc<tokio::sync::Semaphore>,
+    /// Wakes idle worker loops when this process enqueues a job.
+    pub job_signal: tokio::sync::Notify,
 }
 
 impl AppState {
     /// The decoder limits from the configuration.
     pub fn limits(&self) -> pictor_imaging::Limits {
         pictor_imaging::Limits { max_pixels: self.config.limits.max_pixels, max_frames: self.config.limits.max_frames }
+    }
+
+    /// How long a claimed job is leased.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.config.workflow.lease_secs.max(2))
     }
 }
 
@@ -136,6 +145,7 @@ impl Server {
             records: routes::RecordCache::new(),
             uploads,
             upload_slots,
+            job_signal: tokio::sync::Notify::new(),
         });
         Ok(Self { listener, state })
     }
@@ -152,11 +162,15 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let app = routes::router(self.state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let background = tokio::spawn(housekeeping(self.state.clone(), stop_rx));
+        let background = tokio::spawn(housekeeping(self.state.clone(), stop_rx.clone()));
+        let workers = self.state.config.workflow.run_workers.then(|| tokio::spawn(jobs::run(self.state.clone(), stop_rx)));
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         let _ = stop_tx.send(true);
         let _ = background.await;
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
         if let Err(e) = self.state.cache.flush_touches().await {
             tracing::warn!(error = %e.detail, "saving cache hits at shutdown failed");
         }

@@ -27,6 +27,8 @@ pub struct Metrics {
     pub jobs_waiting: Gauge,
     /// Jobs turned away with 503 because the queue was full.
     pub jobs_rejected: Counter,
+    /// Queue jobs finished, by kind and outcome.
+    queue_jobs: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -47,13 +49,20 @@ impl Metrics {
             "Image jobs refused because the queue was full",
             jobs_rejected.clone(),
         );
-        Arc::new(Self { registry, requests, latency, cache, jobs_running, jobs_waiting, jobs_rejected })
+        let queue_jobs = Family::<Labels, Counter>::default();
+        registry.register("queue_jobs", "Queue jobs finished, by kind and outcome", queue_jobs.clone());
+        Arc::new(Self { registry, requests, latency, cache, jobs_running, jobs_waiting, jobs_rejected, queue_jobs })
     }
 
     /// Counts a derivative lookup: `tier` is `memory` or `store`, `result`
     /// is `hit` or `miss`.
     pub fn cache(&self, tier: &'static str, result: &'static str) {
         self.cache.get_or_create(&vec![("tier", tier.to_string()), ("result", result.to_string())]).inc();
+    }
+
+    /// Counts a finished queue job: `outcome` is `done`, `retry` or `failed`.
+    pub fn jobs_finished(&self, kind: &str, outcome: &'static str) {
+        self.queue_jobs.get_or_create(&vec![("kind", kind.to_string()), ("outcome", outcome.to_string())]).inc();
     }
 
     /// The text exposition.

@@ -1,0 +1,277 @@
+//! Workflow executions, their history, and the journal a resumed execution
+//! replays from.
+//!
+//! An execution row and the job that runs it are written together, so an
+//! execution is never started without being run. History rows and journal
+//! entries are keyed by the interpreter's deterministic keys and inserted
+//! with `ON CONFLICT DO NOTHING`: replaying after a crash writes nothing
+//! twice, and the first recorded result of a task is the one that counts.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::events::record;
+use crate::jobs::enqueue_in;
+use crate::{Db, Result, now_ms};
+
+/// The job kind that runs an execution.
+pub const RUN_JOB: &str = "execution.run";
+
+/// One run of a state machine.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExecutionRecord {
+    pub id: String,
+    pub image_id: Option<String>,
+    pub owner: Option<String>,
+    pub workflow: String,
+    #[serde(skip)]
+    pub definition: String,
+    /// What started it: an event id, or `reprocess:<uuid>`. Unique, so a
+    /// repeated start is a no-op.
+    #[serde(skip)]
+    pub cause_id: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    pub input: serde_json::Value,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub started_at: i64,
+    pub stopped_at: Option<i64>,
+}
+
+/// One history event, as Step Functions records them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryRow {
+    pub id: String,
+    pub key: String,
+    pub kind: String,
+    pub state: Option<String>,
+    pub details: serde_json::Value,
+    pub at: i64,
+}
+
+const COLUMNS: &str =
+    "id, image_id, owner, workflow, definition, cause_id, status, input, output, error, cause, started_at, stopped_at";
+
+fn json_column(row: &AnyRow, name: &str) -> Result<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(name)?;
+    Ok(text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t))))
+}
+
+fn from_row(row: &AnyRow) -> Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: row.try_get("id")?,
+        image_id: row.try_get("image_id")?,
+        owner: row.try_get("owner")?,
+        workflow: row.try_get("workflow")?,
+        definition: row.try_get("definition")?,
+        cause_id: row.try_get("cause_id")?,
+        status: row.try_get("status")?,
+        input: json_column(row, "input")?.unwrap_or_default(),
+        output: json_column(row, "output")?,
+        error: row.try_get("error")?,
+        cause: row.try_get("cause")?,
+        started_at: row.try_get("started_at")?,
+        stopped_at: row.try_get("stopped_at")?,
+    })
+}
+
+impl Db {
+    /// Creates a `RUNNING` execution, its `execution.started` event and the
+    /// job that runs it, unless one with the same `cause_id` exists. Returns
+    /// whether it was created.
+    pub async fn start_execution(&self, new: &ExecutionRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let created = sqlx::query(&format!(
+            "INSERT INTO executions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, NULL, NULL, NULL, $8, NULL)
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(&new.id)
+        .bind(&new.image_id)
+        .bind(&new.owner)
+        .bind(&new.workflow)
+        .bind(&new.definition)
+        .bind(&new.cause_id)
+        .bind(new.input.to_string())
+        .bind(new.started_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if created {
+            if let Some(image) = &new.image_id {
+                sqlx::query("UPDATE images SET status = 'processing' WHERE id = $1").bind(image).execute(&mut *tx).await?;
+            }
+            let payload = serde_json::json!({ "execution": new.id, "image": new.image_id, "workflow": new.workflow });
+            record(&mut tx, "execution.started", &new.id, new.owner.as_deref(), payload).await?;
+            enqueue_in(&mut tx, RUN_JOB, &serde_json::json!({ "execution": new.id }), Some(&new.id), now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn get_execution(&self, id: &str) -> Result<Option<ExecutionRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM executions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// An image's executions, newest first.
+    pub async fn executions_for_image(&self, image: &str) -> Result<Vec<ExecutionRecord>> {
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM executions WHERE image_id = $1 ORDER BY started_at DESC, id DESC"))
+                .bind(image)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The newest executions (all owners when `owner` is `None` and `all`).
+    pub async fn list_executions(&self, owner: Option<&str>, all: bool, limit: i64) -> Result<Vec<ExecutionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions
+             WHERE ($1 = 1 OR (owner IS NULL AND $2 IS NULL) OR owner = $2)
+             ORDER BY started_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(i64::from(all))
+        .bind(owner)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Records how an execution ended, with its `execution.<status>` event.
+    /// Only the first end counts. The image, if any, becomes `failed` unless
+    /// a task already settled it (`processed`, `rejected`).
+    pub async fn finish_execution(
+        &self,
+        id: &str,
+        status: &str,
+        output: Option<&serde_json::Value>,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE executions SET status = $1, output = $2, error = $3, cause = $4, stopped_at = $5
+             WHERE id = $6 AND status = 'RUNNING' RETURNING owner, image_id",
+        )
+        .bind(status)
+        .bind(output.map(|o| o.to_string()))
+        .bind(error)
+        .bind(cause)
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let owner: Option<String> = row.try_get("owner")?;
+        let image: Option<String> = row.try_get("image_id")?;
+        if let (Some(image), false) = (&image, status == "SUCCEEDED") {
+            sqlx::query("UPDATE images SET status = 'failed' WHERE id = $1 AND status = 'processing'")
+                .bind(image)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let kind = format!("execution.{}", status.to_ascii_lowercase());
+        let payload = serde_json::json!({ "execution": id, "image": image, "status": status, "error": error, "cause": cause });
+        record(&mut tx, &kind, id, owner.as_deref(), payload).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Appends a history event unless its key is already there. Events that
+    /// enter or leave a state also go to the feed as `execution.step`.
+    pub async fn append_history(
+        &self,
+        execution: &ExecutionRecord,
+        key: &str,
+        kind: &str,
+        state: Option<&str>,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let written = sqlx::query(
+            "INSERT INTO execution_history (id, execution_id, key, kind, state, details, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&execution.id)
+        .bind(key)
+        .bind(kind)
+        .bind(state)
+        .bind(details.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if written > 0 && (kind.ends_with("StateEntered") || kind.ends_with("StateExited")) {
+            let payload = serde_json::json!({
+                "execution": execution.id, "image": execution.image_id, "type": kind, "state": state,
+            });
+            record(&mut tx, "execution.step", &execution.id, execution.owner.as_deref(), payload).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An execution's history, in the order it happened.
+    pub async fn history(&self, execution: &str) -> Result<Vec<HistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT id, key, kind, state, details, at FROM execution_history WHERE execution_id = $1 ORDER BY id",
+        )
+        .bind(execution)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HistoryRow {
+                    id: row.try_get("id")?,
+                    key: row.try_get("key")?,
+                    kind: row.try_get("kind")?,
+                    state: row.try_get("state")?,
+                    details: json_column(row, "details")?.unwrap_or_default(),
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a journal entry unless one exists, and returns the entry that
+    /// counts (the first one written).
+    pub async fn journal(
+        &self,
+        execution: &str,
+        key: &str,
+        ok: bool,
+        value: &serde_json::Value,
+    ) -> Result<(bool, serde_json::Value)> {
+        sqlx::query(
+            "INSERT INTO execution_journal (execution_id, key, ok, value) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(execution)
+        .bind(key)
+        .bind(i64::from(ok))
+        .bind(value.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(self.journal_entry(execution, key).await?.unwrap_or((ok, value.clone())))
+    }
+
+    /// The journal entry for `key`, if the execution got that far before.
+    pub async fn journal_entry(&self, execution: &str, key: &str) -> Result<Option<(bool, serde_json::Value)>> {
+        let row = sqlx::query("SELECT ok, value FROM execution_journal WHERE execution_id = $1 AND key = $2")
+            .bind(execution)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let value: String = row.try_get("value")?;
+        Ok(Some((row.try_get::<i64, _>("ok")? == 1, serde_json::from_str(&value).unwrap_or_default())))
+    }
+}

@@ -1,0 +1,215 @@
+//! The durable job queue, kept in the records database.
+//!
+//! Why in the database: a job is enqueued in the same transaction as the
+//! change that calls for it, so work is never lost between "stored" and
+//! "queued". Claiming takes a lease (`lease_until`); a worker extends it with
+//! heartbeats while it works and deletes the row when done. If the worker
+//! dies, the lease lapses and another worker claims the job again, so every
+//! job handler must be idempotent. On PostgreSQL concurrent workers claim
+//! with `FOR UPDATE SKIP LOCKED`; SQLite has a single writer anyway.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::{Backend, Db, Result, now_ms};
+
+/// A claimed job. `attempts` counts claims, this one included.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+}
+
+/// How many jobs are waiting, leased, and given up on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct QueueStats {
+    pub ready: i64,
+    pub leased: i64,
+    pub dead: i64,
+}
+
+/// Enqueues inside the caller's transaction; a repeated `dedupe` key is a
+/// no-op. Returns whether a job was added.
+pub(crate) async fn enqueue_in(
+    conn: &mut AnyConnection,
+    kind: &str,
+    payload: &serde_json::Value,
+    dedupe: Option<&str>,
+    run_at: i64,
+) -> Result<bool> {
+    let added = sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, dedupe, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(dedupe)
+    .bind(run_at)
+    .bind(now_ms())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(added > 0)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Db {
+    /// Enqueues a job to run after `delay`.
+    pub async fn enqueue(
+        &self,
+        kind: &str,
+        payload: &serde_json::Value,
+        dedupe: Option<&str>,
+        delay: Duration,
+    ) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_in(&mut conn, kind, payload, dedupe, now_ms() + millis(delay)).await
+    }
+
+    /// Claims the oldest due job for `worker`, leased for `lease`.
+    pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+        let lock = if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $3 AND lease_until < $3
+                         ORDER BY run_at, id LIMIT 1 {lock})
+             RETURNING id, kind, payload, attempts"
+        ))
+        .bind(worker)
+        .bind(now + millis(lease))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
+            attempts: row.try_get("attempts")?,
+        }))
+    }
+
+    /// Extends `worker`'s lease on a job; false when the lease was lost (it
+    /// lapsed and someone else claimed the job, or the job is gone).
+    pub async fn heartbeat(&self, job: &str, worker: &str, lease: Duration) -> Result<bool> {
+        let updated = sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
+            .bind(now_ms() + millis(lease))
+            .bind(job)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// Finishes a job: it is deleted.
+    pub async fn complete(&self, job: &str, worker: &str) -> Result<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2").bind(job).bind(worker).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Gives a job back, to run again after `delay`.
+    pub async fn retry_job(&self, job: &str, worker: &str, delay: Duration, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $1, lease_owner = NULL, lease_until = 0, last_error = $2
+             WHERE id = $3 AND lease_owner = $4",
+        )
+        .bind(now_ms() + millis(delay))
+        .bind(error)
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up on a job; it stays, `dead`, for an operator to look at.
+    pub async fn bury_job(&self, job: &str, worker: &str, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_until = 0, last_error = $1
+             WHERE id = $2 AND lease_owner = $3",
+        )
+        .bind(error)
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        let row = sqlx::query(
+            "SELECT
+               COALESCE(SUM(CASE WHEN status = 'ready' AND lease_until < $1 THEN 1 ELSE 0 END), 0) AS ready,
+               COALESCE(SUM(CASE WHEN status = 'ready' AND lease_until >= $1 THEN 1 ELSE 0 END), 0) AS leased,
+               COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+             FROM jobs",
+        )
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueStats { ready: row.try_get("ready")?, leased: row.try_get("leased")?, dead: row.try_get("dead")? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing;
+
+    const LEASE: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn claim_lease_complete() {
+        let (_d, db) = testing::sqlite().await;
+        assert!(db.enqueue("k", &json!({"n": 1}), Some("once"), Duration::ZERO).await.unwrap());
+        assert!(!db.enqueue("k", &json!({"n": 2}), Some("once"), Duration::ZERO).await.unwrap(), "dedupe");
+        let job = db.claim("w1", LEASE).await.unwrap().unwrap();
+        assert_eq!((job.kind.as_str(), job.payload.clone(), job.attempts), ("k", json!({"n": 1}), 1));
+        assert!(db.claim("w2", LEASE).await.unwrap().is_none(), "leased jobs are not claimed twice");
+        assert_eq!(db.queue_stats().await.unwrap(), QueueStats { ready: 0, leased: 1, dead: 0 });
+        assert!(db.heartbeat(&job.id, "w1", LEASE).await.unwrap());
+        assert!(!db.heartbeat(&job.id, "w2", LEASE).await.unwrap(), "only the holder extends");
+        db.complete(&job.id, "w1").await.unwrap();
+        assert_eq!(db.queue_stats().await.unwrap(), QueueStats::default());
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_lease_is_claimed_again() {
+        let (_d, db) = testing::sqlite().await;
+        db.enqueue("k", &json!(null), None, Duration::ZERO).await.unwrap();
+        let first = db.claim("dead-worker", Duration::from_millis(1)).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let again = db.claim("w2", LEASE).await.unwrap().expect("reclaimed after the lease lapsed");
+        assert_eq!((again.id.as_str(), again.attempts), (first.id.as_str(), 2));
+        assert!(!db.heartbeat(&first.id, "dead-worker", LEASE).await.unwrap(), "the old holder lost it");
+        db.complete(&first.id, "dead-worker").await.unwrap();
+        assert_eq!(db.queue_stats().await.unwrap().leased, 1, "a stale holder cannot complete it");
+    }
+
+    #[tokio::test]
+    async fn retry_delays_and_bury_keeps() {
+        let (_d, db) = testing::sqlite().await;
+        db.enqueue("k", &json!(null), None, Duration::from_secs(60)).await.unwrap();
+        assert!(db.claim("w", LEASE).await.unwrap().is_none(), "not due yet");
+        db.enqueue("j", &json!(null), None, Duration::ZERO).await.unwrap();
+        let job = db.claim("w", LEASE).await.unwrap().unwrap();
+        db.retry_job(&job.id, "w", Duration::ZERO, "flaky").await.unwrap();
+        let job = db.claim("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(job.attempts, 2);
+        db.bury_job(&job.id, "w", "gave up").await.unwrap();
+        assert!(db.claim("w", LEASE).await.unwrap().is_none());
+        assert_eq!(db.queue_stats().await.unwrap(), QueueStats { ready: 1, leased: 0, dead: 1 });
+    }
+}
