@@ -377,18 +377,20 @@ impl Loader<'_> {
         if matches!(ty, "Task" | "Pass" | "Wait" | "Parallel" | "Map") {
             st.next = self.next_or_end(name, obj);
         }
+        // A state whose body failed to parse stays as a placeholder (the error
+        // is recorded) so that its transitions are still checked.
         st.kind = match ty {
-            "Task" => Kind::Task(self.task(name, obj)?),
+            "Task" => self.task(name, obj).map_or(Kind::Succeed, Kind::Task),
             "Pass" => Kind::Pass { result: obj.get("Result").cloned() },
             "Choice" => self.choice(name, obj, outer_vars),
-            "Wait" => Kind::Wait(self.wait(name, obj)?),
+            "Wait" => self.wait(name, obj).map_or(Kind::Succeed, Kind::Wait),
             "Succeed" => Kind::Succeed,
             "Fail" => Kind::Fail {
                 error: self.fail_text(name, obj, "Error", "ErrorPath"),
                 cause: self.fail_text(name, obj, "Cause", "CausePath"),
             },
-            "Parallel" => self.parallel(name, obj, nested)?,
-            _ => Kind::Map(Box::new(self.map(name, obj, nested)?)),
+            "Parallel" => self.parallel(name, obj, nested).unwrap_or(Kind::Succeed),
+            _ => self.map(name, obj, nested).map_or(Kind::Succeed, |m| Kind::Map(Box::new(m))),
         };
         Some(st)
     }
@@ -783,10 +785,8 @@ impl Loader<'_> {
         };
         let whose = format!("{} {}", at(name), processor.0);
         self.sub_fields(&whose, po, &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"]);
-        if let Some(mode) = po.get("ProcessorConfig").and_then(|c| c.get("Mode")) {
-            if mode != "INLINE" {
-                self.errs.push(format!("{whose}: ProcessorConfig.Mode {mode} is not supported (only \"INLINE\")"));
-            }
+        if let Some(mode) = po.get("ProcessorConfig").and_then(|c| c.get("Mode")).filter(|m| *m != "INLINE") {
+            self.errs.push(format!("{whose}: ProcessorConfig.Mode {mode} is not supported (only \"INLINE\")"));
         }
         let machine = self.machine(po, &whose, vars);
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {

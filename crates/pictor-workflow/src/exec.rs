@@ -513,7 +513,9 @@ impl<H: Host> Run<'_, H> {
         };
         let with = |extra: Value| {
             let mut d = base.clone();
-            d.as_object_mut().map(|o| o.extend(extra.as_object().cloned().unwrap_or_default()));
+            if let Some(o) = d.as_object_mut() {
+                o.extend(extra.as_object().cloned().unwrap_or_default());
+            }
             d
         };
         match outcome {

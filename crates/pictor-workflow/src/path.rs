@@ -616,7 +616,7 @@ impl Parser<'_> {
 
 /// A variable lookup over a plain map (tests).
 #[cfg(test)]
-fn map_lookup(map: &BTreeMap<String, Value>) -> impl Fn(&str) -> Option<Value> + '_ {
+fn map_lookup(map: &std::collections::BTreeMap<String, Value>) -> impl Fn(&str) -> Option<Value> + '_ {
     move |name| map.get(name).cloned()
 }
 
