@@ -1,0 +1,215 @@
+//! Agreement with ExifTool 12.57 on the staged corpus (the acceptance bar).
+//!
+//! Files: every file under `camera_exif/` and `orientation/` in which ExifTool
+//! found EXIF, i.e. whose entry in `expected/exiftool_keyfields_G1.json` has a
+//! key in the `IFD0`, `IFD1`, `ExifIFD` or `GPS` group.
+//!
+//! Fields compared, and ExifTool's source for each (`-n`, so raw values):
+//! - make, model: `IFD0:Make`, `IFD0:Model`
+//! - date_time_original: `ExifIFD:DateTimeOriginal`
+//! - exposure_time, f_number, iso, focal_length: `ExifIFD:*` (ISO: first value)
+//! - orientation: `IFD0:Orientation`, else `IFD1:Orientation`
+//! - gps: `Composite:GPSLatitude`/`Composite:GPSLongitude` (signed; ExifTool
+//!   composes them only when the N/S, E/W references exist, as we do)
+//! - altitude: `Composite:GPSAltitude` (signed), when both sides have a position
+//! - size: the stored width × height (`File:`, `PNG:`, `RIFF:`, `GIF:` or, for TIFF, `IFD0:`)
+//!
+//! "Agree" means: both absent, or both present and equal, where
+//! - strings are compared after trimming trailing NULs and spaces, and an
+//!   empty string counts as absent (ExifTool prints `""` for empty values);
+//! - ExifTool values that are not numbers (`""`, `"undef"`, `"inf"`) count as absent;
+//! - rationals agree within a relative 1e-6 (ExifTool prints 10 significant digits);
+//! - latitude/longitude agree within 1e-6 degrees, altitude within 1e-6 relative or 1e-6 m.
+//!
+//! A file agrees when every compared field agrees. The test prints a table of
+//! per-field agreement and every mismatch, and requires at least 97% of files
+//! to agree. It is skipped (with a message) when the corpus is not present.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pictor_meta::{Metadata, extract};
+use serde_json::Value;
+
+const REQUIRED: f64 = 0.97;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    dir.join("expected/exiftool_keyfields_G1.json").is_file().then_some(dir)
+}
+
+/// A field's value on one side, in a comparable form.
+#[derive(Debug, Clone, PartialEq)]
+enum V {
+    Text(String),
+    Num(f64),
+    Pos(f64, f64),
+    Size(u32, u32),
+}
+
+impl std::fmt::Display for V {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            V::Text(s) => write!(f, "{s:?}"),
+            V::Num(n) => write!(f, "{n}"),
+            V::Pos(a, b) => write!(f, "({a}, {b})"),
+            V::Size(w, h) => write!(f, "{w}x{h}"),
+        }
+    }
+}
+
+fn show(v: &Option<V>) -> String {
+    v.as_ref().map_or("-".into(), V::to_string)
+}
+
+const FIELDS: [&str; 11] = [
+    "make",
+    "model",
+    "date_time_original",
+    "exposure_time",
+    "f_number",
+    "iso",
+    "focal_length",
+    "orientation",
+    "gps",
+    "altitude",
+    "size",
+];
+
+fn clean(s: &str) -> Option<String> {
+    let s = s.trim_end_matches(['\0', ' ']).trim_start();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn tool_text(e: &Value, key: &str) -> Option<V> {
+    match e.get(key)? {
+        Value::String(s) => clean(s).map(V::Text),
+        Value::Number(n) => Some(V::Text(n.to_string())),
+        _ => None,
+    }
+}
+
+fn tool_num(e: &Value, key: &str) -> Option<f64> {
+    match e.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.split_whitespace().next()?.parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+/// ExifTool's side of each field.
+fn expected(e: &Value) -> BTreeMap<&'static str, Option<V>> {
+    let num = |k: &str| tool_num(e, k).map(V::Num);
+    let position = tool_num(e, "Composite:GPSLatitude").zip(tool_num(e, "Composite:GPSLongitude"));
+    let size_groups = ["File", "PNG", "RIFF", "GIF", "IFD0"];
+    let size = size_groups.iter().find_map(|g| {
+        let w = tool_num(e, &format!("{g}:ImageWidth"))?;
+        let h = tool_num(e, &format!("{g}:ImageHeight"))?;
+        Some(V::Size(w as u32, h as u32))
+    });
+    BTreeMap::from([
+        ("make", tool_text(e, "IFD0:Make")),
+        ("model", tool_text(e, "IFD0:Model")),
+        ("date_time_original", tool_text(e, "ExifIFD:DateTimeOriginal")),
+        ("exposure_time", num("ExifIFD:ExposureTime")),
+        ("f_number", num("ExifIFD:FNumber")),
+        ("iso", num("ExifIFD:ISO")),
+        ("focal_length", num("ExifIFD:FocalLength")),
+        ("orientation", num("IFD0:Orientation").or_else(|| num("IFD1:Orientation"))),
+        ("gps", position.map(|(a, b)| V::Pos(a, b))),
+        ("altitude", position.and(num("Composite:GPSAltitude"))),
+        ("size", size),
+    ])
+}
+
+/// Our side of each field.
+fn ours(m: &Metadata) -> BTreeMap<&'static str, Option<V>> {
+    let text = |s: &Option<String>| s.as_deref().and_then(clean).map(V::Text);
+    let x = &m.exif;
+    BTreeMap::from([
+        ("make", text(&x.make)),
+        ("model", text(&x.model)),
+        ("date_time_original", text(&x.date_time_original)),
+        ("exposure_time", x.exposure_time.map(V::Num)),
+        ("f_number", x.f_number.map(V::Num)),
+        ("iso", x.iso.map(|n| V::Num(n.into()))),
+        ("focal_length", x.focal_length.map(V::Num)),
+        ("orientation", x.orientation.map(|n| V::Num(n.into()))),
+        ("gps", m.gps.map(|g| V::Pos(g.latitude, g.longitude))),
+        ("altitude", m.gps.and_then(|g| g.altitude).map(V::Num)),
+        ("size", Some(V::Size(m.width, m.height))),
+    ])
+}
+
+fn agree(field: &str, a: &Option<V>, b: &Option<V>) -> bool {
+    let close = |x: f64, y: f64, abs: f64| (x - y).abs() <= abs.max(1e-6 * x.abs().max(y.abs()));
+    match (a, b) {
+        (None, None) => true,
+        (Some(V::Num(x)), Some(V::Num(y))) if field == "altitude" => close(*x, *y, 1e-6),
+        (Some(V::Num(x)), Some(V::Num(y))) => close(*x, *y, 1e-12),
+        (Some(V::Pos(a1, b1)), Some(V::Pos(a2, b2))) => (a1 - a2).abs() <= 1e-6 && (b1 - b2).abs() <= 1e-6,
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn has_exif(e: &Value) -> bool {
+    let groups = ["IFD0:", "IFD1:", "ExifIFD:", "GPS:"];
+    e.as_object().is_some_and(|o| o.keys().any(|k| groups.iter().any(|g| k.starts_with(g))))
+}
+
+#[test]
+fn agrees_with_exiftool_on_camera_and_orientation_files() {
+    let Some(corpus) = corpus() else {
+        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
+        return;
+    };
+    let text = std::fs::read_to_string(corpus.join("expected/exiftool_keyfields_G1.json")).unwrap();
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut per_field: BTreeMap<&str, (usize, usize)> = FIELDS.iter().map(|f| (*f, (0, 0))).collect();
+    let (mut files, mut agreeing) = (0, 0);
+    let mut mismatches = Vec::new();
+    for e in &entries {
+        let name = e["SourceFile"].as_str().unwrap_or_default();
+        if !(name.starts_with("camera_exif/") || name.starts_with("orientation/")) || !has_exif(e) {
+            continue;
+        }
+        files += 1;
+        let bytes = std::fs::read(corpus.join(name)).unwrap();
+        let theirs = expected(e);
+        let mine = match extract(&bytes) {
+            Ok(m) => ours(&m),
+            Err(err) => {
+                mismatches.push(format!("{name}: extract failed: {err}"));
+                FIELDS.iter().map(|f| (*f, None)).collect()
+            }
+        };
+        let mut all = true;
+        for field in FIELDS {
+            let (a, b) = (&mine[field], &theirs[field]);
+            let counts = per_field.get_mut(field).unwrap();
+            if a.is_none() && b.is_none() {
+                continue;
+            }
+            counts.0 += 1;
+            if agree(field, a, b) {
+                counts.1 += 1;
+            } else {
+                all = false;
+                mismatches.push(format!("{name}: {field}: ours {} / exiftool {}", show(a), show(b)));
+            }
+        }
+        agreeing += usize::from(all);
+    }
+    eprintln!("\n{:<20} {:>8} {:>8} {:>8}", "field", "compared", "agree", "%");
+    for (field, (compared, agree)) in &per_field {
+        let pct = if *compared == 0 { 100.0 } else { 100.0 * *agree as f64 / *compared as f64 };
+        eprintln!("{field:<20} {compared:>8} {agree:>8} {pct:>7.1}%");
+    }
+    eprintln!("\nmismatches ({}):", mismatches.len());
+    mismatches.iter().for_each(|m| eprintln!("  {m}"));
+    let share = agreeing as f64 / files.max(1) as f64;
+    eprintln!("\nfiles agreeing on every field: {agreeing} of {files} ({:.1}%)", 100.0 * share);
+    assert!(files > 0, "no camera/orientation files with EXIF found in the expected JSON");
+    assert!(share >= REQUIRED, "only {agreeing} of {files} files agree with exiftool (need {:.0}%)", REQUIRED * 100.0);
+}
