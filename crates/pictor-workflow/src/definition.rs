@@ -639,7 +639,9 @@ impl Loader<'_> {
         let Some(function) = params.get("FunctionName").and_then(Value::as_str) else {
             return self.fail(name, "Parameters", "lambda:invoke needs a \"FunctionName\" string");
         };
-        match self.resources.resolve(function) {
+        // `arn:…:function:name:alias` falls back to `arn:…:function:name`.
+        let unaliased = function.rsplit_once(':').map(|(base, _)| base).unwrap_or(function);
+        match self.resources.resolve(function).or_else(|| self.resources.resolve(unaliased)) {
             Some(b) => Some(TaskResource::LambdaInvoke { function: Some(b.to_string()) }),
             None => self.fail(name, "Parameters.FunctionName", &format!("unknown function {function:?}")),
         }

@@ -406,3 +406,13 @@ fn definition_formats_and_unsupported_features() {
             .contains("state \"A\": field \"Parameters\"")
     );
 }
+
+#[test]
+fn definition_and_execute_future_are_send() {
+    fn send_sync<T: Send + Sync + Clone>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let d = def(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#);
+    send_sync(&d);
+    let host = TestHost::echo();
+    send(pictor_workflow::execute(&d, json!({}), context(), &host));
+}
