@@ -15,7 +15,7 @@
 //! (normally 6, skipping `Exif\0\0`). HEIF says the EXIF orientation is
 //! informative only: the upright size follows `irot` here.
 
-use crate::read::{be16, be32, be64, be_sized};
+use crate::read::{be_sized, be16, be32, be64};
 use crate::{MetaError, Parts, corrupt};
 
 pub fn parts(b: &[u8]) -> Result<Parts, MetaError> {

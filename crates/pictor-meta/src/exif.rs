@@ -23,7 +23,8 @@ struct Block(exif::Exif);
 
 impl Block {
     fn parse(tiff: &[u8]) -> Option<Self> {
-        let tiff = tiff.strip_prefix(b"Exif\0\0").unwrap_or(tiff).to_vec();
+        let mut tiff = tiff.strip_prefix(b"Exif\0\0").unwrap_or(tiff).to_vec();
+        retype_ifd_pointers(&mut tiff);
         let read = std::panic::catch_unwind(move || {
             let result = Reader::new().continue_on_error(true).read_raw(tiff);
             result.or_else(|e| e.distill_partial_result(|_| {}))
@@ -44,6 +45,30 @@ impl Block {
     }
 }
 
+/// Some writers type IFD0's Exif and GPS pointers as IFD (13) rather than
+/// LONG (4); the reader only follows LONG ones, so those are retyped in place.
+fn retype_ifd_pointers(tiff: &mut [u8]) {
+    let le = tiff.starts_with(b"II");
+    let u16_at = |b: &[u8], at: usize| {
+        let v = b.get(at..at + 2)?;
+        Some(if le { u16::from_le_bytes([v[0], v[1]]) } else { u16::from_be_bytes([v[0], v[1]]) })
+    };
+    let ifd0 = tiff.get(4..8).map(|v| {
+        let v: [u8; 4] = v.try_into().unwrap_or_default();
+        if le { u32::from_le_bytes(v) } else { u32::from_be_bytes(v) }
+    });
+    let Some(ifd0) = ifd0.map(|o| o as usize) else { return };
+    let Some(count) = u16_at(tiff, ifd0) else { return };
+    for i in 0..usize::from(count) {
+        let at = ifd0 + 2 + 12 * i;
+        let (Some(tag), Some(13)) = (u16_at(tiff, at), u16_at(tiff, at + 2)) else { continue };
+        if matches!(tag, 0x8769 | 0x8825) {
+            let long = if le { 4u16.to_le_bytes() } else { 4u16.to_be_bytes() };
+            tiff[at + 2..at + 4].copy_from_slice(&long);
+        }
+    }
+}
+
 /// Reads the fields of an EXIF block; a block that cannot be parsed yields none.
 pub fn read(tiff: &[u8]) -> Fields {
     let Some(block) = Block::parse(tiff) else {
@@ -60,18 +85,24 @@ fn exif_fields(b: &Block) -> Exif {
         offset_time_original: b.text(Tag::OffsetTimeOriginal),
         exposure_time: b.number(Tag::ExposureTime),
         f_number: b.number(Tag::FNumber),
-        iso: b.field(Tag::PhotographicSensitivity).and_then(|f| f.value.get_uint(0)),
+        iso: b.field(Tag::PhotographicSensitivity).and_then(|f| uint(&f.value)),
         focal_length: b.number(Tag::FocalLength),
         lens_model: b.text(Tag::LensModel),
         orientation: orientation(b),
     }
 }
 
-/// IFD0's orientation, else IFD1's; only the eight defined values count.
+/// IFD0's orientation, else IFD1's, as stored (values outside 1–8, such as
+/// 0, are reported but turn nothing).
 fn orientation(b: &Block) -> Option<u16> {
-    let at = |ifd| b.0.get_field(Tag::Orientation, ifd)?.value.get_uint(0);
-    let valid = |o: u32| (1..=8).contains(&o).then_some(o as u16);
-    at(In::PRIMARY).and_then(valid).or_else(|| at(In::THUMBNAIL).and_then(valid))
+    let at = |ifd| u16::try_from(uint(&b.0.get_field(Tag::Orientation, ifd)?.value)?).ok();
+    at(In::PRIMARY).or_else(|| at(In::THUMBNAIL))
+}
+
+/// The first element as an unsigned integer, whatever integer type the writer chose.
+fn uint(value: &Value) -> Option<u32> {
+    let n = number(value, 0)?;
+    (n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX)).then_some(n as u32)
 }
 
 /// Latitude and longitude need their references (N/S, E/W), as ExifTool's
@@ -89,11 +120,18 @@ fn coordinate(b: &Block, tag: Tag, reference: Tag, negative: u8) -> Option<f64> 
     Some(sign * degrees)
 }
 
-/// Degrees, minutes, seconds (any trailing ones may be missing) as decimal degrees.
+/// Degrees, minutes, seconds (trailing ones may be missing) as decimal
+/// degrees. A component that is present but undefined (a zero denominator)
+/// makes the whole coordinate undefined, as ExifTool reads it.
 pub fn dms(value: &Value) -> Option<f64> {
-    let d = number(value, 0)?;
-    let m = number(value, 1).unwrap_or(0.0);
-    let s = number(value, 2).unwrap_or(0.0);
+    let count = match value {
+        Value::Rational(v) => v.len(),
+        Value::SRational(v) => v.len(),
+        _ => 1,
+    };
+    let parts: Option<Vec<f64>> = (0..count.min(3)).map(|i| number(value, i)).collect();
+    let parts = parts?;
+    let (d, m, s) = (parts.first()?, parts.get(1).unwrap_or(&0.0), parts.get(2).unwrap_or(&0.0));
     Some(d + m / 60.0 + s / 3600.0)
 }
 
@@ -132,7 +170,8 @@ pub fn number(value: &Value, i: usize) -> Option<f64> {
 pub fn xmp_orientation(xmp: &[u8]) -> Option<u16> {
     let text = String::from_utf8_lossy(xmp);
     let at = text.find("tiff:Orientation")? + "tiff:Orientation".len();
-    let rest = text[at..].trim_start_matches(|c: char| c == '=' || c == '>' || c == '"' || c == '\'' || c.is_whitespace());
+    let rest =
+        text[at..].trim_start_matches(|c: char| c == '=' || c == '>' || c == '"' || c == '\'' || c.is_whitespace());
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().filter(|o| (1..=8).contains(o))
 }
@@ -204,6 +243,24 @@ pub(crate) mod tests {
         assert_eq!(number(&Value::Rational(vec![r(1, 0)]), 0), None);
         assert_eq!(text(&Value::Ascii(vec![b"Nikon  ".to_vec()])).as_deref(), Some("Nikon"));
         assert_eq!(text(&Value::Ascii(vec![b"   ".to_vec()])), None);
+    }
+
+    #[test]
+    fn ifd_typed_exif_pointer_is_followed() {
+        let exif_ifd = after_ifd(1);
+        let mut extra = 1u16.to_be_bytes().to_vec();
+        extra.extend(entry(0x8827, 4, 1, 200)); // ISO as LONG
+        extra.extend(0u32.to_be_bytes());
+        let t = tiff(&[(0x8769, 13, 1, exif_ifd)], 0, &extra);
+        assert_eq!(read(&t).exif.iso, Some(200));
+    }
+
+    #[test]
+    fn undefined_seconds_make_the_coordinate_undefined() {
+        use exif::Rational;
+        let r = |num, denom| Rational { num, denom };
+        assert_eq!(dms(&Value::Rational(vec![r(48, 1), r(5332358, 100000), r(0, 0)])), None);
+        assert_eq!(dms(&Value::Rational(vec![r(10, 1)])), Some(10.0));
     }
 
     #[test]

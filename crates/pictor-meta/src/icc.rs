@@ -83,9 +83,11 @@ mod tests {
         let en: Vec<u8> = "Display P3".encode_utf16().flat_map(u16::to_be_bytes).collect();
         let header = [&b"mluc\0\0\0\0"[..], &2u32.to_be_bytes(), &12u32.to_be_bytes()].concat();
         let strings_at = (header.len() + 24) as u32;
-        let rec = |lang: &[u8], len: usize, off: u32| [lang, b"XX", &(len as u32).to_be_bytes(), &off.to_be_bytes()].concat();
-        let tag = [header, rec(b"de", de.len(), strings_at), rec(b"en", en.len(), strings_at + de.len() as u32), de, en]
-            .concat();
+        let rec =
+            |lang: &[u8], len: usize, off: u32| [lang, b"XX", &(len as u32).to_be_bytes(), &off.to_be_bytes()].concat();
+        let tag =
+            [header, rec(b"de", de.len(), strings_at), rec(b"en", en.len(), strings_at + de.len() as u32), de, en]
+                .concat();
         assert_eq!(description(&profile_with_desc(&tag)).as_deref(), Some("Display P3"));
     }
 

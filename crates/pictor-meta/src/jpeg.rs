@@ -34,7 +34,9 @@ pub fn parts(b: &[u8]) -> Result<Parts, crate::MetaError> {
             _ => {}
         }
     }
-    if !saw_frame {
+    // EXIF without a picture (cut short, or an EXIF-only test file) is
+    // still worth reporting; the size is then unknown (0×0).
+    if !saw_frame && parts.exif.is_none() {
         return Err(corrupt("JPEG", "no frame header (SOF) before the image data"));
     }
     icc_chunks.sort_by_key(|(seq, _)| *seq);
@@ -61,13 +63,24 @@ impl<'a> Markers<'a> {
     }
 }
 
+impl Markers<'_> {
+    /// The position of the next `FF xx` with `xx` a marker code (C0–FE).
+    fn resync(&self) -> Option<usize> {
+        let rest = self.b.get(self.pos..)?;
+        let at = rest.windows(2).position(|w| w[0] == 0xFF && (0xC0..=0xFE).contains(&w[1]))?;
+        Some(self.pos + at)
+    }
+}
+
 impl<'a> Iterator for Markers<'a> {
     type Item = (u8, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if *self.b.get(self.pos)? != 0xFF {
-                return None;
+                // A segment length that is off leaves us in its data (ExifTool
+                // recovers the same way): resynchronise on the next marker.
+                self.pos = self.resync()?;
             }
             // Any number of 0xFF fill bytes may precede a marker.
             while self.b.get(self.pos + 1) == Some(&0xFF) {
@@ -121,6 +134,23 @@ pub(crate) mod tests {
         assert_eq!((p.width, p.height), (640, 480));
         assert_eq!(p.exif.as_deref(), Some(&b"MM\0*\0\0\0\x08"[..]));
         assert_eq!(p.icc.as_deref(), Some(&b"hello world"[..]));
+    }
+
+    #[test]
+    fn resynchronises_after_a_wrong_segment_length() {
+        let mut j = jpeg_with_app1(b"MM\0*\0\0\0\x08", 8, 9);
+        j.splice(2..2, [0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB, 0x3F, 0x3E]); // APP0 two bytes longer than it says
+        let p = parts(&j).unwrap();
+        assert_eq!((p.width, p.height), (8, 9));
+        assert!(p.exif.is_some());
+    }
+
+    #[test]
+    fn exif_without_a_frame_has_unknown_size() {
+        let j = jpeg_with_app1(b"MM\0*\0\0\0\x08", 8, 9);
+        let app1_only = &j[..j.len() - 23]; // without SOF (13 bytes) and SOS (10)
+        let p = parts(app1_only).unwrap();
+        assert_eq!((p.width, p.height), (0, 0));
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub struct Metadata {
     /// Upper-case GraphicsMagick `identify` name: JPEG, PNG, WEBP, GIF, TIFF, BMP, AVIF, HEIC.
     pub format: String,
     pub mime: String,
-    /// Size as stored, before any orientation.
+    /// Size as stored, before any orientation; 0×0 when the file carries
+    /// metadata but no readable size (e.g. a JPEG cut short after its EXIF).
     pub width: u32,
     pub height: u32,
     /// Size once displayed upright: EXIF orientation 5–8 swap the axes
@@ -130,8 +131,7 @@ pub fn extract(bytes: &[u8]) -> Result<Metadata, MetaError> {
             fields.exif.orientation.or_else(xmp_orientation).is_some_and(|o| (5..=8).contains(&o))
         }
     };
-    let (upright_width, upright_height) =
-        if swaps { (parts.height, parts.width) } else { (parts.width, parts.height) };
+    let (upright_width, upright_height) = if swaps { (parts.height, parts.width) } else { (parts.width, parts.height) };
     Ok(Metadata {
         format: format.name().to_ascii_uppercase(),
         mime: format.mime().to_string(),

@@ -95,14 +95,16 @@ fn itxt_text(rest: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// ImageMagick's raw profile: `\n<name>\n <decimal length>\n<hex digits, wrapped>`.
+/// Anything after the announced length (some writers leave junk) is ignored.
 fn raw_profile(text: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(text).ok()?;
+    let text = String::from_utf8_lossy(text);
     let mut lines = text.trim_start().splitn(3, '\n');
     let _name = lines.next()?;
     let len: usize = lines.next()?.trim().parse().ok()?;
-    let hex: Vec<u8> = lines.next()?.bytes().filter(u8::is_ascii_hexdigit).collect();
-    let bytes: Vec<u8> = hex.chunks_exact(2).filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect();
-    (bytes.len() >= len).then(|| bytes[..len].to_vec())
+    let digits: Vec<u8> = lines.next()?.bytes().filter(u8::is_ascii_hexdigit).take(len.checked_mul(2)?).collect();
+    let nibble = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+    let bytes: Vec<u8> = digits.chunks_exact(2).map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])).collect();
+    (bytes.len() == len).then_some(bytes)
 }
 
 #[cfg(test)]

@@ -69,7 +69,13 @@ fn human_size(bytes: u64) -> String {
         x /= 1000.0;
         unit += 1;
     }
-    let integer_digits = if x >= 100.0 { 3 } else if x >= 10.0 { 2 } else { 1 };
+    let integer_digits = if x >= 100.0 {
+        3
+    } else if x >= 10.0 {
+        2
+    } else {
+        1
+    };
     let text = format!("{:.*}", 4 - integer_digits, x);
     let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
     format!("{text}{}B", UNITS[unit])

@@ -12,7 +12,8 @@
 //! - gps: `Composite:GPSLatitude`/`Composite:GPSLongitude` (signed; ExifTool
 //!   composes them only when the N/S, E/W references exist, as we do)
 //! - altitude: `Composite:GPSAltitude` (signed), when both sides have a position
-//! - size: the stored width × height (`File:`, `PNG:`, `RIFF:`, `GIF:` or, for TIFF, `IFD0:`)
+//! - size: the stored width × height (`File:`, `PNG:`, `RIFF:`, `GIF:` or, for TIFF, `IFD0:`);
+//!   our 0×0 ("no readable size") counts as absent
 //!
 //! "Agree" means: both absent, or both present and equal, where
 //! - strings are compared after trimming trailing NULs and spaces, and an
@@ -137,7 +138,7 @@ fn ours(m: &Metadata) -> BTreeMap<&'static str, Option<V>> {
         ("orientation", x.orientation.map(|n| V::Num(n.into()))),
         ("gps", m.gps.map(|g| V::Pos(g.latitude, g.longitude))),
         ("altitude", m.gps.and_then(|g| g.altitude).map(V::Num)),
-        ("size", Some(V::Size(m.width, m.height))),
+        ("size", (m.width, m.height).ne(&(0, 0)).then_some(V::Size(m.width, m.height))),
     ])
 }
 
