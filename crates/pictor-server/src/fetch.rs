@@ -1,4 +1,5 @@
-//! SSRF-guarded HTTP(S) fetcher for `POST /api/v1/img {"type":"url", …}`.
+//! SSRF-guarded HTTP(S) fetcher for `POST /api/v1/img {"type":"url", …}`,
+//! and the same guard for webhook deliveries ([`Fetcher::post_json`]).
 //!
 //! Fetching a URL that a client chose lets that client make the server send
 //! requests on its behalf: to the cloud metadata endpoint (169.254.169.254),
@@ -79,6 +80,8 @@ pub enum FetchError {
 /// Fetches URLs under a [`FetchPolicy`]. Cheap to share: keep one.
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For webhook deliveries: the same resolver, no redirects.
+    poster: reqwest::Client,
     allow: Arc<AllowList>,
     max_bytes: u64,
     timeout: Duration,
@@ -88,14 +91,53 @@ impl Fetcher {
     /// Builds the HTTP client; a bad `allow` entry is an `InvalidPolicy`.
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
         let allow = Arc::new(AllowList::parse(&policy.allow)?);
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .no_proxy() // a proxy would connect for us, unchecked
-            .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
-            .redirect(redirect_policy(allow.clone(), policy.max_redirects))
-            .build()
-            .map_err(|e| FetchError::InvalidPolicy(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self { client, allow, max_bytes: policy.max_bytes, timeout: policy.timeout })
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .no_proxy() // a proxy would connect for us, unchecked
+                .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| FetchError::InvalidPolicy(format!("cannot build HTTP client: {e}")))
+        };
+        let client = built(builder().redirect(redirect_policy(allow.clone(), policy.max_redirects)))?;
+        let poster = built(builder().redirect(redirect::Policy::none()))?;
+        Ok(Self { client, poster, allow, max_bytes: policy.max_bytes, timeout: policy.timeout })
+    }
+
+    /// Checks `url` as a request to it would be: scheme, credentials, and
+    /// the host (an IP literal directly, a name by resolving it now). A name
+    /// that cannot be resolved at all passes as `Upstream`, which callers
+    /// that only vet a URL for later use may ignore.
+    pub async fn check(&self, url: &str) -> Result<Url, FetchError> {
+        let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("'{url}': {e}")))?;
+        check_url(&url, &self.allow)?;
+        if let Some(Host::Domain(host)) = url.host() {
+            resolve_allowed(&self.allow, host).await?;
+        }
+        Ok(url)
+    }
+
+    /// POSTs `body` as `application/json` with extra `headers` to `url`
+    /// under the same guard (webhook deliveries). Redirects are not
+    /// followed: a 3xx is returned like any other status. The response body
+    /// is not read. The whole exchange runs under `timeout`.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<u16, FetchError> {
+        let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("'{url}': {e}")))?;
+        check_url(&url, &self.allow)?;
+        let mut request = self.poster.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let send = async { request.body(body).send().await.map_err(from_reqwest) };
+        let response = tokio::time::timeout(timeout, send).await.map_err(|_| FetchError::Timeout)??;
+        Ok(response.status().as_u16())
     }
 
     /// Fetches `url` and returns its body.
@@ -573,6 +615,37 @@ mod tests {
             let err = fetcher.fetch(url).await.unwrap_err();
             assert!(matches!(err, FetchError::InvalidUrl(_)), "{url}: {err:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn posts_are_guarded_and_do_not_follow_redirects() {
+        let server = serve(|_| ok(""), false).await;
+        let post = |f: Fetcher, url: String| async move {
+            f.post_json(&url, &[("webhook-id", "msg_1")], Bytes::from_static(b"{}"), Duration::from_secs(5)).await
+        };
+        let err = post(fetcher(&[]), server.url()).await.unwrap_err();
+        assert!(matches!(err, FetchError::Forbidden(ref m) if m.contains("fetch.allow")), "{err:?}");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+        assert_eq!(post(fetcher(&["127.0.0.1/32"]), server.url()).await.unwrap(), 200);
+        let moved = serve(|_| redirect_to(&server.url()), false).await;
+        assert_eq!(post(fetcher(&["127.0.0.1/32"]), moved.url()).await.unwrap(), 302);
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1, "the redirect was not followed");
+        let silent = serve(|_| String::new(), true).await;
+        let f = fetcher(&["127.0.0.1/32"]);
+        let err = f.post_json(&silent.url(), &[], Bytes::new(), Duration::from_millis(200)).await.unwrap_err();
+        assert!(matches!(err, FetchError::Timeout), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn check_vets_hosts_by_address() {
+        let f = fetcher(&[]);
+        for url in ["http://127.0.0.1:9/h", "http://localhost:9/h", "http://[::1]/"] {
+            let err = f.check(url).await.unwrap_err();
+            assert!(matches!(err, FetchError::Forbidden(_)), "{url}: {err:?}");
+        }
+        assert!(matches!(f.check("ftp://example.com/").await, Err(FetchError::InvalidUrl(_))));
+        assert!(f.check("http://8.8.8.8/hook").await.is_ok());
+        assert!(fetcher(&["127.0.0.1/32"]).check("http://localhost:9/h").await.is_ok());
     }
 
     #[test]

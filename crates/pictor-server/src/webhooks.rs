@@ -1,10 +1,210 @@
-//! Webhook deliveries, signed per the Standard Webhooks spec.
-//! (Being written: delivery, signing and retries.)
+//! Webhook deliveries, signed per the Standard Webhooks spec
+//! (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>).
+//!
+//! Each `webhook.deliver` job sends one attempt of one delivery:
+//! `POST` of the delivery's payload (`{"type", "timestamp", "data"}`) with
+//! - `webhook-id`: the delivery id, the same on every retry (the receiver's
+//!   idempotency key);
+//! - `webhook-timestamp`: Unix seconds of this attempt;
+//! - `webhook-signature`: `v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`
+//!   under the subscription's secret (`whsec_` + base64 of the key).
+//!
+//! 2xx is delivered; 410 disables the endpoint; any other answer, a timeout
+//! or a connection error is retried after the next step of
+//! `webhooks.retry_schedule_secs` (plus jitter) until the schedule runs out.
+//! Requests go through the SSRF guard of [`crate::fetch`], so private
+//! addresses are reached only when `fetch.allow` lists them.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use pictor_db::{Attempt, Delivery};
+use rand::RngCore;
+use sha2::Sha256;
 
 use crate::AppState;
-use crate::jobs::Outcome;
+use crate::config::WebhookConfig;
+use crate::jobs::{Outcome, backoff};
 
-/// Sends one delivery attempt (the `webhook.deliver` job).
-pub async fn deliver(_state: &AppState, delivery: &str, _attempts: i64) -> Outcome {
-    Outcome::Failed(format!("delivery {delivery}: webhooks are not wired yet"))
+/// The prefix of a serialized symmetric signing secret.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// Bounds on the decoded secret that the spec sets (24 to 64 bytes).
+const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
+
+/// Base64 as receivers' libraries read it: standard alphabet, padding optional.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A fresh secret: `whsec_` + base64 of 24 random bytes.
+pub fn new_secret() -> String {
+    let mut key = [0u8; 24];
+    rand::rng().fill_bytes(&mut key);
+    format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
+}
+
+/// The signing key inside a `whsec_…` secret; the error says what is wrong.
+pub fn secret_key(secret: &str) -> Result<Vec<u8>, String> {
+    let encoded = secret
+        .strip_prefix(SECRET_PREFIX)
+        .ok_or_else(|| format!("a webhook secret starts with `{SECRET_PREFIX}` followed by base64"))?;
+    let key = LENIENT
+        .decode(encoded)
+        .map_err(|e| format!("the part of the secret after `{SECRET_PREFIX}` is not valid base64: {e}"))?;
+    if !SECRET_BYTES.contains(&key.len()) {
+        return Err(format!(
+            "the secret's key is {} bytes; it must be {} to {} bytes (base64-encoded after `{SECRET_PREFIX}`)",
+            key.len(),
+            SECRET_BYTES.start(),
+            SECRET_BYTES.end()
+        ));
+    }
+    Ok(key)
+}
+
+/// The `webhook-signature` value: `v1,` + base64(HMAC-SHA256(key, `{id}.{timestamp}.{body}`)).
+pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(format!(".{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// The wait before the attempt after attempt number `attempt` (1-based),
+/// with up to `jitter` × the step added; `None` when the schedule is spent.
+pub fn retry_delay(config: &WebhookConfig, attempt: i64, random: f64) -> Option<Duration> {
+    let step = *config.retry_schedule_secs.get(usize::try_from(attempt.max(1) - 1).ok()?)?;
+    let factor = 1.0 + random.clamp(0.0, 1.0) * config.jitter.max(0.0);
+    Some(Duration::from_secs(step).mul_f64(factor))
+}
+
+/// Sends one delivery attempt (the `webhook.deliver` job). `_claims` counts
+/// the job's claims; the delivery's own attempt count drives the schedule,
+/// since a claim cut short by a crash may not have sent anything.
+pub async fn deliver(state: &AppState, delivery: &str, claims: i64) -> Outcome {
+    let delivery = match state.db.get_delivery(delivery).await {
+        Ok(Some(delivery)) => delivery,
+        // Deleted with its subscription.
+        Ok(None) => return Outcome::Done,
+        Err(e) => return Outcome::RetryIn(backoff(claims), e.to_string()),
+    };
+    if delivery.status != "pending" {
+        return Outcome::Done; // already settled: a re-run sends nothing
+    }
+    let hook = match state.db.get_webhook(&delivery.webhook_id).await {
+        Ok(Some(hook)) if hook.enabled => hook,
+        Ok(_) => return Outcome::Done, // disabled or deleted meanwhile
+        Err(e) => return Outcome::RetryIn(backoff(claims), e.to_string()),
+    };
+    let attempt = delivery.attempts + 1;
+    let key = match secret_key(&hook.secret) {
+        Ok(key) => key,
+        Err(e) => return settle(state, &delivery, None, Some(&format!("unusable secret: {e}")), Attempt::GaveUp).await,
+    };
+    let body = Bytes::from(delivery.payload.to_string());
+    let timestamp = pictor_db::now_ms() / 1000;
+    let signature = sign(&key, &delivery.id, timestamp, &body);
+    let timestamp = timestamp.to_string();
+    let headers =
+        [("webhook-id", delivery.id.as_str()), ("webhook-timestamp", &timestamp), ("webhook-signature", &signature)];
+    let timeout = Duration::from_secs(state.config.webhooks.timeout_secs.max(1));
+    let sent = state.fetcher.post_json(&hook.url, &headers, body, timeout).await;
+    let (status, error) = match &sent {
+        Ok(status) if (200..300).contains(status) => (Some(*status), None),
+        Ok(status) => (Some(*status), Some(format!("the endpoint answered HTTP {status}"))),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let outcome = match (status, &error) {
+        (_, None) => Attempt::Delivered,
+        (Some(410), _) => Attempt::Gone,
+        _ => match retry_delay(&state.config.webhooks, attempt, rand::random()) {
+            Some(delay) => Attempt::RetryAt(pictor_db::now_ms() + delay.as_millis() as i64),
+            None => Attempt::GaveUp,
+        },
+    };
+    tracing::info!(delivery = %delivery.id, webhook = %hook.id, attempt, ?status, ?outcome, error = error.as_deref(), "webhook attempt");
+    settle(state, &delivery, status, error.as_deref(), outcome).await
+}
+
+/// Records the attempt and tells the worker what to do with the job.
+async fn settle(
+    state: &AppState,
+    delivery: &Delivery,
+    status: Option<u16>,
+    error: Option<&str>,
+    outcome: Attempt,
+) -> Outcome {
+    if let Err(e) = state.db.record_attempt(delivery, status, error, &outcome).await {
+        // Not recorded: the attempt is made again (receivers dedupe on webhook-id).
+        return Outcome::RetryIn(backoff(1), format!("recording the attempt failed: {e}"));
+    }
+    match outcome {
+        Attempt::RetryAt(at) => {
+            let delay = Duration::from_millis(u64::try_from(at - pictor_db::now_ms()).unwrap_or(0));
+            Outcome::RetryIn(delay, error.unwrap_or("not delivered").to_string())
+        }
+        Attempt::GaveUp => {
+            tracing::warn!(delivery = %delivery.id, error, "webhook delivery failed for good");
+            Outcome::Done
+        }
+        Attempt::Delivered | Attempt::Gone => Outcome::Done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Python library's published vector (standard-webhooks/standard-webhooks,
+    /// libraries/python/tests/test_webhooks.py, `test_sign_function`).
+    #[test]
+    fn signs_the_python_librarys_vector() {
+        let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let signature = sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, br#"{"test": 2432232314}"#);
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    /// The Rust library's vector (libraries/rust/src/lib.rs, `test_sign`).
+    #[test]
+    fn signs_the_rust_librarys_vector() {
+        let key = secret_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let signature = sign(&key, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1_649_367_553, body);
+        assert_eq!(signature, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+    }
+
+    #[test]
+    fn secrets_are_checked() {
+        let fresh = new_secret();
+        assert!(fresh.starts_with(SECRET_PREFIX));
+        assert_eq!(secret_key(&fresh).unwrap().len(), 24);
+        assert_ne!(fresh, new_secret());
+        // Padding is optional, as receivers' libraries read it.
+        let padded = format!("{SECRET_PREFIX}{}", STANDARD.encode([7u8; 32]));
+        assert_eq!(secret_key(&padded).unwrap(), [7u8; 32]);
+        assert_eq!(secret_key(padded.trim_end_matches('=')).unwrap(), [7u8; 32]);
+        for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ=", "whsec_"] {
+            assert!(secret_key(bad).is_err(), "{bad}");
+        }
+        let long = format!("{SECRET_PREFIX}{}", STANDARD.encode([1u8; 65]));
+        assert!(secret_key(&long).unwrap_err().contains("24 to 64"));
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_with_jitter() {
+        let config = WebhookConfig { retry_schedule_secs: vec![5, 300], jitter: 0.1, timeout_secs: 1 };
+        assert_eq!(retry_delay(&config, 1, 0.0), Some(Duration::from_secs(5)));
+        assert_eq!(retry_delay(&config, 1, 1.0), Some(Duration::from_millis(5500)));
+        assert_eq!(retry_delay(&config, 2, 0.5), Some(Duration::from_secs(315)));
+        assert_eq!(retry_delay(&config, 3, 0.0), None, "three attempts in all");
+        let none = WebhookConfig { retry_schedule_secs: vec![], ..config };
+        assert_eq!(retry_delay(&none, 1, 0.0), None);
+    }
 }
