@@ -2,12 +2,14 @@
 //!
 //! - `upload`: `POST /api/v1/img` in all its forms.
 //! - `images`: reading, transforming, listing and deleting images.
+//! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `ops`: health, readiness, metrics and the OpenAPI document.
 
 mod http;
 pub(crate) mod images;
 pub(crate) mod ops;
 pub(crate) mod upload;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +34,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/img", get(images::list).post(upload::upload))
         .route("/api/v1/img/{file}", get(images::get).delete(images::delete))
         .route("/api/v1/img/{id}/original", get(images::original))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
