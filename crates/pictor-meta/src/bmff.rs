@@ -129,7 +129,9 @@ impl<'a> Meta<'a> {
         self.items.iter().find(is_xmp).map(|i| i.id)
     }
 
-    /// An item's bytes, its extents joined; `None` if any extent lies outside the data.
+    /// An item's bytes, its extents joined; `None` if any extent lies outside
+    /// the data, or if the extents add up to more than the file (a hostile
+    /// file could repeat one large extent thousands of times).
     fn item_data(&self, file: &[u8], id: u32) -> Option<Vec<u8>> {
         let loc = self.locations.iter().find(|l| l.id == id)?;
         let source = if loc.in_idat { self.idat } else { file };
@@ -137,7 +139,11 @@ impl<'a> Meta<'a> {
         for &(offset, length) in &loc.extents {
             let start = usize::try_from(offset).ok()?;
             let end = if length == 0 { source.len() } else { start.checked_add(usize::try_from(length).ok()?)? };
-            out.extend_from_slice(source.get(start..end)?);
+            let extent = source.get(start..end)?;
+            if out.len() + extent.len() > file.len() {
+                return None;
+            }
+            out.extend_from_slice(extent);
         }
         Some(out)
     }

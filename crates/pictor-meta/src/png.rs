@@ -63,10 +63,15 @@ fn inflate(data: &[u8]) -> Option<Vec<u8>> {
     decompress_to_vec_zlib_with_limit(data, INFLATE_LIMIT).ok()
 }
 
-/// A text chunk that carries EXIF (ImageMagick's raw profile) or XMP.
+/// A text chunk that carries EXIF (ImageMagick's raw profile) or XMP;
+/// others are skipped before anything is inflated.
 fn text_chunk(kind: &[u8; 4], data: &[u8], parts: &mut Parts) {
     let Some(nul) = data.iter().position(|&c| c == 0) else { return };
-    let keyword = &data[..nul];
+    let is_exif = matches!(&data[..nul], b"Raw profile type exif" | b"Raw profile type APP1");
+    let is_xmp = &data[..nul] == b"XML:com.adobe.xmp";
+    if !(is_exif && parts.exif.is_none() || is_xmp && parts.xmp.is_none()) {
+        return;
+    }
     let rest = &data[nul + 1..];
     let text = match kind {
         b"tEXt" => Some(rest.to_vec()),
@@ -74,12 +79,10 @@ fn text_chunk(kind: &[u8; 4], data: &[u8], parts: &mut Parts) {
         _ => itxt_text(rest),
     };
     let Some(text) = text else { return };
-    match keyword {
-        b"Raw profile type exif" | b"Raw profile type APP1" if parts.exif.is_none() => {
-            parts.exif = raw_profile(&text).map(|p| p.strip_prefix(b"Exif\0\0").map_or(p.clone(), <[u8]>::to_vec));
-        }
-        b"XML:com.adobe.xmp" if parts.xmp.is_none() => parts.xmp = Some(text),
-        _ => {}
+    if is_exif {
+        parts.exif = raw_profile(&text).map(|p| p.strip_prefix(b"Exif\0\0").map_or(p.clone(), <[u8]>::to_vec));
+    } else {
+        parts.xmp = Some(text);
     }
 }
 
