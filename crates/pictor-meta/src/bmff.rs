@@ -28,7 +28,8 @@ pub fn parts(b: &[u8]) -> Result<Parts, MetaError> {
         .find_map(|p| (&p.kind == b"ispe").then(|| Some((be32(p.body, 4)?, be32(p.body, 8)?))).flatten())
         .ok_or_else(|| corrupt("HEIF", "the primary item has no size ('ispe')"))?;
     let quarter_turns = props.iter().find(|p| &p.kind == b"irot").and_then(|p| p.body.first()).map_or(0, |a| a & 3);
-    let icc = props.iter().find_map(|p| icc_of_colr(p));
+    // Grid pictures may leave the profile on their tiles: any `prof` will do then.
+    let icc = props.iter().find_map(icc_of_colr).or_else(|| meta.properties.iter().find_map(icc_of_colr));
     let exif = meta.items_of_type(b"Exif").find_map(|id| meta.item_data(b, id)).and_then(|d| tiff_of_exif_item(&d));
     let xmp = meta.xmp_item().and_then(|id| meta.item_data(b, id));
     Ok(Parts { width, height, exif, icc, xmp, container_swaps_axes: Some(quarter_turns % 2 == 1) })

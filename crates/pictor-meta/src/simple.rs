@@ -1,4 +1,5 @@
 //! GIF and BMP: a fixed header gives the size; neither carries EXIF.
+//! A GIF may carry an ICC profile in an `ICCRGBG1012` application extension.
 
 use crate::read::{le16, le32};
 use crate::{Parts, corrupt};
@@ -8,7 +9,37 @@ pub fn gif(b: &[u8]) -> Result<Parts, crate::MetaError> {
     let (Some(w), Some(h)) = (le16(b, 6), le16(b, 8)) else {
         return Err(corrupt("GIF", "header is cut short"));
     };
-    Ok(Parts { width: u32::from(w), height: u32::from(h), ..Parts::default() })
+    Ok(Parts { width: u32::from(w), height: u32::from(h), icc: gif_icc(b), ..Parts::default() })
+}
+
+/// Walks the blocks up to the first image for an `ICCRGBG1012` application
+/// extension, whose sub-blocks joined are the profile.
+fn gif_icc(b: &[u8]) -> Option<Vec<u8>> {
+    let flags = *b.get(10)?;
+    let mut pos = 13 + if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
+    while *b.get(pos)? == 0x21 {
+        let label = *b.get(pos + 1)?;
+        let (data, next) = sub_blocks(b, pos + 2)?;
+        if label == 0xFF && data.starts_with(b"ICCRGBG1012") {
+            // The first sub-block is the 11-byte application identifier.
+            return Some(data[11..].to_vec());
+        }
+        pos = next;
+    }
+    None
+}
+
+/// Joins length-prefixed sub-blocks up to the zero terminator; returns them and the position after it.
+fn sub_blocks(b: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    loop {
+        let len = usize::from(*b.get(pos)?);
+        if len == 0 {
+            return Some((out, pos + 1));
+        }
+        out.extend_from_slice(b.get(pos + 1..pos + 1 + len)?);
+        pos += 1 + len;
+    }
 }
 
 /// The DIB header follows the 14-byte file header; OS/2 core headers (12
@@ -33,6 +64,13 @@ mod tests {
         let p = gif(b"GIF89a\x0a\x00\x05\x00").unwrap();
         assert_eq!((p.width, p.height), (10, 5));
         assert!(gif(b"GIF89a\x0a").is_err());
+    }
+
+    #[test]
+    fn gif_icc_extension() {
+        let mut g = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        g.extend(b"\x21\xFF\x0BICCRGBG1012\x03abc\x02de\x00\x2C");
+        assert_eq!(gif(&g).unwrap().icc.as_deref(), Some(&b"abcde"[..]));
     }
 
     #[test]

@@ -214,3 +214,33 @@ fn agrees_with_exiftool_on_camera_and_orientation_files() {
     assert!(files > 0, "no camera/orientation files with EXIF found in the expected JSON");
     assert!(share >= REQUIRED, "only {agreeing} of {files} files agree with exiftool (need {:.0}%)", REQUIRED * 100.0);
 }
+
+/// ICC profile descriptions agree with ExifTool's `ProfileDescription`
+/// (from `expected/exiftool.json`) on every file under `camera_exif/`,
+/// `orientation/` and `formats/` that has one (JPEG, PNG, WebP, TIFF, GIF, HEIC, AVIF).
+#[test]
+fn icc_descriptions_agree_with_exiftool() {
+    let Some(corpus) = corpus() else {
+        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
+        return;
+    };
+    let text = std::fs::read_to_string(corpus.join("expected/exiftool.json")).unwrap();
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let sets = ["camera_exif/", "orientation/", "formats/"];
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for e in &entries {
+        let name = e["SourceFile"].as_str().unwrap_or_default();
+        let Some(want) = tool_text(e, "ProfileDescription") else { continue };
+        if !sets.iter().any(|s| name.starts_with(s)) {
+            continue;
+        }
+        checked += 1;
+        let got = extract(&std::fs::read(corpus.join(name)).unwrap()).ok().and_then(|m| m.icc_description).map(V::Text);
+        if got.as_ref() != Some(&want) {
+            wrong.push(format!("{name}: ours {} / exiftool {want}", show(&got)));
+        }
+    }
+    eprintln!("ICC descriptions: {} of {checked} agree", checked - wrong.len());
+    assert!(checked > 50, "too few files with an ICC profile description");
+    assert!(wrong.is_empty(), "ICC descriptions differ:\n{}", wrong.join("\n"));
+}
