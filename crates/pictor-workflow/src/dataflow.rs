@@ -126,8 +126,7 @@ pub fn filter(filter: Option<&Filter>, src: &Sources) -> Result<Value, TaskError
 
 /// Selects a path, failing with AWS's "Invalid path" cause.
 pub fn select_or_invalid(p: &Path, src: &Sources) -> Result<Value, TaskError> {
-    p.select(src)
-        .ok_or_else(|| runtime(format!("Invalid path '{}' : No results for path: {}", p.text(), p.normalized())))
+    p.select(src).ok_or_else(|| runtime(format!("Invalid path '{}' : {}", p.text(), p.not_found(src))))
 }
 
 /// Applies ResultPath: combines the state's raw input with its result.

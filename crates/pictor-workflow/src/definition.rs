@@ -150,8 +150,15 @@ pub(crate) struct MapSpec {
     pub max_concurrency: Option<u64>,
     pub max_concurrency_path: Option<Path>,
     pub batcher: Option<Batcher>,
-    pub tolerated_percentage: Option<Seconds>,
+    pub tolerated_percentage: Option<Percentage>,
     pub tolerated_count: Option<Seconds>,
+}
+
+/// ToleratedFailurePercentage: a literal (may be fractional) or a path.
+#[derive(Debug)]
+pub(crate) enum Percentage {
+    Literal(f64),
+    Path(Path),
 }
 
 #[derive(Debug)]
@@ -803,7 +810,7 @@ impl Loader<'_> {
         let max_concurrency_path =
             obj.get("MaxConcurrencyPath").and_then(|v| self.reference(name, "MaxConcurrencyPath", v));
         let batcher = obj.get("ItemBatcher").and_then(|b| self.batcher(name, b));
-        let tolerated_percentage = self.tolerance(name, obj, "ToleratedFailurePercentage");
+        let tolerated_percentage = self.percentage(name, obj);
         let tolerated_count = self.tolerance(name, obj, "ToleratedFailureCount");
         Some(MapSpec {
             items_path,
@@ -817,7 +824,20 @@ impl Loader<'_> {
         })
     }
 
-    /// ToleratedFailure* (a number; percentage up to 100) or its Path form.
+    /// ToleratedFailurePercentage (a number from 0 to 100) or its Path form.
+    fn percentage(&mut self, name: &str, obj: &Map<String, Value>) -> Option<Percentage> {
+        let field = "ToleratedFailurePercentage";
+        if let Some(v) = obj.get("ToleratedFailurePercentagePath") {
+            return self.reference(name, "ToleratedFailurePercentagePath", v).map(Percentage::Path);
+        }
+        let v = obj.get(field)?;
+        match v.as_f64().filter(|n| (0.0..=100.0).contains(n)) {
+            Some(n) => Some(Percentage::Literal(n)),
+            None => self.fail(name, field, &format!("must be a number between 0 and 100, got {v}")),
+        }
+    }
+
+    /// ToleratedFailureCount (a non-negative integer) or its Path form.
     fn tolerance(&mut self, name: &str, obj: &Map<String, Value>, field: &str) -> Option<Seconds> {
         let path_field = format!("{field}Path");
         if let Some(v) = obj.get(&path_field) {

@@ -8,7 +8,7 @@
 
 use crate::dataflow::{self, INTRINSIC_FAILURE, RUNTIME};
 use crate::definition::{
-    Batcher, Definition, Kind, Machine, MapSpec, Seconds, State, Task, TaskResource, Text, WaitFor,
+    Batcher, Definition, Kind, Machine, MapSpec, Percentage, Seconds, State, Task, TaskResource, Text, WaitFor,
 };
 use crate::path::Sources;
 use crate::{ExecutionContext, HistoryEvent, Host, Outcome, Status, TaskCall, TaskError, choice, retry};
@@ -328,6 +328,15 @@ impl<H: Host> Run<'_, H> {
 
     /// How long a Wait state waits, with AWS's error causes.
     fn wait_duration(&self, wait: &WaitFor, input: &Value, ctx: &Value, scope: &Scope) -> Result<Duration, TaskError> {
+        let d = self.wait_for(wait, input, ctx, scope)?;
+        // AWS: a delay past 2^31 - 1 seconds (about 24855 days) is refused.
+        if d.as_secs() > i32::MAX as u64 {
+            return Err(runtime("Wait state delay is too long.".into()));
+        }
+        Ok(d)
+    }
+
+    fn wait_for(&self, wait: &WaitFor, input: &Value, ctx: &Value, scope: &Scope) -> Result<Duration, TaskError> {
         let until = |ts: chrono::DateTime<chrono::FixedOffset>| {
             (ts.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
         };
@@ -593,30 +602,48 @@ impl<H: Host> Run<'_, H> {
         let Value::Array(items) = items else {
             return Err(cx.wrap(runtime(format!("Map state input must be an array but was: {items}"))));
         };
-        let int_at = |p: &crate::path::Path, field: &str| -> Result<u64, TaskError> {
-            let v =
-                self.eval_with(effective, ctx, scope, |s| dataflow::select_or_invalid(p, s)).map_err(|e| cx.wrap(e))?;
-            v.as_u64().ok_or_else(|| {
+        // AWS shows a string value bare in these causes, anything else as JSON.
+        let shown = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        let value_at = |p: &crate::path::Path| {
+            self.eval_with(effective, ctx, scope, |s| dataflow::select_or_invalid(p, s)).map_err(|e| cx.wrap(e))
+        };
+        let int_at = |p: &crate::path::Path, field: &str| -> Result<i64, TaskError> {
+            let v = value_at(p)?;
+            v.as_i64().ok_or_else(|| {
                 cx.wrap(runtime(format!(
-                    "The {field} field refers to value \"{v}\" which is not a valid integer: {}",
+                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    shown(&v),
                     p.text()
                 )))
             })
         };
         let limit = match &spec.max_concurrency_path {
-            Some(p) => int_at(p, "MaxConcurrencyPath")?,
+            Some(p) => int_at(p, "MaxConcurrencyPath")?.max(0) as u64,
             None => spec.max_concurrency.unwrap_or(0),
         };
-        let tolerance = |t: &Option<Seconds>, field: &str| -> Result<Option<u64>, TaskError> {
-            match t {
-                None => Ok(None),
-                Some(Seconds::Literal(n)) => Ok(Some(*n)),
-                Some(Seconds::Path(p)) => int_at(p, field).map(Some),
+        let count = match &spec.tolerated_count {
+            None => None,
+            Some(Seconds::Literal(n)) => Some(*n as i64),
+            Some(Seconds::Path(p)) => Some(int_at(p, "ToleratedFailureCountPath")?),
+        };
+        if count.is_some_and(|c| c < 0) {
+            return Err(cx.wrap(runtime("ToleratedFailureCount cannot be negative.".into())));
+        }
+        let pct = match &spec.tolerated_percentage {
+            None => None,
+            Some(Percentage::Literal(n)) => Some(*n),
+            Some(Percentage::Path(p)) => {
+                let v = value_at(p)?;
+                Some(v.as_f64().ok_or_else(|| {
+                    cx.wrap(runtime(format!(
+                        "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                        shown(&v),
+                        p.text()
+                    )))
+                })?)
             }
         };
-        let pct = tolerance(&spec.tolerated_percentage, "ToleratedFailurePercentagePath")?;
-        let count = tolerance(&spec.tolerated_count, "ToleratedFailureCountPath")?;
-        if pct.is_some_and(|p| p > 100) {
+        if pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             return Err(cx.wrap(runtime("ToleratedFailurePercentage must be between 0 and 100.".into())));
         }
         // Per-item input: ItemSelector (or legacy Parameters) sees the state input and $$.Map.Item.
@@ -664,8 +691,8 @@ impl<H: Host> Run<'_, H> {
                 Err(e) => {
                     failed += 1;
                     outputs[i] = json!({"Error": e.error, "Cause": e.cause});
-                    let over_count = count.is_some_and(|c| failed > c);
-                    let over_pct = pct.is_some_and(|p| failed * 100 > p * total as u64);
+                    let over_count = count.is_some_and(|c| failed as i64 > c);
+                    let over_pct = pct.is_some_and(|p| failed as f64 * 100.0 > p * total as f64);
                     if over_count || over_pct {
                         drop(runs);
                         self.record(format!("{sub}/MapStateFailed"), "MapStateFailed", name, Value::Null).await;

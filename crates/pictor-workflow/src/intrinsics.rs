@@ -93,10 +93,14 @@ impl Call {
         result.map_err(|e| format!("Invalid arguments in {name}: {e}"))
     }
 
-    /// States.Format: `{}` placeholders filled in order.
+    /// States.Format: `{}` placeholders filled in order. The template is a
+    /// string literal (with `\\{`/`\\}` escapes) or a path to a string.
     fn format(&self, values: &[Value]) -> Result<Value, String> {
-        let Some(Arg::Str { raw, .. }) = self.args.first() else {
-            return Err("the first argument must be a string literal template".into());
+        let raw = match (self.args.first(), values.first()) {
+            (Some(Arg::Str { raw, .. }), _) => raw.clone(),
+            // A template read from the input has no escapes: a backslash is itself.
+            (_, Some(Value::String(s))) => s.replace('\\', "\\\\"),
+            _ => return Err("the first argument must be a string".into()),
         };
         let fill = &values[1..];
         let mut out = String::new();
@@ -109,13 +113,7 @@ impl Call {
                     chars.next();
                     let v = fill.get(used).ok_or("the template has more placeholders than arguments")?;
                     used += 1;
-                    match v {
-                        Value::String(s) => out.push_str(s),
-                        Value::Object(_) | Value::Array(_) => {
-                            return Err("placeholders accept strings, numbers, booleans or null".into());
-                        }
-                        other => out.push_str(&other.to_string()),
-                    }
+                    out.push_str(&java_string(v));
                 }
                 c => out.push(c),
             }
@@ -125,6 +123,93 @@ impl Call {
         }
         Ok(Value::String(out))
     }
+}
+
+/// How AWS (Java) prints a value in a `States.Format` placeholder: strings
+/// bare, objects as `{k=v, k2=v2}`, arrays as `[a, b]` (Java's
+/// `Map`/`List.toString`), numbers like Java's `Double.toString` for floats.
+fn java_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => java_number(n),
+        Value::Array(a) => format!("[{}]", a.iter().map(java_string).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => {
+            let parts: Vec<String> = o.iter().map(|(k, v)| format!("{k}={}", java_string(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Java's `Double.toString` for floats (`1.0`, `1.5E10`, `1.0E-5`); integers as written.
+fn java_number(n: &serde_json::Number) -> String {
+    if !n.is_f64() {
+        return n.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    if f == 0.0 || (1e-3..1e7).contains(&f.abs()) {
+        return n.to_string();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    format!("{mantissa}E{exp}")
+}
+
+/// Compact JSON as AWS (Jackson) writes it: Java number formatting and
+/// upper-case hex in `\\u` escapes.
+pub fn jackson_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_jackson(v, &mut out);
+    out
+}
+
+fn write_jackson(v: &Value, out: &mut String) {
+    match v {
+        Value::Number(n) => out.push_str(&java_number(n)),
+        Value::String(s) => out.push_str(&jackson_string(s)),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_jackson(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&jackson_string(k));
+                out.push(':');
+                write_jackson(x, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn jackson_string(s: &str) -> String {
+    let quoted = Value::String(s.to_string()).to_string();
+    if !quoted.contains("\\u") {
+        return quoted;
+    }
+    // serde_json writes `\\u001f`; Jackson writes `\\u001F`.
+    let mut out = String::with_capacity(quoted.len());
+    let mut rest = quoted.as_str();
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i + 2]);
+        let hex = rest.get(i + 2..i + 6).unwrap_or("");
+        out.push_str(&hex.to_ascii_uppercase());
+        rest = &rest[(i + 6).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Checks the argument count, in AWS's words.
@@ -155,6 +240,27 @@ fn integer(v: &Value, what: &str) -> Result<i64, String> {
     }
 }
 
+/// Jackson reads `-0` as the integer 0; serde_json as the float -0.0.
+fn integral_zero(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() && n.to_string().starts_with('-') => Value::from(0),
+        Value::Array(a) => Value::Array(a.into_iter().map(integral_zero).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, integral_zero(v))).collect()),
+        other => other,
+    }
+}
+
+/// A number rounded like Java's `Math.round` (half up: 2.5 → 3, -2.5 → -2).
+fn rounded(v: &Value, what: &str) -> Result<i64, String> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 9e18 => Ok((f + 0.5).floor() as i64),
+        _ => Err(format!("{what} must be a number, got {v}")),
+    }
+}
+
 /// AWS's size limit on encode/decode/hash input.
 const MAX_CHARS: usize = 10_000;
 
@@ -163,11 +269,16 @@ fn apply(name: &str, v: &[Value]) -> Result<Value, String> {
         "States.StringToJson" => {
             arity(v, 1, 1)?;
             let s = string(&v[0], "the argument")?;
-            serde_json::from_str(&s).map_err(|e| format!("the string is not valid JSON: {e}"))
+            // Jackson reads an empty (or blank) document as null.
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            let v = serde_json::from_str(&s).map_err(|e| format!("the string is not valid JSON: {e}"))?;
+            Ok(integral_zero(v))
         }
         "States.JsonToString" => {
             arity(v, 1, 1)?;
-            Ok(Value::String(v[0].to_string()))
+            Ok(Value::String(jackson_json(&v[0])))
         }
         "States.Array" => Ok(Value::Array(v.to_vec())),
         "States.ArrayPartition" => {
@@ -235,12 +346,13 @@ fn apply(name: &str, v: &[Value]) -> Result<Value, String> {
         }
         "States.MathRandom" => {
             arity(v, 2, 3)?;
-            let seed = v.get(2).map(|s| integer(s, "the seed")).transpose()?;
-            math_random(integer(&v[0], "start")?, integer(&v[1], "end")?, seed)
+            let seed = v.get(2).map(|s| rounded(s, "the seed")).transpose()?;
+            math_random(rounded(&v[0], "start")?, rounded(&v[1], "end")?, seed)
         }
         "States.MathAdd" => {
             arity(v, 2, 2)?;
-            let (a, b) = (integer(&v[0], "the first number")?, integer(&v[1], "the second number")?);
+            // AWS rounds each operand (Java's Math.round: half up) before adding.
+            let (a, b) = (rounded(&v[0], "the first number")?, rounded(&v[1], "the second number")?);
             a.checked_add(b).map(Value::from).ok_or_else(|| "the sum overflows".into())
         }
         "States.StringSplit" => {
@@ -378,8 +490,8 @@ impl Parser<'_> {
                 _ => return Err(self.err("expected ',' or ')'")),
             }
         }
-        if name == "States.Format" && !matches!(args.first(), Some(Arg::Str { .. })) {
-            return Err(format!("{:?}: the first argument of States.Format must be a string literal", self.text));
+        if name == "States.Format" && !matches!(args.first(), Some(Arg::Str { .. } | Arg::Path(_) | Arg::Call(_))) {
+            return Err(format!("{:?}: the first argument of States.Format must be a string", self.text));
         }
         Ok(Call { name, args })
     }
@@ -556,7 +668,9 @@ mod tests {
     fn math_strings_uuid() {
         let input = json!({"n": 111});
         assert_eq!(eval("States.MathAdd($.n, -1)", input.clone()), Ok(json!(110)));
-        assert!(eval("States.MathAdd($.n, 1.5)", input.clone()).is_err());
+        assert_eq!(eval("States.MathAdd($.n, 1.5)", input.clone()), Ok(json!(113)));
+        assert_eq!(eval("States.MathAdd(-1.5, -1.51)", input.clone()), Ok(json!(-3)));
+        assert!(eval("States.MathAdd($.n, 'x')", input.clone()).is_err());
         let a = eval("States.MathRandom(1, 999, 42)", input.clone()).unwrap();
         assert_eq!(a, eval("States.MathRandom(1, 999, 42)", input.clone()).unwrap());
         let r = eval("States.MathRandom(1, 3)", input.clone()).unwrap().as_i64().unwrap();

@@ -153,6 +153,47 @@ impl Path {
         Some(Value::Array(found.into_iter().cloned().collect()))
     }
 
+    /// Why a definite path selected nothing, in Jayway's words: a missing
+    /// property before the last step is `Missing property in path $['a']`,
+    /// anything else `No results for path: $['a']['b']`.
+    pub fn not_found(&self, src: &Sources) -> String {
+        let start = match &self.root {
+            Root::Input => Some(src.input.clone()),
+            Root::Context => Some(src.context.clone()),
+            Root::Variable(name) => (src.vars)(name),
+        };
+        if let (Some(start), true) = (start, self.is_definite()) {
+            let mut v = &start;
+            let mut at = String::from("$");
+            for (i, seg) in self.segs.iter().enumerate() {
+                let last = i + 1 == self.segs.len();
+                let next = match seg {
+                    Seg::Field(f) => {
+                        at.push_str(&format!("['{f}']"));
+                        match v.as_object() {
+                            Some(o) => match o.get(f) {
+                                Some(x) => Some(x),
+                                None if !last => return format!("Missing property in path {at}"),
+                                None => None,
+                            },
+                            None => None,
+                        }
+                    }
+                    Seg::Index(k) => {
+                        at.push_str(&format!("[{k}]"));
+                        v.as_array().and_then(|a| index(a, *k))
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(x) => v = x,
+                    None => break,
+                }
+            }
+        }
+        format!("No results for path: {}", self.normalized())
+    }
+
     /// The names and indexes of a definite path (for writing with ResultPath).
     pub fn steps(&self) -> Vec<Step> {
         self.segs
@@ -417,6 +458,10 @@ impl Parser<'_> {
                     }
                     if self.eat(b'*') {
                         segs.push(Seg::Wildcard);
+                        continue;
+                    }
+                    // Jayway accepts `$.[...]` as `$[...]`.
+                    if self.peek() == Some(b'[') {
                         continue;
                     }
                     let n = self.name();
