@@ -157,16 +157,21 @@ impl<H: Host> Run<'_, H> {
     }
 
     /// The context object `$$` for a state.
-    fn context(&self, cx: &Cx, scope: &Scope, retry_count: u32, token: Option<&str>) -> Value {
+    /// `retry_count` is absent for states that cannot retry (AWS omits
+    /// `State.RetryCount` for Pass, Choice, Wait, Succeed and Fail).
+    fn context(&self, cx: &Cx, scope: &Scope, retry_count: Option<u32>, token: Option<&str>) -> Value {
         let c = self.ctx;
         let mut v = json!({
             "Execution": {
                 "Id": c.id, "Input": self.input, "Name": c.name, "RoleArn": c.role_arn,
                 "StartTime": c.start_time, "RedriveCount": 0
             },
-            "State": {"Name": cx.st.name, "EnteredTime": cx.entered_time, "RetryCount": retry_count},
+            "State": {"Name": cx.st.name, "EnteredTime": cx.entered_time},
             "StateMachine": {"Id": c.state_machine_id, "Name": c.state_machine_name},
         });
+        if let Some(n) = retry_count {
+            v["State"]["RetryCount"] = json!(n);
+        }
         if let Some(t) = token {
             v["Task"] = json!({ "Token": t });
         }
@@ -248,7 +253,7 @@ impl<H: Host> Run<'_, H> {
     /// Pass, Choice, Wait, Succeed, Fail: no retries, no catchers.
     async fn simple(&self, cx: &Cx<'_>, raw: &Value, scope: &mut Scope) -> Result<(Option<String>, Value), TaskError> {
         let st = cx.st;
-        let ctx = self.context(cx, scope, 0, None);
+        let ctx = self.context(cx, scope, None, None);
         if let Kind::Fail { error, cause } = &st.kind {
             let error = self.fail_text(error.as_ref(), raw, &ctx, scope)?;
             let cause = self.fail_text(cause.as_ref(), raw, &ctx, scope)?;
@@ -380,7 +385,7 @@ impl<H: Host> Run<'_, H> {
         scope: &mut Scope,
     ) -> Result<(Option<String>, Value), TaskError> {
         let st = cx.st;
-        let ctx = self.context(cx, scope, 0, None);
+        let ctx = self.context(cx, scope, Some(0), None);
         let effective = self
             .eval_with(raw, &ctx, scope, |s| dataflow::filter(st.input_path.as_ref(), s))
             .map_err(|e| cx.wrap(e))?;
@@ -432,7 +437,7 @@ impl<H: Host> Run<'_, H> {
         let st = cx.st;
         let task_key = format!("{}/a{attempt}", cx.key);
         let token = matches!(st.kind, Kind::Task(_)).then(|| task_token(&self.ctx.id, &task_key));
-        let ctx = self.context(cx, scope, attempt - 1, token.as_deref());
+        let ctx = self.context(cx, scope, Some(attempt - 1), token.as_deref());
         let params = match &st.parameters {
             Some(p) if !matches!(st.kind, Kind::Map(_)) => {
                 self.eval_with(effective, &ctx, scope, |s| p.eval(s)).map_err(|e| cx.wrap(e))?
@@ -609,7 +614,9 @@ impl<H: Host> Run<'_, H> {
         };
         let int_at = |p: &crate::path::Path, field: &str| -> Result<i64, TaskError> {
             let v = value_at(p)?;
-            v.as_i64().ok_or_else(|| {
+            // A numeric string counts (AWS parses the text).
+            let n = v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+            n.ok_or_else(|| {
                 cx.wrap(runtime(format!(
                     "The {field} field refers to value \"{}\" which is not a valid integer: {}",
                     shown(&v),
@@ -634,7 +641,8 @@ impl<H: Host> Run<'_, H> {
             Some(Percentage::Literal(n)) => Some(*n),
             Some(Percentage::Path(p)) => {
                 let v = value_at(p)?;
-                Some(v.as_f64().ok_or_else(|| {
+                let n = v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+                Some(n.filter(|n| n.is_finite()).ok_or_else(|| {
                     cx.wrap(runtime(format!(
                         "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
                         shown(&v),
@@ -650,7 +658,7 @@ impl<H: Host> Run<'_, H> {
         let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let item_scope = Scope { map_item: Some((i, item.clone())), ..scope.clone() };
-            let item_ctx = self.context(cx, &item_scope, 0, None);
+            let item_ctx = self.context(cx, &item_scope, Some(0), None);
             let input = match &spec.item_selector {
                 Some(t) => self.eval_with(effective, &item_ctx, scope, |s| t.eval(s)).map_err(|e| cx.wrap(e))?,
                 None => item.clone(),

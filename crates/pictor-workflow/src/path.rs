@@ -565,8 +565,13 @@ impl Parser<'_> {
             match self.peek() {
                 None => return Err(self.err("unterminated string")),
                 Some(b'\\') => {
+                    // Like Jayway: a backslash escapes the quote (or itself); otherwise it stays.
                     self.i += 1;
-                    out.push(self.peek().ok_or_else(|| self.err("unterminated string"))?);
+                    let c = self.peek().ok_or_else(|| self.err("unterminated string"))?;
+                    if c != q && c != b'\\' {
+                        out.push(b'\\');
+                    }
+                    out.push(c);
                 }
                 Some(c) if c == q => {
                     self.i += 1;
