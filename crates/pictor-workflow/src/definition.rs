@@ -794,8 +794,13 @@ impl Loader<'_> {
         };
         let whose = format!("{} {}", at(name), processor.0);
         self.sub_fields(&whose, po, &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"]);
-        if let Some(mode) = po.get("ProcessorConfig").and_then(|c| c.get("Mode")).filter(|m| *m != "INLINE") {
-            self.errs.push(format!("{whose}: ProcessorConfig.Mode {mode} is not supported (only \"INLINE\")"));
+        // DISTRIBUTED without an ItemReader/ResultWriter behaves like INLINE
+        // as far as results go (child executions are an AWS-side detail).
+        let mode = po.get("ProcessorConfig").and_then(|c| c.get("Mode"));
+        if let Some(mode) = mode.filter(|m| *m != "INLINE" && *m != "DISTRIBUTED") {
+            self.errs.push(format!(
+                "{whose}: ProcessorConfig.Mode {mode} is not supported (only \"INLINE\" or \"DISTRIBUTED\")"
+            ));
         }
         let machine = self.machine(po, &whose, vars);
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
