@@ -85,7 +85,7 @@ pub fn retry_delay(config: &WebhookConfig, attempt: i64, random: f64) -> Option<
     Some(Duration::from_secs(step).mul_f64(factor))
 }
 
-/// Sends one delivery attempt (the `webhook.deliver` job). `_claims` counts
+/// Sends one delivery attempt (the `webhook.deliver` job). `claims` counts
 /// the job's claims; the delivery's own attempt count drives the schedule,
 /// since a claim cut short by a crash may not have sent anything.
 pub async fn deliver(state: &AppState, delivery: &str, claims: i64) -> Outcome {

@@ -35,6 +35,7 @@ both_backends!(
     subscriptions_belong_to_their_owner,
     invalid_subscriptions_are_problems,
     private_endpoints_need_fetch_allow,
+    the_routes_are_in_the_openapi_document,
 );
 
 // ---------------------------------------------------------------- receiver
@@ -514,5 +515,27 @@ async fn private_endpoints_need_fetch_allow(backend: Backend) {
     upload(&app, None).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(receiver.received().is_empty());
+    app.shutdown().await;
+}
+
+async fn the_routes_are_in_the_openapi_document(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let doc: Value = get(&app, None, "/api/openapi.json").await.json().await.unwrap();
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks/{id}", "get"),
+        ("/api/v1/webhooks/{id}", "delete"),
+        ("/api/v1/webhooks/{id}/deliveries", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} is not documented");
+    }
+    // Every schema the webhook routes name is defined.
+    let text = doc.to_string();
+    for name in ["CreateWebhook", "WebhookView", "WebhookList", "DeliveryView", "DeliveryList"] {
+        assert!(text.contains(&format!("#/components/schemas/{name}")), "{name} is not referenced");
+        assert!(doc["components"]["schemas"][name].is_object(), "{name} is not defined");
+    }
     app.shutdown().await;
 }
