@@ -14,7 +14,8 @@ use crate::jobs::enqueue_in;
 use crate::{Db, Result, now_ms};
 
 /// Event kinds handed to the dispatcher (workflows and webhooks).
-pub const DISPATCHED: &[&str] = &["image.created", "image.processed", "image.rejected", "image.flagged", "image.deleted"];
+pub const DISPATCHED: &[&str] =
+    &["image.created", "image.processed", "image.rejected", "image.flagged", "image.deleted"];
 
 /// The job kind that fans an event out.
 pub const DISPATCH_JOB: &str = "event.dispatch";

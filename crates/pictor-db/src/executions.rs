@@ -102,7 +102,10 @@ impl Db {
             > 0;
         if created {
             if let Some(image) = &new.image_id {
-                sqlx::query("UPDATE images SET status = 'processing' WHERE id = $1").bind(image).execute(&mut *tx).await?;
+                sqlx::query("UPDATE images SET status = 'processing' WHERE id = $1")
+                    .bind(image)
+                    .execute(&mut *tx)
+                    .await?;
             }
             let payload = serde_json::json!({ "execution": new.id, "image": new.image_id, "workflow": new.workflow });
             record(&mut tx, "execution.started", &new.id, new.owner.as_deref(), payload).await?;
@@ -122,11 +125,12 @@ impl Db {
 
     /// An image's executions, newest first.
     pub async fn executions_for_image(&self, image: &str) -> Result<Vec<ExecutionRecord>> {
-        let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM executions WHERE image_id = $1 ORDER BY started_at DESC, id DESC"))
-                .bind(image)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE image_id = $1 ORDER BY started_at DESC, id DESC"
+        ))
+        .bind(image)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
@@ -179,7 +183,8 @@ impl Db {
                 .await?;
         }
         let kind = format!("execution.{}", status.to_ascii_lowercase());
-        let payload = serde_json::json!({ "execution": id, "image": image, "status": status, "error": error, "cause": cause });
+        let payload =
+            serde_json::json!({ "execution": id, "image": image, "status": status, "error": error, "cause": cause });
         record(&mut tx, &kind, id, owner.as_deref(), payload).await?;
         tx.commit().await?;
         Ok(true)

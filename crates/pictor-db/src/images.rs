@@ -195,7 +195,11 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let event = record_once(&mut tx, kind, &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
         if event.is_some() {
-            sqlx::query("UPDATE images SET status = $1 WHERE id = $2").bind(status).bind(&image.id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE images SET status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(&image.id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(event)

@@ -113,7 +113,11 @@ impl Db {
 
     /// Finishes a job: it is deleted.
     pub async fn complete(&self, job: &str, worker: &str) -> Result<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2").bind(job).bind(worker).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+            .bind(job)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -61,8 +61,7 @@ pub enum Attempt {
 }
 
 const HOOK_COLUMNS: &str = "id, owner, url, events, secret, enabled, disabled_reason, created_at";
-const DELIVERY_COLUMNS: &str =
-    "id, webhook_id, event_id, event_kind, payload, status, attempts, last_status, last_error, next_at, created_at, done_at";
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_kind, payload, status, attempts, last_status, last_error, next_at, created_at, done_at";
 
 fn hook_from_row(row: &AnyRow) -> Result<Webhook> {
     Ok(Webhook {
@@ -132,7 +131,8 @@ impl Db {
     /// Deletes a subscription and its delivery log; false when it was not there.
     pub async fn delete_webhook(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        let deleted =
+            sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
         sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(deleted > 0)

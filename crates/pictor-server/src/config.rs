@@ -280,7 +280,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("fetch.allow", "Private CIDRs or host names that {\"type\":\"url\"} uploads may reach"),
     ("fetch.timeout_secs", "Seconds a URL fetch may take"),
     ("fetch.max_redirects", "Redirects a URL fetch may follow, each re-checked"),
-    ("workflow.definition", "State machine (Amazon States Language, JSON or YAML file) run per upload; empty = built-in"),
+    (
+        "workflow.definition",
+        "State machine (Amazon States Language, JSON or YAML file) run per upload; empty = built-in",
+    ),
     ("workflow.run_workers", "Run workers inside `serve`; turn off when separate `pictor worker` processes run"),
     ("workflow.concurrency", "Jobs (executions, deliveries) one process runs at once"),
     ("workflow.lease_secs", "Seconds a claimed job is leased; a dead worker's job is retried after it"),

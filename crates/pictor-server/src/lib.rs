@@ -42,12 +42,17 @@ pub struct AppState {
     pub cache: cache::DerivativeCache,
     pub fetcher: fetch::Fetcher,
     pub metrics: Arc<metrics::Metrics>,
-    workers: workers::Workers,
+    pub(crate) workers: workers::Workers,
     records: routes::RecordCache,
     uploads: ratelimit::RateLimiter,
     upload_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes idle worker loops when this process enqueues a job.
     pub job_signal: tokio::sync::Notify,
+    /// The state machine run for every upload.
+    pub workflow: jobs::execution::Workflow,
+    /// Turns true when the server starts shutting down: long-lived
+    /// responses (event streams) end so that the drain can finish.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -104,6 +109,7 @@ pub struct Server {
 impl Server {
     /// Opens the database and store, runs migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let workflow = jobs::execution::Workflow::from_config(&config.workflow)?;
         let (db, store) = open_backends(&config).await?;
         let metrics = metrics::Metrics::new();
         let auth = auth::Auth::new(&config.auth, db.clone()).await?;
@@ -146,6 +152,8 @@ impl Server {
             uploads,
             upload_slots,
             job_signal: tokio::sync::Notify::new(),
+            workflow,
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         Ok(Self { listener, state })
     }
@@ -163,8 +171,14 @@ impl Server {
         let app = routes::router(self.state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let background = tokio::spawn(housekeeping(self.state.clone(), stop_rx.clone()));
-        let workers = self.state.config.workflow.run_workers.then(|| tokio::spawn(jobs::run(self.state.clone(), stop_rx)));
+        let workers =
+            self.state.config.workflow.run_workers.then(|| tokio::spawn(jobs::run(self.state.clone(), stop_rx)));
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        let state = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            state.stopping.send_replace(true);
+        };
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         let _ = stop_tx.send(true);
         let _ = background.await;

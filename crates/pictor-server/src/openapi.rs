@@ -2,6 +2,7 @@
 
 use utoipa::OpenApi;
 
+use crate::routes::executions::{ExecutionList, ExecutionView, HistoryView};
 use crate::routes::{ImageView, PinsterImage, UploadPinster, UploadSeed};
 
 #[derive(OpenApi)]
@@ -18,12 +19,17 @@ use crate::routes::{ImageView, PinsterImage, UploadPinster, UploadSeed};
         crate::routes::webhooks::get,
         crate::routes::webhooks::delete,
         crate::routes::webhooks::deliveries,
+        crate::routes::executions::get,
+        crate::routes::executions::list,
+        crate::routes::executions::for_image,
+        crate::routes::executions::reprocess,
+        crate::routes::events::stream,
         crate::routes::ops::healthz,
         crate::routes::ops::readyz,
         crate::routes::ops::metrics,
         crate::routes::ops::openapi,
     ),
-    components(schemas(ImageView, UploadSeed, UploadPinster, PinsterImage)),
+    components(schemas(ImageView, UploadSeed, UploadPinster, PinsterImage, ExecutionView, HistoryView, ExecutionList)),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;

@@ -46,6 +46,25 @@ impl Workers {
             return Err(ApiError::overloaded());
         }
         let _slot = Admitted(self);
+        self.execute(job).await
+    }
+
+    /// Runs `job` on a worker thread, waiting for a free one however many
+    /// wait: for background work, which is already bounded by the number of
+    /// worker loops.
+    pub async fn run_waiting<T, F>(&self, job: F) -> ApiResult<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.execute(job).await
+    }
+
+    async fn execute<T, F>(&self, job: F) -> ApiResult<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         self.metrics.jobs_waiting.inc();
         let permit = self.permits.clone().acquire_owned().await;
         self.metrics.jobs_waiting.dec();

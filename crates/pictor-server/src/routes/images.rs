@@ -44,6 +44,34 @@ pub struct ImageView {
     /// Unix time in milliseconds.
     pub created_at: i64,
     pub links: Links,
+    /// What the workflow made of it: pending, processing, processed,
+    /// rejected or failed (on `GET /api/v1/img/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Extracted metadata: format, sizes, EXIF, GPS, ICC, frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// The same in the AWS reference architecture's shape (`creationTime`,
+    /// `geo`, `exifMake`, `exifModel`, `dimensions`, `fileSize`, `format`).
+    #[serde(rename = "referenceMetadata", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub reference_metadata: Option<serde_json::Value>,
+    /// The preset thumbnails made by the workflow, with their URLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub thumbnails: Option<serde_json::Value>,
+}
+
+impl ImageView {
+    /// Adds what the workflow recorded.
+    pub fn with_state(mut self, state: pictor_db::ImageState) -> Self {
+        self.reference_metadata = state.metadata.as_ref().and_then(crate::jobs::tasks::reference_shape);
+        self.status = Some(state.status);
+        self.metadata = state.metadata;
+        self.thumbnails = state.thumbnails;
+        self
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -76,6 +104,10 @@ impl From<&ImageRecord> for ImageView {
                 thumbnail: format!("{base}.webp?thumbnail=200"),
                 this: base,
             },
+            status: None,
+            metadata: None,
+            reference_metadata: None,
+            thumbnails: None,
         }
     }
 }
@@ -103,7 +135,11 @@ pub async fn get(
     let Some((id, extension)) = file.rsplit_once('.') else {
         state.auth.require(&headers, Scope::Read).await?;
         let record = state.records.get(&state, &file).await?;
-        return Ok(Json(ImageView::from(&record)).into_response());
+        let mut view = ImageView::from(&record);
+        if let Some(processing) = state.db.image_state(&record.id).await? {
+            view = view.with_state(processing);
+        }
+        return Ok(Json(view).into_response());
     };
     // A format we cannot write is refused before any lookup.
     let requested =
@@ -178,7 +214,7 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
     }
 }
 
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     record: ImageRecord,
     pipeline: Pipeline,

@@ -2,9 +2,13 @@
 //!
 //! - `upload`: `POST /api/v1/img` in all its forms.
 //! - `images`: reading, transforming, listing and deleting images.
+//! - `executions`: workflow executions, their history, reprocessing.
+//! - `events`: the live event feed (server-sent events).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `ops`: health, readiness, metrics and the OpenAPI document.
 
+pub(crate) mod events;
+pub(crate) mod executions;
 mod http;
 pub(crate) mod images;
 pub(crate) mod ops;
@@ -34,6 +38,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/img", get(images::list).post(upload::upload))
         .route("/api/v1/img/{file}", get(images::get).delete(images::delete))
         .route("/api/v1/img/{id}/original", get(images::original))
+        .route("/api/v1/img/{id}/executions", get(executions::for_image))
+        .route("/api/v1/img/{id}/reprocess", axum::routing::post(executions::reprocess))
+        .route("/api/v1/executions", get(executions::list))
+        .route("/api/v1/executions/{id}", get(executions::get))
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
@@ -51,7 +59,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state.clone());
-    api.layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+    // Event streams are long-lived: no request timeout.
+    let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
+    api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
 }
 
 /// Answers 503 instead of letting a request run past the configured time.

@@ -43,6 +43,9 @@ impl TestApp {
         let mut config =
             Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_path_buf(), ..Config::default() };
         config.log.filter = "warn".into();
+        // The API suites test the HTTP layer; suites about the workflow and
+        // webhooks turn the workers on in their `tweak`.
+        config.workflow.run_workers = false;
         if backend == Backend::PostgresS3 {
             let (Ok(pg), Ok(s3)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL"))
             else {
