@@ -32,6 +32,7 @@ use pictor_store::{BlobStore, StoreLocation};
 use tokio::net::TcpListener;
 
 pub use config::Config;
+pub use routes::executions::ExecutionView;
 
 /// Everything a request handler can reach.
 pub struct AppState {
@@ -56,6 +57,49 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Opens the database and store (running migrations) and loads the
+    /// workflow: everything but the listener.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<Self>> {
+        let workflow = jobs::execution::Workflow::from_config(&config.workflow)?;
+        let (db, store) = open_backends(&config).await?;
+        let metrics = metrics::Metrics::new();
+        let auth = auth::Auth::new(&config.auth, db.clone()).await?;
+        let cache = cache::DerivativeCache::new(
+            store.clone(),
+            db.clone(),
+            config.cache.max_bytes,
+            config.cache.memory_bytes,
+            metrics.clone(),
+        )
+        .await?;
+        let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
+            allow: config.fetch.allow.clone(),
+            max_bytes: config.limits.max_upload_bytes,
+            timeout: Duration::from_secs(config.fetch.timeout_secs.max(1)),
+            max_redirects: config.fetch.max_redirects,
+        })
+        .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
+        let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
+        let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            store,
+            auth,
+            cache,
+            fetcher,
+            metrics,
+            workers,
+            records: routes::RecordCache::new(),
+            uploads,
+            upload_slots,
+            job_signal: tokio::sync::Notify::new(),
+            workflow,
+            stopping: tokio::sync::watch::Sender::new(false),
+        }))
+    }
+
     /// The decoder limits from the configuration.
     pub fn limits(&self) -> pictor_imaging::Limits {
         pictor_imaging::Limits { max_pixels: self.config.limits.max_pixels, max_frames: self.config.limits.max_frames }
@@ -109,52 +153,16 @@ pub struct Server {
 impl Server {
     /// Opens the database and store, runs migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let workflow = jobs::execution::Workflow::from_config(&config.workflow)?;
-        let (db, store) = open_backends(&config).await?;
-        let metrics = metrics::Metrics::new();
-        let auth = auth::Auth::new(&config.auth, db.clone()).await?;
-        let cache = cache::DerivativeCache::new(
-            store.clone(),
-            db.clone(),
-            config.cache.max_bytes,
-            config.cache.memory_bytes,
-            metrics.clone(),
-        )
-        .await?;
-        let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
-            allow: config.fetch.allow.clone(),
-            max_bytes: config.limits.max_upload_bytes,
-            timeout: Duration::from_secs(config.fetch.timeout_secs.max(1)),
-            max_redirects: config.fetch.max_redirects,
-        })
-        .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
-        let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
-        let listener = TcpListener::bind(&config.listen)
+        let listen = config.listen.clone();
+        let state = AppState::open(config).await?;
+        let listener = TcpListener::bind(&listen)
             .await
-            .with_context(|| format!("cannot listen on {}: pick another --listen address", config.listen))?;
-        if auth.is_open().await {
+            .with_context(|| format!("cannot listen on {listen}: pick another --listen address"))?;
+        if state.auth.is_open().await {
             tracing::warn!(
                 "no API key or JWT issuer is configured: anyone who can reach this server may upload and delete (create a key with `pictor admin create-key`)"
             );
         }
-        let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
-        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
-        let state = Arc::new(AppState {
-            config,
-            db,
-            store,
-            auth,
-            cache,
-            fetcher,
-            metrics,
-            workers,
-            records: routes::RecordCache::new(),
-            uploads,
-            upload_slots,
-            job_signal: tokio::sync::Notify::new(),
-            workflow,
-            stopping: tokio::sync::watch::Sender::new(false),
-        });
         Ok(Self { listener, state })
     }
 
@@ -191,6 +199,22 @@ impl Server {
         self.state.db.close().await;
         served.context("serving HTTP")
     }
+}
+
+/// `pictor worker`: runs only the worker loops (and housekeeping) until
+/// `shutdown` resolves, then lets the jobs in hand finish.
+pub async fn run_worker(state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+    let workers = tokio::spawn(jobs::run(state.clone(), stop_rx));
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let _ = background.await;
+    let _ = workers.await;
+    if let Err(e) = state.cache.flush_touches().await {
+        tracing::warn!(error = %e.detail, "saving cache hits at shutdown failed");
+    }
+    state.db.close().await;
 }
 
 /// Periodic chores: the LRU clock and sweeping blobs left by dead uploads.

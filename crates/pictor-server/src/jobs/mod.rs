@@ -15,6 +15,7 @@
 
 mod dispatch;
 pub mod execution;
+pub mod local;
 pub mod tasks;
 
 use std::sync::Arc;

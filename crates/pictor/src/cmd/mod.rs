@@ -4,10 +4,13 @@ mod admin;
 mod client;
 mod config;
 mod convert;
+mod executions;
 mod pool;
 mod probe;
 mod serve;
 mod thumbnail;
+mod worker;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,12 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP service: API, workers and cache.
     Serve(serve::ServeArgs),
+    /// Run only the workers (no HTTP), for scale-out.
+    Worker(worker::WorkerArgs),
+    /// Workflow executions: `ls`, `show ID`.
+    Executions(executions::ExecutionsCmd),
+    /// Try a state machine locally: `validate FILE`, `run FILE --input|--image`.
+    Workflow(workflow::WorkflowCmd),
     /// Print the configuration: `defaults` or `show`.
     Config(config::ConfigCmd),
     /// Administrative tasks, e.g. `admin create-key`.
@@ -62,6 +71,9 @@ impl LimitArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Executions(cmd) => executions::run(cmd),
+        Command::Workflow(cmd) => workflow::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Upload(args) => client::upload(args),

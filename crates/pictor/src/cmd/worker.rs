@@ -1,0 +1,28 @@
+//! `pictor worker`: run only the workers (no HTTP), for scale-out. Point
+//! every process at the same PostgreSQL and S3-compatible store; each claims
+//! jobs from the shared queue.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::serve::{ConfigArgs, init_logging};
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let state = pictor_server::AppState::open(config).await?;
+        tracing::info!(concurrency = state.config.workflow.concurrency, "worker running");
+        pictor_server::run_worker(state, pictor_server::shutdown_signal()).await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
