@@ -29,6 +29,8 @@ pub struct Metrics {
     pub jobs_rejected: Counter,
     /// Queue jobs finished, by kind and outcome.
     queue_jobs: Family<Labels, Counter>,
+    /// Jobs in the durable queue by state, read at scrape time.
+    queue_depth: Family<Labels, Gauge>,
 }
 
 impl Metrics {
@@ -51,7 +53,23 @@ impl Metrics {
         );
         let queue_jobs = Family::<Labels, Counter>::default();
         registry.register("queue_jobs", "Queue jobs finished, by kind and outcome", queue_jobs.clone());
-        Arc::new(Self { registry, requests, latency, cache, jobs_running, jobs_waiting, jobs_rejected, queue_jobs })
+        let queue_depth = Family::<Labels, Gauge>::default();
+        registry.register(
+            "queue_depth",
+            "Jobs in the durable queue: ready (waiting or due), leased, dead",
+            queue_depth.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            requests,
+            latency,
+            cache,
+            jobs_running,
+            jobs_waiting,
+            jobs_rejected,
+            queue_jobs,
+            queue_depth,
+        })
     }
 
     /// Counts a derivative lookup: `tier` is `memory` or `store`, `result`
@@ -63,6 +81,13 @@ impl Metrics {
     /// Counts a finished queue job: `outcome` is `done`, `retry` or `failed`.
     pub fn jobs_finished(&self, kind: &str, outcome: &'static str) {
         self.queue_jobs.get_or_create(&vec![("kind", kind.to_string()), ("outcome", outcome.to_string())]).inc();
+    }
+
+    /// Sets the queue depth gauges (all processes' jobs: the queue is shared).
+    pub fn set_queue(&self, ready: i64, leased: i64, dead: i64) {
+        for (state, n) in [("ready", ready), ("leased", leased), ("dead", dead)] {
+            self.queue_depth.get_or_create(&vec![("state", state.to_string())]).set(n);
+        }
     }
 
     /// The text exposition.

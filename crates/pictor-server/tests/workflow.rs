@@ -63,10 +63,18 @@ async fn upload_runs_the_default_workflow(backend: Backend) {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["etag"].to_str().unwrap(), thumb["etag"].as_str().unwrap());
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(!metrics.contains("derivative_cache_total{tier=\"store\",result=\"miss\"} 5"), "served from the cache");
-
     let executions = finished_executions(&app, &id, 1).await;
+    // The job is settled just after the execution's end is recorded.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("pictor_queue_jobs_total{kind=\"execution.run\",outcome=\"done\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(metrics.contains("pictor_queue_jobs_total{kind=\"execution.run\",outcome=\"done\"} 1"), "{metrics}");
+    assert!(metrics.contains("pictor_queue_depth{state=\"dead\"} 0"), "{metrics}");
     assert_eq!(executions.len(), 1);
     assert_eq!(executions[0]["status"], "SUCCEEDED");
     assert_eq!(executions[0]["workflow"], "default");
@@ -177,7 +185,55 @@ async fn events_stream_live(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Real camera photos from the corpus go through the default workflow, and
+/// what it stores agrees with exiftool's readings of them.
+async fn camera_photos_get_their_exif_and_gps(backend: Backend) {
+    let Some(corpus) = corpus() else { return };
+    let expected: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(corpus.join("expected/exiftool_keyfields_G1.json")).unwrap()).unwrap();
+    let with_gps: Vec<&Value> = expected
+        .iter()
+        .filter(|e| {
+            e["SourceFile"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("camera_exif/") && f.to_lowercase().ends_with(".jpg"))
+        })
+        .filter(|e| e.get("Composite:GPSLatitude").is_some_and(Value::is_f64))
+        .collect();
+    assert!(with_gps.len() >= 20, "the corpus has camera JPEGs with GPS");
+    let Some(app) = TestApp::spawn(backend, with_workers).await else { return };
+    let mut uploaded = Vec::new();
+    for entry in &with_gps {
+        let bytes = std::fs::read(corpus.join(entry["SourceFile"].as_str().unwrap())).unwrap();
+        let response = app.upload_raw(bytes, "image/jpeg").await;
+        if response.status() == 201 {
+            let body: Value = response.json().await.unwrap();
+            uploaded.push((body["id"].as_str().unwrap().to_string(), *entry));
+        }
+    }
+    assert!(uploaded.len() * 10 >= with_gps.len() * 9, "{} of {} uploaded", uploaded.len(), with_gps.len());
+    for (id, exiftool) in &uploaded {
+        let image = settled(&app, id).await;
+        let file = exiftool["SourceFile"].as_str().unwrap();
+        assert_eq!(image["status"], "processed", "{file}: {image}");
+        let gps = &image["metadata"]["gps"];
+        for (ours, theirs) in [("latitude", "Composite:GPSLatitude"), ("longitude", "Composite:GPSLongitude")] {
+            let (a, b) = (gps[ours].as_f64().unwrap(), exiftool[theirs].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-6, "{file}: {ours} {a} vs exiftool {b}");
+        }
+        if let Some(make) = exiftool["IFD0:Make"].as_str() {
+            assert_eq!(image["metadata"]["exif"]["make"].as_str().map(str::trim), Some(make.trim()), "{file}");
+            assert_eq!(image["referenceMetadata"]["exifMake"].as_str().map(str::trim), Some(make.trim()), "{file}");
+        }
+        let direction = image["referenceMetadata"]["geo"]["latitude"]["Direction"].as_str();
+        let south = exiftool["Composite:GPSLatitude"].as_f64().unwrap() < 0.0;
+        assert_eq!(direction, Some(if south { "S" } else { "N" }), "{file}");
+    }
+    app.shutdown().await;
+}
+
 both_backends!(
+    camera_photos_get_their_exif_and_gps,
     upload_runs_the_default_workflow,
     reprocess_runs_again_and_processed_is_recorded_once_per_run,
     unsupported_types_are_rejected,

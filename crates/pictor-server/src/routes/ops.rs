@@ -33,6 +33,10 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_
 /// Prometheus metrics in the OpenMetrics text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Metrics")))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match state.db.queue_stats().await {
+        Ok(stats) => state.metrics.set_queue(stats.ready, stats.leased, stats.dead),
+        Err(e) => tracing::warn!(error = %e, "reading queue statistics for /metrics failed"),
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
