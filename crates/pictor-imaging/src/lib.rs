@@ -40,6 +40,7 @@ mod image;
 pub mod ops;
 mod orient;
 pub mod pipeline;
+pub mod thumbnails;
 
 pub use decode::{Decoded, Header, Limits, decode, probe};
 pub use encode::EncodeOptions;
@@ -48,3 +49,4 @@ pub use format::{ImageFormat, OutputFormat};
 pub use image::{Channels, Image, Rgba};
 pub use orient::Orientation;
 pub use pipeline::{Output, Pipeline};
+pub use thumbnails::thumbnail_set;

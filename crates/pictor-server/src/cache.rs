@@ -128,6 +128,17 @@ impl DerivativeCache {
         Ok(derivative)
     }
 
+    /// Stores a derivative made elsewhere (the workflow's thumbnails) in
+    /// both tiers; a no-op when caching is off.
+    pub async fn put(&self, key: DerivativeRef, derivative: Derivative) -> ApiResult<()> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        self.save(&key, &derivative).await?;
+        self.memory.insert(key, derivative);
+        Ok(())
+    }
+
     async fn save(&self, key: &DerivativeRef, derivative: &Derivative) -> ApiResult<()> {
         let size = derivative.bytes.len() as i64;
         self.store.put_derivative(&key.sha256, &key.name, derivative.bytes.clone()).await?;

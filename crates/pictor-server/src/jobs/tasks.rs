@@ -168,24 +168,51 @@ pub fn reference_shape(metadata: &Value) -> Option<Value> {
     serde_json::from_value::<pictor_meta::Metadata>(metadata.clone()).ok().map(|m| pictor_meta::reference_shape(&m))
 }
 
-/// Makes the configured thumbnail sizes and formats as cached derivatives,
-/// the same ones `GET /api/v1/img/{id}.{format}?thumbnail=N` serves.
+/// Makes the configured thumbnail sizes and formats from one decode and
+/// stores them as cached derivatives: the same keys that
+/// `GET /api/v1/img/{id}.{format}?thumbnail=N` looks up.
 async fn thumbnails(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
     let settings = &env.state.config.workflow;
-    let mut made = Vec::new();
-    for &size in &settings.thumbnail_sizes {
-        for format in &settings.thumbnail_formats {
-            let format: OutputFormat = format.parse().map_err(|e| fail("pictor.InvalidInput", format!("{e}")))?;
-            let derivative = thumbnail(env, &record, size, format).await?;
-            made.push(json!({
-                "size": size,
-                "format": format.name(),
-                "url": format!("/api/v1/img/{}.{}?thumbnail={size}", record.id, format.extension()),
-                "bytes": derivative.bytes.len(),
-                "etag": derivative.etag.to_string(),
-            }));
-        }
+    let formats = settings
+        .thumbnail_formats
+        .iter()
+        .map(|f| f.parse::<OutputFormat>().map_err(|e| fail("pictor.InvalidInput", e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sizes = settings.thumbnail_sizes.clone();
+    let bytes = original(env, &record).await?;
+    let limits = env.state.limits();
+    let (set_sizes, set_formats) = (sizes.clone(), formats.clone());
+    let rendered = env
+        .state
+        .workers
+        .run_waiting(move || pictor_imaging::thumbnail_set(&bytes, &set_sizes, &set_formats, &limits))
+        .await
+        .map_err(|e| fail("pictor.Unavailable", e.detail))?
+        .map_err(|e| match e {
+            pictor_imaging::ImagingError::UnsupportedFormat(what) => fail("NotSupportedImageType", what),
+            other => fail("pictor.CorruptImage", other.to_string()),
+        })?;
+    let mut made = Vec::with_capacity(rendered.len());
+    let labels: Vec<(u32, OutputFormat)> = sizes.iter().flat_map(|&s| formats.iter().map(move |&f| (s, f))).collect();
+    for ((size, format), output) in labels.into_iter().zip(rendered) {
+        let canonical =
+            Pipeline::parse(&format!("thumbnail={size}")).map_err(|e| fail("pictor.InvalidInput", e.to_string()))?;
+        let key = DerivativeRef {
+            name: pictor_store::derivative_name(&canonical.to_string(), format.extension()),
+            sha256: record.sha256.clone(),
+        };
+        let derivative = Derivative::new(Bytes::from(output.bytes));
+        made.push(json!({
+            "size": size,
+            "format": format.name(),
+            "width": output.width,
+            "height": output.height,
+            "url": format!("/api/v1/img/{}.{}?thumbnail={size}", record.id, format.extension()),
+            "bytes": derivative.bytes.len(),
+            "etag": derivative.etag.to_string(),
+        }));
+        env.state.cache.put(key, derivative).await.map_err(|e| fail("pictor.Unavailable", e.detail))?;
     }
     let made = Value::Array(made);
     match env.state.db.set_image_thumbnails(&record.id, &made).await {
@@ -193,32 +220,6 @@ async fn thumbnails(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
         Ok(false) => Err(fail("pictor.ImageNotFound", format!("image {} does not exist (deleted?)", record.id))),
         Err(e) => Err(unavailable(e)),
     }
-}
-
-async fn thumbnail(
-    env: &TaskEnv<'_>,
-    record: &ImageRecord,
-    size: u32,
-    format: OutputFormat,
-) -> Result<Derivative, TaskError> {
-    let pipeline =
-        Pipeline::parse(&format!("thumbnail={size}")).map_err(|e| fail("pictor.InvalidInput", e.to_string()))?;
-    let key = DerivativeRef {
-        name: pictor_store::derivative_name(&pipeline.to_string(), format.extension()),
-        sha256: record.sha256.clone(),
-    };
-    let state = env.state;
-    let compute = || async move {
-        let bytes = state.store.get_blob(&record.sha256).await?;
-        let limits = state.limits();
-        let output = state.workers.run_waiting(move || pipeline.run(&bytes, format, "", &limits)).await??;
-        Ok(Derivative::new(Bytes::from(output.bytes)))
-    };
-    state.cache.get_or_compute(key, compute).await.map_err(|e| match e.code {
-        crate::error::Code::CorruptImage => fail("pictor.CorruptImage", e.detail),
-        crate::error::Code::UnsupportedFormat => fail("NotSupportedImageType", e.detail),
-        _ => fail("pictor.Unavailable", e.detail),
-    })
 }
 
 /// Records `kind` for the image and settles its status; the event reaches
