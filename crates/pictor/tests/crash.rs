@@ -10,10 +10,13 @@
 //! `PICTOR_TEST_DATABASE_URL` and `PICTOR_TEST_S3_URL` are set
 //! (`source .ci/services.sh`), SKIPPED otherwise.
 
+mod common;
+use common::pictor;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -271,18 +274,6 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
 }
 
 // ---------------------------------------------------------------- server
-
-fn pictor() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pictor"));
-    // Keep the developer's own PICTOR_* settings out of the test.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PICTOR_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
 
 /// A running `pictor serve`, killed if the test leaves it behind.
 struct Served {

@@ -1,20 +1,12 @@
 //! The binary, black-box: `serve` on a random port, the client commands
 //! against it, `config defaults`, `admin create-key`, and graceful shutdown.
 
+mod common;
+use common::pictor;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-
-fn pictor() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pictor"));
-    // Keep the developer's own PICTOR_* settings out of the test.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PICTOR_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
 
 /// A running `pictor serve`, killed if a failing test leaves it behind.
 struct Served(Child);

@@ -2,20 +2,13 @@
 //! server, and a separate `pictor worker` process doing the work for a
 //! `serve` that runs none, then `executions ls|show` reading the result.
 
+mod common;
+use common::pictor;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn pictor() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pictor"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PICTOR_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
 
 fn stdout_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
