@@ -230,7 +230,7 @@ async fn housekeeping(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiv
         if let Err(e) = state.cache.flush_touches().await {
             tracing::warn!(error = %e.detail, "saving cache hits failed");
         }
-        if ticks % 12 == 0 {
+        if ticks.is_multiple_of(12) {
             ingest::sweep_orphans(&state).await;
         }
     }

@@ -314,7 +314,7 @@ fn scan(
     let mut units = 0usize;
     let mut after_unit = |bits: &mut Bits, preds: &mut [i32]| {
         units += 1;
-        if restart > 0 && units % restart == 0 {
+        if restart > 0 && units.is_multiple_of(restart) {
             bits.restart();
             preds.fill(0);
         }

@@ -16,10 +16,10 @@ pub async fn dispatch(state: &Arc<AppState>, event_id: &str) -> Outcome {
         Ok(None) => return Outcome::Failed(format!("event {event_id} not found")),
         Err(e) => return Outcome::RetryIn(backoff(1), e.to_string()),
     };
-    if event.kind == "image.created" {
-        if let Err(e) = super::execution::start_for_image(state, &event.subject, &event.id).await {
-            return Outcome::RetryIn(backoff(1), e.to_string());
-        }
+    if event.kind == "image.created"
+        && let Err(e) = super::execution::start_for_image(state, &event.subject, &event.id).await
+    {
+        return Outcome::RetryIn(backoff(1), e.to_string());
     }
     match state.db.fan_out(&event).await {
         Ok(added) => {

@@ -88,10 +88,10 @@ impl RecordCache {
 
     /// The record `id`, or 404.
     pub async fn get(&self, state: &AppState, id: &str) -> ApiResult<ImageRecord> {
-        if let Some((record, at)) = self.0.get(id) {
-            if at.elapsed() < RECORD_TTL {
-                return Ok(record);
-            }
+        if let Some((record, at)) = self.0.get(id)
+            && at.elapsed() < RECORD_TTL
+        {
+            return Ok(record);
         }
         let record = state.db.get_image(id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
         self.0.insert(id.to_string(), (record.clone(), Instant::now()));

@@ -166,11 +166,11 @@ macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod local {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::Local).await })*
+            async fn $name() { super::$name($crate::common::Backend::Local).await })*
         }
         mod postgres_s3 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::PostgresS3).await })*
+            async fn $name() { super::$name($crate::common::Backend::PostgresS3).await })*
         }
     };
 }
