@@ -22,6 +22,19 @@ use sha2::{Digest, Sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 
+/// The cache key of `pipeline`'s output in `format` for the blob `sha256`:
+/// one definition for on-the-fly transforms and the workflow's thumbnails.
+pub fn derivative_key(
+    sha256: &str,
+    pipeline: &pictor_imaging::Pipeline,
+    format: pictor_imaging::OutputFormat,
+) -> DerivativeRef {
+    DerivativeRef {
+        name: pictor_store::derivative_name(&pipeline.to_string(), format.extension()),
+        sha256: sha256.to_string(),
+    }
+}
+
 /// A computed derivative, ready to serve.
 #[derive(Clone, Debug)]
 pub struct Derivative {

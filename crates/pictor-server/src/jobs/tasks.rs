@@ -14,7 +14,7 @@
 //! - `pictor.Unavailable`: the database or store failed (worth retrying).
 
 use bytes::Bytes;
-use pictor_db::{DerivativeRef, ImageRecord};
+use pictor_db::ImageRecord;
 use pictor_imaging::{OutputFormat, Pipeline};
 use pictor_workflow::{TaskCall, TaskError};
 use serde_json::{Value, json};
@@ -198,10 +198,7 @@ async fn thumbnails(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     for ((size, format), output) in labels.into_iter().zip(rendered) {
         let canonical =
             Pipeline::parse(&format!("thumbnail={size}")).map_err(|e| fail("pictor.InvalidInput", e.to_string()))?;
-        let key = DerivativeRef {
-            name: pictor_store::derivative_name(&canonical.to_string(), format.extension()),
-            sha256: record.sha256.clone(),
-        };
+        let key = crate::cache::derivative_key(&record.sha256, &canonical, format);
         let derivative = Derivative::new(Bytes::from(output.bytes));
         made.push(json!({
             "size": size,

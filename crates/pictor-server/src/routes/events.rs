@@ -47,10 +47,10 @@ pub struct EventsQuery {
 )]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::http::query(q)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.after);
     let after = match resume {

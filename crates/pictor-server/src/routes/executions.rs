@@ -11,6 +11,7 @@ use pictor_db::{ExecutionRecord, HistoryRow, rfc3339_ms};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::http::{page_limit, path_segment, query};
 use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult, Code};
@@ -85,10 +86,6 @@ impl ExecutionView {
     }
 }
 
-fn segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(s)| s).map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
 /// Owners see their own executions; admins see all.
 fn check_owner(principal: &Principal, owner: Option<&str>, what: &str) -> ApiResult<()> {
     if principal.may_manage(owner) || principal.is_admin() {
@@ -109,7 +106,7 @@ pub async fn get(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ExecutionView>> {
-    let id = segment(id)?;
+    let id = path_segment(id)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
     let execution = state.db.get_execution(&id).await?.ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
     check_owner(&principal, execution.owner.as_deref(), "this execution")?;
@@ -135,14 +132,10 @@ pub struct ExecutionList {
 )]
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ExecutionList>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
+    let limit = page_limit(query(q)?.limit, 50)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
     let all = principal.is_admin();
     let rows = state.db.list_executions(principal.owner.as_deref(), all, limit).await?;
@@ -160,9 +153,9 @@ pub async fn for_image(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ExecutionList>> {
-    let id = segment(id)?;
+    let id = path_segment(id)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
-    let image = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+    let image = state.records.get(&state, &id).await?;
     check_owner(&principal, image.owner.as_deref(), "this image")?;
     let rows = state.db.executions_for_image(&id).await?;
     Ok(Json(ExecutionList { executions: rows.into_iter().map(|e| ExecutionView::new(e, None)).collect() }))
@@ -179,9 +172,9 @@ pub async fn reprocess(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Json<ExecutionView>)> {
-    let id = segment(id)?;
+    let id = path_segment(id)?;
     let principal = state.auth.require(&headers, Scope::Upload).await?;
-    let image = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+    let image = state.records.get(&state, &id).await?;
     if !principal.may_manage(image.owner.as_deref()) {
         return Err(ApiError::new(Code::Forbidden, "only the image's owner may reprocess it"));
     }

@@ -10,12 +10,12 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use pictor_db::{DerivativeRef, ImageRecord};
+use pictor_db::ImageRecord;
 use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::http::{RangeRequest, not_modified, parse_range};
+use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment, query};
 use crate::AppState;
 use crate::auth::Scope;
 use crate::cache::Derivative;
@@ -131,7 +131,7 @@ pub async fn get(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = segment(file)?;
+    let file = path_segment(file)?;
     let Some((id, extension)) = file.rsplit_once('.') else {
         state.auth.require(&headers, Scope::Read).await?;
         let record = state.records.get(&state, &file).await?;
@@ -148,17 +148,9 @@ pub async fn get(
     let record = state.records.get(&state, id).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
-    let key = DerivativeRef {
-        name: pictor_store::derivative_name(&pipeline.to_string(), format.extension()),
-        sha256: record.sha256.clone(),
-    };
+    let key = crate::cache::derivative_key(&record.sha256, &pipeline, format);
     let derivative = state.cache.get_or_compute(key, || render(&state, record, pipeline, format)).await?;
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
-}
-
-/// The path segment, or a problem if it is not valid UTF-8 once decoded.
-fn segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(segment)| segment).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 /// Checks signature, presets-only mode and read access; returns the
@@ -214,7 +206,7 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
     }
 }
 
-pub(crate) async fn render(
+async fn render(
     state: &AppState,
     record: ImageRecord,
     pipeline: Pipeline,
@@ -257,7 +249,7 @@ pub async fn original(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let id = segment(id)?;
+    let id = path_segment(id)?;
     state.auth.require(&headers, Scope::Read).await?;
     let record = state.records.get(&state, &id).await?;
     let etag = format!("\"{}\"", record.sha256);
@@ -312,7 +304,7 @@ pub async fn delete(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let id = segment(id)?;
+    let id = path_segment(id)?;
     let principal = state.auth.require(&headers, Scope::Upload).await?;
     let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
     if !principal.may_manage(record.owner.as_deref()) {
@@ -355,15 +347,12 @@ pub struct ImagePage {
 )]
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ImagePage>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = query(q)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
+    let limit = page_limit(q.limit, 100)?;
     let page = state.db.list_images(principal.owner.as_deref(), q.cursor.as_deref(), limit).await?;
     Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))
 }

@@ -15,6 +15,7 @@ use pictor_db::{DISPATCHED, Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::http::{page_limit, path_segment, query};
 use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, ApiResult};
@@ -229,7 +230,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Json<WebhookView>> {
     let principal = state.auth.require(&headers, Scope::Read).await?;
-    let hook = owned(&state, &principal, &segment(id)?).await?;
+    let hook = owned(&state, &principal, &path_segment(id)?).await?;
     Ok(Json(WebhookView::from(&hook)))
 }
 
@@ -246,7 +247,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let principal = state.auth.require(&headers, Scope::Upload).await?;
-    let hook = owned(&state, &principal, &segment(id)?).await?;
+    let hook = owned(&state, &principal, &path_segment(id)?).await?;
     state.db.delete_webhook(&hook.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -261,16 +262,13 @@ pub async fn delete(
 pub async fn deliveries(
     State(state): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
-    query: Result<Query<DeliveryQuery>, QueryRejection>,
+    q: Result<Query<DeliveryQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeliveryList>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = query(q)?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
-    let hook = owned(&state, &principal, &segment(id)?).await?;
+    let limit = page_limit(q.limit, 100)?;
+    let hook = owned(&state, &principal, &path_segment(id)?).await?;
     let log = state.db.deliveries(&hook.id, limit).await?;
     Ok(Json(DeliveryList { deliveries: log.into_iter().map(DeliveryView::from).collect() }))
 }
@@ -282,8 +280,4 @@ async fn owned(state: &AppState, principal: &Principal, id: &str) -> ApiResult<W
         Some(hook) if principal.may_manage(hook.owner.as_deref()) => Ok(hook),
         _ => Err(ApiError::not_found(format!("webhook {id}"))),
     }
-}
-
-fn segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(segment)| segment).map_err(|e| ApiError::bad_request(e.body_text()))
 }
