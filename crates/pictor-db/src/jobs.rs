@@ -123,25 +123,22 @@ impl Db {
 
     /// Gives a job back, to run again after `delay`.
     pub async fn retry_job(&self, job: &str, worker: &str, delay: Duration, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET run_at = $1, lease_owner = NULL, lease_until = 0, last_error = $2
-             WHERE id = $3 AND lease_owner = $4",
-        )
-        .bind(now_ms() + millis(delay))
-        .bind(error)
-        .bind(job)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.release_job(job, worker, "ready", Some(now_ms() + millis(delay)), error).await
     }
 
     /// Gives up on a job; it stays, `dead`, for an operator to look at.
     pub async fn bury_job(&self, job: &str, worker: &str, error: &str) -> Result<()> {
+        self.release_job(job, worker, "dead", None, error).await
+    }
+
+    /// Drops `worker`'s lease, setting the status (and the next run time).
+    async fn release_job(&self, job: &str, worker: &str, status: &str, run_at: Option<i64>, error: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_until = 0, last_error = $1
-             WHERE id = $2 AND lease_owner = $3",
+            "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), lease_owner = NULL, lease_until = 0,
+             last_error = $3 WHERE id = $4 AND lease_owner = $5",
         )
+        .bind(status)
+        .bind(run_at)
         .bind(error)
         .bind(job)
         .bind(worker)

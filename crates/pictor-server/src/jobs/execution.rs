@@ -110,7 +110,14 @@ pub async fn run(state: &Arc<AppState>, id: &str) -> Outcome {
         Ok(_) => return Outcome::Done, // finished already, or gone
         Err(e) => return Outcome::RetryIn(backoff(1), e.to_string()),
     };
-    let definition = match Definition::parse(&execution.definition, &state.workflow.resources) {
+    // Nearly always the configured workflow, already parsed at start; an
+    // execution started under an older config brings its own text.
+    let parsed = if execution.definition == state.workflow.text {
+        Ok(state.workflow.definition.clone())
+    } else {
+        Definition::parse(&execution.definition, &state.workflow.resources)
+    };
+    let definition = match parsed {
         Ok(d) => d,
         Err(e) => {
             // Only a resource map changed since it started can cause this.

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use pictor_db::Job;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::AppState;
 
@@ -78,7 +79,10 @@ async fn worker_loop(state: Arc<AppState>, worker: String, mut stop: watch::Rece
 /// Runs one job with heartbeats, then settles it.
 async fn run_job(state: &Arc<AppState>, worker: &str, job: Job) {
     let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
-    let _guard = span.enter();
+    run_job_in_span(state, worker, job).instrument(span).await
+}
+
+async fn run_job_in_span(state: &Arc<AppState>, worker: &str, job: Job) {
     let handler = handle(state, &job);
     let heartbeat = heartbeat(state, &job.id, worker);
     tokio::pin!(handler);
