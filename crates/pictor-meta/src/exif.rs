@@ -166,16 +166,6 @@ pub fn number(value: &Value, i: usize) -> Option<f64> {
     n.filter(|n| n.is_finite())
 }
 
-/// The `tiff:Orientation` of an XMP packet, as attribute or element.
-pub fn xmp_orientation(xmp: &[u8]) -> Option<u16> {
-    let text = String::from_utf8_lossy(xmp);
-    let at = text.find("tiff:Orientation")? + "tiff:Orientation".len();
-    let rest =
-        text[at..].trim_start_matches(|c: char| c == '=' || c == '>' || c == '"' || c == '\'' || c.is_whitespace());
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().filter(|o| (1..=8).contains(o))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -271,6 +261,8 @@ pub(crate) mod tests {
 
     #[test]
     fn xmp_orientation_forms() {
+        // The decoder's own reader, so that upright sizes match decoding.
+        let xmp_orientation = |xmp: &[u8]| pictor_imaging::decode::xmp_orientation(xmp).map(|o| o.exif_value());
         assert_eq!(xmp_orientation(br#"<rdf:Description tiff:Orientation="6"/>"#), Some(6));
         assert_eq!(xmp_orientation(b"<tiff:Orientation>3</tiff:Orientation>"), Some(3));
         assert_eq!(xmp_orientation(b"<x/>"), None);

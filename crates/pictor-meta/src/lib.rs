@@ -126,10 +126,13 @@ pub fn extract(bytes: &[u8]) -> Result<Metadata, MetaError> {
     let fields = parts.exif.as_deref().map(exif::read).unwrap_or_default();
     let swaps = match parts.container_swaps_axes {
         Some(swaps) => swaps,
-        None => {
-            let xmp_orientation = || parts.xmp.as_deref().and_then(exif::xmp_orientation);
-            fields.exif.orientation.or_else(xmp_orientation).is_some_and(|o| (5..=8).contains(&o))
-        }
+        // EXIF's orientation if it has one, else XMP's, read as the decoder reads it.
+        None => match fields.exif.orientation {
+            Some(o) => (5..=8).contains(&o),
+            None => {
+                parts.xmp.as_deref().and_then(pictor_imaging::decode::xmp_orientation).is_some_and(|o| o.swaps_axes())
+            }
+        },
     };
     let (upright_width, upright_height) = if swaps { (parts.height, parts.width) } else { (parts.width, parts.height) };
     Ok(Metadata {

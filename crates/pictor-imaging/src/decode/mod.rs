@@ -24,6 +24,7 @@ use crate::orient::Orientation;
 pub use frames::frame_count;
 #[cfg(test)]
 pub(crate) use metadata::exif_orientation;
+pub use metadata::xmp_orientation;
 
 /// Refusals made from the header, before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
