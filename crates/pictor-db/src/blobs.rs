@@ -57,7 +57,7 @@ impl Db {
         F: Future<Output = std::result::Result<(), E>>,
         E: std::fmt::Display,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM blobs WHERE sha256 = $1 AND (pins = 0 OR pinned_until < $2)
                AND NOT EXISTS (SELECT 1 FROM images WHERE images.sha256 = $1)",

@@ -153,7 +153,7 @@ impl Db {
         payload: serde_json::Value,
         dedupe: Option<&str>,
     ) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = record_once(&mut tx, kind, subject, owner, payload, dedupe).await?;
         tx.commit().await?;
         Ok(id)
@@ -179,6 +179,28 @@ mod tests {
         assert_eq!(job.kind, DISPATCH_JOB);
         assert_eq!(job.payload["event"], first.unwrap());
         assert!(db.claim("w", std::time::Duration::from_secs(5)).await.unwrap().is_none(), "only dispatched kinds");
+    }
+
+    /// Writers that read before they write (the dedupe check) must wait for
+    /// one another on SQLite, not fail with "database is locked".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writers_all_land() {
+        let (_d, db) = testing::sqlite().await;
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    for i in 0..25 {
+                        let key = format!("{w}-{i}");
+                        db.record_event("image.processed", &key, None, json!({}), Some(&key)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        assert_eq!(db.events_after(Audience::All, "", 500).await.unwrap().len(), 200);
     }
 
     #[tokio::test]

@@ -83,7 +83,7 @@ impl Db {
     /// job that runs it, unless one with the same `cause_id` exists. Returns
     /// whether it was created.
     pub async fn start_execution(&self, new: &ExecutionRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let created = sqlx::query(&format!(
             "INSERT INTO executions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, NULL, NULL, NULL, $8, NULL)
              ON CONFLICT DO NOTHING"
@@ -160,7 +160,7 @@ impl Db {
         error: Option<&str>,
         cause: Option<&str>,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE executions SET status = $1, output = $2, error = $3, cause = $4, stopped_at = $5
              WHERE id = $6 AND status = 'RUNNING' RETURNING owner, image_id",
@@ -200,7 +200,7 @@ impl Db {
         state: Option<&str>,
         details: &serde_json::Value,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let written = sqlx::query(
             "INSERT INTO execution_history (id, execution_id, key, kind, state, details, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",

@@ -61,7 +61,7 @@ fn event_payload(image: &ImageRecord) -> serde_json::Value {
 impl Db {
     /// Inserts an image (its blob row must exist) and its `image.created` event.
     pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
@@ -95,7 +95,7 @@ impl Db {
     /// Deletes an image and records `image.deleted`; returns the deleted
     /// record. The caller then releases its blob.
     pub async fn delete_image(&self, id: &str) -> Result<Option<ImageRecord>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Writing first takes the write lock up front on SQLite.
         let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}"))
             .bind(id)
@@ -192,7 +192,7 @@ impl Db {
         payload: serde_json::Value,
         dedupe: &str,
     ) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let event = record_once(&mut tx, kind, &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
         if event.is_some() {
             sqlx::query("UPDATE images SET status = $1 WHERE id = $2")

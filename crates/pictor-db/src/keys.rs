@@ -27,7 +27,7 @@ fn from_row(row: &AnyRow) -> Result<ApiKeyRecord> {
 
 impl Db {
     pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, key_hash, owner, scopes, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )

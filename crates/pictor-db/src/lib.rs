@@ -69,14 +69,38 @@ impl Db {
         install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         let max = if backend == Backend::Sqlite { 8 } else { 16 };
-        let pool =
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // A writer waits for the lock rather than failing
+                        // when fsyncs are slow and writers queue up.
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
         if backend == Backend::Sqlite {
             // Readers don't block the writer; persistent once set.
             pool.execute("PRAGMA journal_mode=WAL").await?;
         }
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool, backend })
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads
+    /// before it writes fails with `SQLITE_BUSY` instead of waiting when
+    /// another writer commits in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -130,7 +130,7 @@ impl Db {
 
     /// Deletes a subscription and its delivery log; false when it was not there.
     pub async fn delete_webhook(&self, id: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted =
             sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
         sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
@@ -141,7 +141,7 @@ impl Db {
     /// Writes a delivery (and its job) for every enabled subscription of the
     /// event's owner that wants its kind. Returns how many were added.
     pub async fn fan_out(&self, event: &Event) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(&format!(
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND ((owner IS NULL AND $1 IS NULL) OR owner = $1)"
         ))
@@ -217,7 +217,7 @@ impl Db {
             Attempt::GaveUp => ("failed", None, Some(now)),
             Attempt::Gone => ("gone", None, Some(now)),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
              next_at = $4, done_at = $5 WHERE id = $6",

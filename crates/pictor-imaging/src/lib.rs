@@ -42,7 +42,7 @@ mod orient;
 pub mod pipeline;
 pub mod thumbnails;
 
-pub use decode::{Decoded, Header, Limits, decode, probe};
+pub use decode::{Decoded, Header, Limits, decode, probe, quiet_guarded_panics};
 pub use encode::EncodeOptions;
 pub use error::{ImagingError, Result};
 pub use format::{ImageFormat, OutputFormat};

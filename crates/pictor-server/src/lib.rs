@@ -60,6 +60,7 @@ impl AppState {
     /// Opens the database and store (running migrations) and loads the
     /// workflow: everything but the listener.
     pub async fn open(config: Config) -> anyhow::Result<Arc<Self>> {
+        pictor_imaging::quiet_guarded_panics();
         let workflow = jobs::execution::Workflow::from_config(&config.workflow)?;
         let (db, store) = open_backends(&config).await?;
         let metrics = metrics::Metrics::new();

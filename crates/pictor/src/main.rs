@@ -10,6 +10,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
+    pictor_imaging::quiet_guarded_panics();
     match cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {

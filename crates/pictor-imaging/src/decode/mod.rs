@@ -116,11 +116,35 @@ fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
 /// A decoder bug on hostile input must cost one request, not the process:
 /// a panic inside a third-party decoder becomes `Corrupt`.
 fn guard_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+    let was_guarded = GUARDED.replace(true);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    GUARDED.set(was_guarded);
+    outcome.unwrap_or_else(|panic| {
         let msg =
             panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
         Err(ImagingError::Corrupt(format!("the decoder failed on this file ({})", msg.unwrap_or_default())))
     })
+}
+
+thread_local! {
+    /// Set while a decoder runs under [`guard_panics`].
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps panics that [`guard_panics`] turns into `Corrupt` errors from
+/// printing a message and backtrace: hostile files are expected, and their
+/// error already carries the message. Every other panic reaches the hook
+/// that was installed before. Idempotent; call it once at start.
+pub fn quiet_guarded_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.get() {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Refuses a header that breaks the limits.
