@@ -9,7 +9,18 @@
 //! A missing client is not fatal: the service still starts and the vision
 //! tasks fail with [`models::NOT_INSTALLED`].
 //!
-//! This crate so far holds only that groundwork ([`models`]); running the
-//! models (with tract, pure Rust) comes next.
+//! Each model is run by tract (pure Rust) and has one module: load once,
+//! then call from any thread.
+//! - [`labels`]: EfficientNet-lite0 ImageNet labels with WordNet parents.
+//! - [`moderation`]: the open-nsfw score.
+//! - [`faces`]: CenterFace boxes and landmarks.
+//! - [`text`]: PP-OCRv4 text lines.
 
+pub mod error;
+pub mod faces;
+pub mod labels;
 pub mod models;
+pub mod moderation;
+pub mod text;
+
+pub use error::{Result, VisionError};
