@@ -14,8 +14,15 @@ use crate::jobs::enqueue_in;
 use crate::{Db, Result, now_ms};
 
 /// Event kinds handed to the dispatcher (workflows and webhooks).
-pub const DISPATCHED: &[&str] =
-    &["image.created", "image.processed", "image.rejected", "image.flagged", "image.deleted"];
+pub const DISPATCHED: &[&str] = &[
+    "image.created",
+    "image.processed",
+    "image.rejected",
+    "image.flagged",
+    "image.deleted",
+    "moderation.approved",
+    "moderation.rejected",
+];
 
 /// The job kind that fans an event out.
 pub const DISPATCH_JOB: &str = "event.dispatch";
@@ -99,6 +106,16 @@ pub enum Audience<'a> {
     Owner(Option<&'a str>),
 }
 
+impl<'a> Audience<'a> {
+    /// The `(all, owner)` pair queries bind: `all = 1` sees everything.
+    pub(crate) fn bind(self) -> (i64, Option<&'a str>) {
+        match self {
+            Audience::All => (1, None),
+            Audience::Owner(owner) => (0, owner),
+        }
+    }
+}
+
 impl Db {
     /// The events about `subject`, oldest first.
     pub async fn events_for(&self, subject: &str) -> Result<Vec<Event>> {
@@ -120,10 +137,7 @@ impl Db {
     /// Up to `limit` events newer than `after` (an event id; ids sort by
     /// time), oldest first, that `audience` may see.
     pub async fn events_after(&self, audience: Audience<'_>, after: &str, limit: i64) -> Result<Vec<Event>> {
-        let (all, owner) = match audience {
-            Audience::All => (1_i64, None),
-            Audience::Owner(owner) => (0, owner),
-        };
+        let (all, owner) = audience.bind();
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM events
              WHERE id > $1 AND ($2 = 1 OR (owner IS NULL AND $3 IS NULL) OR owner = $3)

@@ -23,6 +23,9 @@ pub struct ImageRecord {
     /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`.
     pub source: String,
     pub created_at: i64,
+    /// `flagged`, `approved` or `rejected` once moderation looked at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<String>,
 }
 
 /// One page of a listing, with the cursor for the next.
@@ -32,9 +35,13 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// The columns an upload writes.
 const COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at";
+/// The columns a record is read from: those plus what moderation decided.
+pub(crate) const RECORD_COLUMNS: &str =
+    "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, moderation";
 
-fn from_row(row: &AnyRow) -> Result<ImageRecord> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<ImageRecord> {
     Ok(ImageRecord {
         id: row.try_get("id")?,
         owner: row.try_get("owner")?,
@@ -48,6 +55,7 @@ fn from_row(row: &AnyRow) -> Result<ImageRecord> {
         description: row.try_get("description")?,
         source: row.try_get("source")?,
         created_at: row.try_get("created_at")?,
+        moderation: row.try_get("moderation")?,
     })
 }
 
@@ -85,7 +93,7 @@ impl Db {
     }
 
     pub async fn get_image(&self, id: &str) -> Result<Option<ImageRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -97,32 +105,57 @@ impl Db {
     pub async fn delete_image(&self, id: &str) -> Result<Option<ImageRecord>> {
         let mut tx = self.begin_write().await?;
         // Writing first takes the write lock up front on SQLite.
-        let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}"))
+        let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {RECORD_COLUMNS}"))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
+        sqlx::query("DELETE FROM image_labels WHERE image_id = $1").bind(id).execute(&mut *tx).await?;
         record(&mut tx, "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image)).await?;
         tx.commit().await?;
         Ok(Some(image))
     }
 
     /// The owner's images, newest first, `limit` at a time; `cursor` is the
-    /// `next` of the previous page.
-    pub async fn list_images(&self, owner: Option<&str>, cursor: Option<&str>, limit: i64) -> Result<Page> {
+    /// `next` of the previous page. `filter` narrows by labels and text.
+    pub async fn list_images(
+        &self,
+        owner: Option<&str>,
+        filter: &ImageFilter,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Page> {
         let (before_at, before_id) = parse_cursor(cursor);
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM images
+        let mut sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM images
              WHERE ((owner IS NULL AND $1 IS NULL) OR owner = $1)
-               AND (created_at < $2 OR (created_at = $2 AND id < $3))
-             ORDER BY created_at DESC, id DESC LIMIT $4"
-        ))
-        .bind(owner)
-        .bind(before_at)
-        .bind(before_id)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+               AND (created_at < $2 OR (created_at = $2 AND id < $3))"
+        );
+        let mut next_param = 5;
+        let mut param = || {
+            next_param += 1;
+            format!("${}", next_param - 1)
+        };
+        if !filter.labels.is_empty() {
+            let list: Vec<String> = filter.labels.iter().map(|_| param()).collect();
+            sql += &format!(" AND id IN (SELECT image_id FROM image_labels WHERE label IN ({})", list.join(", "));
+            if filter.match_all {
+                sql += &format!(" GROUP BY image_id HAVING COUNT(*) = {}", filter.labels.len());
+            }
+            sql += ")";
+        }
+        if filter.text.is_some() {
+            sql += &format!(" AND text LIKE {} ESCAPE '!'", param());
+        }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT $4";
+        let mut query = sqlx::query(&sql).bind(owner).bind(before_at).bind(before_id).bind(limit + 1);
+        for label in &filter.labels {
+            query = query.bind(label);
+        }
+        if let Some(text) = &filter.text {
+            query = query.bind(like_pattern(text));
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut images = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
         let next = if images.len() as i64 > limit {
             images.truncate(limit as usize);
@@ -132,6 +165,29 @@ impl Db {
         };
         Ok(Page { images, next })
     }
+}
+
+/// What a listing keeps: images with the labels (all of them, or any), and
+/// whose recognised text contains `text` (case-insensitive).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImageFilter {
+    pub labels: Vec<String>,
+    pub match_all: bool,
+    pub text: Option<String>,
+}
+
+/// `%text%` for LIKE, lower-cased as the stored text is, with LIKE's own
+/// characters escaped by `!`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// What the workflow made of an image so far.
@@ -171,7 +227,12 @@ impl Db {
         self.set_image_json("thumbnails", id, thumbnails).await
     }
 
-    async fn set_image_json(&self, column: &'static str, id: &str, value: &serde_json::Value) -> Result<bool> {
+    pub(crate) async fn set_image_json(
+        &self,
+        column: &'static str,
+        id: &str,
+        value: &serde_json::Value,
+    ) -> Result<bool> {
         let updated = sqlx::query(&format!("UPDATE images SET {column} = $1 WHERE id = $2"))
             .bind(value.to_string())
             .bind(id)
@@ -235,10 +296,11 @@ pub(crate) mod tests {
             description: None,
             source: "raw".into(),
             created_at: at,
+            moderation: None,
         }
     }
 
-    async fn with_blob() -> (tempfile::TempDir, Db) {
+    pub(crate) async fn with_blob() -> (tempfile::TempDir, Db) {
         let (dir, db) = testing::sqlite().await;
         let sha = "bb".repeat(32);
         db.pin_blob(&NewBlob { sha256: &sha, md5: "m", bytes: 3 }, Duration::from_secs(60)).await.unwrap();
@@ -265,14 +327,14 @@ pub(crate) mod tests {
         }
         db.insert_image(&image("b0", Some("bob"), 3)).await.unwrap();
         db.insert_image(&image("n0", None, 3)).await.unwrap();
-        let first = db.list_images(Some("alice"), None, 2).await.unwrap();
+        let first = db.list_images(Some("alice"), &ImageFilter::default(), None, 2).await.unwrap();
         assert_eq!(first.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a4", "a3"]);
-        let second = db.list_images(Some("alice"), first.next.as_deref(), 2).await.unwrap();
+        let second = db.list_images(Some("alice"), &ImageFilter::default(), first.next.as_deref(), 2).await.unwrap();
         assert_eq!(second.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a2", "a1"]);
-        let third = db.list_images(Some("alice"), second.next.as_deref(), 2).await.unwrap();
+        let third = db.list_images(Some("alice"), &ImageFilter::default(), second.next.as_deref(), 2).await.unwrap();
         assert_eq!(third.images.len(), 1);
         assert!(third.next.is_none());
-        let anon = db.list_images(None, None, 10).await.unwrap();
+        let anon = db.list_images(None, &ImageFilter::default(), None, 10).await.unwrap();
         assert_eq!(anon.images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["n0"]);
     }
 }

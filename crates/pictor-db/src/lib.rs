@@ -16,6 +16,7 @@ mod executions;
 mod images;
 mod jobs;
 mod keys;
+mod vision;
 mod webhooks;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,9 +28,10 @@ pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;
 pub use events::{Audience, DISPATCH_JOB, DISPATCHED, Event};
 pub use executions::{ExecutionRecord, HistoryRow, RUN_JOB};
-pub use images::{ImageRecord, ImageState, Page};
+pub use images::{ImageFilter, ImageRecord, ImageState, Page};
 pub use jobs::{Job, QueueStats};
 pub use keys::ApiKeyRecord;
+pub use vision::{ImageLabel, LabelCount, Review};
 pub use webhooks::{Attempt, DELIVER_JOB, Delivery, Webhook, rfc3339_ms};
 
 #[derive(Debug, thiserror::Error)]
