@@ -197,6 +197,10 @@ pub struct ImageState {
     pub status: String,
     pub metadata: Option<serde_json::Value>,
     pub thumbnails: Option<serde_json::Value>,
+    /// What the vision tasks found, once they ran.
+    pub nsfw_score: Option<f64>,
+    pub faces: Option<serde_json::Value>,
+    pub text_lines: Option<serde_json::Value>,
 }
 
 fn json_text(text: Option<String>) -> Option<serde_json::Value> {
@@ -205,15 +209,19 @@ fn json_text(text: Option<String>) -> Option<serde_json::Value> {
 
 impl Db {
     pub async fn image_state(&self, id: &str) -> Result<Option<ImageState>> {
-        let row = sqlx::query("SELECT status, metadata, thumbnails FROM images WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT status, metadata, thumbnails, nsfw_score, faces, text_lines FROM images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(ImageState {
             status: row.try_get("status")?,
             metadata: json_text(row.try_get("metadata")?),
             thumbnails: json_text(row.try_get("thumbnails")?),
+            nsfw_score: row.try_get("nsfw_score")?,
+            faces: json_text(row.try_get("faces")?),
+            text_lines: json_text(row.try_get("text_lines")?),
         }))
     }
 

@@ -209,14 +209,6 @@ impl Db {
         self.set_image_json("faces", id, faces).await
     }
 
-    /// The stored faces, if the faces task ran.
-    pub async fn image_faces(&self, id: &str) -> Result<Option<serde_json::Value>> {
-        let row = sqlx::query("SELECT faces FROM images WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        Ok(row
-            .and_then(|r| r.try_get::<Option<String>, _>("faces").ok().flatten())
-            .and_then(|t| serde_json::from_str(&t).ok()))
-    }
-
     /// Stores the text lines (JSON) and their joined, lower-cased text for
     /// search; false when the image is gone.
     pub async fn set_image_text(&self, id: &str, lines: &serde_json::Value, text: &str) -> Result<bool> {

@@ -1,4 +1,4 @@
-//! The four ways imaging can fail. Callers map them to their own surfaces
+//! The five ways imaging can fail. Callers map them to their own surfaces
 //! (HTTP problem codes, CLI exit codes); the variants never change meaning.
 
 /// Every fallible call in this crate returns this error.
@@ -16,6 +16,9 @@ pub enum ImagingError {
     /// An operation or encode option is malformed or out of range.
     #[error("invalid operation: {0}")]
     InvalidOperation(String),
+    /// A step needs something the caller did not give (the face model).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ImagingError {
@@ -26,6 +29,7 @@ impl ImagingError {
             Self::Corrupt(_) => "corrupt_image",
             Self::TooLarge(_) => "image_too_large",
             Self::InvalidOperation(_) => "invalid_filter",
+            Self::Unavailable(_) => "models_not_installed",
         }
     }
 }

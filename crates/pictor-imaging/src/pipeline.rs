@@ -14,7 +14,7 @@ use crate::encode::{EncodeOptions, encode};
 use crate::error::{Result, invalid};
 use crate::format::OutputFormat;
 use crate::image::{Image, Rgba};
-use crate::ops::{Crop, Ctx, Fit, Gravity, Operation, Resize, Rotate};
+use crate::ops::{Crop, Ctx, FaceFinder, Fit, Gravity, Operation, Resize, Rotate};
 
 /// Operations plus encoder settings.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,6 +88,7 @@ impl Pipeline {
                 }
             }
             "blur" => Operation::Blur(parse_sigma(name, value)?),
+            "blur_faces" => Operation::BlurFaces(if value.is_empty() { 0.0 } else { parse_sigma(name, value)? }),
             "sharpen" => Operation::Sharpen(parse_sigma(name, value)?),
             "flatten" => Operation::Flatten(if value.is_empty() { Rgba::WHITE } else { Rgba::parse(value)? }),
             "pad" | "extend" => parse_pad(value)?,
@@ -122,7 +123,7 @@ impl Pipeline {
             other => {
                 return Err(invalid(format!(
                     "unknown operation '{other}'; known: thumbnail, resize, crop, rotate, flip, flop, blur, sharpen, \
-                     grayscale, flatten, pad, quality, progressive, lossless, speed, metadata"
+                     grayscale, flatten, pad, blur_faces, quality, progressive, lossless, speed, metadata"
                 )));
             }
         };
@@ -145,9 +146,19 @@ impl Pipeline {
         })
     }
 
+    /// Whether a step looks for faces (and so needs a [`FaceFinder`]).
+    pub fn needs_faces(&self) -> bool {
+        self.ops.iter().any(Operation::needs_faces)
+    }
+
     /// Applies the operations in order.
-    pub fn transform(&self, mut img: Image, limits: &Limits) -> Result<Image> {
-        let ctx = Ctx { max_pixels: limits.max_pixels };
+    pub fn transform(&self, img: Image, limits: &Limits) -> Result<Image> {
+        self.transform_with(img, limits, None)
+    }
+
+    /// Applies the operations in order, with `faces` for the face steps.
+    pub fn transform_with(&self, mut img: Image, limits: &Limits, faces: Option<&dyn FaceFinder>) -> Result<Image> {
+        let ctx = Ctx { max_pixels: limits.max_pixels, faces };
         for op in &self.ops {
             img = op.apply(img, &ctx)?;
         }
@@ -157,8 +168,20 @@ impl Pipeline {
     /// The whole path: decode, transform, encode. `Auto` is resolved
     /// against `accept` (an HTTP Accept value) and the result's transparency.
     pub fn run(&self, bytes: &[u8], format: OutputFormat, accept: &str, limits: &Limits) -> Result<Output> {
+        self.run_with(bytes, format, accept, limits, None)
+    }
+
+    /// [`Pipeline::run`], with `faces` for the face steps.
+    pub fn run_with(
+        &self,
+        bytes: &[u8],
+        format: OutputFormat,
+        accept: &str,
+        limits: &Limits,
+        faces: Option<&dyn FaceFinder>,
+    ) -> Result<Output> {
         let decoded = self.decode(bytes, limits)?;
-        let image = self.transform(decoded.image, limits)?;
+        let image = self.transform_with(decoded.image, limits, faces)?;
         let format = match format {
             OutputFormat::Auto => OutputFormat::negotiate(accept, image.has_transparency(), true),
             concrete => concrete,
@@ -318,6 +341,8 @@ fn op_string(op: &Operation) -> String {
         Operation::Sharpen(s) => format!("sharpen={s}"),
         Operation::Grayscale => "grayscale".into(),
         Operation::Flatten(c) => format!("flatten={c}"),
+        Operation::BlurFaces(s) if *s == 0.0 => "blur_faces".into(),
+        Operation::BlurFaces(s) => format!("blur_faces={s}"),
         Operation::Pad { top, right, bottom, left, color } => format!("pad={top},{right},{bottom},{left}:{color}"),
     }
 }
@@ -325,6 +350,15 @@ fn op_string(op: &Operation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn face_steps_parse_print_and_say_they_need_faces() {
+        let p = Pipeline::parse("crop=1:1:face&blur_faces&blur_faces=3").unwrap();
+        assert_eq!(p.to_string(), "crop=1:1:face&blur_faces&blur_faces=3");
+        assert!(p.needs_faces());
+        assert!(!Pipeline::parse("crop=1:1:attention&blur=2").unwrap().needs_faces());
+        assert!(Pipeline::parse("blur_faces=0").is_err());
+    }
 
     #[test]
     fn seed_example_parses_in_order() {

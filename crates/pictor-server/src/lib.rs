@@ -18,6 +18,7 @@ mod openapi;
 mod ratelimit;
 pub(crate) mod routes;
 pub mod signing;
+pub mod vision;
 pub mod webhooks;
 mod workers;
 
@@ -54,6 +55,8 @@ pub struct AppState {
     /// Turns true when the server starts shutting down: long-lived
     /// responses (event streams) end so that the drain can finish.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The vision models, loaded on first use.
+    pub vision: Arc<vision::Vision>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
         let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
         let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
+        let config_data_dir = config.data_dir.clone();
         Ok(Arc::new(AppState {
             config,
             db,
@@ -98,12 +102,19 @@ impl AppState {
             job_signal: tokio::sync::Notify::new(),
             workflow,
             stopping: tokio::sync::watch::Sender::new(false),
+            vision: Arc::new(vision::Vision::new(config_data_dir)),
         }))
     }
 
     /// The decoder limits from the configuration.
     pub fn limits(&self) -> pictor_imaging::Limits {
         pictor_imaging::Limits { max_pixels: self.config.limits.max_pixels, max_frames: self.config.limits.max_frames }
+    }
+
+    /// Drops this process's cached copy of an image record after a change
+    /// (other processes see it within the cache's few seconds).
+    pub fn forget_record(&self, id: &str) {
+        self.records.forget(id);
     }
 
     /// How long a claimed job is leased.

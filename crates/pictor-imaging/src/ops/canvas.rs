@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn pad_places_picture_inside_borders() {
         let img = Image::filled(1, 1, Rgba::BLACK);
-        let out = pad(img, [1, 2, 0, 1], Rgba::WHITE, &Ctx { max_pixels: 100 }).unwrap();
+        let out = pad(img, [1, 2, 0, 1], Rgba::WHITE, &Ctx::new(100)).unwrap();
         assert_eq!((out.width(), out.height()), (4, 2));
         let firsts: Vec<u8> = out.data().chunks(3).map(|p| p[0]).collect();
         assert_eq!(firsts, vec![255, 255, 255, 255, 255, 0, 255, 255]);
@@ -53,8 +53,7 @@ mod tests {
 
     #[test]
     fn transparent_padding_adds_alpha() {
-        let out =
-            pad(Image::filled(1, 1, Rgba::BLACK), [0, 1, 0, 0], Rgba::TRANSPARENT, &Ctx { max_pixels: 9 }).unwrap();
+        let out = pad(Image::filled(1, 1, Rgba::BLACK), [0, 1, 0, 0], Rgba::TRANSPARENT, &Ctx::new(9)).unwrap();
         assert_eq!(out.data(), &[0, 0, 0, 255, 0, 0, 0, 0]);
     }
 

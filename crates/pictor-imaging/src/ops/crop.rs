@@ -2,7 +2,9 @@
 //! ratio placed by a gravity: a compass point, or `entropy`/`attention`,
 //! which slide the window to where the picture has the most detail.
 
+use super::Ctx;
 use super::canvas::cut;
+use super::faces::face_offset;
 use crate::error::{Result, invalid};
 use crate::image::Image;
 use crate::ops::resize::resize_exact;
@@ -24,10 +26,12 @@ pub enum Gravity {
     Entropy,
     /// The window with the most edges and saturated colour.
     Attention,
+    /// The window around the faces (from the caller's face finder).
+    Face,
 }
 
 impl Gravity {
-    const ALL: [(Gravity, &'static str); 11] = [
+    const ALL: [(Gravity, &'static str); 12] = [
         (Self::Centre, "centre"),
         (Self::North, "north"),
         (Self::NorthEast, "northeast"),
@@ -39,6 +43,7 @@ impl Gravity {
         (Self::NorthWest, "northwest"),
         (Self::Entropy, "entropy"),
         (Self::Attention, "attention"),
+        (Self::Face, "face"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,7 +57,9 @@ impl Gravity {
         let short2 = [("se", "southeast"), ("s", "south"), ("sw", "southwest"), ("w", "west"), ("nw", "northwest")];
         let name = short.iter().chain(&short2).find(|(a, _)| *a == s).map_or(s, |(_, full)| *full);
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(g, _)| *g).ok_or_else(|| {
-            invalid(format!("gravity '{s}': use centre, n, ne, e, se, s, sw, w, nw, entropy or attention (smart)"))
+            invalid(format!(
+                "gravity '{s}': use centre, n, ne, e, se, s, sw, w, nw, entropy, attention (smart) or face"
+            ))
         })
     }
 
@@ -86,7 +93,7 @@ pub enum Crop {
 }
 
 impl Crop {
-    pub fn apply(&self, img: Image) -> Result<Image> {
+    pub fn apply(&self, img: Image, ctx: &Ctx) -> Result<Image> {
         let (w, h) = (img.width(), img.height());
         match *self {
             Crop::Rect { x, y, width, height } => {
@@ -99,6 +106,7 @@ impl Crop {
                 let (cw, ch) = aspect_window(w, h, ratio_w, ratio_h);
                 let (x, y) = match gravity {
                     Gravity::Entropy | Gravity::Attention => smart_offset(&img, cw, ch, gravity),
+                    Gravity::Face => face_offset(&img, cw, ch, ctx)?,
                     compass => compass.offset(w - cw, h - ch),
                 };
                 Ok(cut(&img, x, y, cw, ch))
@@ -225,9 +233,15 @@ mod tests {
 
     #[test]
     fn rect_is_clipped_to_the_picture() {
-        let out = Crop::Rect { x: 2, y: 1, width: 100, height: 100 }.apply(Image::filled(4, 3, Rgba::BLACK)).unwrap();
+        let out = Crop::Rect { x: 2, y: 1, width: 100, height: 100 }
+            .apply(Image::filled(4, 3, Rgba::BLACK), &Ctx::new(1 << 20))
+            .unwrap();
         assert_eq!((out.width(), out.height()), (2, 2));
-        assert!(Crop::Rect { x: 4, y: 0, width: 1, height: 1 }.apply(Image::filled(4, 3, Rgba::BLACK)).is_err());
+        assert!(
+            Crop::Rect { x: 4, y: 0, width: 1, height: 1 }
+                .apply(Image::filled(4, 3, Rgba::BLACK), &Ctx::new(1 << 20))
+                .is_err()
+        );
     }
 
     #[test]
@@ -269,7 +283,7 @@ mod tests {
     fn smart_gravities_find_the_detail() {
         for gravity in [Gravity::Entropy, Gravity::Attention] {
             let crop = Crop::Aspect { ratio_w: 1, ratio_h: 1, gravity };
-            let out = crop.apply(detail_on_the_right()).unwrap();
+            let out = crop.apply(detail_on_the_right(), &Ctx::new(1 << 20)).unwrap();
             assert_eq!((out.width(), out.height()), (100, 100));
             // The busy patch (x >= 150) lies inside the chosen window.
             let right_edge = &out.data()[(99 * 3)..(99 * 3 + 3)];

@@ -6,24 +6,32 @@
 
 mod canvas;
 mod crop;
+mod faces;
 mod filters;
 mod resize;
 mod rotate;
 
 pub use crop::{Crop, Gravity};
+pub use faces::{FaceFinder, Region};
 pub use resize::{Fit, Resize};
 pub use rotate::Rotate;
 
 use crate::error::{ImagingError, Result};
 use crate::image::{Image, Rgba};
 
-/// What every step may consult: the output size limit.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx {
+/// What every step may consult: the output size limit, and the face finder
+/// the face steps use (none outside the server).
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
     pub max_pixels: u64,
+    pub faces: Option<&'a dyn FaceFinder>,
 }
 
-impl Ctx {
+impl Ctx<'_> {
+    pub const fn new(max_pixels: u64) -> Self {
+        Self { max_pixels, faces: None }
+    }
+
     /// Refuses an output size over the pixel limit, before allocating it.
     pub(crate) fn check_output(&self, width: u64, height: u64) -> Result<()> {
         if width * height > self.max_pixels || width == 0 || height == 0 {
@@ -53,6 +61,8 @@ pub enum Operation {
     Grayscale,
     /// Composite transparency onto a colour.
     Flatten(Rgba),
+    /// Blur every face with this sigma (0: strong enough to hide it).
+    BlurFaces(f32),
     /// Add borders: top, right, bottom, left, and their colour.
     Pad {
         top: u32,
@@ -67,7 +77,7 @@ impl Operation {
     pub fn apply(&self, img: Image, ctx: &Ctx) -> Result<Image> {
         match self {
             Self::Resize(r) => r.apply(img, ctx),
-            Self::Crop(c) => c.apply(img),
+            Self::Crop(c) => c.apply(img, ctx),
             Self::Rotate(r) => r.apply(img, ctx),
             Self::Flip => Ok(filters::flip(&img)),
             Self::Flop => Ok(filters::flop(&img)),
@@ -75,10 +85,16 @@ impl Operation {
             Self::Sharpen(sigma) => Ok(filters::sharpen(img, *sigma)),
             Self::Grayscale => Ok(filters::grayscale(img)),
             Self::Flatten(color) => Ok(img.flatten(*color)),
+            Self::BlurFaces(sigma) => faces::blur_faces(img, *sigma, ctx),
             Self::Pad { top, right, bottom, left, color } => {
                 canvas::pad(img, [*top, *right, *bottom, *left], *color, ctx)
             }
         }
+    }
+
+    /// Whether this step looks for faces.
+    pub fn needs_faces(&self) -> bool {
+        matches!(self, Self::BlurFaces(_) | Self::Crop(Crop::Aspect { gravity: Gravity::Face, .. }))
     }
 
     /// How many times smaller this step makes a `width`×`height` picture

@@ -128,7 +128,7 @@ mod tests {
 
     fn sized(r: &Resize, w: u32, h: u32) -> (u32, u32) {
         let img = Image::filled(w, h, Rgba::BLACK);
-        let out = r.apply(img, &Ctx { max_pixels: 1 << 30 }).unwrap();
+        let out = r.apply(img, &Ctx::new(1 << 30)).unwrap();
         (out.width(), out.height())
     }
 
@@ -163,7 +163,7 @@ mod tests {
     fn contain_pads_with_background() {
         let mut r = resize(4, 4, Fit::Contain);
         r.background = Rgba::WHITE;
-        let out = r.apply(Image::filled(8, 4, Rgba::BLACK), &Ctx { max_pixels: 100 }).unwrap();
+        let out = r.apply(Image::filled(8, 4, Rgba::BLACK), &Ctx::new(100)).unwrap();
         assert_eq!((out.width(), out.height()), (4, 4));
         assert_eq!(&out.data()[..3], &[255, 255, 255], "top row is padding");
         assert_eq!(&out.data()[4 * 3 + 4 * 3..][..3], &[0, 0, 0], "middle is picture");
@@ -180,7 +180,7 @@ mod tests {
     fn output_limit_is_checked_before_allocating() {
         let mut r = resize(100_000, 100_000, Fit::Fill);
         r.enlarge = true;
-        let err = r.apply(Image::filled(2, 2, Rgba::BLACK), &Ctx { max_pixels: 1_000_000 }).unwrap_err();
+        let err = r.apply(Image::filled(2, 2, Rgba::BLACK), &Ctx::new(1_000_000)).unwrap_err();
         assert_eq!(err.code(), "image_too_large");
     }
 }

@@ -77,7 +77,7 @@ fn rotate_any(img: Image, degrees: f64, background: Rgba, ctx: &Ctx) -> Result<I
 mod tests {
     use super::*;
 
-    const CTX: Ctx = Ctx { max_pixels: 1 << 24 };
+    const CTX: Ctx<'static> = Ctx::new(1 << 24);
 
     #[test]
     fn quarter_turns_are_exact() {

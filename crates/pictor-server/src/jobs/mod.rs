@@ -17,6 +17,7 @@ mod dispatch;
 pub mod execution;
 pub mod local;
 pub mod tasks;
+mod vision_tasks;
 
 use std::sync::Arc;
 use std::time::Duration;

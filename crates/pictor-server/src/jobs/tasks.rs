@@ -19,6 +19,7 @@ use pictor_imaging::{OutputFormat, Pipeline};
 use pictor_workflow::{TaskCall, TaskError};
 use serde_json::{Value, json};
 
+use super::vision_tasks;
 use crate::AppState;
 use crate::cache::Derivative;
 
@@ -29,6 +30,8 @@ pub const TRANSFORM_METADATA: &str = "pictor:transform-metadata";
 pub const THUMBNAILS: &str = "pictor:thumbnails";
 pub const DETECT_LABELS: &str = "pictor:detect-labels";
 pub const MODERATE: &str = "pictor:moderate";
+pub const DETECT_FACES: &str = "pictor:detect-faces";
+pub const DETECT_TEXT: &str = "pictor:detect-text";
 pub const WEBHOOK: &str = "pictor:webhook";
 pub const REJECT: &str = "pictor:reject";
 
@@ -41,6 +44,8 @@ pub const BUILTINS: &[&str] = &[
     THUMBNAILS,
     DETECT_LABELS,
     MODERATE,
+    DETECT_FACES,
+    DETECT_TEXT,
     WEBHOOK,
     REJECT,
 ];
@@ -57,11 +62,11 @@ pub struct TaskEnv<'a> {
 
 type TaskResult = Result<Value, TaskError>;
 
-fn fail(error: &str, cause: impl Into<String>) -> TaskError {
+pub(super) fn fail(error: &str, cause: impl Into<String>) -> TaskError {
     TaskError { error: error.into(), cause: cause.into() }
 }
 
-fn unavailable(e: impl std::fmt::Display) -> TaskError {
+pub(super) fn unavailable(e: impl std::fmt::Display) -> TaskError {
     fail("pictor.Unavailable", e.to_string())
 }
 
@@ -73,10 +78,10 @@ pub async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
         STORE_METADATA => store_metadata(env, &call.input).await,
         TRANSFORM_METADATA => transform_metadata(&call.input),
         THUMBNAILS => thumbnails(env, &call.input).await,
-        // The vision tasks arrive with the vision issue; until then their
-        // branches succeed and report that nothing was looked at.
-        DETECT_LABELS => Ok(json!({ "labels": [], "skipped": "no vision model is configured" })),
-        MODERATE => Ok(json!({ "flagged": false, "labels": [], "skipped": "no vision model is configured" })),
+        DETECT_LABELS => vision_tasks::detect_labels(env, &call.input).await,
+        MODERATE => vision_tasks::moderate(env, call).await,
+        DETECT_FACES => vision_tasks::detect_faces(env, &call.input).await,
+        DETECT_TEXT => vision_tasks::detect_text(env, &call.input).await,
         WEBHOOK => {
             notify(env, call, call.input.get("event").and_then(Value::as_str).unwrap_or("image.processed")).await
         }
@@ -87,7 +92,7 @@ pub async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
 
 /// The image the input names (`imageId`, `objectID` or `id`), else the
 /// execution's own.
-async fn image(env: &TaskEnv<'_>, input: &Value) -> Result<ImageRecord, TaskError> {
+pub(super) async fn image(env: &TaskEnv<'_>, input: &Value) -> Result<ImageRecord, TaskError> {
     let named = ["imageId", "objectID", "id"].iter().find_map(|k| input.get(*k).and_then(Value::as_str));
     let Some(id) = named.or(env.image) else {
         return Err(fail("pictor.InvalidInput", "the task input names no image: give it an \"imageId\""));
@@ -99,7 +104,7 @@ async fn image(env: &TaskEnv<'_>, input: &Value) -> Result<ImageRecord, TaskErro
     }
 }
 
-async fn original(env: &TaskEnv<'_>, record: &ImageRecord) -> Result<Bytes, TaskError> {
+pub(super) async fn original(env: &TaskEnv<'_>, record: &ImageRecord) -> Result<Bytes, TaskError> {
     env.state.store.get_blob(&record.sha256).await.map_err(unavailable)
 }
 
@@ -219,6 +224,11 @@ async fn thumbnails(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     }
 }
 
+/// The same task across attempts and replays: its key without `/aN`.
+pub(super) fn task_key(call: &TaskCall) -> &str {
+    call.key.rsplit_once("/a").map_or(call.key.as_str(), |(task, _)| task)
+}
+
 /// Records `kind` for the image and settles its status; the event reaches
 /// webhook subscribers through the dispatcher. Once per task, however often
 /// it runs.
@@ -249,9 +259,7 @@ async fn notify(env: &TaskEnv<'_>, call: &TaskCall, kind: &str) -> TaskResult {
     if status == "rejected" {
         payload["reason"] = call.input.get("error").cloned().unwrap_or(Value::Null);
     }
-    // The same task across attempts and replays: its key without `/aN`.
-    let task = call.key.rsplit_once("/a").map_or(call.key.as_str(), |(task, _)| task);
-    let dedupe = format!("{}/{task}", env.execution);
+    let dedupe = format!("{}/{}", env.execution, task_key(call));
     let event = env.state.db.settle_image(&record, status, kind, payload, &dedupe).await.map_err(unavailable)?;
     env.state.job_signal.notify_waiters();
     Ok(json!({ "event": kind, "imageId": record.id, "recorded": event.is_some() }))

@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -15,9 +15,9 @@ use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment, query};
+use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment};
 use crate::AppState;
-use crate::auth::Scope;
+use crate::auth::{Principal, Scope};
 use crate::cache::Derivative;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::signing;
@@ -61,6 +61,22 @@ pub struct ImageView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub thumbnails: Option<serde_json::Value>,
+    /// `flagged` (held back until an admin approves it), `approved` or
+    /// `rejected`; absent when moderation never flagged it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<String>,
+    /// The moderation model's NSFW score, 0–1.
+    #[serde(rename = "nsfwScore", skip_serializing_if = "Option::is_none")]
+    pub nsfw_score: Option<f64>,
+    /// Faces: `x`, `y`, `width`, `height` in pixels of the upright
+    /// original, `confidence`, and five `landmarks`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub faces: Option<serde_json::Value>,
+    /// Text lines: `text`, `confidence`, and `quad` (four corners).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub text: Option<serde_json::Value>,
 }
 
 impl ImageView {
@@ -70,6 +86,9 @@ impl ImageView {
         self.status = Some(state.status);
         self.metadata = state.metadata;
         self.thumbnails = state.thumbnails;
+        self.nsfw_score = state.nsfw_score;
+        self.faces = state.faces;
+        self.text = state.text_lines;
         self
     }
 }
@@ -108,6 +127,10 @@ impl From<&ImageRecord> for ImageView {
             metadata: None,
             reference_metadata: None,
             thumbnails: None,
+            moderation: r.moderation.clone(),
+            nsfw_score: None,
+            faces: None,
+            text: None,
         }
     }
 }
@@ -144,8 +167,10 @@ pub async fn get(
     // A format we cannot write is refused before any lookup.
     let requested =
         OutputFormat::from_str(extension).map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
-    let pipeline = authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
+    let (pipeline, principal) =
+        authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
     let record = state.records.get(&state, id).await?;
+    ensure_viewable(&state, &record, principal.as_ref()).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
     let key = crate::cache::derivative_key(&record.sha256, &pipeline, format);
@@ -153,14 +178,30 @@ pub async fn get(
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
+/// Refuses the pixels of an image moderation holds back (flagged or
+/// rejected), except to an admin of a server that has credentials: on an
+/// open server everyone is admin, and the hold must still hold.
+async fn ensure_viewable(state: &AppState, record: &ImageRecord, principal: Option<&Principal>) -> ApiResult<()> {
+    let held = matches!(record.moderation.as_deref(), Some("flagged" | "rejected"));
+    if !held || (principal.is_some_and(Principal::is_admin) && !state.auth.is_open().await) {
+        return Ok(());
+    }
+    let why = if record.moderation.as_deref() == Some("rejected") {
+        "an admin rejected this image"
+    } else {
+        "moderation flagged this image; it is served again once an admin approves it"
+    };
+    Err(ApiError::new(Code::ImageFlagged, why))
+}
+
 /// Checks signature, presets-only mode and read access; returns the
-/// operations to run.
+/// operations to run, and who asked (none for a signed URL).
 async fn authorise_transform(
     state: &AppState,
     path: &str,
     raw_query: &str,
     headers: &HeaderMap,
-) -> ApiResult<Pipeline> {
+) -> ApiResult<(Pipeline, Option<Principal>)> {
     let settings = &state.config.transforms;
     let (query, sig) = signing::split_signature(raw_query);
     let signed = match sig {
@@ -170,9 +211,7 @@ async fn authorise_transform(
         Some(_) => return Err(ApiError::new(Code::Forbidden, "the URL signature does not match (or signing is off)")),
         None => false,
     };
-    if !signed {
-        state.auth.require(headers, Scope::Read).await?;
-    }
+    let principal = if signed { None } else { Some(state.auth.require(headers, Scope::Read).await?) };
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let uses_only_preset = pairs.len() == 1 && pairs[0].0 == "preset";
     if settings.only_presets_and_signed && !signed && !uses_only_preset && !pairs.is_empty() {
@@ -190,7 +229,7 @@ async fn authorise_transform(
             expanded.push((name, value));
         }
     }
-    Ok(Pipeline::from_pairs(expanded.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
+    Ok((Pipeline::from_pairs(expanded.iter().map(|(k, v)| (k.as_str(), v.as_str())))?, principal))
 }
 
 /// Resolves `auto` as far as the request allows: AVIF or WebP when the client
@@ -214,9 +253,17 @@ async fn render(
 ) -> ApiResult<Derivative> {
     let original = state.store.get_blob(&record.sha256).await?;
     let limits = state.limits();
+    let vision = state.vision.clone();
     // `auto` reaching the encoder means neither AVIF nor WebP: an empty
     // Accept makes it pick PNG or JPEG.
-    let output = state.workers.run(move || pipeline.run(&original, format, "", &limits)).await??;
+    let output = state
+        .workers
+        .run(move || {
+            let faces = if pipeline.needs_faces() { Some(crate::vision::Faces(vision.face_detector()?)) } else { None };
+            let finder = faces.as_ref().map(|f| f as &dyn pictor_imaging::ops::FaceFinder);
+            Ok::<_, ApiError>(pipeline.run_with(&original, format, "", &limits, finder)?)
+        })
+        .await??;
     Ok(Derivative::new(Bytes::from(output.bytes)))
 }
 
@@ -250,8 +297,9 @@ pub async fn original(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = path_segment(id)?;
-    state.auth.require(&headers, Scope::Read).await?;
+    let principal = state.auth.require(&headers, Scope::Read).await?;
     let record = state.records.get(&state, &id).await?;
+    ensure_viewable(&state, &record, Some(&principal)).await?;
     let etag = format!("\"{}\"", record.sha256);
     let len = record.bytes as u64;
     let mut response = if not_modified(&headers, &etag) {
@@ -325,12 +373,61 @@ pub async fn remove(state: &AppState, record: &ImageRecord) {
     }
 }
 
+/// The listing's parameters, for the OpenAPI document; [`ListQuery::parse`]
+/// reads them.
 #[derive(Deserialize, IntoParams)]
+#[allow(dead_code)]
 pub struct ListQuery {
     /// Page size, 1–1000 (default 100).
     pub limit: Option<i64>,
     /// The `next` value of the previous page.
     pub cursor: Option<String>,
+    /// Only images with this label (its own or a parent: `tabby`, `cat`,
+    /// `animal`); repeat it, or separate labels with commas.
+    pub label: Option<String>,
+    /// With several labels: `all` (default) or `any` of them.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// Only images whose recognised text contains this (case-insensitive).
+    pub text: Option<String>,
+}
+
+impl ListQuery {
+    /// Reads the query by hand: `label` may repeat, which the typed
+    /// extractor does not allow.
+    fn parse(raw: &str) -> ApiResult<(Self, pictor_db::ImageFilter)> {
+        let mut q = ListQuery { limit: None, cursor: None, label: None, match_: None, text: None };
+        let mut filter = pictor_db::ImageFilter { match_all: true, ..Default::default() };
+        for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+            match name.as_ref() {
+                "limit" => {
+                    q.limit = Some(value.parse().map_err(|_| ApiError::bad_request("limit must be a whole number"))?)
+                }
+                "cursor" => q.cursor = Some(value.into_owned()),
+                "label" => {
+                    filter.labels.extend(value.split(',').map(str::trim).filter(|l| !l.is_empty()).map(Into::into))
+                }
+                "match" => {
+                    filter.match_all = match value.as_ref() {
+                        "all" => true,
+                        "any" => false,
+                        other => return Err(ApiError::bad_request(format!("match={other:?}: use all or any"))),
+                    }
+                }
+                "text" if !value.trim().is_empty() => filter.text = Some(value.trim().to_string()),
+                "text" => {}
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown parameter {other:?}; known: limit, cursor, label, match, text"
+                    )));
+                }
+            }
+        }
+        if filter.labels.len() > 32 {
+            return Err(ApiError::bad_request("at most 32 labels at once"));
+        }
+        Ok((q, filter))
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -340,19 +437,20 @@ pub struct ImagePage {
     pub next: Option<String>,
 }
 
-/// `GET /api/v1/img`: the caller's images, newest first.
+/// `GET /api/v1/img`: the caller's images, newest first; `label`, `match`
+/// and `text` narrow them.
 #[utoipa::path(
     get, path = "/api/v1/img", tag = "images", params(ListQuery),
     responses((status = 200, description = "A page of the caller's images", body = ImagePage))
 )]
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Json<ImagePage>> {
-    let q = query(q)?;
+    let (q, filter) = ListQuery::parse(raw.as_deref().unwrap_or(""))?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
     let limit = page_limit(q.limit, 100)?;
-    let page = state.db.list_images(principal.owner.as_deref(), q.cursor.as_deref(), limit).await?;
+    let page = state.db.list_images(principal.owner.as_deref(), &filter, q.cursor.as_deref(), limit).await?;
     Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))
 }

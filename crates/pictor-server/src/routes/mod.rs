@@ -13,6 +13,7 @@ mod http;
 pub(crate) mod images;
 pub(crate) mod ops;
 pub(crate) mod upload;
+pub(crate) mod vision;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -40,6 +41,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/img/{id}/original", get(images::original))
         .route("/api/v1/img/{id}/executions", get(executions::for_image))
         .route("/api/v1/img/{id}/reprocess", axum::routing::post(executions::reprocess))
+        .route("/api/v1/img/{id}/labels", get(vision::of_image))
+        .route("/api/v1/labels", get(vision::index))
+        .route("/api/v1/admin/flagged", get(vision::flagged))
+        .route("/api/v1/admin/flagged/{id}/approve", axum::routing::post(vision::approve))
+        .route("/api/v1/admin/flagged/{id}/reject", axum::routing::post(vision::reject))
         .route("/api/v1/executions", get(executions::list))
         .route("/api/v1/executions/{id}", get(executions::get))
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))

@@ -5,10 +5,12 @@ mod client;
 mod config;
 mod convert;
 mod executions;
+mod models;
 mod pool;
 mod probe;
 mod serve;
 mod thumbnail;
+mod vision;
 mod worker;
 mod workflow;
 
@@ -49,6 +51,10 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Print what the header of each image says, without decoding pixels.
     Probe(probe::ProbeArgs),
+    /// The vision models: `install`, `list`, `verify`.
+    Models(models::ModelsCmd),
+    /// Run a vision model on local files: `labels|moderate|faces|text IMAGE…`.
+    Vision(vision::VisionArgs),
 }
 
 /// Limits shared by every command that decodes.
@@ -81,5 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Thumbnail(args) => thumbnail::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Models(cmd) => models::run(cmd),
+        Command::Vision(args) => vision::run(args),
     }
 }

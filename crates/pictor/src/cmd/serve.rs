@@ -61,6 +61,9 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     init_logging(&config);
+    if config.vision.install_models {
+        install_missing_models(&config.data_dir);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let server = Server::build(config).await?;
@@ -70,6 +73,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         server.run(shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches the vision models on first start. Failing is not fatal: the
+/// service runs, and vision tasks answer `models_not_installed`.
+fn install_missing_models(data_dir: &std::path::Path) {
+    if pictor_vision::models::list(data_dir).iter().all(|m| m.installed) {
+        return;
+    }
+    if let Err(e) = super::models::install(data_dir) {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "vision models are not installed; labels, moderation, faces and text are skipped until \
+             `pictor models install` succeeds (set vision.install_models = false to stop trying at start)"
+        );
+    }
 }
 
 pub fn init_logging(config: &Config) {

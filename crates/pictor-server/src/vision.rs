@@ -1,0 +1,105 @@
+//! The vision models, loaded once per process on first use and shared by
+//! every worker and request.
+//!
+//! Loading is lazy so that a server without models starts and serves
+//! everything else; a model that failed to load is tried again next time,
+//! so `pictor models install` takes effect without a restart.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pictor_imaging::ops::{FaceFinder, Region};
+use pictor_imaging::{Image, ImagingError};
+use pictor_vision::faces::{Face, FaceDetector};
+use pictor_vision::labels::Labeler;
+use pictor_vision::moderation::Moderator;
+use pictor_vision::text::TextReader;
+use pictor_vision::{Result, VisionError};
+
+/// One model, loaded at most once.
+struct Slot<T>(Mutex<Option<Arc<T>>>);
+
+impl<T> Slot<T> {
+    fn new() -> Self {
+        Self(Mutex::new(None))
+    }
+
+    /// The loaded model, loading it now if needed. Callers are on blocking
+    /// threads; two loading at once just load twice and keep one.
+    fn get(&self, load: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        if let Some(model) = self.0.lock().expect("slot lock").as_ref() {
+            return Ok(model.clone());
+        }
+        let model = Arc::new(load()?);
+        Ok(self.0.lock().expect("slot lock").get_or_insert(model).clone())
+    }
+}
+
+/// The models of one data folder.
+pub struct Vision {
+    data_dir: PathBuf,
+    labeler: Slot<Labeler>,
+    moderator: Slot<Moderator>,
+    faces: Slot<FaceDetector>,
+    text: Slot<TextReader>,
+}
+
+impl Vision {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self { data_dir, labeler: Slot::new(), moderator: Slot::new(), faces: Slot::new(), text: Slot::new() }
+    }
+
+    pub fn labeler(&self) -> Result<Arc<Labeler>> {
+        self.labeler.get(|| Labeler::load(&self.data_dir))
+    }
+
+    pub fn moderator(&self) -> Result<Arc<Moderator>> {
+        self.moderator.get(|| Moderator::load(&self.data_dir))
+    }
+
+    pub fn face_detector(&self) -> Result<Arc<FaceDetector>> {
+        self.faces.get(|| FaceDetector::load(&self.data_dir))
+    }
+
+    pub fn text_reader(&self) -> Result<Arc<TextReader>> {
+        self.text.get(|| TextReader::load(&self.data_dir))
+    }
+}
+
+/// The face steps of a transform (`crop=…:face`, `blur_faces`) ask this.
+pub struct Faces(pub Arc<FaceDetector>);
+
+impl FaceFinder for Faces {
+    fn find(&self, img: &Image) -> pictor_imaging::Result<Vec<Region>> {
+        let faces = self.0.detect(img).map_err(|e: VisionError| ImagingError::Unavailable(e.to_string()))?;
+        Ok(faces.iter().map(region).collect())
+    }
+}
+
+/// A face's box in whole pixels, rounded outwards.
+fn region(face: &Face) -> Region {
+    let (x0, y0) = (face.x.max(0.0).floor(), face.y.max(0.0).floor());
+    let (x1, y1) = ((face.x + face.width).max(0.0).ceil(), (face.y + face.height).max(0.0).ceil());
+    Region { x: x0 as u32, y: y0 as u32, width: (x1 - x0) as u32, height: (y1 - y0) as u32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_model_says_how_to_install_and_is_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let vision = Vision::new(dir.path().to_path_buf());
+        let err = vision.moderator().err().expect("no models in an empty folder");
+        assert_eq!(err.code(), "models_not_installed");
+        assert!(err.to_string().contains("pictor models install"), "{err}");
+        assert!(vision.labeler().is_err() && vision.moderator().is_err(), "not cached as a failure forever");
+    }
+
+    #[test]
+    fn face_boxes_round_outwards() {
+        let face = Face { x: 1.5, y: -2.0, width: 3.0, height: 4.2, confidence: 0.9, landmarks: vec![] };
+        assert_eq!(region(&face), Region { x: 1, y: 0, width: 4, height: 3 });
+    }
+}
