@@ -21,6 +21,7 @@ pub mod faces;
 pub mod labels;
 pub mod models;
 pub mod moderation;
+pub(crate) mod tensor;
 pub mod text;
 
 pub use error::{Result, VisionError};
