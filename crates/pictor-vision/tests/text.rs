@@ -1,0 +1,89 @@
+//! PP-OCRv4 on real scans, and against onnxruntime on the same tensors.
+//! Needs `PICTOR_TEST_MODELS` and `PICTOR_TEST_PHOTOS` (skips visibly otherwise).
+
+mod reference;
+
+use pictor_vision::text::TextReader;
+
+#[test]
+fn missing_models_are_reported_as_not_installed() {
+    let empty = tempfile::tempdir().unwrap();
+    reference::assert_not_installed(TextReader::load(empty.path()));
+}
+
+#[test]
+fn reads_a_printed_page() {
+    let Some((models, image)) = reference::setup("page.png", "reads_a_printed_page") else { return };
+    let lines = TextReader::load(&models).unwrap().read(&image).unwrap();
+    for l in &lines {
+        eprintln!("{:.3} {:?} {:?}", l.confidence, l.text, l.quad);
+    }
+    let text: String = lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
+    // rapidocr 1.4.4 (onnxruntime + OpenCV) reads the same five lines, in the
+    // same boxes give or take a pixel; it misses the two curved lines below too.
+    for word in ["Region-based", "segmentation", "markers", "background", "unambiguously", "histogram"] {
+        assert!(text.contains(word), "{word:?} not in {text:?}");
+    }
+    // The title comes first and every box lies in the 384×191 image, clockwise from top-left.
+    assert!(lines[0].text.contains("Region"), "{:?}", lines[0]);
+    for l in &lines {
+        assert!(l.confidence >= 0.5 && !l.text.is_empty());
+        let [tl, tr, br, bl] = l.quad;
+        assert!(l.quad.iter().all(|p| (0.0..=384.0).contains(&p[0]) && (0.0..=191.0).contains(&p[1])));
+        assert!(tl[0] < tr[0] && bl[0] < br[0] && tl[1] < bl[1] && tr[1] < br[1], "{l:?}");
+    }
+}
+
+#[test]
+fn reads_handwriting() {
+    let Some((models, image)) = reference::setup("text.png", "reads_handwriting") else { return };
+    let lines = TextReader::load(&models).unwrap().read(&image).unwrap();
+    for l in &lines {
+        eprintln!("{:.3} {:?} {:?}", l.confidence, l.text, l.quad);
+    }
+    // rapidocr reads the same: "S=" (from "(s) =") and "2", both tilted.
+    assert!(lines.iter().any(|l| l.text.contains('=')), "{lines:?}");
+}
+
+#[test]
+fn matches_onnxruntime() {
+    let Some((models, image)) = reference::setup("page.png", "matches_onnxruntime") else { return };
+    let reader = TextReader::load(&models).unwrap();
+    let (data, shape) = TextReader::detection_input(&image);
+    let det = pictor_vision::models::path(&models, "ocr-det").unwrap();
+    let Some(ort) = reference::onnxruntime(&det, "x", &data, &shape, &[]) else { return };
+    let map = reader.detection_map(data, &shape).unwrap();
+    let mean = map.iter().map(|&v| f64::from(v)).sum::<f64>() as f32 / map.len() as f32;
+    eprintln!("detection map mean: tract {mean:.5}, onnxruntime {:.5}", ort[0].mean);
+    assert!((mean - ort[0].mean).abs() <= 0.02);
+
+    let rec = pictor_vision::models::path(&models, "ocr-rec").unwrap();
+    let lines = reader.line_inputs(&image).unwrap();
+    assert!(!lines.is_empty());
+    for (_, (data, shape)) in lines {
+        let ours = reader.recognise(data.clone(), &shape).unwrap();
+        let ort = reference::onnxruntime(&rec, "x", &data, &shape, &["--argmax"]).unwrap();
+        let steps = &ort[0];
+        let best: Vec<(usize, f32)> = steps.argmax.iter().copied().zip(steps.argmax_value.iter().copied()).collect();
+        let theirs = reader.decode_classes(&best);
+        eprintln!("tract {ours:?}, onnxruntime {theirs:?}");
+        assert_eq!(ours.0, theirs.0);
+        assert!((ours.1 - theirs.1).abs() <= 0.02);
+    }
+}
+
+#[test]
+fn timing() {
+    let Some((models, image)) = reference::setup("page.png", "timing") else { return };
+    let reader = TextReader::load(&models).unwrap();
+    let ms = reference::median_ms(|| {
+        reader.read(&image).unwrap();
+    });
+    eprintln!("TIMING text: median of 10 runs {ms:.1} ms (384×191 page.png, plans cached)");
+}
+
+#[test]
+fn reader_is_shareable() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<TextReader>();
+}
