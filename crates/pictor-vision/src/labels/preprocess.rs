@@ -26,14 +26,13 @@ pub fn preprocess(image: &Image) -> Vec<f32> {
     let (resized_w, resized_h) = resized_size(width, height);
     let columns = axis_weights(width, resized_w, (resized_w - INPUT_SIZE) / 2);
     let rows = axis_weights(height, resized_h, (resized_h - INPUT_SIZE) / 2);
-    let rgb = flattened_rgb(image);
 
     // Horizontal pass over just the source rows the crop's rows touch.
     let first_row = rows.iter().map(|t| t.first).min().unwrap_or(0);
     let last_row = rows.iter().map(|t| t.first + t.weights.len()).max().unwrap_or(0);
     let mut horizontal = vec![0f32; (last_row - first_row) * INPUT_SIZE * 3];
     for y in first_row..last_row {
-        let source = &rgb[y * width * 3..(y + 1) * width * 3];
+        let source = flattened_row(image, y);
         let target = &mut horizontal[(y - first_row) * INPUT_SIZE * 3..][..INPUT_SIZE * 3];
         for (x, taps) in columns.iter().enumerate() {
             for c in 0..3 {
@@ -93,12 +92,12 @@ fn axis_weights(source: usize, target: usize, offset: usize) -> Vec<Taps> {
         .collect()
 }
 
-/// The image as packed f32 RGB, alpha flattened onto white.
-fn flattened_rgb(image: &Image) -> Vec<f32> {
+/// Row `y` of the image as packed f32 RGB, alpha flattened onto white.
+fn flattened_row(image: &Image, y: usize) -> Vec<f32> {
+    let row = &image.data()[y * image.stride()..(y + 1) * image.stride()];
     match image.channels() {
-        Channels::Rgb => image.data().iter().map(|&v| f32::from(v)).collect(),
-        Channels::Rgba => image
-            .data()
+        Channels::Rgb => row.iter().map(|&v| f32::from(v)).collect(),
+        Channels::Rgba => row
             .chunks_exact(4)
             .flat_map(|p| {
                 let alpha = f32::from(p[3]) / 255.0;

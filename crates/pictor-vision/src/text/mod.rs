@@ -14,9 +14,11 @@
 //! optional 0°/180° direction classifier is not used: upside-down lines are
 //! read as they are.
 //!
-//! Input sizes vary per image and per line, and tract plans fastest with
-//! concrete dimensions, so plans are cached per input shape (recogniser
-//! widths are padded to multiples of 32 to keep their number small).
+//! Input sizes vary per image and per line. Plans are built per concrete
+//! input shape and cached (recogniser widths are padded to multiples of 32 to
+//! keep their number small): with a symbolic height or width, tract 0.23.9
+//! cannot even analyse these Paddle exports (a `Concat` whose input sizes it
+//! fails to unify), and for CenterFace a symbolic plan ran 4× slower.
 
 mod detect;
 mod geometry;
@@ -55,6 +57,10 @@ pub struct TextLine {
     /// The line's corners in image pixels, clockwise from top-left.
     pub quad: [[f32; 2]; 4],
 }
+
+/// A detected line's box and the recogniser's input tensor (data, shape) for it.
+#[doc(hidden)]
+pub type LineInput = ([[f32; 2]; 4], (Vec<f32>, [usize; 4]));
 
 /// The loaded PP-OCRv4 detector and recogniser; load once, share across threads.
 pub struct TextReader {
@@ -111,7 +117,7 @@ impl TextReader {
 
     /// Each detected line's box and the recogniser's input for it.
     #[doc(hidden)]
-    pub fn line_inputs(&self, image: &Image) -> Result<Vec<([[f32; 2]; 4], (Vec<f32>, [usize; 4]))>> {
+    pub fn line_inputs(&self, image: &Image) -> Result<Vec<LineInput>> {
         let (data, shape) = Self::detection_input(image);
         let map = self.detection_map(data, &shape)?;
         let map = detect::ProbMap { data: &map, width: shape[3], height: shape[2] };

@@ -9,7 +9,7 @@ use super::geometry::{self, Point};
 pub(crate) const HEIGHT: usize = 48;
 /// The narrowest input (rapidocr's `rec_img_shape` width); shorter lines are padded.
 const MIN_WIDTH: usize = 320;
-/// The widest input; longer lines are squeezed (≈ 33 characters per 48 px of height… enough for a page line).
+/// The widest input (a 33:1 line); longer lines are squeezed to fit.
 const MAX_WIDTH: usize = 1600;
 /// Input widths are padded to a multiple of this, so few distinct plans are needed.
 const WIDTH_STEP: usize = 32;
