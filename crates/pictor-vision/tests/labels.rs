@@ -77,7 +77,7 @@ fn probabilities_sum_to_one_and_timing() {
         assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
     times.sort_by(f64::total_cmp);
-    eprintln!("labels: median of 10 `probabilities` calls: {:.1} ms", times[5]);
+    eprintln!("TIMING labels: median of 10 runs {:.1} ms (chelsea.png)", times[5]);
 }
 
 #[test]
