@@ -110,7 +110,6 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
-        sqlx::query("DELETE FROM image_labels WHERE image_id = $1").bind(id).execute(&mut *tx).await?;
         record(&mut tx, "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image)).await?;
         tx.commit().await?;
         Ok(Some(image))

@@ -271,6 +271,7 @@ mod tests {
         assert_eq!(of_a.iter().find(|l| l.name == "cat").unwrap().confidence, 0.4, "best confidence kept");
 
         db.delete_image("a").await.unwrap();
+        assert!(db.image_labels("a").await.unwrap().is_empty(), "its rows go with it (ON DELETE CASCADE)");
         assert_eq!(counts(&db.label_counts(Audience::All).await.unwrap()), [("beverage", 1), ("espresso", 1)]);
         assert!(!db.set_image_labels("a", &cat()).await.unwrap(), "a deleted image gets no labels");
     }

@@ -371,6 +371,16 @@ mod tests {
     }
 
     #[test]
+    fn taps_sum_to_one_and_stay_inside() {
+        for (src, dst) in [(4000, 256), (300, 256), (10, 256), (385, 385), (1, 7)] {
+            for t in taps(src, dst) {
+                assert!(t.start + t.weights.len() <= src);
+                assert!((t.weights.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
     fn layout_pads_and_orders_channels() {
         let g = gradient(2, 1);
         let l = Layout { channels_first: true, bgr: true, mean: [1.0, 0.0, 0.0], scale: 2.0 };

@@ -236,11 +236,10 @@ async fn notify(env: &TaskEnv<'_>, call: &TaskCall, kind: &str) -> TaskResult {
     let status = match kind {
         "image.processed" => "processed",
         "image.rejected" => "rejected",
-        "image.flagged" => "flagged",
         other => {
             return Err(fail(
                 "pictor.InvalidInput",
-                format!("event {other:?}: use image.processed, image.rejected or image.flagged"),
+                format!("event {other:?}: use image.processed or image.rejected (pictor:moderate flags images)"),
             ));
         }
     };

@@ -373,8 +373,9 @@ pub async fn remove(state: &AppState, record: &ImageRecord) {
     }
 }
 
-/// The listing's parameters, for the OpenAPI document; [`ListQuery::parse`]
-/// reads them.
+/// The listing's parameters, for the OpenAPI document only: [`Listing::parse`]
+/// reads them, since `label` may repeat, which the typed extractor does not
+/// allow.
 #[derive(Deserialize, IntoParams)]
 #[allow(dead_code)]
 pub struct ListQuery {
@@ -392,18 +393,28 @@ pub struct ListQuery {
     pub text: Option<String>,
 }
 
-impl ListQuery {
-    /// Reads the query by hand: `label` may repeat, which the typed
-    /// extractor does not allow.
-    fn parse(raw: &str) -> ApiResult<(Self, pictor_db::ImageFilter)> {
-        let mut q = ListQuery { limit: None, cursor: None, label: None, match_: None, text: None };
-        let mut filter = pictor_db::ImageFilter { match_all: true, ..Default::default() };
+/// A listing request, read from the query string by hand.
+struct Listing {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    filter: pictor_db::ImageFilter,
+}
+
+impl Listing {
+    fn parse(raw: &str) -> ApiResult<Self> {
+        let mut listing = Listing {
+            limit: None,
+            cursor: None,
+            filter: pictor_db::ImageFilter { match_all: true, ..Default::default() },
+        };
+        let filter = &mut listing.filter;
         for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
             match name.as_ref() {
                 "limit" => {
-                    q.limit = Some(value.parse().map_err(|_| ApiError::bad_request("limit must be a whole number"))?)
+                    let limit = value.parse().map_err(|_| ApiError::bad_request("limit must be a whole number"))?;
+                    listing.limit = Some(limit);
                 }
-                "cursor" => q.cursor = Some(value.into_owned()),
+                "cursor" => listing.cursor = Some(value.into_owned()),
                 "label" => {
                     filter.labels.extend(value.split(',').map(str::trim).filter(|l| !l.is_empty()).map(Into::into))
                 }
@@ -414,8 +425,7 @@ impl ListQuery {
                         other => return Err(ApiError::bad_request(format!("match={other:?}: use all or any"))),
                     }
                 }
-                "text" if !value.trim().is_empty() => filter.text = Some(value.trim().to_string()),
-                "text" => {}
+                "text" => filter.text = Some(value.trim().to_string()).filter(|t| !t.is_empty()),
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "unknown parameter {other:?}; known: limit, cursor, label, match, text"
@@ -426,7 +436,7 @@ impl ListQuery {
         if filter.labels.len() > 32 {
             return Err(ApiError::bad_request("at most 32 labels at once"));
         }
-        Ok((q, filter))
+        Ok(listing)
     }
 }
 
@@ -448,9 +458,9 @@ pub async fn list(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Json<ImagePage>> {
-    let (q, filter) = ListQuery::parse(raw.as_deref().unwrap_or(""))?;
+    let q = Listing::parse(raw.as_deref().unwrap_or(""))?;
     let principal = state.auth.require(&headers, Scope::Read).await?;
     let limit = page_limit(q.limit, 100)?;
-    let page = state.db.list_images(principal.owner.as_deref(), &filter, q.cursor.as_deref(), limit).await?;
+    let page = state.db.list_images(principal.owner.as_deref(), &q.filter, q.cursor.as_deref(), limit).await?;
     Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))
 }

@@ -86,7 +86,7 @@ pub async fn of_image(
 ) -> ApiResult<Json<ImageLabels>> {
     let id = path_segment(id)?;
     state.auth.require(&headers, Scope::Read).await?;
-    let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+    let record = state.records.get(&state, &id).await?;
     let labels = state.db.image_labels(&record.id).await?;
     Ok(Json(ImageLabels { id: record.id, labels: labels.into_iter().map(ImageLabelView::from).collect() }))
 }

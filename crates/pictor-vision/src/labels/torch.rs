@@ -176,7 +176,7 @@ fn read_storages(
         if count != info.numel as u64 {
             return Err(PickleError(format!("storage {key} has {count} elements, expected {}", info.numel)));
         }
-        let bytes = info.numel.checked_mul(info.element.size()).unwrap_or(usize::MAX);
+        let bytes = info.numel.saturating_mul(info.element.size());
         let (raw, tail) =
             tail.split_at_checked(bytes).ok_or_else(|| PickleError(format!("storage {key} truncated")))?;
         if info.element == Element::F32 {

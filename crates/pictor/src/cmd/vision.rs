@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -28,10 +27,6 @@ pub struct VisionArgs {
     /// face boxes, text lines.
     #[arg(long)]
     json: bool,
-    /// Run the model this many times per image and print the median time
-    /// to stderr (for benchmarks).
-    #[arg(long, default_value_t = 1, hide = true)]
-    repeat: usize,
     /// Most labels to print.
     #[arg(long, default_value_t = 5)]
     max_labels: usize,
@@ -82,16 +77,10 @@ pub fn run(args: VisionArgs) -> anyhow::Result<ExitCode> {
     let model = load(&args)?;
     let limits = args.limits.limits();
     let mut results = Vec::new();
-    let mut times = Vec::new();
     for path in &args.images {
         let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
         let image = pictor_imaging::decode(&bytes, &limits).with_context(|| path.display().to_string())?.image;
-        let mut found = Value::Null;
-        for _ in 0..args.repeat.max(1) {
-            let start = Instant::now();
-            found = model(&image).with_context(|| path.display().to_string())?;
-            times.push(start.elapsed());
-        }
+        let mut found = model(&image).with_context(|| path.display().to_string())?;
         found["file"] = path.display().to_string().into();
         if !args.json {
             print_plain(&found);
@@ -101,15 +90,7 @@ pub fn run(args: VisionArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
-    if args.repeat > 1 {
-        eprintln!("{:?}: median {:.1} ms over {} runs", args.task, median(&mut times).as_secs_f64() * 1e3, times.len());
-    }
     Ok(ExitCode::SUCCESS)
-}
-
-fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn print_plain(found: &Value) {
