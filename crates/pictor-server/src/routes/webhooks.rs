@@ -33,7 +33,8 @@ pub struct CreateWebhook {
     /// when `fetch.allow` lists them).
     pub url: String,
     /// Event types: `image.created`, `image.processed`, `image.rejected`,
-    /// `image.flagged`, `image.deleted`, or `*` for all.
+    /// `image.flagged`, `image.deleted`, `moderation.approved`,
+    /// `moderation.rejected`, or `*` for all.
     pub events: Vec<String>,
     /// `whsec_` + base64 of a 24–64 byte key; generated when absent.
     pub secret: Option<String>,
