@@ -31,7 +31,7 @@ cd "$root"
 python3 -c "import numpy, onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet numpy onnx onnxruntime
 
 timings=$(PICTOR_TEST_MODELS=$DATA PICTOR_TEST_PHOTOS=$PHOTOS \
-  cargo test --release --quiet -p pictor-vision --test labels --test moderation --test faces --test text \
+  cargo test --release --quiet -p pictor-vision --test models \
   -- timing --nocapture --test-threads 1 2>&1 | grep '^TIMING')
 ms() { echo "$timings" | sed -n "s/^TIMING $1: median of 10 runs \([0-9.]*\) ms.*/\1/p"; }
 ort1=$(python3 "$here/vision_ort.py" "$DATA" "$RUNS" 1)

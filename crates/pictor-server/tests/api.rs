@@ -1,7 +1,7 @@
 //! The API, black-box over HTTP, on both backends: upload forms, storage,
 //! transforms and their cache, limits and errors, and operations.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::*;

@@ -8,7 +8,7 @@
 //! `es256-other-private.pem` is a stranger's key. Every HTTP request here goes
 //! to 127.0.0.0/8.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Every file of the shared corpus, uploaded: each lands (201) or gets a
 //! 4xx problem, never a 5xx, and the server stays up throughout.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! search. Needs `PICTOR_TEST_MODELS` (a data folder holding `models/`) and
 //! `PICTOR_TEST_PHOTOS` (the scikit-image photos), which `.ci/run` sets.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

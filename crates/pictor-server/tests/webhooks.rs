@@ -9,7 +9,7 @@
 //! workers run in the server. Only `image.created` and `image.deleted`
 //! events are relied on.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! their history are readable, reprocessing runs again, and the event
 //! stream shows it all live.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! CenterFace on a real photo, and against onnxruntime on the same tensor.
 //! Needs `PICTOR_TEST_MODELS` and `PICTOR_TEST_PHOTOS` (skips visibly otherwise).
 
-mod reference;
+use crate::reference;
 
 use pictor_vision::faces::{self, FaceDetector};
 

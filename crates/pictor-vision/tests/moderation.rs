@@ -1,7 +1,7 @@
 //! open-nsfw on real photos, and against onnxruntime on the same tensor.
 //! Needs `PICTOR_TEST_MODELS` and `PICTOR_TEST_PHOTOS` (skips visibly otherwise).
 
-mod reference;
+use crate::reference;
 
 use pictor_vision::moderation::Moderator;
 

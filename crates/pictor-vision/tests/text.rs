@@ -1,7 +1,7 @@
 //! PP-OCRv4 on real scans, and against onnxruntime on the same tensors.
 //! Needs `PICTOR_TEST_MODELS` and `PICTOR_TEST_PHOTOS` (skips visibly otherwise).
 
-mod reference;
+use crate::reference;
 
 use pictor_vision::text::TextReader;
 

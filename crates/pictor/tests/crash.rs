@@ -10,7 +10,7 @@
 //! `PICTOR_TEST_DATABASE_URL` and `PICTOR_TEST_S3_URL` are set
 //! (`source .ci/services.sh`), SKIPPED otherwise.
 
-mod common;
+use crate::common;
 use common::pictor;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,7 +1,7 @@
 //! The binary, black-box: `serve` on a random port, the client commands
 //! against it, `config defaults`, `admin create-key`, and graceful shutdown.
 
-mod common;
+use crate::common;
 use common::pictor;
 
 use std::io::{BufRead, BufReader};

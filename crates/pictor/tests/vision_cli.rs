@@ -4,7 +4,7 @@
 //! `PICTOR_TEST_PHOTOS`, set by `.ci/run`) its `--json` says what the
 //! reference photos show.
 
-mod common;
+use crate::common;
 use common::pictor;
 
 use std::io::{BufRead, BufReader, Read};

@@ -2,7 +2,7 @@
 //! server, and a separate `pictor worker` process doing the work for a
 //! `serve` that runs none, then `executions ls|show` reading the result.
 
-mod common;
+use crate::common;
 use common::pictor;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,13 @@
+//! The server's black-box tests over HTTP, one test binary for the crate
+//! (one link of the whole stack instead of one per file). Each module is
+//! one area; run one with `cargo test -p pictor-server --test http api::`.
+
+#[macro_use]
+mod common;
+
+mod api;
+mod auth;
+mod corpus;
+mod vision;
+mod webhooks;
+mod workflow;

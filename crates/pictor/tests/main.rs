@@ -1,0 +1,10 @@
+//! The `pictor` binary, black-box: each module starts the real executable
+//! (one test binary for the crate). Run one area with
+//! `cargo test -p pictor --test cli crash::`.
+
+mod common;
+
+mod crash;
+mod serve;
+mod vision_cli;
+mod workflow_cli;
