@@ -237,23 +237,33 @@ fn parse_box(name: &str, value: &str) -> Result<(Option<u32>, Option<u32>)> {
     Ok((w, h))
 }
 
-/// `WxH[:fit][:enlarge][:color]`.
+/// `WxH[:fit][:enlarge][:color][:gravity]`.
 fn parse_resize(value: &str) -> Result<Resize> {
     let mut parts = value.split(':');
     let (width, height) = parse_box("resize", parts.next().unwrap_or(""))?;
-    let mut resize = Resize { width, height, fit: Fit::Inside, enlarge: false, background: Rgba::WHITE };
+    let mut resize = Resize::new(width, height, Fit::Inside);
+    let mut gravity = None;
     for part in parts {
         if let Some(fit) = Fit::parse(part) {
             resize.fit = fit;
         } else if part == "enlarge" {
             resize.enlarge = true;
+        } else if let Ok(color) = Rgba::parse(part) {
+            resize.background = color;
         } else {
-            resize.background = Rgba::parse(part).map_err(|_| {
+            gravity = Some(Gravity::parse(part).map_err(|_| {
                 invalid(format!(
-                    "resize option '{part}': use cover, contain, fill, inside, outside, enlarge or a colour"
+                    "resize option '{part}': use cover, contain, fill, inside, outside, enlarge, a colour \
+                     or (with cover) a gravity"
                 ))
-            })?;
+            })?);
         }
+    }
+    if let Some(gravity) = gravity {
+        if resize.fit != Fit::Cover {
+            return Err(invalid(format!("resize '{value}': a gravity places the crop of cover; add :cover")));
+        }
+        resize.gravity = gravity;
     }
     Ok(resize)
 }
@@ -328,6 +338,9 @@ fn op_string(op: &Operation) -> String {
             if r.fit == Fit::Contain {
                 s.push_str(&format!(":{}", r.background));
             }
+            if r.fit == Fit::Cover && r.gravity != Gravity::Centre {
+                s.push_str(&format!(":{}", r.gravity.name()));
+            }
             s
         }
         Operation::Crop(Crop::Rect { x, y, width, height }) => format!("crop={x},{y},{width},{height}"),
@@ -358,6 +371,20 @@ mod tests {
         assert!(p.needs_faces());
         assert!(!Pipeline::parse("crop=1:1:attention&blur=2").unwrap().needs_faces());
         assert!(Pipeline::parse("blur_faces=0").is_err());
+    }
+
+    #[test]
+    fn cover_takes_a_gravity_and_nothing_else_does() {
+        let p = Pipeline::parse("resize=200x200:face:cover").unwrap();
+        assert_eq!(p.to_string(), "resize=200x200:cover:face");
+        assert!(p.needs_faces());
+        let centre = Pipeline::parse("resize=200x200:cover:centre").unwrap();
+        assert_eq!(centre.to_string(), "resize=200x200:cover", "the default keeps the old cache key");
+        assert!(!Pipeline::parse("resize=200x200:cover:ne").unwrap().needs_faces());
+        let err = Pipeline::parse("resize=200x200:face").unwrap_err().to_string();
+        assert!(err.contains("add :cover"), "{err}");
+        let err = Pipeline::parse("resize=200x200:cover:up").unwrap_err().to_string();
+        assert!(err.contains("gravity"), "{err}");
     }
 
     #[test]

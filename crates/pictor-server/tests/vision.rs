@@ -190,6 +190,9 @@ async fn face_steps_crop_to_and_blur_the_faces(backend: Backend) {
     let expected_left = face_centre.saturating_sub(64).min(512 - 128);
     assert_eq!(column(&face, 0), column(&full, expected_left), "the window is centred on the face");
     assert_ne!(column(&face, 0), column(&centre, 0));
+    // A cover resize that needs no scaling keeps the same window.
+    let cover = png_pixels(&app, &format!("/api/v1/img/{id}.png?resize=128x512:cover:face")).await;
+    assert_eq!(cover.data(), face.data(), "resize=…:cover:face crops where crop=…:face does");
 
     let blurred = png_pixels(&app, &format!("/api/v1/img/{id}.png?blur_faces")).await;
     let at = |img: &pictor_imaging::Image, x: u32, y: u32| img.data()[((y * 512 + x) * 3) as usize];

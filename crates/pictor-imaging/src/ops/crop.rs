@@ -104,15 +104,21 @@ impl Crop {
             }
             Crop::Aspect { ratio_w, ratio_h, gravity } => {
                 let (cw, ch) = aspect_window(w, h, ratio_w, ratio_h);
-                let (x, y) = match gravity {
-                    Gravity::Entropy | Gravity::Attention => smart_offset(&img, cw, ch, gravity),
-                    Gravity::Face => face_offset(&img, cw, ch, ctx)?,
-                    compass => compass.offset(w - cw, h - ch),
-                };
-                Ok(cut(&img, x, y, cw, ch))
+                window(&img, cw, ch, gravity, ctx)
             }
         }
     }
+}
+
+/// The `cw`×`ch` window of `img` that `gravity` keeps (also the crop of a
+/// `cover` resize).
+pub(crate) fn window(img: &Image, cw: u32, ch: u32, gravity: Gravity, ctx: &Ctx) -> Result<Image> {
+    let (x, y) = match gravity {
+        Gravity::Entropy | Gravity::Attention => smart_offset(img, cw, ch, gravity),
+        Gravity::Face => face_offset(img, cw, ch, ctx)?,
+        compass => compass.offset(img.width() - cw, img.height() - ch),
+    };
+    Ok(cut(img, x, y, cw, ch))
 }
 
 /// The largest window of the ratio that fits in `w`×`h`.

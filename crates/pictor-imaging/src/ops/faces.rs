@@ -103,6 +103,7 @@ fn paste(img: &mut Image, patch: &Image, x: u32, y: u32) {
 mod tests {
     use super::*;
     use crate::image::{Channels, Rgba};
+    use crate::ops::{Fit, Gravity, Resize};
 
     /// Finds one fixed face.
     struct Fixed(Vec<Region>);
@@ -129,6 +130,24 @@ mod tests {
         assert_eq!(face_offset(&img, 50, 50, &ctx(&none)).unwrap(), (25, 0), "no face: centre");
         let outside = Fixed(vec![Region { x: 500, y: 500, width: 10, height: 10 }]);
         assert_eq!(face_offset(&img, 50, 50, &ctx(&outside)).unwrap(), (25, 0), "a box off the picture is ignored");
+    }
+
+    #[test]
+    fn a_cover_resize_keeps_the_faces() {
+        // Black, then white from x = 80 on. Covering 50x50 halves the
+        // 200x100 picture first; the finder sees that copy, the face at its
+        // right edge, so the kept window is its right 50x50.
+        let mut img = Image::filled(200, 100, Rgba::BLACK);
+        paste(&mut img, &Image::filled(120, 100, Rgba::WHITE), 80, 0);
+        let face = Fixed(vec![Region { x: 85, y: 20, width: 10, height: 10 }]);
+        let mut cover = Resize::new(Some(50), Some(50), Fit::Cover);
+        cover.gravity = Gravity::Face;
+        let out = cover.apply(img.clone(), &ctx(&face)).unwrap();
+        assert_eq!((out.width(), out.height()), (50, 50));
+        assert!(out.data().iter().all(|&v| v > 200), "only the white half is kept");
+        cover.gravity = Gravity::Centre;
+        let centred = cover.apply(img, &ctx(&face)).unwrap();
+        assert!(centred.data()[..3].iter().all(|&v| v < 50), "the centred window starts in the black half");
     }
 
     #[test]

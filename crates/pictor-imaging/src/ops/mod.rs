@@ -94,7 +94,11 @@ impl Operation {
 
     /// Whether this step looks for faces.
     pub fn needs_faces(&self) -> bool {
-        matches!(self, Self::BlurFaces(_) | Self::Crop(Crop::Aspect { gravity: Gravity::Face, .. }))
+        match self {
+            Self::BlurFaces(_) | Self::Crop(Crop::Aspect { gravity: Gravity::Face, .. }) => true,
+            Self::Resize(r) => r.fit == Fit::Cover && r.gravity == Gravity::Face,
+            _ => false,
+        }
     }
 
     /// How many times smaller this step makes a `width`×`height` picture

@@ -6,13 +6,14 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 
 use super::Ctx;
 use super::canvas;
+use super::crop::{Gravity, window};
 use crate::error::Result;
 use crate::image::{Channels, Image, Rgba};
 
 /// How the picture meets a box of the requested size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fit {
-    /// Fill the box, cropping what overflows (centred).
+    /// Fill the box, cropping what overflows (where `gravity` says).
     Cover,
     /// Fit inside the box, then pad to the box's exact size.
     Contain,
@@ -51,12 +52,19 @@ pub struct Resize {
     pub enlarge: bool,
     /// Padding colour for `Contain`.
     pub background: Rgba,
+    /// What `Cover` keeps of the overflow (centred by default).
+    pub gravity: Gravity,
 }
 
 impl Resize {
+    /// A box with a fit, never enlarging, padding white, cover centred.
+    pub fn new(width: Option<u32>, height: Option<u32>, fit: Fit) -> Self {
+        Self { width, height, fit, enlarge: false, background: Rgba::WHITE, gravity: Gravity::Centre }
+    }
+
     /// A thumbnail: fit inside the box, never enlarge.
     pub fn thumbnail(width: u32, height: u32) -> Self {
-        Self { width: Some(width), height: Some(height), fit: Fit::Inside, enlarge: false, background: Rgba::WHITE }
+        Self::new(Some(width), Some(height), Fit::Inside)
     }
 
     /// Per-axis scale factors for a source of this size.
@@ -92,10 +100,7 @@ impl Resize {
         let scaled = resize_exact(&img, rw, rh);
         let (bw, bh) = (self.width.unwrap_or(rw), self.height.unwrap_or(rh));
         match self.fit {
-            Fit::Cover if rw > bw || rh > bh => {
-                let (cw, ch) = (rw.min(bw), rh.min(bh));
-                Ok(canvas::cut(&scaled, (rw - cw) / 2, (rh - ch) / 2, cw, ch))
-            }
+            Fit::Cover if rw > bw || rh > bh => window(&scaled, rw.min(bw), rh.min(bh), self.gravity, ctx),
             Fit::Contain if rw < bw || rh < bh => {
                 ctx.check_output(u64::from(bw), u64::from(bh))?;
                 let (left, top) = ((bw - rw) / 2, (bh - rh) / 2);
@@ -133,7 +138,7 @@ mod tests {
     }
 
     fn resize(w: u32, h: u32, fit: Fit) -> Resize {
-        Resize { width: Some(w), height: Some(h), fit, enlarge: false, background: Rgba::WHITE }
+        Resize::new(Some(w), Some(h), fit)
     }
 
     #[test]
@@ -155,7 +160,7 @@ mod tests {
 
     #[test]
     fn one_side_keeps_aspect() {
-        let r = Resize { width: Some(100), height: None, fit: Fit::Cover, enlarge: false, background: Rgba::WHITE };
+        let r = Resize::new(Some(100), None, Fit::Cover);
         assert_eq!(sized(&r, 400, 300), (100, 75));
     }
 
