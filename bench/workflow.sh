@@ -13,14 +13,18 @@
 #     in bench/work/batch (distinct bytes again), uploaded at once over
 #     UPLOADERS connections; images processed per minute, from the first
 #     upload to the last image.processed webhook.
-# The default workflow: metadata, type check, store, then labels, moderation
-# and thumbnails (4 sizes x webp, jpeg) in parallel, then notify.
+# The default workflow: metadata, type check, store, then labels, moderation,
+# faces, text and thumbnails (4 sizes x webp, jpeg) in parallel, then notify.
+# With VISION=0 the models are absent and the four vision branches skip.
 #
 # Environment:
 #   N          uploads for (a) (default 10)
 #   BATCH      photos for (b), at most 50 (default 40)
 #   UPLOADERS  concurrent uploads for (b) (default 8)
 #   PICTOR     pictor binary (default: target/release/pictor, built first)
+#   VISION     1 (default): the models are installed; 0: they are not
+#   MODELS     a data folder holding models/ (default bench/work/vision,
+#              installed there by `pictor models install` when missing)
 # Results: a markdown table on stdout, also in bench/work/workflow-results.md.
 set -euo pipefail
 
@@ -32,6 +36,8 @@ batch=$work/batch
 N=${N:-10}
 BATCH=${BATCH:-40}
 UPLOADERS=${UPLOADERS:-8}
+VISION=${VISION:-1}
+MODELS=${MODELS:-$work/vision}
 
 die() { echo "workflow.sh: $*" >&2; exit 1; }
 say() { echo "workflow.sh: $*" >&2; }
@@ -79,6 +85,13 @@ if [[ -z ${PICTOR:-} ]]; then
 fi
 [[ -x $PICTOR ]] || die "PICTOR=$PICTOR is not executable"
 
+# The models, hard-linked into the fresh data folder (VISION=1), or none.
+mkdir -p "$tmp/data"
+if [[ $VISION == 1 ]]; then
+  "$PICTOR" models verify --data-dir "$MODELS" >/dev/null 2>&1 || "$PICTOR" models install --data-dir "$MODELS"
+  cp -rl "$MODELS/models" "$tmp/data/models" 2>/dev/null || cp -r "$MODELS/models" "$tmp/data/models"
+fi
+
 # Defaults, but loopback webhooks allowed; nothing else from the caller's
 # PICTOR_* environment.
 cat >"$tmp/pictor.toml" <<EOF
@@ -88,6 +101,8 @@ data_dir = "$tmp/data"
 filter = "warn"
 [fetch]
 allow = ["127.0.0.1/32"]
+[vision]
+install_models = false
 EOF
 for var in $(compgen -e | grep '^PICTOR_' || true); do unset "$var"; done
 mkfifo "$tmp/stdout"
@@ -105,7 +120,7 @@ say "pictor serve at $base (pid $server)"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "pictor:  $("$PICTOR" --version 2>/dev/null || echo "$PICTOR")"
 echo
-BASE=$base PHOTO=$photo BATCH_DIR=$batch N=$N BATCH=$BATCH UPLOADERS=$UPLOADERS RESULTS=$work/workflow-results.md \
+VISION=$VISION BASE=$base PHOTO=$photo BATCH_DIR=$batch N=$N BATCH=$BATCH UPLOADERS=$UPLOADERS RESULTS=$work/workflow-results.md \
   python3 - <<'PY'
 import http.server, json, math, os, statistics, struct, sys, threading, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -202,6 +217,8 @@ done = wait_for(images) - t0
 per_minute = len(images) / done * 60
 time.sleep(2)  # let any duplicate arrive
 duplicates = sum(len(s) > 1 for s in ids_seen.values())
+# Proof that the vision branches ran (or, with VISION=0, skipped).
+labels = json.load(urllib.request.urlopen(base + "/api/v1/labels"))["labels"]
 
 rows = [
     ("(a) 12 MP JPEG, upload -> image.processed, median", f"{statistics.median(latencies):.2f} s"),
@@ -212,8 +229,10 @@ rows = [
     (f"(b) {len(images)} photos, first upload -> last image.processed", f"{done:.1f} s"),
     ("(b) images processed per minute", f"{per_minute:.1f}"),
     ("images with more than one webhook-id", f"{duplicates}"),
+    ("labels in the index afterwards", f"{len(labels)}"),
 ]
-table = [f"Default workflow, {os.cpu_count()} CPUs, N={n}", "", "| measure | value |", "|---|---|"]
+vision = "with the models" if os.environ["VISION"] == "1" else "without the models (VISION=0)"
+table = [f"Default workflow {vision}, {os.cpu_count()} CPUs, N={n}", "", "| measure | value |", "|---|---|"]
 table += [f"| {k} | {v} |" for k, v in rows]
 text = "\n".join(table) + "\n"
 print(text)
