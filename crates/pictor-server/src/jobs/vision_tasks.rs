@@ -53,7 +53,9 @@ async fn picture(env: &TaskEnv<'_>, record: &ImageRecord, side: u32, shorter: bo
     Ok((decoded.image, scale))
 }
 
-/// Runs `model` on a worker thread with the loaded models.
+/// Runs `model` on a worker thread with the loaded models. Each task first
+/// gets its model this way (loaded once per process), so a missing model
+/// fails it before the original is fetched and decoded.
 async fn run_model<T: Send + 'static>(
     env: &TaskEnv<'_>,
     model: impl FnOnce(&Vision) -> pictor_vision::Result<T> + Send + 'static,
@@ -74,11 +76,11 @@ fn gone(record: &ImageRecord) -> TaskError {
 /// ImageNet labels with their WordNet parents, stored in the label index.
 pub async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
+    let labeler = run_model(env, Vision::labeler).await?;
     let (picture, _) = picture(env, &record, 256, true).await?;
     let settings = env.state.config.vision.clone();
     let labels =
-        run_model(env, move |v| v.labeler()?.labels(&picture, settings.max_labels, settings.min_label_confidence))
-            .await?;
+        run_model(env, move |_| labeler.labels(&picture, settings.max_labels, settings.min_label_confidence)).await?;
     let mut rows = Vec::new();
     for label in &labels {
         let confidence = f64::from(label.confidence);
@@ -100,8 +102,9 @@ pub async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
 /// until an admin approves it) and `image.flagged` fires.
 pub async fn moderate(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
     let record = image(env, &call.input).await?;
+    let moderator = run_model(env, Vision::moderator).await?;
     let (picture, _) = picture(env, &record, 256, true).await?;
-    let score = run_model(env, move |v| v.moderator()?.nsfw_score(&picture)).await?;
+    let score = run_model(env, move |_| moderator.nsfw_score(&picture)).await?;
     let threshold = env.state.config.vision.nsfw_threshold;
     let payload = json!({
         "id": record.id,
@@ -127,8 +130,9 @@ pub async fn moderate(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
 /// Face boxes with landmarks, kept for the API and the face steps.
 pub async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
+    let detector = run_model(env, Vision::face_detector).await?;
     let (picture, scale) = picture(env, &record, 640, false).await?;
-    let mut faces = run_model(env, move |v| v.face_detector()?.detect(&picture)).await?;
+    let mut faces = run_model(env, move |_| detector.detect(&picture)).await?;
     for face in &mut faces {
         (face.x, face.y, face.width, face.height) =
             (face.x * scale, face.y * scale, face.width * scale, face.height * scale);
@@ -146,8 +150,9 @@ pub async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
 /// Text lines with their boxes, stored and searchable.
 pub async fn detect_text(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
+    let reader = run_model(env, Vision::text_reader).await?;
     let (picture, scale) = picture(env, &record, 2000, false).await?;
-    let mut lines = run_model(env, move |v| v.text_reader()?.read(&picture)).await?;
+    let mut lines = run_model(env, move |_| reader.read(&picture)).await?;
     for line in &mut lines {
         for corner in &mut line.quad {
             *corner = [corner[0] * scale, corner[1] * scale];
