@@ -67,10 +67,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let server = Server::build(config).await?;
+        // Signals are handled from here on, before the line says we are up.
+        let shutdown = shutdown_signal();
         // Scripts wait for this exact line on stdout.
         println!("listening on http://{}", server.local_addr());
         std::io::stdout().flush()?;
-        server.run(shutdown_signal()).await
+        server.run(shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
