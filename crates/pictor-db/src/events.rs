@@ -1,31 +1,18 @@
 //! The event feed: one row for everything that happens, written in the same
 //! transaction as the change it describes.
 //!
-//! Events that something reacts to (workflows, webhooks) also enqueue an
-//! `event.dispatch` job in that transaction: the transactional outbox, so no
+//! Events that something reacts to (workflows, webhooks) also enqueue a
+//! dispatch job in that transaction: the transactional outbox, so no
 //! accepted upload can miss its workflow, even if the process dies right
-//! after the commit.
+//! after the commit. Which kinds, and the job's name, come from the layer
+//! above through [`Outbox`]: this crate does not know who reacts to what.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::jobs::enqueue_in;
-use crate::{Db, Result, now_ms};
-
-/// Event kinds handed to the dispatcher (workflows and webhooks).
-pub const DISPATCHED: &[&str] = &[
-    "image.created",
-    "image.processed",
-    "image.rejected",
-    "image.flagged",
-    "image.deleted",
-    "moderation.approved",
-    "moderation.rejected",
-];
-
-/// The job kind that fans an event out.
-pub const DISPATCH_JOB: &str = "event.dispatch";
+use crate::{Db, Outbox, Result, now_ms};
 
 /// Something that happened, e.g. `image.created` for an image id.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,18 +28,20 @@ pub struct Event {
 /// Appends an event inside the caller's transaction.
 pub(crate) async fn record(
     conn: &mut AnyConnection,
+    outbox: &Outbox,
     kind: &str,
     subject: &str,
     owner: Option<&str>,
     payload: serde_json::Value,
 ) -> Result<()> {
-    record_once(conn, kind, subject, owner, payload, None).await.map(|_| ())
+    record_once(conn, outbox, kind, subject, owner, payload, None).await.map(|_| ())
 }
 
 /// Appends an event unless one with the same `dedupe` key exists; returns
 /// its id when it was written.
 pub(crate) async fn record_once(
     conn: &mut AnyConnection,
+    outbox: &Outbox,
     kind: &str,
     subject: &str,
     owner: Option<&str>,
@@ -77,9 +66,9 @@ pub(crate) async fn record_once(
     if written == 0 {
         return Ok(None);
     }
-    if DISPATCHED.contains(&kind) {
-        enqueue_in(conn, DISPATCH_JOB, &serde_json::json!({ "event": id }), Some(&format!("event:{id}")), now_ms())
-            .await?;
+    if outbox.dispatches(kind) {
+        let job = outbox.job_for(&id);
+        enqueue_in(conn, &job.kind, &job.payload, job.dedupe.as_deref(), now_ms()).await?;
     }
     Ok(Some(id))
 }
@@ -168,7 +157,7 @@ impl Db {
         dedupe: Option<&str>,
     ) -> Result<Option<String>> {
         let mut tx = self.begin_write().await?;
-        let id = record_once(&mut tx, kind, subject, owner, payload, dedupe).await?;
+        let id = record_once(&mut tx, &self.outbox(), kind, subject, owner, payload, dedupe).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -184,13 +173,14 @@ mod tests {
     #[tokio::test]
     async fn dedupe_keys_write_once_and_dispatched_kinds_enqueue() {
         let (_d, db) = testing::sqlite().await;
+        db.set_outbox(Outbox::new("event.dispatch", ["image.processed".to_string()]));
         let first = db.record_event("image.processed", "i1", Some("al"), json!({}), Some("k")).await.unwrap();
         let again = db.record_event("image.processed", "i1", Some("al"), json!({}), Some("k")).await.unwrap();
         assert!(first.is_some());
         assert_eq!(again, None, "the same key records nothing twice");
         db.record_event("execution.started", "e1", Some("al"), json!({}), None).await.unwrap();
         let job = db.claim("w", std::time::Duration::from_secs(5)).await.unwrap().expect("a dispatch job");
-        assert_eq!(job.kind, DISPATCH_JOB);
+        assert_eq!(job.kind, "event.dispatch");
         assert_eq!(job.payload["event"], first.unwrap());
         assert!(db.claim("w", std::time::Duration::from_secs(5)).await.unwrap().is_none(), "only dispatched kinds");
     }

@@ -11,12 +11,11 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::events::record;
-use crate::jobs::enqueue_in;
+use crate::events::{record, record_once};
+use crate::jobs::{NewJob, enqueue_in};
 use crate::{Db, Result, now_ms};
 
 /// The job kind that runs an execution.
-pub const RUN_JOB: &str = "execution.run";
 
 /// One run of a state machine.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,11 +77,20 @@ fn from_row(row: &AnyRow) -> Result<ExecutionRecord> {
     })
 }
 
+/// What the end of an execution does to its image when no task settled it:
+/// the status it takes (`processed`, `failed`) and the event that says so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageOutcome {
+    pub status: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
 impl Db {
-    /// Creates a `RUNNING` execution, its `execution.started` event and the
-    /// job that runs it, unless one with the same `cause_id` exists. Returns
-    /// whether it was created.
-    pub async fn start_execution(&self, new: &ExecutionRecord) -> Result<bool> {
+    /// Creates a `RUNNING` execution, its `execution.started` event and
+    /// `run` (the job that runs it), unless one with the same `cause_id`
+    /// exists. Returns whether it was created.
+    pub async fn start_execution(&self, new: &ExecutionRecord, run: &NewJob) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let created = sqlx::query(&format!(
             "INSERT INTO executions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, NULL, NULL, NULL, $8, NULL)
@@ -108,8 +116,8 @@ impl Db {
                     .await?;
             }
             let payload = serde_json::json!({ "execution": new.id, "image": new.image_id, "workflow": new.workflow });
-            record(&mut tx, "execution.started", &new.id, new.owner.as_deref(), payload).await?;
-            enqueue_in(&mut tx, RUN_JOB, &serde_json::json!({ "execution": new.id }), Some(&new.id), now_ms()).await?;
+            record(&mut tx, &self.outbox(), "execution.started", &new.id, new.owner.as_deref(), payload).await?;
+            enqueue_in(&mut tx, &run.kind, &run.payload, run.dedupe.as_deref(), now_ms()).await?;
         }
         tx.commit().await?;
         Ok(created)
@@ -150,8 +158,9 @@ impl Db {
     }
 
     /// Records how an execution ended, with its `execution.<status>` event.
-    /// Only the first end counts. The image, if any, becomes `failed` unless
-    /// a task already settled it (`processed`, `rejected`).
+    /// Only the first end counts. The image, if any and still `processing`
+    /// (no task settled it), takes `image`'s status and event, in the same
+    /// transaction.
     pub async fn finish_execution(
         &self,
         id: &str,
@@ -159,6 +168,7 @@ impl Db {
         output: Option<&serde_json::Value>,
         error: Option<&str>,
         cause: Option<&str>,
+        image: Option<&ImageOutcome>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
@@ -175,17 +185,26 @@ impl Db {
         .await?;
         let Some(row) = row else { return Ok(false) };
         let owner: Option<String> = row.try_get("owner")?;
-        let image: Option<String> = row.try_get("image_id")?;
-        if let (Some(image), false) = (&image, status == "SUCCEEDED") {
-            sqlx::query("UPDATE images SET status = 'failed' WHERE id = $1 AND status = 'processing'")
-                .bind(image)
+        let image_id: Option<String> = row.try_get("image_id")?;
+        if let (Some(image_id), Some(outcome)) = (&image_id, image) {
+            let settled = sqlx::query("UPDATE images SET status = $1 WHERE id = $2 AND status = 'processing'")
+                .bind(&outcome.status)
+                .bind(image_id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if settled > 0 {
+                let payload = outcome.payload.clone();
+                let dedupe = format!("{id}/end");
+                record_once(&mut tx, &self.outbox(), &outcome.kind, image_id, owner.as_deref(), payload, Some(&dedupe))
+                    .await?;
+            }
         }
+        let image = image_id;
         let kind = format!("execution.{}", status.to_ascii_lowercase());
         let payload =
             serde_json::json!({ "execution": id, "image": image, "status": status, "error": error, "cause": cause });
-        record(&mut tx, &kind, id, owner.as_deref(), payload).await?;
+        record(&mut tx, &self.outbox(), &kind, id, owner.as_deref(), payload).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -219,7 +238,7 @@ impl Db {
             let payload = serde_json::json!({
                 "execution": execution.id, "image": execution.image_id, "type": kind, "state": state,
             });
-            record(&mut tx, "execution.step", &execution.id, execution.owner.as_deref(), payload).await?;
+            record(&mut tx, &self.outbox(), "execution.step", &execution.id, execution.owner.as_deref(), payload).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -32,6 +32,43 @@ pub struct QueueStats {
     pub dead: i64,
 }
 
+/// A job to enqueue: its kind, its payload, and an optional dedupe key (a
+/// second job with the same key is not added).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub dedupe: Option<String>,
+}
+
+/// Which events are handed to a dispatcher job, set by the layer that
+/// dispatches them ([`Db::set_outbox`]). The job's payload is
+/// `{"event": <event id>}`, deduplicated on `event:<id>`.
+#[derive(Clone, Debug, Default)]
+pub struct Outbox {
+    job: String,
+    kinds: std::collections::HashSet<String>,
+}
+
+impl Outbox {
+    pub fn new(job: impl Into<String>, kinds: impl IntoIterator<Item = String>) -> Self {
+        Self { job: job.into(), kinds: kinds.into_iter().collect() }
+    }
+
+    /// Whether an event of `kind` is dispatched.
+    pub fn dispatches(&self, kind: &str) -> bool {
+        !self.job.is_empty() && self.kinds.contains(kind)
+    }
+
+    pub(crate) fn job_for(&self, event: &str) -> NewJob {
+        NewJob {
+            kind: self.job.clone(),
+            payload: serde_json::json!({ "event": event }),
+            dedupe: Some(format!("event:{event}")),
+        }
+    }
+}
+
 /// Enqueues inside the caller's transaction; a repeated `dedupe` key is a
 /// no-op. Returns whether a job was added.
 pub(crate) async fn enqueue_in(
@@ -62,6 +99,12 @@ fn millis(d: Duration) -> i64 {
 }
 
 impl Db {
+    /// Enqueues `job` after `delay`; false when its dedupe key was taken.
+    pub async fn enqueue_job(&self, job: &NewJob, delay: Duration) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_in(&mut conn, &job.kind, &job.payload, job.dedupe.as_deref(), now_ms() + millis(delay)).await
+    }
+
     /// Enqueues a job to run after `delay`.
     pub async fn enqueue(
         &self,

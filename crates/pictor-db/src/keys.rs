@@ -40,7 +40,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         let payload = serde_json::json!({ "scopes": key.scopes, "name": key.name });
-        crate::events::record(&mut tx, "api_key.created", &key.id, Some(&key.owner), payload).await?;
+        crate::events::record(&mut tx, &self.outbox(), "api_key.created", &key.id, Some(&key.owner), payload).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -19,6 +19,7 @@ mod keys;
 mod vision;
 mod webhooks;
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -26,13 +27,13 @@ use sqlx::{AnyPool, Executor};
 
 pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;
-pub use events::{Audience, DISPATCH_JOB, DISPATCHED, Event};
-pub use executions::{ExecutionRecord, HistoryRow, RUN_JOB};
+pub use events::{Audience, Event};
+pub use executions::{ExecutionRecord, HistoryRow, ImageOutcome};
 pub use images::{ImageFilter, ImageRecord, ImageState, Page};
-pub use jobs::{Job, QueueStats};
+pub use jobs::{Job, NewJob, Outbox, QueueStats};
 pub use keys::ApiKeyRecord;
 pub use vision::{ImageLabel, LabelCount, Review};
-pub use webhooks::{Attempt, DELIVER_JOB, Delivery, Webhook, rfc3339_ms};
+pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -60,6 +61,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Shared by every clone: set once by the dispatching layer.
+    outbox: Arc<RwLock<Arc<Outbox>>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -91,7 +94,7 @@ impl Db {
             pool.execute("PRAGMA journal_mode=WAL").await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, outbox: Arc::default() })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write
@@ -103,6 +106,16 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Sets which recorded events enqueue a dispatch job (for every clone
+    /// of this `Db`). Until it is set, none do.
+    pub fn set_outbox(&self, outbox: Outbox) {
+        *self.outbox.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(outbox);
+    }
+
+    pub(crate) fn outbox(&self) -> Arc<Outbox> {
+        self.outbox.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn backend(&self) -> Backend {

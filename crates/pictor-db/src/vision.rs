@@ -165,7 +165,7 @@ impl Db {
         let moderation: Option<String> = row.try_get("moderation")?;
         let held = matches!(moderation.as_deref(), Some("flagged" | "rejected"));
         if moderation.as_deref() == Some("flagged") {
-            record_once(&mut tx, "image.flagged", &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
+            record_once(&mut tx, &self.outbox(), "image.flagged", &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
         }
         tx.commit().await?;
         Ok(Some(held))
@@ -187,7 +187,7 @@ impl Db {
         let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
         let kind = format!("moderation.{}", review.status());
         let payload = serde_json::json!({ "id": image.id, "owner": image.owner, "by": by, "at": now_ms() });
-        record_once(&mut tx, &kind, &image.id, image.owner.as_deref(), payload, None).await?;
+        record_once(&mut tx, &self.outbox(), &kind, &image.id, image.owner.as_deref(), payload, None).await?;
         tx.commit().await?;
         Ok(Some(image))
     }

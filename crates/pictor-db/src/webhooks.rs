@@ -11,11 +11,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::events::Event;
-use crate::jobs::enqueue_in;
+use crate::jobs::{NewJob, enqueue_in};
 use crate::{Db, Result, now_ms};
 
 /// The job kind that sends one delivery.
-pub const DELIVER_JOB: &str = "webhook.deliver";
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Webhook {
@@ -138,9 +137,10 @@ impl Db {
         Ok(deleted > 0)
     }
 
-    /// Writes a delivery (and its job) for every enabled subscription of the
-    /// event's owner that wants its kind. Returns how many were added.
-    pub async fn fan_out(&self, event: &Event) -> Result<usize> {
+    /// Writes a delivery, and the job `deliver` makes for its id, for every
+    /// enabled subscription of the event's owner that wants its kind.
+    /// Returns how many were added.
+    pub async fn fan_out(&self, event: &Event, deliver: impl Fn(&str) -> NewJob) -> Result<usize> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(&format!(
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND ((owner IS NULL AND $1 IS NULL) OR owner = $1)"
@@ -174,7 +174,8 @@ impl Db {
             .await?
             .rows_affected();
             if inserted > 0 {
-                enqueue_in(&mut tx, DELIVER_JOB, &serde_json::json!({ "delivery": id }), Some(&id), now_ms()).await?;
+                let job = deliver(&id);
+                enqueue_in(&mut tx, &job.kind, &job.payload, job.dedupe.as_deref(), now_ms()).await?;
                 added += 1;
             }
         }
@@ -292,6 +293,10 @@ mod tests {
         }
     }
 
+    fn deliver(id: &str) -> NewJob {
+        NewJob { kind: "webhook.deliver".into(), payload: json!({ "delivery": id }), dedupe: Some(id.into()) }
+    }
+
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
@@ -307,8 +312,8 @@ mod tests {
         db.create_webhook(&hook("h3", Some("bo"), &["*"])).await.unwrap();
         let id = db.record_event("image.processed", "i1", Some("al"), json!({"a": 1}), None).await.unwrap().unwrap();
         let event = db.get_event(&id).await.unwrap().unwrap();
-        assert_eq!(db.fan_out(&event).await.unwrap(), 2);
-        assert_eq!(db.fan_out(&event).await.unwrap(), 0, "a repeated fan-out adds nothing");
+        assert_eq!(db.fan_out(&event, deliver).await.unwrap(), 2);
+        assert_eq!(db.fan_out(&event, deliver).await.unwrap(), 0, "a repeated fan-out adds nothing");
         let delivery = db.deliveries("h1", 10).await.unwrap().remove(0);
         assert_eq!(delivery.payload["type"], "image.processed");
         assert_eq!(delivery.payload["data"], json!({"a": 1, "id": "i1"}));
@@ -317,6 +322,6 @@ mod tests {
         assert!(!h1.enabled && h1.disabled_reason.is_some());
         assert_eq!(db.get_delivery(&delivery.id).await.unwrap().unwrap().status, "gone");
         let other = db.record_event("image.processed", "i2", Some("al"), json!({}), None).await.unwrap().unwrap();
-        assert_eq!(db.fan_out(&db.get_event(&other).await.unwrap().unwrap()).await.unwrap(), 1, "h1 is disabled");
+        assert_eq!(db.fan_out(&db.get_event(&other).await.unwrap().unwrap(), deliver).await.unwrap(), 1, "h1 is disabled");
     }
 }

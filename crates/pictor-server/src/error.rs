@@ -1,53 +1,24 @@
 //! API errors as RFC 9457 `application/problem+json`, each with a stable
 //! `code` that clients can match on. The `detail` says what to do about it.
+//!
+//! The codes are the core's [`pictor_core::ErrorKind`]s; this module adds
+//! only what HTTP needs: a status and a title for each, and the response.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pictor_imaging::ImagingError;
 use serde::Serialize;
 
-/// The stable error codes and their HTTP status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Code {
-    UnsupportedFormat,
-    CorruptImage,
-    ImageTooLarge,
-    PayloadTooLarge,
-    InvalidFilter,
-    InvalidRequest,
-    NotFound,
-    Unauthorized,
-    Forbidden,
-    RateLimited,
-    Overloaded,
-    UpstreamFailed,
-    ImageFlagged,
-    ModelsNotInstalled,
-    Internal,
+/// The stable error codes: the core's kinds.
+pub use pictor_core::ErrorKind as Code;
+
+/// The HTTP side of a [`Code`]: its status and title.
+trait CodeHttp {
+    fn status(self) -> StatusCode;
+    fn title(self) -> &'static str;
 }
 
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnsupportedFormat => "unsupported_format",
-            Self::CorruptImage => "corrupt_image",
-            Self::ImageTooLarge => "image_too_large",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::InvalidFilter => "invalid_filter",
-            Self::InvalidRequest => "invalid_request",
-            Self::NotFound => "not_found",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::RateLimited => "rate_limited",
-            Self::Overloaded => "overloaded",
-            Self::UpstreamFailed => "upstream_failed",
-            Self::ImageFlagged => "image_flagged",
-            Self::ModelsNotInstalled => "models_not_installed",
-            Self::Internal => "internal",
-        }
-    }
-
+impl CodeHttp for Code {
     fn status(self) -> StatusCode {
         match self {
             Self::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -116,13 +87,12 @@ impl ApiError {
     }
 
     pub fn overloaded() -> Self {
-        Self { retry_after: Some(1), ..Self::new(Code::Overloaded, "too many image jobs are waiting; retry shortly") }
+        pictor_core::Error::overloaded().into()
     }
 
     /// An unexpected failure: logged in full, answered without internals.
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
-        Self::new(Code::Internal, "the server failed to handle this request; it has been logged")
+        pictor_core::Error::internal(err).into()
     }
 
     pub fn with_retry_after(mut self, secs: u64) -> Self {
@@ -174,39 +144,24 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<ImagingError> for ApiError {
-    fn from(e: ImagingError) -> Self {
-        let code = match &e {
-            ImagingError::UnsupportedFormat(_) => Code::UnsupportedFormat,
-            ImagingError::Corrupt(_) => Code::CorruptImage,
-            ImagingError::TooLarge(_) => Code::ImageTooLarge,
-            ImagingError::InvalidOperation(_) => Code::InvalidFilter,
-            ImagingError::Unavailable(_) => Code::ModelsNotInstalled,
-        };
-        Self::new(code, e.to_string())
+impl From<pictor_core::Error> for ApiError {
+    fn from(e: pictor_core::Error) -> Self {
+        Self { code: e.kind, detail: e.detail, status: None, retry_after: e.retry_after }
     }
 }
 
-impl From<pictor_vision::VisionError> for ApiError {
-    fn from(e: pictor_vision::VisionError) -> Self {
-        match e {
-            pictor_vision::VisionError::Models(_) => Self::new(Code::ModelsNotInstalled, e.to_string()),
-            other => Self::internal(other),
+/// The lower layers' errors reach HTTP through the core's mapping.
+macro_rules! via_core {
+    ($($error:ty),+) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                pictor_core::Error::from(e).into()
+            }
         }
-    }
+    )+};
 }
 
-impl From<pictor_db::DbError> for ApiError {
-    fn from(e: pictor_db::DbError) -> Self {
-        Self::internal(e)
-    }
-}
-
-impl From<pictor_store::StoreError> for ApiError {
-    fn from(e: pictor_store::StoreError) -> Self {
-        Self::internal(e)
-    }
-}
+via_core!(ImagingError, pictor_vision::VisionError, pictor_db::DbError, pictor_store::StoreError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use pictor_server::auth::create_api_key;
+use pictor_core::auth::create_api_key;
 use pictor_server::config::Config;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -383,7 +383,7 @@ async fn presets_and_signed_urls_only(backend: Backend) {
     assert_eq!(image_size(get(&app, &at("preset=thumb"), Anonymous).await).await, (200, 150));
     assert_problem(get(&app, &at("preset=nope"), Anonymous).await, 400, "invalid_filter").await;
 
-    let signed = pictor_server::signing::sign_url(SIGNING_KEY, &path, "thumbnail=123");
+    let signed = pictor_core::signing::sign_url(SIGNING_KEY, &path, "thumbnail=123");
     let (w, h) = image_size(get(&app, &signed, Anonymous).await).await;
     assert!(w.max(h) <= 123 && w.min(h) > 0, "{w}x{h}");
 

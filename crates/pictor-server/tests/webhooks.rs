@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use common::*;
 use hmac::Mac as _;
-use pictor_server::auth::create_api_key;
+use pictor_core::auth::create_api_key;
 use pictor_server::config::Config;
 use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! The workflow engine end to end, black-box over HTTP: uploads start the
 //! default workflow, its effects show in the image's JSON, executions and
 //! their history are readable, reprocessing runs again, and the event
-//! stream shows it all live.
+//! stream shows it all live. The tests run the queue with `drain`: no
+//! worker loops, no sleeping.
 
 use crate::common;
 
@@ -10,8 +11,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
-fn with_workers(config: &mut pictor_server::Config) {
-    config.workflow.run_workers = true;
+fn small_thumbnails(config: &mut pictor_server::Config) {
     config.workflow.thumbnail_sizes = vec![64, 128];
 }
 
@@ -21,33 +21,27 @@ async fn json(app: &TestApp, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// Polls the image until its status is no longer pending/processing.
+/// Runs the queue dry, then reads the image, which must be settled.
 async fn settled(app: &TestApp, id: &str) -> Value {
-    for _ in 0..600 {
-        let image = json(app, &format!("/api/v1/img/{id}")).await;
-        if !matches!(image["status"].as_str(), Some("pending" | "processing")) {
-            return image;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("image {id} was not processed within 30 s");
+    app.drain().await;
+    let image = json(app, &format!("/api/v1/img/{id}")).await;
+    assert!(!matches!(image["status"].as_str(), Some("pending" | "processing")), "not settled: {image}");
+    image
 }
 
-/// Polls until the executions of `id` are all finished, and returns them.
+/// Runs the queue dry, then returns the executions of `id`: `count` of
+/// them, all finished.
 async fn finished_executions(app: &TestApp, id: &str, count: usize) -> Vec<Value> {
-    for _ in 0..600 {
-        let list = json(app, &format!("/api/v1/img/{id}/executions")).await;
-        let executions = list["executions"].as_array().unwrap().clone();
-        if executions.len() >= count && executions.iter().all(|e| e["status"] != "RUNNING") {
-            return executions;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("executions of {id} did not finish within 30 s");
+    app.drain().await;
+    let list = json(app, &format!("/api/v1/img/{id}/executions")).await;
+    let executions = list["executions"].as_array().unwrap().clone();
+    assert_eq!(executions.len(), count, "{executions:?}");
+    assert!(executions.iter().all(|e| e["status"] != "RUNNING"), "{executions:?}");
+    executions
 }
 
 async fn upload_runs_the_default_workflow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, with_workers).await else { return };
+    let Some(app) = TestApp::spawn(backend, small_thumbnails).await else { return };
     let id = app.upload_ok(jpeg(300, 200)).await["id"].as_str().unwrap().to_string();
     let image = settled(&app, &id).await;
     assert_eq!(image["status"], "processed", "{image}");
@@ -64,15 +58,7 @@ async fn upload_runs_the_default_workflow(backend: Backend) {
         assert_eq!(response.headers()["etag"].to_str().unwrap(), thumb["etag"].as_str().unwrap());
     }
     let executions = finished_executions(&app, &id, 1).await;
-    // The job is settled just after the execution's end is recorded.
-    let mut metrics = String::new();
-    for _ in 0..100 {
-        metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.contains("pictor_queue_jobs_total{kind=\"execution.run\",outcome=\"done\"} 1") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("pictor_queue_jobs_total{kind=\"execution.run\",outcome=\"done\"} 1"), "{metrics}");
     assert!(metrics.contains("pictor_queue_depth{state=\"dead\"} 0"), "{metrics}");
     assert_eq!(executions.len(), 1);
@@ -101,7 +87,7 @@ async fn upload_runs_the_default_workflow(backend: Backend) {
 }
 
 async fn reprocess_runs_again_and_processed_is_recorded_once_per_run(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, with_workers).await else { return };
+    let Some(app) = TestApp::spawn(backend, small_thumbnails).await else { return };
     let id = app.upload_ok(png(40, 30)).await["id"].as_str().unwrap().to_string();
     finished_executions(&app, &id, 1).await;
     let response = app.client.post(app.url(&format!("/api/v1/img/{id}/reprocess"))).send().await.unwrap();
@@ -138,7 +124,7 @@ async fn unsupported_types_are_rejected(backend: Backend) {
     .unwrap();
     let path = definition.display().to_string();
     let Some(app) = TestApp::spawn(backend, move |c| {
-        with_workers(c);
+        small_thumbnails(c);
         c.workflow.definition = path;
         c.workflow.resource_map.insert("${ExtractLambdaArn}".into(), "pictor:extract-metadata".into());
     })
@@ -161,10 +147,12 @@ async fn unsupported_types_are_rejected(backend: Backend) {
 
 /// The live stream shows the caller's upload and its execution's steps.
 async fn events_stream_live(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, with_workers).await else { return };
+    let Some(app) = TestApp::spawn(backend, small_thumbnails).await else { return };
     let mut stream = app.client.get(app.url("/api/v1/events")).send().await.unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let id = app.upload_ok(jpeg(50, 50)).await["id"].as_str().unwrap().to_string();
+    let runtime = app.state.clone();
+    let drained = tokio::spawn(async move { runtime.drain().await });
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !text.contains("event: image.processed") {
@@ -182,6 +170,7 @@ async fn events_stream_live(backend: Backend) {
     let chunk = tokio::time::timeout(Duration::from_secs(10), resumed.chunk()).await.unwrap().unwrap().unwrap();
     let replay = String::from_utf8_lossy(&chunk);
     assert!(!replay.contains(&format!("id: {first_id}\n")) && replay.contains("id: "), "{replay}");
+    assert!(drained.await.unwrap() >= 2, "the upload's dispatch and execution ran");
     app.shutdown().await;
 }
 
@@ -201,7 +190,7 @@ async fn camera_photos_get_their_exif_and_gps(backend: Backend) {
         .filter(|e| e.get("Composite:GPSLatitude").is_some_and(Value::is_f64))
         .collect();
     assert!(with_gps.len() >= 20, "the corpus has camera JPEGs with GPS");
-    let Some(app) = TestApp::spawn(backend, with_workers).await else { return };
+    let Some(app) = TestApp::spawn(backend, small_thumbnails).await else { return };
     let mut uploaded = Vec::new();
     for entry in &with_gps {
         let bytes = std::fs::read(corpus.join(entry["SourceFile"].as_str().unwrap())).unwrap();
@@ -232,7 +221,109 @@ async fn camera_photos_get_their_exif_and_gps(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Writes `definition` to a file and starts a server that runs it on upload.
+async fn with_definition(backend: Backend, definition: &str) -> Option<(TestApp, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reference.json");
+    std::fs::write(&path, definition).unwrap();
+    let path = path.display().to_string();
+    let app = TestApp::spawn(backend, move |c| {
+        c.workflow.definition = path;
+        c.workflow.resource_map.insert("${ExtractLambdaArn}".into(), "pictor:extract-metadata".into());
+        c.workflow.resource_map.insert("${StoreLambdaArn}".into(), "pictor:store-metadata".into());
+    })
+    .await?;
+    Some((app, dir))
+}
+
+fn kinds(events: Vec<pictor_db::Event>) -> Vec<String> {
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+/// A definition that never calls `pictor:webhook` (as the AWS reference
+/// architecture's) still settles the image when its execution ends:
+/// `processed` with one `image.processed`, carrying what it stored.
+async fn status_follows_a_successful_execution_without_notify(backend: Backend) {
+    let definition = r#"{"StartAt": "Extract", "States": {
+        "Extract": {"Type": "Task", "Resource": "${ExtractLambdaArn}", "ResultPath": "$.extractedMetadata", "Next": "Store"},
+        "Store": {"Type": "Task", "Resource": "${StoreLambdaArn}", "ResultPath": null, "End": true}}}"#;
+    let Some((app, _dir)) = with_definition(backend, definition).await else { return };
+    let id = app.upload_ok(jpeg(30, 20)).await["id"].as_str().unwrap().to_string();
+    let image = settled(&app, &id).await;
+    assert_eq!(image["status"], "processed", "{image}");
+    assert_eq!(finished_executions(&app, &id, 1).await[0]["status"], "SUCCEEDED");
+    let events = app.state.db.events_for(&id).await.unwrap();
+    let processed: Vec<_> = events.iter().filter(|e| e.kind == "image.processed").collect();
+    assert_eq!(processed.len(), 1, "{:?}", kinds(events.clone()));
+    assert_eq!(processed[0].payload["status"], "processed");
+    assert_eq!(processed[0].payload["metadata"]["format"], "JPEG");
+    // Reprocessing settles it again, once more.
+    app.client.post(app.url(&format!("/api/v1/img/{id}/reprocess"))).send().await.unwrap();
+    assert_eq!(settled(&app, &id).await["status"], "processed");
+    let again = kinds(app.state.db.events_for(&id).await.unwrap());
+    assert_eq!(again.iter().filter(|k| *k == "image.processed").count(), 2, "{again:?}");
+    app.shutdown().await;
+}
+
+/// A failing execution fails its image, with the error, and records
+/// `image.failed` once.
+async fn status_follows_a_failed_execution(backend: Backend) {
+    let definition = r#"{"StartAt": "Extract", "States": {
+        "Extract": {"Type": "Task", "Resource": "${ExtractLambdaArn}", "ResultPath": "$.extractedMetadata", "Next": "Boom"},
+        "Boom": {"Type": "Fail", "Error": "Custom.Broken", "Cause": "the definition says so"}}}"#;
+    let Some((app, _dir)) = with_definition(backend, definition).await else { return };
+    let id = app.upload_ok(png(10, 10)).await["id"].as_str().unwrap().to_string();
+    assert_eq!(settled(&app, &id).await["status"], "failed");
+    let execution = &finished_executions(&app, &id, 1).await[0];
+    assert_eq!((execution["status"].as_str(), execution["error"].as_str()), (Some("FAILED"), Some("Custom.Broken")));
+    let events = app.state.db.events_for(&id).await.unwrap();
+    let failed: Vec<_> = events.iter().filter(|e| e.kind == "image.failed").collect();
+    assert_eq!(failed.len(), 1, "{:?}", kinds(events.clone()));
+    assert_eq!(failed[0].payload["error"], "Custom.Broken");
+    assert_eq!(failed[0].payload["cause"], "the definition says so");
+    assert!(!events.iter().any(|e| e.kind == "image.processed"));
+    app.shutdown().await;
+}
+
+/// `[workflows.NAME] on = [...]` starts another workflow on another event,
+/// without touching the image's status.
+async fn configured_events_start_their_workflows(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("after.json");
+    std::fs::write(&path, r#"{"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}"#).unwrap();
+    let path = path.display().to_string();
+    let Some(app) = TestApp::spawn(backend, move |c| {
+        small_thumbnails(c);
+        let spec = pictor_server::config::WorkflowSpec {
+            on: vec!["image.processed".into()],
+            definition: path,
+            ..Default::default()
+        };
+        c.workflows.insert("after-processing".into(), spec);
+    })
+    .await
+    else {
+        return;
+    };
+    let id = app.upload_ok(png(16, 16)).await["id"].as_str().unwrap().to_string();
+    assert_eq!(settled(&app, &id).await["status"], "processed");
+    let all = json(&app, "/api/v1/executions").await;
+    let after: Vec<&Value> = all["executions"].as_array().unwrap().iter().filter(|e| e["workflow"] == "after").collect();
+    assert_eq!(after.len(), 1, "{all}");
+    assert_eq!(after[0]["status"], "SUCCEEDED");
+    let execution = json(&app, &format!("/api/v1/executions/{}", after[0]["id"].as_str().unwrap())).await;
+    assert_eq!(execution["input"]["eventKind"], "image.processed");
+    assert_eq!(execution["input"]["imageId"], id.as_str());
+    assert_eq!(execution["output"]["eventKind"], "image.processed", "the Pass state echoes its input");
+    let processed = kinds(app.state.db.events_for(&id).await.unwrap());
+    assert_eq!(processed.iter().filter(|k| *k == "image.processed").count(), 1, "{processed:?}");
+    app.shutdown().await;
+}
+
 both_backends!(
+    status_follows_a_successful_execution_without_notify,
+    status_follows_a_failed_execution,
+    configured_events_start_their_workflows,
     camera_photos_get_their_exif_and_gps,
     upload_runs_the_default_workflow,
     reprocess_runs_again_and_processed_is_recorded_once_per_run,

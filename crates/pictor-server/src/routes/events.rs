@@ -21,8 +21,9 @@ use pictor_db::{Audience, Event};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::AppState;
-use crate::auth::Scope;
+use pictor_jobs::Runtime;
+
+use crate::extract::{Authed, Read};
 use crate::error::{ApiError, ApiResult};
 
 /// How often a stream looks for new events.
@@ -46,12 +47,12 @@ pub struct EventsQuery {
     responses((status = 200, description = "text/event-stream; each event's `event` is its kind and `data` its JSON"))
 )]
 pub async fn stream(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
     q: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = super::http::query(q)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.after);
     let after = match resume {
         Some(id) => id,
@@ -62,7 +63,7 @@ pub async fn stream(
         busy.detail = "too many event streams are open; retry shortly".into();
         busy
     })?;
-    let events = feed(state, principal.owner, after, slot);
+    let events = feed(state, principal.into_inner().owner, after, slot);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
@@ -87,7 +88,7 @@ impl Drop for StreamSlot {
 }
 
 fn feed(
-    state: Arc<AppState>,
+    state: Arc<Runtime>,
     owner: Option<String>,
     after: String,
     slot: StreamSlot,

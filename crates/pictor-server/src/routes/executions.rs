@@ -4,16 +4,18 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use pictor_db::{ExecutionRecord, HistoryRow, rfc3339_ms};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::http::{page_limit, path_segment, query};
-use crate::AppState;
-use crate::auth::{Principal, Scope};
+use super::http::{page_limit, query};
+use pictor_jobs::Runtime;
+
+use crate::extract::{Authed, Read, Upload, PathId, ImagePath};
+use pictor_core::access::{ensure_manages, ensure_sees};
 use crate::error::{ApiError, ApiResult, Code};
 
 /// An execution, with its history when asked for one.
@@ -86,14 +88,6 @@ impl ExecutionView {
     }
 }
 
-/// Owners see their own executions; admins see all.
-fn check_owner(principal: &Principal, owner: Option<&str>, what: &str) -> ApiResult<()> {
-    if principal.may_manage(owner) || principal.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::new(Code::Forbidden, format!("{what} belongs to another owner")))
-    }
-}
 
 /// `GET /api/v1/executions/{id}`: status, input, output, error, cause and history.
 #[utoipa::path(
@@ -102,14 +96,12 @@ fn check_owner(principal: &Principal, owner: Option<&str>, what: &str) -> ApiRes
     responses((status = 200, body = ExecutionView), (status = "4XX", description = "Problem (application/problem+json)"))
 )]
 pub async fn get(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
+    PathId(id): PathId,
 ) -> ApiResult<Json<ExecutionView>> {
-    let id = path_segment(id)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let execution = state.db.get_execution(&id).await?.ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
-    check_owner(&principal, execution.owner.as_deref(), "this execution")?;
+    ensure_sees(&principal, execution.owner.as_deref(), "this execution")?;
     let history = state.db.history(&id).await?;
     Ok(Json(ExecutionView::new(execution, Some(history))))
 }
@@ -131,12 +123,11 @@ pub struct ExecutionList {
     responses((status = 200, body = ExecutionList))
 )]
 pub async fn list(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
     q: Result<Query<ListQuery>, QueryRejection>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ExecutionList>> {
     let limit = page_limit(query(q)?.limit, 50)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let all = principal.is_admin();
     let rows = state.db.list_executions(principal.owner.as_deref(), all, limit).await?;
     Ok(Json(ExecutionList { executions: rows.into_iter().map(|e| ExecutionView::new(e, None)).collect() }))
@@ -149,14 +140,12 @@ pub async fn list(
     responses((status = 200, body = ExecutionList), (status = "4XX", description = "Problem (application/problem+json)"))
 )]
 pub async fn for_image(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ExecutionList>> {
-    let id = path_segment(id)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
-    let image = state.records.get(&state, &id).await?;
-    check_owner(&principal, image.owner.as_deref(), "this image")?;
+    let image = state.image(&id).await?;
+    ensure_sees(&principal, image.owner.as_deref(), "this image")?;
     let rows = state.db.executions_for_image(&id).await?;
     Ok(Json(ExecutionList { executions: rows.into_iter().map(|e| ExecutionView::new(e, None)).collect() }))
 }
@@ -168,18 +157,18 @@ pub async fn for_image(
     responses((status = 202, description = "Started", body = ExecutionView), (status = "4XX", description = "Problem (application/problem+json)"))
 )]
 pub async fn reprocess(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<(StatusCode, Json<ExecutionView>)> {
-    let id = path_segment(id)?;
-    let principal = state.auth.require(&headers, Scope::Upload).await?;
-    let image = state.records.get(&state, &id).await?;
-    if !principal.may_manage(image.owner.as_deref()) {
-        return Err(ApiError::new(Code::Forbidden, "only the image's owner may reprocess it"));
-    }
+    let image = state.image(&id).await?;
+    ensure_manages(&principal, image.owner.as_deref(), "this image")?;
+    let workflow = state.workflows.for_images().ok_or_else(|| {
+        ApiError::new(Code::InvalidRequest, "no workflow runs on image.created here, so there is nothing to reprocess with")
+    })?;
     let cause = format!("reprocess:{}", uuid::Uuid::new_v4());
-    let started = crate::jobs::execution::start_for_image(&state, &id, &cause).await.map_err(ApiError::internal)?;
+    let started =
+        pictor_jobs::workflows::start_for_image(&state.state, workflow, &id, &cause).await.map_err(ApiError::internal)?;
     let execution = started.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
     Ok((StatusCode::ACCEPTED, Json(ExecutionView::new(execution, None))))
 }

@@ -9,18 +9,21 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use pictor_db::ImageRecord;
 use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment};
-use crate::AppState;
-use crate::auth::{Principal, Scope};
-use crate::cache::Derivative;
+use pictor_jobs::Runtime;
+
+use crate::extract::{Authed, Read, Upload, ImagePath, credential};
+use pictor_core::access::ensure_manages;
+use pictor_core::transform;
+use pictor_core::auth::{Principal, Scope};
+use pictor_core::cache::Derivative;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::signing;
+use pictor_core::signing;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -82,7 +85,7 @@ pub struct ImageView {
 impl ImageView {
     /// Adds what the workflow recorded.
     pub fn with_state(mut self, state: pictor_db::ImageState) -> Self {
-        self.reference_metadata = state.metadata.as_ref().and_then(crate::jobs::tasks::reference_shape);
+        self.reference_metadata = state.metadata.as_ref().and_then(pictor_jobs::tasks::reference_shape);
         self.status = Some(state.status);
         self.metadata = state.metadata;
         self.thumbnails = state.thumbnails;
@@ -148,7 +151,7 @@ impl From<&ImageRecord> for ImageView {
     )
 )]
 pub async fn get(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
     file: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     uri: Uri,
@@ -156,8 +159,8 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let file = path_segment(file)?;
     let Some((id, extension)) = file.rsplit_once('.') else {
-        state.auth.require(&headers, Scope::Read).await?;
-        let record = state.records.get(&state, &file).await?;
+        state.auth.require(credential(&headers), Scope::Read).await?;
+        let record = state.image(&file).await?;
         let mut view = ImageView::from(&record);
         if let Some(processing) = state.db.image_state(&record.id).await? {
             view = view.with_state(processing);
@@ -169,19 +172,19 @@ pub async fn get(
         OutputFormat::from_str(extension).map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
     let (pipeline, principal) =
         authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
-    let record = state.records.get(&state, id).await?;
+    let record = state.image(id).await?;
     ensure_viewable(&state, &record, principal.as_ref()).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
-    let key = crate::cache::derivative_key(&record.sha256, &pipeline, format);
-    let derivative = state.cache.get_or_compute(key, || render(&state, record, pipeline, format)).await?;
+    let key = pictor_core::cache::derivative_key(&record.sha256, &pipeline, format);
+    let derivative = state.cache.get_or_compute(key, || transform::render(&state, record, pipeline, format)).await?;
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
 /// Refuses the pixels of an image moderation holds back (flagged or
 /// rejected), except to an admin of a server that has credentials: on an
 /// open server everyone is admin, and the hold must still hold.
-async fn ensure_viewable(state: &AppState, record: &ImageRecord, principal: Option<&Principal>) -> ApiResult<()> {
+async fn ensure_viewable(state: &Runtime, record: &ImageRecord, principal: Option<&Principal>) -> ApiResult<()> {
     let held = matches!(record.moderation.as_deref(), Some("flagged" | "rejected"));
     if !held || (principal.is_some_and(Principal::is_admin) && !state.auth.is_open().await) {
         return Ok(());
@@ -197,7 +200,7 @@ async fn ensure_viewable(state: &AppState, record: &ImageRecord, principal: Opti
 /// Checks signature, presets-only mode and read access; returns the
 /// operations to run, and who asked (none for a signed URL).
 async fn authorise_transform(
-    state: &AppState,
+    state: &Runtime,
     path: &str,
     raw_query: &str,
     headers: &HeaderMap,
@@ -211,7 +214,7 @@ async fn authorise_transform(
         Some(_) => return Err(ApiError::new(Code::Forbidden, "the URL signature does not match (or signing is off)")),
         None => false,
     };
-    let principal = if signed { None } else { Some(state.auth.require(headers, Scope::Read).await?) };
+    let principal = if signed { None } else { Some(state.auth.require(credential(headers), Scope::Read).await?) };
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let uses_only_preset = pairs.len() == 1 && pairs[0].0 == "preset";
     if settings.only_presets_and_signed && !signed && !uses_only_preset && !pairs.is_empty() {
@@ -245,27 +248,6 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
     }
 }
 
-async fn render(
-    state: &AppState,
-    record: ImageRecord,
-    pipeline: Pipeline,
-    format: OutputFormat,
-) -> ApiResult<Derivative> {
-    let original = state.store.get_blob(&record.sha256).await?;
-    let limits = state.limits();
-    let vision = state.vision.clone();
-    // `auto` reaching the encoder means neither AVIF nor WebP: an empty
-    // Accept makes it pick PNG or JPEG.
-    let output = state
-        .workers
-        .run(move || {
-            let faces = if pipeline.needs_faces() { Some(crate::vision::Faces(vision.face_detector()?)) } else { None };
-            let finder = faces.as_ref().map(|f| f as &dyn pictor_imaging::ops::FaceFinder);
-            Ok::<_, ApiError>(pipeline.run_with(&original, format, "", &limits, finder)?)
-        })
-        .await??;
-    Ok(Derivative::new(Bytes::from(output.bytes)))
-}
 
 fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Response {
     let mut response = if not_modified(headers, &d.etag) {
@@ -292,13 +274,12 @@ fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Respo
               (status = 404, description = "Not found"))
 )]
 pub async fn original(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
+    ImagePath(id): ImagePath,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let id = path_segment(id)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
-    let record = state.records.get(&state, &id).await?;
+    let record = state.image(&id).await?;
     ensure_viewable(&state, &record, Some(&principal)).await?;
     let etag = format!("\"{}\"", record.sha256);
     let len = record.bytes as u64;
@@ -348,26 +329,22 @@ fn immutable(h: &mut HeaderMap, etag: &str) {
     responses((status = 204, description = "Deleted"), (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
 )]
 pub async fn delete(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<StatusCode> {
-    let id = path_segment(id)?;
-    let principal = state.auth.require(&headers, Scope::Upload).await?;
     let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
-    if !principal.may_manage(record.owner.as_deref()) {
-        return Err(ApiError::new(Code::Forbidden, "only the image's owner may delete it"));
-    }
+    ensure_manages(&principal, record.owner.as_deref(), "this image")?;
     remove(&state, &record).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes an image and, if it was the last over its blob, the blob.
-pub async fn remove(state: &AppState, record: &ImageRecord) {
+pub async fn remove(state: &Runtime, record: &ImageRecord) {
     match state.db.delete_image(&record.id).await {
         Ok(_) => {
-            state.records.forget(&record.id);
-            crate::ingest::release(state, &record.sha256).await;
+            state.forget_record(&record.id);
+            pictor_core::ingest::release(state, &record.sha256).await;
         }
         Err(e) => tracing::warn!(id = record.id, error = %e, "deleting an image failed"),
     }
@@ -454,12 +431,11 @@ pub struct ImagePage {
     responses((status = 200, description = "A page of the caller's images", body = ImagePage))
 )]
 pub async fn list(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ImagePage>> {
     let q = Listing::parse(raw.as_deref().unwrap_or(""))?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let limit = page_limit(q.limit, 100)?;
     let page = state.db.list_images(principal.owner.as_deref(), &q.filter, q.cursor.as_deref(), limit).await?;
     Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))

@@ -20,20 +20,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use pictor_db::ImageRecord;
+use pictor_core::metrics::Metrics;
 
-use crate::AppState;
-use crate::error::{self, ApiError, ApiResult};
+use pictor_jobs::Runtime;
+use crate::error::{self, ApiError};
 
 pub(crate) use images::ImageView;
 pub(crate) use upload::{PinsterImage, UploadPinster, UploadSeed};
 
 /// Builds the app's router over `state`.
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(state: Arc<Runtime>) -> Router {
     let timeout = state.config.request_timeout();
     let api = Router::new()
         .route("/api/v1/img", get(images::list).post(upload::upload))
@@ -67,7 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
     let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
-    api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+    api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), track))
 }
 
 /// Answers 503 instead of letting a request run past the configured time.
@@ -80,31 +80,13 @@ async fn with_timeout(limit: Duration, request: Request, next: Next) -> Response
     }
 }
 
-/// Recently read image records. Images never change, only disappear, so a
-/// record may be served from here for up to [`RECORD_TTL`] after another
-/// process deleted it; this process's own deletes take effect at once.
-pub struct RecordCache(quick_cache::sync::Cache<String, (ImageRecord, Instant)>);
-
-const RECORD_TTL: Duration = Duration::from_secs(5);
-
-impl RecordCache {
-    pub fn new() -> Self {
-        Self(quick_cache::sync::Cache::new(100_000))
-    }
-
-    /// The record `id`, or 404.
-    pub async fn get(&self, state: &AppState, id: &str) -> ApiResult<ImageRecord> {
-        if let Some((record, at)) = self.0.get(id)
-            && at.elapsed() < RECORD_TTL
-        {
-            return Ok(record);
-        }
-        let record = state.db.get_image(id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
-        self.0.insert(id.to_string(), (record.clone(), Instant::now()));
-        Ok(record)
-    }
-
-    pub fn forget(&self, id: &str) {
-        self.0.remove(id);
-    }
+/// Records every request's route, status and duration in the metrics.
+async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    metrics.http_request(method.as_str(), route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use pictor_jobs::Runtime;
 use crate::error::{ApiError, ApiResult, Code};
 
 /// Liveness: the process answers.
@@ -19,7 +19,7 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database and the store both answer.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "A backend is down")))]
-pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn readyz(State(state): State<Arc<Runtime>>) -> ApiResult<Json<serde_json::Value>> {
     let (db, store) = tokio::join!(state.db.ping(), state.store.ping());
     let down = |what: &str, e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "{what} is not answering");
@@ -32,7 +32,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_
 
 /// Prometheus metrics in the OpenMetrics text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Metrics")))]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn metrics(State(state): State<Arc<Runtime>>) -> Response {
     match state.db.queue_stats().await {
         Ok(stats) => state.metrics.set_queue(stats.ready, stats.leased, stats.dead),
         Err(e) => tracing::warn!(error = %e, "reading queue statistics for /metrics failed"),

@@ -22,11 +22,13 @@ use utoipa::ToSchema;
 
 use super::http::{decode_base64, read_body, too_large};
 use super::images::ImageView;
-use crate::AppState;
-use crate::auth::{Principal, Scope};
+use pictor_jobs::Runtime;
+
+use crate::extract::{Authed, Upload};
+use pictor_core::auth::Principal;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::fetch::FetchError;
-use crate::ingest::{self, Upload};
+use pictor_core::fetch::FetchError;
+use pictor_core::ingest;
 
 /// The seed API's upload.
 #[derive(Deserialize, ToSchema)]
@@ -71,8 +73,11 @@ enum JsonUpload {
         (status = "4XX", description = "Problem (application/problem+json)"),
     )
 )]
-pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> ApiResult<Response> {
-    let principal = state.auth.require(request.headers(), Scope::Upload).await?;
+pub async fn upload(
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
+    request: Request,
+) -> ApiResult<Response> {
     let client = match (&principal.owner, request.extensions().get::<ConnectInfo<SocketAddr>>()) {
         (Some(owner), _) => format!("owner:{owner}"),
         (None, Some(ConnectInfo(addr))) => format!("ip:{}", addr.ip()),
@@ -88,7 +93,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> Api
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        return multipart(&state, principal, request).await;
+        return multipart(&state, principal.into_inner(), request).await;
     }
     let limit = state.config.limits.max_upload_bytes;
     let (parts, body) = request.into_parts();
@@ -100,19 +105,19 @@ pub async fn upload(State(state): State<Arc<AppState>>, request: Request) -> Api
     // Base64 is 4/3 of the bytes, plus room for the JSON around it.
     let json = read_body(&parts.headers, body, limit / 3 * 4 + 64 * 1024).await?;
     match serde_json::from_slice::<JsonUpload>(&json) {
-        Ok(JsonUpload::Seed(seed)) => seed_upload(&state, principal, seed, limit).await,
-        Ok(JsonUpload::Pinster(pinster)) => pinster_upload(&state, principal, pinster.data, limit).await,
+        Ok(JsonUpload::Seed(seed)) => seed_upload(&state, principal.into_inner(), seed, limit).await,
+        Ok(JsonUpload::Pinster(pinster)) => pinster_upload(&state, principal.into_inner(), pinster.data, limit).await,
         Err(e) => Err(ApiError::bad_request(format!(
             "send an image as JSON {{\"type\":\"base64\"|\"url\"|\"uuid\",\"data\":…}}, multipart/form-data, or a raw body with Content-Type: image/* ({e})"
         ))),
     }
 }
 
-fn upload_of(bytes: Bytes, source: &'static str, principal: &Principal) -> Upload {
-    Upload { bytes, source, owner: principal.owner.clone(), name: None, description: None }
+fn upload_of(bytes: Bytes, source: &'static str, principal: &Principal) -> ingest::Upload {
+    ingest::Upload { bytes, source, owner: principal.owner.clone(), name: None, description: None }
 }
 
-async fn seed_upload(state: &AppState, principal: Principal, seed: UploadSeed, limit: u64) -> ApiResult<Response> {
+async fn seed_upload(state: &Runtime, principal: Principal, seed: UploadSeed, limit: u64) -> ApiResult<Response> {
     let record = match seed.kind.as_str() {
         "base64" => {
             let bytes = checked_len(decode_base64(&seed.data)?, limit)?;
@@ -123,7 +128,7 @@ async fn seed_upload(state: &AppState, principal: Principal, seed: UploadSeed, l
             ingest::ingest(state, upload_of(bytes, "url", &principal)).await?
         }
         "uuid" => {
-            let source = state.records.get(state, seed.data.trim()).await?;
+            let source = state.image(seed.data.trim()).await?;
             ingest::copy(state, &source, principal.owner.clone()).await?
         }
         other => {
@@ -134,7 +139,7 @@ async fn seed_upload(state: &AppState, principal: Principal, seed: UploadSeed, l
     Ok(with_location(StatusCode::OK, Json(ImageView::from(&record)).into_response(), &record))
 }
 
-async fn pinster_upload(state: &AppState, principal: Principal, data: PinsterImage, limit: u64) -> ApiResult<Response> {
+async fn pinster_upload(state: &Runtime, principal: Principal, data: PinsterImage, limit: u64) -> ApiResult<Response> {
     for (field, value) in [("name", &data.name), ("description", &data.description)] {
         if let Some(text) = value {
             let chars = text.chars().count();
@@ -144,7 +149,7 @@ async fn pinster_upload(state: &AppState, principal: Principal, data: PinsterIma
         }
     }
     let bytes = checked_len(decode_base64(&data.image)?, limit)?;
-    let upload = Upload { name: data.name, description: data.description, ..upload_of(bytes, "pinster", &principal) };
+    let upload = ingest::Upload { name: data.name, description: data.description, ..upload_of(bytes, "pinster", &principal) };
     let record = ingest::ingest(state, upload).await?;
     Ok(created(&record))
 }
@@ -154,7 +159,7 @@ fn checked_len(bytes: Bytes, limit: u64) -> ApiResult<Bytes> {
 }
 
 /// Many files in one request: all land, or none do.
-async fn multipart(state: &Arc<AppState>, principal: Principal, request: Request) -> ApiResult<Response> {
+async fn multipart(state: &Arc<Runtime>, principal: Principal, request: Request) -> ApiResult<Response> {
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
@@ -173,7 +178,7 @@ async fn multipart(state: &Arc<AppState>, principal: Principal, request: Request
             }
             let file_name = field.file_name().unwrap_or("unnamed").to_string();
             let bytes = read_field(&mut field, state.config.limits.max_upload_bytes).await?;
-            let upload = Upload { name: Some(file_name.clone()), ..upload_of(bytes, "multipart", &principal) };
+            let upload = ingest::Upload { name: Some(file_name.clone()), ..upload_of(bytes, "multipart", &principal) };
             let record = ingest::ingest(state, upload).await.map_err(|mut e| {
                 e.detail = format!("{file_name}: {}", e.detail);
                 e

@@ -4,17 +4,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use pictor_db::{Audience, ImageLabel, LabelCount, Review};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::http::path_segment;
 use super::images::ImageView;
-use crate::AppState;
-use crate::auth::Scope;
+use pictor_jobs::Runtime;
+
+use crate::extract::{Admin, Authed, Read, ImagePath};
 use crate::error::{ApiError, ApiResult};
 
 /// A label of the index.
@@ -43,8 +41,7 @@ pub struct LabelIndex {
     get, path = "/api/v1/labels", tag = "vision",
     responses((status = 200, description = "The label index, most common first", body = LabelIndex))
 )]
-pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<LabelIndex>> {
-    let principal = state.auth.require(&headers, Scope::Read).await?;
+pub async fn index(State(state): State<Arc<Runtime>>, principal: Authed<Read>) -> ApiResult<Json<LabelIndex>> {
     let counts = state.db.label_counts(Audience::Owner(principal.owner.as_deref())).await?;
     Ok(Json(LabelIndex { labels: counts.into_iter().map(LabelView::from).collect() }))
 }
@@ -80,13 +77,11 @@ pub struct ImageLabels {
               (status = 404, description = "Not found"))
 )]
 pub async fn of_image(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    _caller: Authed<Read>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ImageLabels>> {
-    let id = path_segment(id)?;
-    state.auth.require(&headers, Scope::Read).await?;
-    let record = state.records.get(&state, &id).await?;
+    let record = state.image(&id).await?;
     let labels = state.db.image_labels(&record.id).await?;
     Ok(Json(ImageLabels { id: record.id, labels: labels.into_iter().map(ImageLabelView::from).collect() }))
 }
@@ -102,8 +97,7 @@ pub struct FlaggedList {
     responses((status = 200, description = "Flagged images with their scores", body = FlaggedList),
               (status = 403, description = "Not an admin"))
 )]
-pub async fn flagged(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<FlaggedList>> {
-    state.auth.require(&headers, Scope::Admin).await?;
+pub async fn flagged(State(state): State<Arc<Runtime>>, _caller: Authed<Admin>) -> ApiResult<Json<FlaggedList>> {
     let images = state
         .db
         .flagged_images(1000)
@@ -122,11 +116,11 @@ pub async fn flagged(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
               (status = 404, description = "No such image was flagged"), (status = 403, description = "Not an admin"))
 )]
 pub async fn approve(
-    state: State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    admin: Authed<Admin>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ImageView>> {
-    review(state, id, headers, Review::Approved).await
+    review(&state, &admin, &id, Review::Approved).await
 }
 
 /// `POST /api/v1/admin/flagged/{id}/reject`: keep it held back for good.
@@ -137,27 +131,20 @@ pub async fn approve(
               (status = 404, description = "No such image was flagged"), (status = 403, description = "Not an admin"))
 )]
 pub async fn reject(
-    state: State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    admin: Authed<Admin>,
+    ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ImageView>> {
-    review(state, id, headers, Review::Rejected).await
+    review(&state, &admin, &id, Review::Rejected).await
 }
 
-async fn review(
-    State(state): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    decision: Review,
-) -> ApiResult<Json<ImageView>> {
-    let id = path_segment(id)?;
-    let admin = state.auth.require(&headers, Scope::Admin).await?;
+async fn review(state: &Runtime, admin: &pictor_core::auth::Principal, id: &str, decision: Review) -> ApiResult<Json<ImageView>> {
     let record = state
         .db
-        .review_image(&id, decision, admin.owner.as_deref())
+        .review_image(id, decision, admin.owner.as_deref())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("flagged image {id}")))?;
-    state.forget_record(&id);
+    state.forget_record(id);
     state.job_signal.notify_waiters();
     Ok(Json(ImageView::from(&record)))
 }

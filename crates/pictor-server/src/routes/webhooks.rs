@@ -9,18 +9,21 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pictor_db::{DISPATCHED, Delivery, Webhook};
+use pictor_core::domain::EventKind;
+use pictor_db::{Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::http::{page_limit, path_segment, query};
-use crate::AppState;
-use crate::auth::{Principal, Scope};
+use pictor_jobs::Runtime;
+
+use crate::extract::{Authed, Read, Upload};
+use pictor_core::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::fetch::FetchError;
-use crate::webhooks::{new_secret, secret_key};
+use pictor_core::fetch::FetchError;
+use pictor_core::webhook_signing::{new_secret, secret_key};
 
 /// Longest accepted endpoint URL.
 const MAX_URL_LEN: usize = 2048;
@@ -137,11 +140,10 @@ pub struct DeliveryQuery {
               (status = 400, description = "Invalid URL, event type or secret (problem+json)"))
 )]
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
     body: Result<Json<CreateWebhook>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let principal = state.auth.require(&headers, Scope::Upload).await?;
     let Json(request) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let events = check_events(&request.events)?;
     check_url(&state, &request.url).await?;
@@ -173,7 +175,7 @@ pub async fn create(
 /// Known event types (or `*`), without repeats; at least one.
 fn check_events(events: &[String]) -> ApiResult<Vec<String>> {
     let allowed = || {
-        let mut all: Vec<&str> = DISPATCHED.to_vec();
+        let mut all: Vec<&str> = EventKind::DELIVERABLE.iter().map(|k| k.as_str()).collect();
         all.push("*");
         all.join(", ")
     };
@@ -182,7 +184,7 @@ fn check_events(events: &[String]) -> ApiResult<Vec<String>> {
     }
     let mut kept: Vec<String> = Vec::new();
     for event in events {
-        if event != "*" && !DISPATCHED.contains(&event.as_str()) {
+        if event != "*" && !EventKind::DELIVERABLE.iter().any(|k| k.as_str() == event) {
             return Err(ApiError::bad_request(format!("unknown event type {event:?}; allowed: {}", allowed())));
         }
         if !kept.contains(event) {
@@ -193,7 +195,7 @@ fn check_events(events: &[String]) -> ApiResult<Vec<String>> {
 }
 
 /// The URL must be http(s) and pass the SSRF guard deliveries go through.
-async fn check_url(state: &AppState, url: &str) -> ApiResult<()> {
+async fn check_url(state: &Runtime, url: &str) -> ApiResult<()> {
     if url.len() > MAX_URL_LEN {
         return Err(ApiError::bad_request(format!("`url` is longer than {MAX_URL_LEN} characters")));
     }
@@ -212,8 +214,7 @@ async fn check_url(state: &AppState, url: &str) -> ApiResult<()> {
     get, path = "/api/v1/webhooks", tag = "webhooks",
     responses((status = 200, description = "The caller's subscriptions", body = WebhookList))
 )]
-pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<WebhookList>> {
-    let principal = state.auth.require(&headers, Scope::Read).await?;
+pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) -> ApiResult<Json<WebhookList>> {
     let hooks = state.db.list_webhooks(principal.owner.as_deref()).await?;
     Ok(Json(WebhookList { webhooks: hooks.iter().map(WebhookView::from).collect() }))
 }
@@ -226,11 +227,10 @@ pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Api
               (status = 404, description = "Not found, or not the caller's"))
 )]
 pub async fn get(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<WebhookView>> {
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let hook = owned(&state, &principal, &path_segment(id)?).await?;
     Ok(Json(WebhookView::from(&hook)))
 }
@@ -243,11 +243,10 @@ pub async fn get(
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found, or not the caller's"))
 )]
 pub async fn delete(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let principal = state.auth.require(&headers, Scope::Upload).await?;
     let hook = owned(&state, &principal, &path_segment(id)?).await?;
     state.db.delete_webhook(&hook.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -261,13 +260,12 @@ pub async fn delete(
               (status = 404, description = "Not found, or not the caller's"))
 )]
 pub async fn deliveries(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Read>,
     id: Result<Path<String>, PathRejection>,
     q: Result<Query<DeliveryQuery>, QueryRejection>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<DeliveryList>> {
     let q = query(q)?;
-    let principal = state.auth.require(&headers, Scope::Read).await?;
     let limit = page_limit(q.limit, 100)?;
     let hook = owned(&state, &principal, &path_segment(id)?).await?;
     let log = state.db.deliveries(&hook.id, limit).await?;
@@ -276,7 +274,7 @@ pub async fn deliveries(
 
 /// The subscription `id` if the caller may manage it; 404 otherwise, so
 /// that others' subscriptions are not even confirmed to exist.
-async fn owned(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Webhook> {
+async fn owned(state: &Runtime, principal: &Principal, id: &str) -> ApiResult<Webhook> {
     match state.db.get_webhook(id).await? {
         Some(hook) if principal.may_manage(hook.owner.as_deref()) => Ok(hook),
         _ => Err(ApiError::not_found(format!("webhook {id}"))),

@@ -9,8 +9,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use pictor_jobs::Runtime;
+use pictor_server::Server;
 use pictor_server::config::Config;
-use pictor_server::{AppState, Server};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
@@ -24,7 +25,9 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub state: Arc<AppState>,
+    /// The server's state and job runtime: `state.drain()` runs the queued
+    /// jobs to completion (tests wait for workflows this way, not by sleeping).
+    pub state: Arc<Runtime>,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -66,7 +69,7 @@ impl TestApp {
     pub async fn start(config: Config, dir: tempfile::TempDir) -> Self {
         let server = Server::build(config).await.expect("server starts");
         let base = format!("http://{}", server.local_addr());
-        let state = server.state();
+        let state = server.runtime();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -86,6 +89,12 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+    }
+
+    /// Runs every queued job, and those they enqueue, to completion: the
+    /// effects of earlier requests (workflows, deliveries) are then done.
+    pub async fn drain(&self) -> usize {
+        self.state.drain().await
     }
 
     /// Uploads raw bytes; returns the response.

@@ -1,3 +1,6 @@
+//! Tests of the model registry, installer, listing and verification, on
+//! wheels built here and a downloader that serves them (no network).
+
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fs;

@@ -35,8 +35,8 @@ pub fn run(cmd: AdminCmd) -> anyhow::Result<ExitCode> {
     let config = config.load()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let key = runtime.block_on(async {
-        let (db, _store) = pictor_server::open_backends(&config).await?;
-        let key = pictor_server::auth::create_api_key(&db, &owner, &scopes.replace(',', " "), name).await;
+        let (db, _store) = pictor_core::open_backends(&config).await?;
+        let key = pictor_core::auth::create_api_key(&db, &owner, &scopes.replace(',', " "), name).await;
         db.close().await;
         key
     })?;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use pictor_server::config::Config;
+use pictor_core::config::Config;
 
 use super::serve::ConfigArgs;
 

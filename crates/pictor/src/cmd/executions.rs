@@ -44,7 +44,7 @@ pub fn run(cmd: ExecutionsCmd) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         match cmd.action {
             Action::Ls { image, limit, json, config } => {
-                let (db, _store) = pictor_server::open_backends(&config.load()?).await?;
+                let (db, _store) = pictor_core::open_backends(&config.load()?).await?;
                 let rows = match image {
                     Some(image) => {
                         db.executions_for_image(&image).await?.into_iter().take(limit.max(0) as usize).collect()
@@ -65,7 +65,7 @@ pub fn run(cmd: ExecutionsCmd) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Action::Show { id, config } => {
-                let (db, _store) = pictor_server::open_backends(&config.load()?).await?;
+                let (db, _store) = pictor_core::open_backends(&config.load()?).await?;
                 let execution = db.get_execution(&id).await?.with_context(|| format!("no execution {id}"))?;
                 let history = db.history(&id).await?;
                 println!("{}", serde_json::to_string_pretty(&ExecutionView::new(execution, Some(history)))?);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pictor_server::config::{Config, Sources};
+use pictor_core::config::{Config, Sources};
 use pictor_server::{Server, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 

@@ -19,9 +19,9 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     init_logging(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let state = pictor_server::AppState::open(config).await?;
-        tracing::info!(concurrency = state.config.workflow.concurrency, "worker running");
-        pictor_server::run_worker(state, pictor_server::shutdown_signal()).await;
+        let jobs = pictor_jobs::Runtime::open(config).await?;
+        tracing::info!(concurrency = jobs.config.workflow.concurrency, "worker running");
+        jobs.run_worker(pictor_server::shutdown_signal()).await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

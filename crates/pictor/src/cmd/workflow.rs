@@ -1,6 +1,7 @@
 //! `pictor workflow validate|run`: try a state machine locally, as Step
 //! Functions Local lets people do. `run` needs no server: built-in tasks
-//! run against a throw-away database and store.
+//! run against a throw-away database and store, with the models of the
+//! configured data folder (`--config`, `--data-dir`, `PICTOR_*`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use pictor_server::jobs::local::{self, LocalInput};
+use pictor_jobs::local::{self, LocalInput};
+
+use super::serve::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct WorkflowCmd {
@@ -35,8 +38,13 @@ enum Action {
         /// Start from this JSON file's contents.
         #[arg(long)]
         input: Option<PathBuf>,
+        /// Defaults to the configuration's `workflow.resource_map`.
         #[arg(long)]
         resource_map: Option<PathBuf>,
+        /// Where the models come from (the data folder); the database and
+        /// store of the run are always throw-away ones.
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
@@ -70,8 +78,12 @@ pub fn run(cmd: WorkflowCmd) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Action::Run { file, image, input, resource_map } => {
-            let map = read_map(resource_map.as_deref())?;
+        Action::Run { file, image, input, resource_map, config } => {
+            let config = config.load()?;
+            let map = match resource_map {
+                Some(path) => read_map(Some(&path))?,
+                None => config.workflow.resource_map.clone(),
+            };
             let text = read(&file)?;
             let input = match (image, input) {
                 (Some(image), _) => LocalInput::Image(image),
@@ -85,7 +97,7 @@ pub fn run(cmd: WorkflowCmd) -> anyhow::Result<ExitCode> {
             };
             let name = file.file_stem().map_or("local".into(), |s| s.to_string_lossy().into_owned());
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let result = runtime.block_on(local::run(&text, &name, &map, input))?;
+            let result = runtime.block_on(local::run(config, &text, &name, &map, input))?;
             println!("{}", serde_json::to_string_pretty(&result)?);
             Ok(if result["status"] == "SUCCEEDED" { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -34,9 +34,31 @@ pub struct Config {
     pub transforms: TransformConfig,
     pub fetch: FetchConfig,
     pub workflow: WorkflowConfig,
+    /// Named workflows and the events that start them, e.g.
+    /// `[workflows.image-processing] on = ["image.created"]`. The built-in
+    /// `image-processing` (from `[workflow]`) is there unless a table of
+    /// that name replaces it (`on = []` turns it off).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub workflows: BTreeMap<String, WorkflowSpec>,
     pub webhooks: WebhookConfig,
     pub vision: VisionConfig,
 }
+
+/// One named workflow: its definition and the event kinds that start it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowSpec {
+    /// Event kinds that start an execution (see `EventKind`).
+    pub on: Vec<String>,
+    /// A JSON or YAML file in Amazon States Language; empty means the
+    /// built-in default workflow.
+    pub definition: String,
+    /// Binds Task `Resource` strings to built-in tasks.
+    pub resource_map: BTreeMap<String, String>,
+}
+
+/// The name of the workflow that `[workflow]` configures.
+pub const IMAGE_PROCESSING: &str = "image-processing";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -214,6 +236,7 @@ impl Default for Config {
             transforms: TransformConfig::default(),
             fetch: FetchConfig::default(),
             workflow: WorkflowConfig::default(),
+            workflows: BTreeMap::new(),
             webhooks: WebhookConfig::default(),
             vision: VisionConfig::default(),
         }
@@ -409,6 +432,12 @@ impl Config {
             "webhooks.jitter must be between 0 and 1, not {}",
             self.webhooks.jitter
         );
+        for (name, spec) in self.workflow_specs() {
+            for kind in &spec.on {
+                crate::domain::EventKind::parse(kind)
+                    .map_err(|e| anyhow::anyhow!("workflows.{name}.on: {}", e.detail))?;
+            }
+        }
         for format in &self.workflow.thumbnail_formats {
             anyhow::ensure!(
                 format.parse::<pictor_imaging::OutputFormat>().is_ok_and(|f| f != pictor_imaging::OutputFormat::Auto),
@@ -416,6 +445,19 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// Every named workflow: the `[workflows.*]` tables, plus the built-in
+    /// `image-processing` on `image.created` from `[workflow]` unless a table
+    /// of that name replaces it.
+    pub fn workflow_specs(&self) -> BTreeMap<String, WorkflowSpec> {
+        let mut specs = self.workflows.clone();
+        specs.entry(IMAGE_PROCESSING.to_string()).or_insert_with(|| WorkflowSpec {
+            on: vec![crate::domain::EventKind::ImageCreated.as_str().to_string()],
+            definition: self.workflow.definition.clone(),
+            resource_map: self.workflow.resource_map.clone(),
+        });
+        specs
     }
 
     /// The records database URL, with the default filled in.
@@ -505,6 +547,23 @@ mod tests {
         let presets = Config::default().transforms.presets.len();
         let comments = text.lines().filter(|l| l.starts_with("# ")).count() - 3;
         assert_eq!(comments, settings - presets, "a setting lacks a SETTING_HELP line:\n{text}");
+    }
+
+    #[test]
+    fn workflows_map_events_and_keep_the_built_in_one() {
+        let c = Config::default();
+        assert_eq!(c.workflow_specs()[IMAGE_PROCESSING].on, ["image.created"]);
+        let toml = "[workflows.bundles]\non = [\"image.processed\"]\ndefinition = \"b.json\"\n";
+        let c: Config = toml::from_str(toml).unwrap();
+        c.validate().unwrap();
+        let specs = c.workflow_specs();
+        assert_eq!(specs.len(), 2);
+        assert_eq!((specs["bundles"].on.as_slice(), specs["bundles"].definition.as_str()), (&["image.processed".to_string()][..], "b.json"));
+        let off: Config = toml::from_str("[workflows.image-processing]\non = []\n").unwrap();
+        assert!(off.workflow_specs()[IMAGE_PROCESSING].on.is_empty());
+        let bad: Config = toml::from_str("[workflows.x]\non = [\"image.uploaded\"]\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("workflows.x.on") && err.contains("image.created"), "{err}");
     }
 
     #[test]

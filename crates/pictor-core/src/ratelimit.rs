@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{Error, ErrorKind, Result};
 
 const MAX_CLIENTS: usize = 100_000;
 
@@ -23,7 +23,7 @@ impl RateLimiter {
     }
 
     /// Takes one token for `client`, or refuses with 429 and `Retry-After`.
-    pub fn check(&self, client: &str) -> ApiResult<()> {
+    pub fn check(&self, client: &str) -> Result<()> {
         if self.per_minute <= 0.0 {
             return Ok(());
         }
@@ -42,8 +42,8 @@ impl RateLimiter {
             return Ok(());
         }
         let wait = ((1.0 - *tokens) * 60.0 / self.per_minute).ceil().max(1.0) as u64;
-        Err(ApiError::new(
-            Code::RateLimited,
+        Err(Error::new(
+            ErrorKind::RateLimited,
             format!("too many uploads; retry in {wait} s (limits.uploads_per_minute)"),
         )
         .with_retry_after(wait))
@@ -59,7 +59,7 @@ mod tests {
         let limiter = RateLimiter::new(2);
         assert!(limiter.check("a").is_ok() && limiter.check("a").is_ok());
         let refused = limiter.check("a").unwrap_err();
-        assert_eq!((refused.code, refused.retry_after), (Code::RateLimited, Some(30)));
+        assert_eq!((refused.kind, refused.retry_after), (ErrorKind::RateLimited, Some(30)));
         assert!(limiter.check("b").is_ok(), "clients are limited separately");
         assert!(RateLimiter::new(0).check("a").is_ok());
     }

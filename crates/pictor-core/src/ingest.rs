@@ -20,7 +20,7 @@ use pictor_db::{ImageRecord, NewBlob, now_ms};
 use pictor_store::Digests;
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::Result;
 
 /// How long a pin protects a blob whose upload is still landing.
 const PIN_LEASE: Duration = Duration::from_secs(300);
@@ -43,7 +43,7 @@ struct Checked {
 }
 
 /// Validates and stores an upload; returns its new record.
-pub async fn ingest(state: &AppState, upload: Upload) -> ApiResult<ImageRecord> {
+pub async fn ingest(state: &AppState, upload: Upload) -> Result<ImageRecord> {
     let checked = check(state, upload.bytes.clone()).await?;
     let record = ImageRecord {
         id: uuid::Uuid::new_v4().to_string(),
@@ -72,7 +72,7 @@ pub async fn ingest(state: &AppState, upload: Upload) -> ApiResult<ImageRecord> 
     Ok(record)
 }
 
-async fn check(state: &AppState, bytes: Bytes) -> ApiResult<Checked> {
+async fn check(state: &AppState, bytes: Bytes) -> Result<Checked> {
     let limits = state.limits();
     state
         .workers
@@ -86,7 +86,7 @@ async fn check(state: &AppState, bytes: Bytes) -> ApiResult<Checked> {
         .await?
 }
 
-async fn store_and_record(state: &AppState, record: &ImageRecord, bytes: Bytes) -> ApiResult<()> {
+async fn store_and_record(state: &AppState, record: &ImageRecord, bytes: Bytes) -> Result<()> {
     if !state.store.has_blob(&record.sha256).await? {
         state.store.put_blob(&record.sha256, bytes).await?;
     }
@@ -95,7 +95,7 @@ async fn store_and_record(state: &AppState, record: &ImageRecord, bytes: Bytes) 
 }
 
 /// Makes a new image over the blob of an existing one (`{"type":"uuid"}`).
-pub async fn copy(state: &AppState, source: &ImageRecord, owner: Option<String>) -> ApiResult<ImageRecord> {
+pub async fn copy(state: &AppState, source: &ImageRecord, owner: Option<String>) -> Result<ImageRecord> {
     let record = ImageRecord {
         id: uuid::Uuid::new_v4().to_string(),
         owner,

@@ -2,11 +2,7 @@
 //! image work in flight. Served at `/metrics` in the text format.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -90,31 +86,25 @@ impl Metrics {
         }
     }
 
+    /// Counts one answered HTTP request under its matched `route`. Only
+    /// standard methods become labels, so clients cannot grow the metric
+    /// families without bound.
+    pub fn http_request(&self, method: &str, route: String, status: u16, seconds: f64) {
+        let method = match method {
+            m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+            _ => "other",
+        };
+        self.latency.get_or_create(&vec![("route", route.clone())]).observe(seconds);
+        let labels = vec![("method", method.to_string()), ("route", route), ("status", status.to_string())];
+        self.requests.get_or_create(&labels).inc();
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
         out
     }
-}
-
-/// Middleware recording every request's route, status and duration.
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    // Only standard methods become labels, so clients cannot grow the
-    // metric families without bound.
-    let method = match request.method().as_str() {
-        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
-        _ => "other",
-    }
-    .to_string();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics.latency.get_or_create(&vec![("route", route.clone())]).observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&vec![("method", method), ("route", route), ("status", status)]).inc();
-    response
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
 pub struct Workers {
@@ -35,7 +35,7 @@ impl Workers {
     }
 
     /// Runs `job` on a worker thread, or refuses with 503 if too many wait.
-    pub async fn run<T, F>(&self, job: F) -> ApiResult<T>
+    pub async fn run<T, F>(&self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -43,7 +43,7 @@ impl Workers {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.workers + self.queue {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             self.metrics.jobs_rejected.inc();
-            return Err(ApiError::overloaded());
+            return Err(Error::overloaded());
         }
         let _slot = Admitted(self);
         self.execute(job).await
@@ -52,7 +52,7 @@ impl Workers {
     /// Runs `job` on a worker thread, waiting for a free one however many
     /// wait: for background work, which is already bounded by the number of
     /// worker loops.
-    pub async fn run_waiting<T, F>(&self, job: F) -> ApiResult<T>
+    pub async fn run_waiting<T, F>(&self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -60,7 +60,7 @@ impl Workers {
         self.execute(job).await
     }
 
-    async fn execute<T, F>(&self, job: F) -> ApiResult<T>
+    async fn execute<T, F>(&self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -68,7 +68,7 @@ impl Workers {
         self.metrics.jobs_waiting.inc();
         let permit = self.permits.clone().acquire_owned().await;
         self.metrics.jobs_waiting.dec();
-        let permit = permit.map_err(ApiError::internal)?;
+        let permit = permit.map_err(Error::internal)?;
         let metrics = self.metrics.clone();
         metrics.jobs_running.inc();
         let result = tokio::task::spawn_blocking(move || {
@@ -77,7 +77,7 @@ impl Workers {
         })
         .await;
         metrics.jobs_running.dec();
-        result.map_err(|e| ApiError::internal(format!("image job failed: {e}")))
+        result.map_err(|e| Error::internal(format!("image job failed: {e}")))
     }
 }
 
@@ -101,7 +101,7 @@ mod tests {
         let second = tokio::spawn(async move { w2.run(blocker(r2)).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         let third = workers.run(|| ()).await.unwrap_err();
-        assert_eq!(third.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(third.kind, crate::error::ErrorKind::Overloaded);
         assert_eq!(third.retry_after, Some(1));
         tx.send(()).unwrap();
         tx.send(()).unwrap();

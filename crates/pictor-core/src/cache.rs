@@ -19,7 +19,7 @@ use pictor_db::{Db, DerivativeRef};
 use pictor_store::BlobStore;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
 /// The cache key of `pipeline`'s output in `format` for the blob `sha256`:
@@ -102,10 +102,10 @@ impl DerivativeCache {
     }
 
     /// The derivative `key`, from a cache tier or from `compute`.
-    pub async fn get_or_compute<F, Fut>(&self, key: DerivativeRef, compute: F) -> ApiResult<Derivative>
+    pub async fn get_or_compute<F, Fut>(&self, key: DerivativeRef, compute: F) -> Result<Derivative>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = ApiResult<Derivative>>,
+        Fut: Future<Output = Result<Derivative>>,
     {
         if !self.enabled() {
             return compute().await;
@@ -119,10 +119,10 @@ impl DerivativeCache {
         self.memory.get_or_insert_async(&key, self.load(&key, compute)).await
     }
 
-    async fn load<F, Fut>(&self, key: &DerivativeRef, compute: F) -> ApiResult<Derivative>
+    async fn load<F, Fut>(&self, key: &DerivativeRef, compute: F) -> Result<Derivative>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = ApiResult<Derivative>>,
+        Fut: Future<Output = Result<Derivative>>,
     {
         match self.store.get_derivative(&key.sha256, &key.name).await {
             Ok(Some(bytes)) => {
@@ -143,7 +143,7 @@ impl DerivativeCache {
 
     /// Stores a derivative made elsewhere (the workflow's thumbnails) in
     /// both tiers; a no-op when caching is off.
-    pub async fn put(&self, key: DerivativeRef, derivative: Derivative) -> ApiResult<()> {
+    pub async fn put(&self, key: DerivativeRef, derivative: Derivative) -> Result<()> {
         if !self.enabled() {
             return Ok(());
         }
@@ -152,7 +152,7 @@ impl DerivativeCache {
         Ok(())
     }
 
-    async fn save(&self, key: &DerivativeRef, derivative: &Derivative) -> ApiResult<()> {
+    async fn save(&self, key: &DerivativeRef, derivative: &Derivative) -> Result<()> {
         let size = derivative.bytes.len() as i64;
         self.store.put_derivative(&key.sha256, &key.name, derivative.bytes.clone()).await?;
         self.db.record_derivative(key, size).await?;
@@ -163,7 +163,7 @@ impl DerivativeCache {
     }
 
     /// Deletes least-recently-served derivatives until the store tier fits.
-    pub async fn evict(&self) -> ApiResult<()> {
+    pub async fn evict(&self) -> Result<()> {
         let _one_at_a_time = self.evicting.lock().await;
         self.flush_touches().await?;
         let mut total = self.db.derivative_bytes().await?;
@@ -187,11 +187,11 @@ impl DerivativeCache {
     }
 
     /// Writes batched hits to the LRU clock.
-    pub async fn flush_touches(&self) -> ApiResult<()> {
+    pub async fn flush_touches(&self) -> Result<()> {
         let touched: Vec<DerivativeRef> = self.touched.lock().expect("touched lock").drain().collect();
         if touched.is_empty() {
             return Ok(());
         }
-        self.db.touch_derivatives(&touched).await.map_err(ApiError::from)
+        self.db.touch_derivatives(&touched).await.map_err(Error::from)
     }
 }

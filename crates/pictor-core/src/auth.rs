@@ -1,6 +1,7 @@
 //! Who is calling, and what they may do.
 //!
-//! Credentials come as `Authorization: Bearer …` (or `X-API-Key`):
+//! A credential (the HTTP layer reads it from `Authorization: Bearer …` or
+//! `X-API-Key`) is:
 //! - an API key (`pk_…`), looked up by its sha256 in the database;
 //! - a JWT: HS256 with a shared secret, or RS256/ES256 checked against a
 //!   JWKS (file or URL) from an identity provider. Its `sub` becomes the
@@ -12,7 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, header};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use pictor_db::{ApiKeyRecord, Db};
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
 use crate::config::AuthConfig;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{Error, ErrorKind, Result};
 
 /// What a caller may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,10 @@ pub struct Principal {
 }
 
 impl Principal {
+    pub fn new(owner: Option<String>, scopes: Vec<Scope>) -> Self {
+        Self { owner, scopes }
+    }
+
     fn anonymous_everything() -> Self {
         Self { owner: None, scopes: vec![Scope::Upload, Scope::Read, Scope::Admin] }
     }
@@ -161,8 +165,8 @@ impl Jwks {
 }
 
 impl JwtVerifier {
-    async fn verify(&self, token: &str) -> ApiResult<Principal> {
-        let invalid = |why: String| ApiError::new(Code::Unauthorized, format!("bearer token rejected: {why}"));
+    async fn verify(&self, token: &str) -> Result<Principal> {
+        let invalid = |why: String| Error::new(ErrorKind::Unauthorized, format!("bearer token rejected: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
         let key = match header.alg {
             Algorithm::HS256 => {
@@ -251,44 +255,44 @@ impl Auth {
         !exist
     }
 
-    /// The caller, who must hold `scope`.
-    pub async fn require(&self, headers: &HeaderMap, scope: Scope) -> ApiResult<Principal> {
-        let principal = match bearer(headers) {
+    /// The caller presenting `credential` (or none), who must hold `scope`.
+    pub async fn require(&self, credential: Option<&str>, scope: Scope) -> Result<Principal> {
+        let principal = match credential {
             Some(token) => self.verify(token).await?,
             None if self.is_open().await => Principal::anonymous_everything(),
             None if scope == Scope::Read && self.anonymous_reads => {
                 Principal { owner: None, scopes: vec![Scope::Read] }
             }
             None => {
-                return Err(ApiError::new(
-                    Code::Unauthorized,
+                return Err(Error::new(
+                    ErrorKind::Unauthorized,
                     "credentials required: send `Authorization: Bearer <API key or JWT>`",
                 ));
             }
         };
         if !principal.has(scope) {
-            return Err(ApiError::new(
-                Code::Forbidden,
+            return Err(Error::new(
+                ErrorKind::Forbidden,
                 format!("these credentials lack the {scope:?} scope").to_lowercase(),
             ));
         }
         Ok(principal)
     }
 
-    async fn verify(&self, token: &str) -> ApiResult<Principal> {
+    async fn verify(&self, token: &str) -> Result<Principal> {
         if token.starts_with("pk_") {
             return self.verify_key(token).await;
         }
         match &self.jwt {
             Some(jwt) => jwt.verify(token).await,
-            None => Err(ApiError::new(
-                Code::Unauthorized,
+            None => Err(Error::new(
+                ErrorKind::Unauthorized,
                 "unknown credentials: no JWT issuer is configured, and this is not an API key",
             )),
         }
     }
 
-    async fn verify_key(&self, secret: &str) -> ApiResult<Principal> {
+    async fn verify_key(&self, secret: &str) -> Result<Principal> {
         let hash = hash_key(secret);
         let found = match self.key_cache.get(&hash) {
             Some(found) => found,
@@ -302,17 +306,8 @@ impl Auth {
                 found
             }
         };
-        found.ok_or_else(|| ApiError::new(Code::Unauthorized, "API key not recognised (revoked or mistyped)"))
+        found.ok_or_else(|| Error::new(ErrorKind::Unauthorized, "API key not recognised (revoked or mistyped)"))
     }
-}
-
-/// The credential in `Authorization: Bearer …` or `X-API-Key`.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
-    }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 #[cfg(test)]
@@ -327,18 +322,5 @@ mod tests {
         let user = Principal { owner: Some("a".into()), scopes: vec![Scope::Read] };
         assert!(!user.has(Scope::Upload));
         assert!(user.may_manage(Some("a")) && !user.may_manage(Some("b")) && !user.may_manage(None));
-    }
-
-    #[test]
-    fn bearer_is_read_from_either_header() {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "Bearer  pk_x ".parse().unwrap());
-        assert_eq!(bearer(&h), Some("pk_x"));
-        let mut h = HeaderMap::new();
-        h.insert("x-api-key", "pk_y".parse().unwrap());
-        assert_eq!(bearer(&h), Some("pk_y"));
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert_eq!(bearer(&h), None);
     }
 }

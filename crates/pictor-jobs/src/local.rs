@@ -2,8 +2,10 @@
 //! lets people do: `pictor workflow validate` and `pictor workflow run`.
 //!
 //! The built-in tasks need a database and a store, so a run gets throw-away
-//! ones (SQLite and files in a temporary folder). `--image` uploads the file
-//! there first and starts from the input an upload would get.
+//! ones (SQLite and files in a temporary folder). The models come from the
+//! given configuration's data folder, so a run after `pictor models install`
+//! uses them. `--image` uploads the file to the throw-away store first and
+//! starts from the input an upload would get.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,10 +14,11 @@ use anyhow::Context as _;
 use pictor_workflow::{Definition, ExecutionContext, History, HistoryEvent, Host, TaskCall, TaskError};
 use serde_json::{Value, json};
 
-use super::execution::{input_for, resources};
-use super::tasks::{self, TaskEnv};
-use crate::AppState;
-use crate::config::Config;
+use pictor_core::config::Config;
+use pictor_core::{AppState, ingest};
+
+use crate::tasks::{self, TaskEnv};
+use crate::workflows::{input_for, resources};
 
 /// Where a local run's input comes from.
 pub enum LocalInput {
@@ -31,11 +34,20 @@ pub fn validate(text: &str, map: &BTreeMap<String, String>) -> anyhow::Result<De
     Definition::parse(text, &resources).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Runs `text` once and returns `{"status", "output", "error", "cause", "history"}`.
-pub async fn run(text: &str, name: &str, map: &BTreeMap<String, String>, input: LocalInput) -> anyhow::Result<Value> {
+/// Runs `text` once under `config` (its data folder's models; a throw-away
+/// database and store) and returns `{"status", "output", "error", "cause",
+/// "history"}`.
+pub async fn run(
+    mut config: Config,
+    text: &str,
+    name: &str,
+    map: &BTreeMap<String, String>,
+    input: LocalInput,
+) -> anyhow::Result<Value> {
     let definition = validate(text, map)?;
     let dir = tempfile::tempdir().context("creating a temporary folder for the run")?;
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    config.database = format!("sqlite://{}", dir.path().join("pictor.db").display());
+    config.store = dir.path().join("store").display().to_string();
     config.workflow.run_workers = false;
     config.workflow.resource_map = map.clone();
     let state = AppState::open(config).await?;
@@ -43,16 +55,16 @@ pub async fn run(text: &str, name: &str, map: &BTreeMap<String, String>, input: 
         LocalInput::Json(value) => (value, None),
         LocalInput::Image(path) => {
             let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let upload = crate::ingest::Upload {
+            let upload = ingest::Upload {
                 bytes: bytes.into(),
                 source: "cli",
                 owner: None,
                 name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
                 description: None,
             };
-            let record = crate::ingest::ingest(&state, upload)
+            let record = ingest::ingest(&state, upload)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}: {} ({})", path.display(), e.detail, e.code.as_str()))?;
+                .map_err(|e| anyhow::anyhow!("{}: {} ({})", path.display(), e.detail, e.kind.as_str()))?;
             (input_for(&record), Some(record.id))
         }
     };

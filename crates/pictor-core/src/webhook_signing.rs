@@ -1,7 +1,7 @@
-//! Webhook deliveries, signed per the Standard Webhooks spec
+//! Webhook signing per the Standard Webhooks spec
 //! (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>).
 //!
-//! Each `webhook.deliver` job sends one attempt of one delivery:
+//! Each delivery attempt (the `webhook.deliver` job of `pictor-jobs`) is a
 //! `POST` of the delivery's payload (`{"type", "timestamp", "data"}`) with
 //! - `webhook-id`: the delivery id, the same on every retry (the receiver's
 //!   idempotency key);
@@ -13,22 +13,19 @@
 //! or a connection error is retried after the next step of
 //! `webhooks.retry_schedule_secs` (plus jitter) until the schedule runs out.
 //! Requests go through the SSRF guard of [`crate::fetch`], so private
-//! addresses are reached only when `fetch.allow` lists them.
+//! addresses are reached only when `fetch.allow` lists them. This module
+//! holds the pure parts: secrets, signatures and the retry schedule.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use pictor_db::{Attempt, Delivery};
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::AppState;
 use crate::config::WebhookConfig;
-use crate::jobs::{Outcome, backoff};
 
 /// The prefix of a serialized symmetric signing secret.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -83,79 +80,6 @@ pub fn retry_delay(config: &WebhookConfig, attempt: i64, random: f64) -> Option<
     let step = *config.retry_schedule_secs.get(usize::try_from(attempt.max(1) - 1).ok()?)?;
     let factor = 1.0 + random.clamp(0.0, 1.0) * config.jitter.max(0.0);
     Some(Duration::from_secs(step).mul_f64(factor))
-}
-
-/// Sends one delivery attempt (the `webhook.deliver` job). `claims` counts
-/// the job's claims; the delivery's own attempt count drives the schedule,
-/// since a claim cut short by a crash may not have sent anything.
-pub async fn deliver(state: &AppState, delivery: &str, claims: i64) -> Outcome {
-    let delivery = match state.db.get_delivery(delivery).await {
-        Ok(Some(delivery)) => delivery,
-        // Deleted with its subscription.
-        Ok(None) => return Outcome::Done,
-        Err(e) => return Outcome::RetryIn(backoff(claims), e.to_string()),
-    };
-    if delivery.status != "pending" {
-        return Outcome::Done; // already settled: a re-run sends nothing
-    }
-    let hook = match state.db.get_webhook(&delivery.webhook_id).await {
-        Ok(Some(hook)) if hook.enabled => hook,
-        Ok(_) => return Outcome::Done, // disabled or deleted meanwhile
-        Err(e) => return Outcome::RetryIn(backoff(claims), e.to_string()),
-    };
-    let attempt = delivery.attempts + 1;
-    let key = match secret_key(&hook.secret) {
-        Ok(key) => key,
-        Err(e) => return settle(state, &delivery, None, Some(&format!("unusable secret: {e}")), Attempt::GaveUp).await,
-    };
-    let body = Bytes::from(delivery.payload.to_string());
-    let timestamp = pictor_db::now_ms() / 1000;
-    let signature = sign(&key, &delivery.id, timestamp, &body);
-    let timestamp = timestamp.to_string();
-    let headers =
-        [("webhook-id", delivery.id.as_str()), ("webhook-timestamp", &timestamp), ("webhook-signature", &signature)];
-    let timeout = Duration::from_secs(state.config.webhooks.timeout_secs.max(1));
-    let sent = state.fetcher.post_json(&hook.url, &headers, body, timeout).await;
-    let (status, error) = match &sent {
-        Ok(status) if (200..300).contains(status) => (Some(*status), None),
-        Ok(status) => (Some(*status), Some(format!("the endpoint answered HTTP {status}"))),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let outcome = match (status, &error) {
-        (_, None) => Attempt::Delivered,
-        (Some(410), _) => Attempt::Gone,
-        _ => match retry_delay(&state.config.webhooks, attempt, rand::random()) {
-            Some(delay) => Attempt::RetryAt(pictor_db::now_ms() + delay.as_millis() as i64),
-            None => Attempt::GaveUp,
-        },
-    };
-    tracing::info!(delivery = %delivery.id, webhook = %hook.id, attempt, ?status, ?outcome, error = error.as_deref(), "webhook attempt");
-    settle(state, &delivery, status, error.as_deref(), outcome).await
-}
-
-/// Records the attempt and tells the worker what to do with the job.
-async fn settle(
-    state: &AppState,
-    delivery: &Delivery,
-    status: Option<u16>,
-    error: Option<&str>,
-    outcome: Attempt,
-) -> Outcome {
-    if let Err(e) = state.db.record_attempt(delivery, status, error, &outcome).await {
-        // Not recorded: the attempt is made again (receivers dedupe on webhook-id).
-        return Outcome::RetryIn(backoff(1), format!("recording the attempt failed: {e}"));
-    }
-    match outcome {
-        Attempt::RetryAt(at) => {
-            let delay = Duration::from_millis(u64::try_from(at - pictor_db::now_ms()).unwrap_or(0));
-            Outcome::RetryIn(delay, error.unwrap_or("not delivered").to_string())
-        }
-        Attempt::GaveUp => {
-            tracing::warn!(delivery = %delivery.id, error, "webhook delivery failed for good");
-            Outcome::Done
-        }
-        Attempt::Delivered | Attempt::Gone => Outcome::Done,
-    }
 }
 
 #[cfg(test)]

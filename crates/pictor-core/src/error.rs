@@ -1,0 +1,147 @@
+//! The core's error: a stable kind (what went wrong, as clients match on it)
+//! and a detail that says what to do about it.
+//!
+//! The core knows no HTTP. `pictor-server` maps each [`ErrorKind`] to a
+//! status and answers it as problem+json; jobs map it to a States Language
+//! error name.
+
+use pictor_imaging::ImagingError;
+
+/// What went wrong, as a stable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    UnsupportedFormat,
+    CorruptImage,
+    ImageTooLarge,
+    PayloadTooLarge,
+    InvalidFilter,
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    RateLimited,
+    Overloaded,
+    UpstreamFailed,
+    ImageFlagged,
+    ModelsNotInstalled,
+    Internal,
+}
+
+impl ErrorKind {
+    /// The code clients see (`problem.code`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnsupportedFormat => "unsupported_format",
+            Self::CorruptImage => "corrupt_image",
+            Self::ImageTooLarge => "image_too_large",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidFilter => "invalid_filter",
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::Overloaded => "overloaded",
+            Self::UpstreamFailed => "upstream_failed",
+            Self::ImageFlagged => "image_flagged",
+            Self::ModelsNotInstalled => "models_not_installed",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// An error with a stable kind and a detail for the person who caused it.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub detail: String,
+    /// Seconds after which trying again may succeed.
+    pub retry_after: Option<u64>,
+}
+
+/// The core's result.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into(), retry_after: None }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(ErrorKind::NotFound, format!("{what} does not exist or was deleted"))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, detail)
+    }
+
+    pub fn overloaded() -> Self {
+        Self::new(ErrorKind::Overloaded, "too many image jobs are waiting; retry shortly").with_retry_after(1)
+    }
+
+    /// An unexpected failure: logged in full, reported without internals.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(ErrorKind::Internal, "the server failed to handle this request; it has been logged")
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ImagingError> for Error {
+    fn from(e: ImagingError) -> Self {
+        let kind = match &e {
+            ImagingError::UnsupportedFormat(_) => ErrorKind::UnsupportedFormat,
+            ImagingError::Corrupt(_) => ErrorKind::CorruptImage,
+            ImagingError::TooLarge(_) => ErrorKind::ImageTooLarge,
+            ImagingError::InvalidOperation(_) => ErrorKind::InvalidFilter,
+            ImagingError::Unavailable(_) => ErrorKind::ModelsNotInstalled,
+        };
+        Self::new(kind, e.to_string())
+    }
+}
+
+impl From<pictor_vision::VisionError> for Error {
+    fn from(e: pictor_vision::VisionError) -> Self {
+        match e {
+            pictor_vision::VisionError::Models(_) => Self::new(ErrorKind::ModelsNotInstalled, e.to_string()),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<pictor_db::DbError> for Error {
+    fn from(e: pictor_db::DbError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<pictor_store::StoreError> for Error {
+    fn from(e: pictor_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imaging_errors_map_to_kinds() {
+        let e: Error = ImagingError::TooLarge("big".into()).into();
+        assert_eq!(e.kind, ErrorKind::ImageTooLarge);
+        assert_eq!(Error::overloaded().retry_after, Some(1));
+    }
+}

@@ -1,0 +1,217 @@
+//! Pictor's application core: what every product does, without HTTP.
+//!
+//! The HTTP layer (`pictor-server`), the job runtime (`pictor-jobs`) and the
+//! CLI all stand on this crate. It owns the shared state ([`AppState`]), the
+//! typed configuration, the domain types that validate when built, the core
+//! error (a stable [`ErrorKind`] and a detail; the HTTP layer maps it to
+//! problem+json), and the use cases that several front ends share.
+//!
+//! # Layout
+//! - `config`: the `Config` struct and its layers (defaults → TOML →
+//!   `PICTOR_*` → flags).
+//! - `domain`: ids, owners, content hashes, image statuses, event and job
+//!   kinds: newtypes and enums that validate when built.
+//! - `error`: [`Error`], [`ErrorKind`], [`Result`].
+//! - `access`: who may see and manage what (the one ownership check).
+//! - `auth`: API keys and JWTs → a [`auth::Principal`]; knows no headers.
+//! - `ingest`: the path of an upload, from bytes to a record.
+//! - `cache`: the derivative cache (memory and store tiers, single-flight).
+//! - `records`: recently read image records.
+//! - `transform`: rendering a derivative (original → operations → format).
+//! - `workers`: the bounded CPU pool every image job runs on.
+//! - `fetch` (SSRF-guarded URL fetcher), `signing` (HMAC URLs), `ratelimit`,
+//!   `metrics`, `vision` (the data folder's models, loaded lazily).
+//!
+//! **Invariant:** nothing here knows HTTP (no axum, no status codes, no
+//! headers), nor which workflow or job reacts to an event.
+
+pub mod access;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod fetch;
+pub mod ingest;
+pub mod metrics;
+pub mod ratelimit;
+pub mod records;
+pub mod signing;
+pub mod transform;
+pub mod vision;
+pub mod webhook_signing;
+pub mod workers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use pictor_db::Db;
+use pictor_store::{BlobStore, StoreLocation};
+
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+
+/// Everything a use case can reach: the backends, the caches, the pools.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub store: BlobStore,
+    pub auth: Arc<auth::Auth>,
+    pub cache: cache::DerivativeCache,
+    pub fetcher: fetch::Fetcher,
+    pub metrics: Arc<metrics::Metrics>,
+    pub workers: workers::Workers,
+    pub records: records::RecordCache,
+    pub uploads: ratelimit::RateLimiter,
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// Wakes idle worker loops when this process enqueues a job.
+    pub job_signal: tokio::sync::Notify,
+    /// Turns true when the process starts shutting down: long-lived work
+    /// (event streams) ends so that the drain can finish.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The vision models, loaded on first use.
+    pub vision: Arc<vision::Vision>,
+}
+
+impl AppState {
+    /// Opens the database and store (running migrations): everything but
+    /// the listener and the workflows.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<Self>> {
+        pictor_imaging::quiet_guarded_panics();
+        let (db, store) = open_backends(&config).await?;
+        let metrics = metrics::Metrics::new();
+        let auth = auth::Auth::new(&config.auth, db.clone()).await?;
+        let cache = cache::DerivativeCache::new(
+            store.clone(),
+            db.clone(),
+            config.cache.max_bytes,
+            config.cache.memory_bytes,
+            metrics.clone(),
+        )
+        .await?;
+        let fetcher = fetch::Fetcher::new(fetch::FetchPolicy {
+            allow: config.fetch.allow.clone(),
+            max_bytes: config.limits.max_upload_bytes,
+            timeout: Duration::from_secs(config.fetch.timeout_secs.max(1)),
+            max_redirects: config.fetch.max_redirects,
+        })
+        .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
+        let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
+        let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
+        let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            store,
+            auth,
+            cache,
+            fetcher,
+            metrics,
+            workers,
+            records: records::RecordCache::new(),
+            uploads,
+            upload_slots,
+            job_signal: tokio::sync::Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
+            vision,
+        }))
+    }
+
+    /// The decoder limits from the configuration.
+    pub fn limits(&self) -> pictor_imaging::Limits {
+        pictor_imaging::Limits { max_pixels: self.config.limits.max_pixels, max_frames: self.config.limits.max_frames }
+    }
+
+    /// The image record `id`, from the record cache, or `NotFound`.
+    pub async fn image(&self, id: &str) -> Result<pictor_db::ImageRecord> {
+        self.records.get(&self.db, id).await
+    }
+
+    /// Drops this process's cached copy of an image record after a change
+    /// (other processes see it within the cache's few seconds).
+    pub fn forget_record(&self, id: &str) {
+        self.records.forget(id);
+    }
+
+    /// How long a claimed job is leased.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.config.workflow.lease_secs.max(2))
+    }
+
+    /// Periodic chores until `stop` turns true: the LRU clock, and sweeping
+    /// blobs left by dead uploads.
+    pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks = 0u64;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            ticks += 1;
+            self.flush_cache_touches("saving cache hits failed").await;
+            if ticks.is_multiple_of(12) {
+                ingest::sweep_orphans(&self).await;
+            }
+        }
+    }
+
+    /// Saves the cache's hit times (the LRU clock); logs a failure.
+    pub async fn flush_cache_touches(&self, what: &str) {
+        if let Err(e) = self.cache.flush_touches().await {
+            tracing::warn!(error = %e.detail, "{what}");
+        }
+    }
+
+    /// Ends the process's use of the backends: saves cache hits, closes the pool.
+    pub async fn close(&self) {
+        self.flush_cache_touches("saving cache hits at shutdown failed").await;
+        self.db.close().await;
+    }
+}
+
+/// Opens the database and store a config names (running migrations).
+pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
+    let db_url = config.database_url();
+    if config.database.is_empty() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data folder {}: check --data-dir", config.data_dir.display()))?;
+    }
+    let db = Db::connect(&db_url).await.with_context(|| format!("opening database {}", redact(&db_url)))?;
+    let location = StoreLocation::parse(&config.store_location())?;
+    let store =
+        BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
+    Ok((db, store))
+}
+
+/// Hides passwords and secret keys in URLs shown in logs and errors.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if parsed.password().is_some() {
+            let _ = parsed.set_password(Some("***"));
+        }
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.to_string(), if k.contains("secret") { "***".into() } else { v.to_string() }))
+            .collect();
+        if !pairs.is_empty() {
+            parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        out = parsed.to_string();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_redacted() {
+        let r = super::redact("s3://b?endpoint=http://h&secret_access_key=abc&region=x");
+        assert!(r.contains("secret_access_key=***") && r.contains("region=x"), "{r}");
+        let r = super::redact("postgres://u:pw@h/db");
+        assert!(!r.contains("pw"), "{r}");
+    }
+}

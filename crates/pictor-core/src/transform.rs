@@ -1,0 +1,36 @@
+//! Rendering a derivative: an image's original through a pipeline of
+//! operations into an output format, on the bounded worker pool.
+//!
+//! The face steps get the face model through [`crate::vision::Faces`], so
+//! the engine itself stays model-free.
+
+use bytes::Bytes;
+use pictor_db::ImageRecord;
+use pictor_imaging::{OutputFormat, Pipeline};
+
+use crate::AppState;
+use crate::cache::Derivative;
+use crate::error::{Error, Result};
+
+/// Renders `record` through `pipeline` as `format` on a worker.
+pub async fn render(
+    state: &AppState,
+    record: ImageRecord,
+    pipeline: Pipeline,
+    format: OutputFormat,
+) -> Result<Derivative> {
+    let original = state.store.get_blob(&record.sha256).await?;
+    let limits = state.limits();
+    let vision = state.vision.clone();
+    // `auto` reaching the encoder means neither AVIF nor WebP: an empty
+    // Accept makes it pick PNG or JPEG.
+    let output = state
+        .workers
+        .run(move || {
+            let faces = if pipeline.needs_faces() { Some(crate::vision::Faces(vision.face_detector()?)) } else { None };
+            let finder = faces.as_ref().map(|f| f as &dyn pictor_imaging::ops::FaceFinder);
+            Ok::<_, Error>(pipeline.run_with(&original, format, "", &limits, finder)?)
+        })
+        .await??;
+    Ok(Derivative::new(Bytes::from(output.bytes)))
+}

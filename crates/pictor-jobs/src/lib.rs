@@ -1,0 +1,261 @@
+//! Pictor's job runtime: typed background jobs on the durable queue.
+//!
+//! # Layout
+//! - this file: the [`Job`] trait, the [`Runtime`] (the shared state plus
+//!   the loaded workflows), the one registry of job kinds ([`JOBS`]), the
+//!   worker loop, and [`Runtime::drain`] for tests.
+//! - `jobs/`: one file per job kind: `dispatch.rs` (an event starts the
+//!   workflows configured for it and fans out to webhooks),
+//!   `run_execution.rs` (runs one state machine durably),
+//!   `deliver_webhook.rs` (one signed delivery attempt).
+//! - `workflows.rs`: which named workflow each event kind starts, and the
+//!   definitions, loaded and checked at start.
+//! - `durable.rs`: the interpreter's side effects, journalled in the database.
+//! - `tasks/`: one file per built-in `pictor:*` task.
+//! - `local.rs`: `pictor workflow run`, one execution without a server.
+//!
+//! # How a job runs
+//! `pictor serve` runs the worker loops beside the HTTP server; `pictor
+//! worker` runs only them. Each loop claims one job under a lease, extends
+//! the lease with heartbeats while the job runs, then completes, retries or
+//! buries it. A process that dies mid-job stops heartbeating; the job is
+//! claimed again when its lease lapses, so every job is idempotent.
+//!
+//! **Invariant:** this crate knows no HTTP. A new job kind is one file with
+//! a `Job` impl plus one line in [`JOBS`].
+
+pub mod durable;
+pub mod jobs;
+pub mod local;
+pub mod tasks;
+pub mod workflows;
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pictor_core::AppState;
+use pictor_db::{Job as QueuedJob, NewJob};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tracing::Instrument as _;
+
+pub use jobs::deliver_webhook::DeliverWebhook;
+pub use jobs::dispatch::Dispatch;
+pub use jobs::run_execution::RunExecution;
+pub use workflows::Workflows;
+
+/// How a job left its work.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// Finished: the job is deleted.
+    Done,
+    /// Run it again after the delay (the error is kept on the job).
+    RetryIn(Duration, String),
+    /// Give up: the job is kept as `dead` for an operator.
+    Failed(String),
+}
+
+/// A kind of background job: a name, a typed payload (the implementing
+/// type itself, stored as JSON) and what running it does.
+pub trait Job: Serialize + DeserializeOwned + Send + Sized + 'static {
+    /// The name stored with each queued job of this kind.
+    const KIND: &'static str;
+
+    /// Does the work; `claims` counts how often the job was claimed
+    /// (1 on the first run).
+    fn run(self, rt: &Arc<Runtime>, claims: i64) -> impl Future<Output = Outcome> + Send;
+
+    /// This job as a queue row, deduplicated on `dedupe` when given.
+    fn queued(&self, dedupe: Option<String>) -> NewJob {
+        let payload = serde_json::to_value(self).expect("job payloads serialise");
+        NewJob { kind: Self::KIND.to_string(), payload, dedupe }
+    }
+}
+
+/// Every job kind, by name: the one registry the worker loop consults.
+pub const JOBS: &[&str] = &[Dispatch::KIND, RunExecution::KIND, DeliverWebhook::KIND];
+
+/// Runs a queued job of whichever registered kind it is.
+async fn handle(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
+    match job.kind.as_str() {
+        Dispatch::KIND => run_typed::<Dispatch>(rt, job).await,
+        RunExecution::KIND => run_typed::<RunExecution>(rt, job).await,
+        DeliverWebhook::KIND => run_typed::<DeliverWebhook>(rt, job).await,
+        other => Outcome::Failed(format!("unknown job kind {other:?}; known: {}", JOBS.join(", "))),
+    }
+}
+
+async fn run_typed<J: Job>(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
+    match serde_json::from_value::<J>(job.payload.clone()) {
+        Ok(typed) => typed.run(rt, job.attempts).await,
+        Err(e) => Outcome::Failed(format!("{} payload {} is invalid: {e}", J::KIND, job.payload)),
+    }
+}
+
+/// The shared state plus what the jobs need beyond it: the workflows.
+/// Dereferences to [`AppState`].
+pub struct Runtime {
+    pub state: Arc<AppState>,
+    pub workflows: Workflows,
+}
+
+impl Deref for Runtime {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl Runtime {
+    /// Loads and checks the configured workflows and tells the database
+    /// which events to hand to the dispatcher (the outbox).
+    pub fn new(state: Arc<AppState>) -> anyhow::Result<Arc<Self>> {
+        let workflows = Workflows::from_config(&state.config)?;
+        state.db.set_outbox(pictor_db::Outbox::new(Dispatch::KIND, workflows.dispatched_kinds()));
+        Ok(Arc::new(Self { state, workflows }))
+    }
+
+    /// Opens the backends a config names, then [`Runtime::new`].
+    pub async fn open(config: pictor_core::Config) -> anyhow::Result<Arc<Self>> {
+        Self::new(AppState::open(config).await?)
+    }
+
+    /// Runs `workflow.concurrency` worker loops until `stop` turns true,
+    /// then waits for the jobs in hand to finish.
+    pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let name = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let loops = (0..self.config.workflow.concurrency.max(1))
+            .map(|i| tokio::spawn(worker_loop(self.clone(), format!("{name}-{i}"), stop.clone())));
+        futures::future::join_all(loops).await;
+    }
+
+    /// Runs every job that is due, and those they enqueue, until none is
+    /// due; returns how many ran. Jobs retried for later are left. For
+    /// tests: wait for the effects of an upload without sleeping.
+    pub async fn drain(self: &Arc<Self>) -> usize {
+        let worker = format!("drain-{}", uuid::Uuid::new_v4().simple());
+        let mut ran = 0;
+        loop {
+            match self.db.claim(&worker, self.lease()).await {
+                Ok(Some(job)) => {
+                    run_job(self, &worker, job).await;
+                    ran += 1;
+                }
+                Ok(None) => return ran,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a job failed while draining");
+                    return ran;
+                }
+            }
+        }
+    }
+
+    /// `pictor worker`: the worker loops and housekeeping until `shutdown`
+    /// resolves, then the jobs in hand finish.
+    pub async fn run_worker(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let background = tokio::spawn(self.state.clone().housekeeping(stop_rx.clone()));
+        let workers = tokio::spawn(self.clone().run(stop_rx));
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        let _ = background.await;
+        let _ = workers.await;
+        self.close().await;
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
+}
+
+/// Longest pause between polls of an idle queue.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+async fn worker_loop(rt: Arc<Runtime>, worker: String, mut stop: watch::Receiver<bool>) {
+    let mut idle = Duration::from_millis(20);
+    while !*stop.borrow() {
+        match rt.db.claim(&worker, rt.lease()).await {
+            Ok(Some(job)) => {
+                idle = Duration::from_millis(20);
+                run_job(&rt, &worker, job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+        }
+        // Sleep until a local enqueue, the stop signal, or the next poll.
+        tokio::select! {
+            _ = rt.job_signal.notified() => {}
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(idle) => {}
+        }
+        idle = (idle * 2).min(IDLE_POLL);
+    }
+}
+
+/// Runs one job with heartbeats, then settles it.
+async fn run_job(rt: &Arc<Runtime>, worker: &str, job: QueuedJob) {
+    let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
+    run_job_in_span(rt, worker, job).instrument(span).await
+}
+
+async fn run_job_in_span(rt: &Arc<Runtime>, worker: &str, job: QueuedJob) {
+    let handler = handle(rt, &job);
+    let heartbeat = heartbeat(rt, &job.id, worker);
+    tokio::pin!(handler);
+    let outcome = tokio::select! {
+        outcome = &mut handler => outcome,
+        () = heartbeat => {
+            // Another worker owns the job now; let it finish the work.
+            tracing::warn!("lost the lease; abandoning the job");
+            return;
+        }
+    };
+    rt.metrics.jobs_finished(&job.kind, outcome_label(&outcome));
+    let settled = match &outcome {
+        Outcome::Done => rt.db.complete(&job.id, worker).await,
+        Outcome::RetryIn(delay, error) => {
+            tracing::info!(%error, ?delay, "job will be retried");
+            rt.db.retry_job(&job.id, worker, *delay, error).await
+        }
+        Outcome::Failed(error) => {
+            tracing::error!(%error, "job failed for good");
+            rt.db.bury_job(&job.id, worker, error).await
+        }
+    };
+    if let Err(e) = settled {
+        // The lease lapses and the job runs again; jobs are idempotent.
+        tracing::warn!(error = %e, "settling a job failed");
+    }
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::RetryIn(..) => "retry",
+        Outcome::Failed(_) => "failed",
+    }
+}
+
+/// Extends the lease every third of its length; returns when it is lost.
+async fn heartbeat(rt: &Runtime, job: &str, worker: &str) {
+    let lease = rt.lease();
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match rt.db.heartbeat(job, worker, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            // A database blip: keep going, the lease still has two thirds left.
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+/// Back-off for a job that hit a transient error (database or store down):
+/// 1 s, 2 s, 4 s … capped at 60 s.
+pub fn backoff(attempts: i64) -> Duration {
+    Duration::from_secs(1 << attempts.clamp(1, 7).saturating_sub(1)).min(Duration::from_secs(60))
+}

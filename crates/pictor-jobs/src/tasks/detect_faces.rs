@@ -1,0 +1,39 @@
+//! `pictor:detect-faces`: face boxes with landmarks, in pixels of the upright original.
+
+use pictor_core::vision::Vision;
+use pictor_workflow::TaskCall;
+use serde_json::{Value, json};
+
+use super::vision::{gone, picture, run_model};
+use super::{Task, TaskEnv, TaskResult, fail, image, unavailable};
+
+/// The `pictor:detect-faces` task.
+pub struct DetectFaces;
+
+impl Task for DetectFaces {
+    const NAME: &'static str = "pictor:detect-faces";
+
+    async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
+        detect_faces(env, &call.input).await
+    }
+}
+
+/// Face boxes with landmarks, kept for the API and the face steps.
+async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
+    let record = image(env, input).await?;
+    let detector = run_model(env, Vision::face_detector).await?;
+    let (picture, scale) = picture(env, &record, 640, false).await?;
+    let mut faces = run_model(env, move |_| detector.detect(&picture)).await?;
+    for face in &mut faces {
+        (face.x, face.y, face.width, face.height) =
+            (face.x * scale, face.y * scale, face.width * scale, face.height * scale);
+        for point in &mut face.landmarks {
+            *point = [point[0] * scale, point[1] * scale];
+        }
+    }
+    let faces = serde_json::to_value(&faces).map_err(|e| fail("pictor.ModelFailed", e.to_string()))?;
+    if !env.state.db.set_image_faces(&record.id, &faces).await.map_err(unavailable)? {
+        return Err(gone(&record));
+    }
+    Ok(json!({ "faces": faces }))
+}

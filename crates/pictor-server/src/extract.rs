@@ -1,0 +1,123 @@
+//! Extractors that open every handler: the caller with a scope, and ids
+//! from the path, so a handler reads like the use case it serves.
+//!
+//! `Authed<Read>` reads the credential (`Authorization: Bearer …` or
+//! `X-API-Key`) and asks the core's [`pictor_core::auth::Auth`] for a
+//! principal that holds the scope; `ImagePath` is an image id from the
+//! path, answered 404 when it cannot be one.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use pictor_core::auth::{Principal, Scope};
+use pictor_core::domain::ImageId;
+use pictor_jobs::Runtime;
+
+use crate::error::ApiError;
+
+/// A scope, as a type: `Authed<Upload>`.
+pub trait ScopeMarker: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+/// The `upload` scope (upload, delete, reprocess, manage webhooks).
+pub struct Upload;
+/// The `read` scope.
+pub struct Read;
+/// The `admin` scope.
+pub struct Admin;
+
+impl ScopeMarker for Upload {
+    const SCOPE: Scope = Scope::Upload;
+}
+impl ScopeMarker for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+impl ScopeMarker for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// The caller, who holds scope `S` (401 without credentials, 403 without
+/// the scope). Dereferences to the [`Principal`].
+pub struct Authed<S> {
+    principal: Principal,
+    scope: PhantomData<S>,
+}
+
+impl<S> std::ops::Deref for Authed<S> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<S> Authed<S> {
+    pub fn into_inner(self) -> Principal {
+        self.principal
+    }
+}
+
+impl<S: ScopeMarker> FromRequestParts<Arc<Runtime>> for Authed<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Runtime>) -> Result<Self, ApiError> {
+        let principal = state.auth.require(credential(&parts.headers), S::SCOPE).await?;
+        Ok(Self { principal, scope: PhantomData })
+    }
+}
+
+/// The credential in `Authorization: Bearer …` or `X-API-Key`.
+pub fn credential(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// The `{id}` path segment, decoded; 400 if it is not valid UTF-8.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(segment) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        Ok(Self(segment))
+    }
+}
+
+/// An image id from the `{id}` path segment; 404 when it cannot be one
+/// (no image has such an id).
+pub struct ImagePath(pub ImageId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ImagePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let PathId(segment) = PathId::from_request_parts(parts, state).await?;
+        ImageId::parse(segment.as_str()).map(Self).map_err(|_| ApiError::not_found(format!("image {segment}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_is_read_from_either_header() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer  pk_x ".parse().unwrap());
+        assert_eq!(credential(&h), Some("pk_x"));
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", "pk_y".parse().unwrap());
+        assert_eq!(credential(&h), Some("pk_y"));
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(credential(&h), None);
+    }
+}
