@@ -98,13 +98,68 @@ fn run_with_image_uses_the_built_in_tasks() {
     let png =
         pictor_imaging::encode::encode(&pixels, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
     std::fs::write(&image, png).unwrap();
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pictor-server/src/jobs/default_workflow.json");
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pictor-jobs/src/default_workflow.json");
     let out = pictor().args(["workflow", "run"]).arg(&default).arg("--image").arg(&image).output().unwrap();
     let result = stdout_json(&out);
     assert_eq!(result["status"], "SUCCEEDED", "{result}");
     assert_eq!(result["output"]["extractedMetadata"]["format"], "PNG");
     assert_eq!(result["output"]["extractedMetadata"]["width"], 64);
     assert_eq!(result["output"]["parallelResults"][2]["thumbnails"].as_array().unwrap().len(), 8);
+}
+
+/// The AWS reference architecture's own shape: its Rekognition step mapped
+/// to `pictor:detect-labels`, with no Catch. `workflow run` takes
+/// `--data-dir` and uses the models installed there, while the run's
+/// database and store stay throw-away ones; without models it fails with
+/// `pictor.ModelsNotInstalled`.
+#[test]
+fn run_uses_the_models_of_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let definition = write(
+        dir.path(),
+        "reference.json",
+        r#"{"StartAt": "ExtractImageMetadata", "States": {
+             "ExtractImageMetadata": {"Type": "Task", "Resource": "${ExtractLambdaArn}", "ResultPath": "$.extractedMetadata", "Next": "Rekognition"},
+             "Rekognition": {"Type": "Task", "Resource": "${RekognitionLambdaArn}", "ResultPath": "$.labels", "End": true}}}"#,
+    );
+    let map = write(
+        dir.path(),
+        "map.json",
+        r#"{"${ExtractLambdaArn}": "pictor:extract-metadata", "${RekognitionLambdaArn}": "pictor:detect-labels"}"#,
+    );
+    let image = dir.path().join("a.png");
+    let pixels = pictor_imaging::Image::filled(64, 48, pictor_imaging::Rgba { r: 90, g: 60, b: 30, a: 255 });
+    let png =
+        pictor_imaging::encode::encode(&pixels, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
+    std::fs::write(&image, png).unwrap();
+    let run = |data_dir: &Path| {
+        let out = pictor()
+            .args(["workflow", "run"])
+            .arg(&definition)
+            .arg("--resource-map")
+            .arg(&map)
+            .arg("--image")
+            .arg(&image)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .output()
+            .unwrap();
+        stdout_json(&out)
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let without = run(empty.path());
+    assert_eq!((without["status"].as_str(), without["error"].as_str()), (Some("FAILED"), Some("pictor.ModelsNotInstalled")));
+    assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none(), "the run wrote nothing into the data folder");
+    let Some(models) = std::env::var_os("PICTOR_TEST_MODELS").map(std::path::PathBuf::from).filter(|p| p.is_dir()) else {
+        eprintln!("SKIPPED: workflow run with models: PICTOR_TEST_MODELS is not set (.ci/run sets it)");
+        return;
+    };
+    let before: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let with = run(&models);
+    assert_eq!(with["status"], "SUCCEEDED", "{with}");
+    assert!(!with["output"]["labels"]["labels"].as_array().unwrap().is_empty(), "{with}");
+    let after: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after, "the run's database and store are not in the data folder");
 }
 
 /// Scale-out shape on one machine: `serve` runs no workers, a separate
