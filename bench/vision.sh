@@ -2,7 +2,7 @@
 # The vision models on this machine: the median of 10 runs per image of each
 # model in Pictor (tract, one thread, release build; preprocessing and
 # post-processing included, decoding excluded), printed by the crate's
-# timing tests, against onnxruntime running the same ONNX files on inputs
+# benchmark (`cargo bench -p pictor-vision --bench models`), against onnxruntime running the same ONNX files on inputs
 # of the same shapes (model call only), with 1 thread and with all cores.
 # Labels have no ONNX file (PyTorch weights), so no peer; text is compared
 # on detection only (Pictor's figure adds recognition of every line).
@@ -31,8 +31,7 @@ cd "$root"
 python3 -c "import numpy, onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet numpy onnx onnxruntime
 
 timings=$(PICTOR_TEST_MODELS=$DATA PICTOR_TEST_PHOTOS=$PHOTOS \
-  cargo test --release --quiet -p pictor-vision --test models \
-  -- timing --nocapture --test-threads 1 2>&1 | grep '^TIMING')
+  cargo bench --quiet -p pictor-vision --bench models 2>&1 | grep '^TIMING')
 ms() { echo "$timings" | sed -n "s/^TIMING $1: median of 10 runs \([0-9.]*\) ms.*/\1/p"; }
 ort1=$(python3 "$here/vision_ort.py" "$DATA" "$RUNS" 1)
 ortn=$(python3 "$here/vision_ort.py" "$DATA" "$RUNS" "$(nproc)")

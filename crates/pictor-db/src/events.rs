@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::jobs::enqueue_in;
-use crate::{Db, Outbox, Result, now_ms};
+use crate::{Db, Outbox, Result, json_column, now_ms};
 
 /// Something that happened, e.g. `image.created` for an image id.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -81,7 +81,7 @@ fn from_row(row: &AnyRow) -> Result<Event> {
         kind: row.try_get("kind")?,
         subject: row.try_get("subject")?,
         owner: row.try_get("owner")?,
-        payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
+        payload: json_column(row, "payload")?,
         created_at: row.try_get("created_at")?,
     })
 }

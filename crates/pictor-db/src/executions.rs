@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use crate::events::{record, record_once};
 use crate::jobs::{NewJob, enqueue_in};
-use crate::{Db, Result, now_ms};
+use crate::{Db, Result, json_column, json_column_opt, now_ms, parse_json};
 
 /// The job kind that runs an execution.
 
@@ -54,11 +54,6 @@ pub struct HistoryRow {
 const COLUMNS: &str =
     "id, image_id, owner, workflow, definition, cause_id, status, input, output, error, cause, started_at, stopped_at";
 
-fn json_column(row: &AnyRow, name: &str) -> Result<Option<serde_json::Value>> {
-    let text: Option<String> = row.try_get(name)?;
-    Ok(text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t))))
-}
-
 fn from_row(row: &AnyRow) -> Result<ExecutionRecord> {
     Ok(ExecutionRecord {
         id: row.try_get("id")?,
@@ -68,8 +63,8 @@ fn from_row(row: &AnyRow) -> Result<ExecutionRecord> {
         definition: row.try_get("definition")?,
         cause_id: row.try_get("cause_id")?,
         status: row.try_get("status")?,
-        input: json_column(row, "input")?.unwrap_or_default(),
-        output: json_column(row, "output")?,
+        input: json_column(row, "input")?,
+        output: json_column_opt(row, "output")?,
         error: row.try_get("error")?,
         cause: row.try_get("cause")?,
         started_at: row.try_get("started_at")?,
@@ -259,7 +254,7 @@ impl Db {
                     key: row.try_get("key")?,
                     kind: row.try_get("kind")?,
                     state: row.try_get("state")?,
-                    details: json_column(row, "details")?.unwrap_or_default(),
+                    details: json_column(row, "details")?,
                     at: row.try_get("at")?,
                 })
             })
@@ -296,6 +291,6 @@ impl Db {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let value: String = row.try_get("value")?;
-        Ok(Some((row.try_get::<i64, _>("ok")? == 1, serde_json::from_str(&value).unwrap_or_default())))
+        Ok(Some((row.try_get::<i64, _>("ok")? == 1, parse_json("execution_journal.value", &value)?)))
     }
 }

@@ -5,10 +5,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::events::{record, record_once};
-use crate::{Db, Result};
+use crate::{Db, Result, json_column_opt};
 
 /// An uploaded image. `owner` is `None` on an open server.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ImageRecord {
     pub id: String,
     pub owner: Option<String>,
@@ -41,22 +41,9 @@ const COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, nam
 pub(crate) const RECORD_COLUMNS: &str =
     "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, moderation";
 
+/// A record from a row of [`RECORD_COLUMNS`].
 pub(crate) fn from_row(row: &AnyRow) -> Result<ImageRecord> {
-    Ok(ImageRecord {
-        id: row.try_get("id")?,
-        owner: row.try_get("owner")?,
-        sha256: row.try_get("sha256")?,
-        md5: row.try_get("md5")?,
-        format: row.try_get("format")?,
-        width: row.try_get("width")?,
-        height: row.try_get("height")?,
-        bytes: row.try_get("bytes")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        source: row.try_get("source")?,
-        created_at: row.try_get("created_at")?,
-        moderation: row.try_get("moderation")?,
-    })
+    Ok(<ImageRecord as sqlx::FromRow<AnyRow>>::from_row(row)?)
 }
 
 fn event_payload(image: &ImageRecord) -> serde_json::Value {
@@ -202,10 +189,6 @@ pub struct ImageState {
     pub text_lines: Option<serde_json::Value>,
 }
 
-fn json_text(text: Option<String>) -> Option<serde_json::Value> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-}
-
 impl Db {
     pub async fn image_state(&self, id: &str) -> Result<Option<ImageState>> {
         let row =
@@ -216,11 +199,11 @@ impl Db {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(ImageState {
             status: row.try_get("status")?,
-            metadata: json_text(row.try_get("metadata")?),
-            thumbnails: json_text(row.try_get("thumbnails")?),
+            metadata: json_column_opt(&row, "metadata")?,
+            thumbnails: json_column_opt(&row, "thumbnails")?,
             nsfw_score: row.try_get("nsfw_score")?,
-            faces: json_text(row.try_get("faces")?),
-            text_lines: json_text(row.try_get("text_lines")?),
+            faces: json_column_opt(&row, "faces")?,
+            text_lines: json_column_opt(&row, "text_lines")?,
         }))
     }
 

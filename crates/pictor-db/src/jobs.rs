@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::{Backend, Db, Result, now_ms};
+use crate::{Backend, Db, Result, json_column, now_ms};
 
 /// A claimed job. `attempts` counts claims, this one included.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -136,7 +136,7 @@ impl Db {
         Ok(Some(Job {
             id: row.try_get("id")?,
             kind: row.try_get("kind")?,
-            payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
+            payload: json_column(&row, "payload")?,
             attempts: row.try_get("attempts")?,
         }))
     }

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use crate::{Db, Result, now_ms};
 
 /// A stored API key (never the key itself).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRecord {
     pub id: String,
     pub owner: String,
@@ -17,12 +17,7 @@ pub struct ApiKeyRecord {
 }
 
 fn from_row(row: &AnyRow) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.try_get("id")?,
-        owner: row.try_get("owner")?,
-        scopes: row.try_get("scopes")?,
-        name: row.try_get("name")?,
-    })
+    Ok(<ApiKeyRecord as sqlx::FromRow<AnyRow>>::from_row(row)?)
 }
 
 impl Db {

@@ -45,9 +45,33 @@ pub enum DbError {
     UnsupportedUrl(String),
     #[error("{0}")]
     Conflict(String),
+    /// A JSON column holds something that does not parse: reported, never
+    /// read as an empty value.
+    #[error("database: column {column} holds invalid JSON: {error}")]
+    BadJson { column: &'static str, error: String },
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// Parses the JSON `text` of `column`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| DbError::BadJson { column, error: e.to_string() })
+}
+
+/// A TEXT column holding JSON.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow, column: &'static str) -> Result<T> {
+    use sqlx::Row as _;
+    parse_json(column, &row.try_get::<String, _>(column)?)
+}
+
+/// A nullable TEXT column holding JSON.
+pub(crate) fn json_column_opt<T: serde::de::DeserializeOwned>(
+    row: &sqlx::any::AnyRow,
+    column: &'static str,
+) -> Result<Option<T>> {
+    use sqlx::Row as _;
+    row.try_get::<Option<String>, _>(column)?.map(|text| parse_json(column, &text)).transpose()
+}
 
 /// Which engine a [`Db`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,5 +204,15 @@ mod tests {
         let (_dir, db) = testing::sqlite().await;
         db.ping().await.unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
+    }
+
+    #[tokio::test]
+    async fn bad_json_is_an_error_not_an_empty_value() {
+        let (_dir, db) = testing::sqlite().await;
+        let id = db.record_event("image.created", "s", None, serde_json::json!({"a": 1}), None).await.unwrap().unwrap();
+        assert_eq!(db.get_event(&id).await.unwrap().unwrap().payload["a"], 1);
+        sqlx::query("UPDATE events SET payload = 'not json' WHERE id = $1").bind(&id).execute(&db.pool).await.unwrap();
+        let err = db.get_event(&id).await.unwrap_err();
+        assert!(matches!(err, DbError::BadJson { column: "payload", .. }), "{err}");
     }
 }

@@ -48,9 +48,6 @@ fn parents_json(parents: &[String]) -> String {
     serde_json::Value::from(parents.to_vec()).to_string()
 }
 
-fn parse_parents(text: Option<String>) -> Vec<String> {
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
-}
 
 impl Db {
     /// Replaces the image's labels (parents included). A label given twice
@@ -104,7 +101,7 @@ impl Db {
                     name: row.try_get("label")?,
                     confidence: row.try_get("confidence")?,
                     direct: row.try_get::<i64, _>("direct")? == 1,
-                    parents: parse_parents(row.try_get("parents")?),
+                    parents: crate::json_column_opt(row, "parents")?.unwrap_or_default(),
                 })
             })
             .collect()
@@ -130,7 +127,7 @@ impl Db {
                 Ok(LabelCount {
                     name: row.try_get("label")?,
                     count: row.try_get("count")?,
-                    parents: parse_parents(row.try_get("parents")?),
+                    parents: crate::json_column_opt(row, "parents")?.unwrap_or_default(),
                 })
             })
             .collect()

@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 
 use crate::events::Event;
 use crate::jobs::{NewJob, enqueue_in};
-use crate::{Db, Result, now_ms};
+use crate::{Db, Result, json_column, now_ms};
 
 /// The job kind that sends one delivery.
 
@@ -67,7 +67,7 @@ fn hook_from_row(row: &AnyRow) -> Result<Webhook> {
         id: row.try_get("id")?,
         owner: row.try_get("owner")?,
         url: row.try_get("url")?,
-        events: serde_json::from_str(&row.try_get::<String, _>("events")?).unwrap_or_default(),
+        events: json_column(row, "events")?,
         secret: row.try_get("secret")?,
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         disabled_reason: row.try_get("disabled_reason")?,
@@ -81,7 +81,7 @@ fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
         webhook_id: row.try_get("webhook_id")?,
         event_id: row.try_get("event_id")?,
         event_kind: row.try_get("event_kind")?,
-        payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
+        payload: json_column(row, "payload")?,
         status: row.try_get("status")?,
         attempts: row.try_get("attempts")?,
         last_status: row.try_get("last_status")?,

@@ -67,16 +67,6 @@ fn matches_onnxruntime() {
 }
 
 #[test]
-fn timing() {
-    let Some((models, image)) = reference::setup("astronaut.png", "timing") else { return };
-    let detector = FaceDetector::load(&models).unwrap();
-    let ms = reference::median_ms(|| {
-        detector.detect(&image).unwrap();
-    });
-    eprintln!("TIMING faces: median of 10 runs {ms:.1} ms (512×512 astronaut.png, plan cached)");
-}
-
-#[test]
 fn detector_is_shareable() {
     fn shareable<T: Send + Sync>() {}
     shareable::<FaceDetector>();

@@ -37,16 +37,6 @@ fn score_matches_onnxruntime() {
 }
 
 #[test]
-fn timing() {
-    let Some((models, image)) = reference::setup("astronaut.png", "timing") else { return };
-    let moderator = Moderator::load(&models).unwrap();
-    let ms = reference::median_ms(|| {
-        moderator.nsfw_score(&image).unwrap();
-    });
-    eprintln!("TIMING moderation: median of 10 runs {ms:.1} ms (512×512 astronaut.png)");
-}
-
-#[test]
 fn moderator_is_shareable() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Moderator>();

@@ -73,16 +73,6 @@ fn matches_onnxruntime() {
 }
 
 #[test]
-fn timing() {
-    let Some((models, image)) = reference::setup("page.png", "timing") else { return };
-    let reader = TextReader::load(&models).unwrap();
-    let ms = reference::median_ms(|| {
-        reader.read(&image).unwrap();
-    });
-    eprintln!("TIMING text: median of 10 runs {ms:.1} ms (384×191 page.png, plans cached)");
-}
-
-#[test]
 fn reader_is_shareable() {
     fn shareable<T: Send + Sync>() {}
     shareable::<TextReader>();

@@ -132,14 +132,14 @@ fn run_uses_the_models_of_the_data_dir() {
     let png =
         pictor_imaging::encode::encode(&pixels, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap();
     std::fs::write(&image, png).unwrap();
-    let run = |data_dir: &Path| {
+    let run = |data_dir: &Path, image: &Path| {
         let out = pictor()
             .args(["workflow", "run"])
             .arg(&definition)
             .arg("--resource-map")
             .arg(&map)
             .arg("--image")
-            .arg(&image)
+            .arg(image)
             .arg("--data-dir")
             .arg(data_dir)
             .output()
@@ -147,17 +147,19 @@ fn run_uses_the_models_of_the_data_dir() {
         stdout_json(&out)
     };
     let empty = tempfile::tempdir().unwrap();
-    let without = run(empty.path());
+    let without = run(empty.path(), &image);
     assert_eq!((without["status"].as_str(), without["error"].as_str()), (Some("FAILED"), Some("pictor.ModelsNotInstalled")));
     assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none(), "the run wrote nothing into the data folder");
-    let Some(models) = std::env::var_os("PICTOR_TEST_MODELS").map(std::path::PathBuf::from).filter(|p| p.is_dir()) else {
-        eprintln!("SKIPPED: workflow run with models: PICTOR_TEST_MODELS is not set (.ci/run sets it)");
+    let folder = |var: &str| std::env::var_os(var).map(std::path::PathBuf::from).filter(|p| p.is_dir());
+    let (Some(models), Some(photos)) = (folder("PICTOR_TEST_MODELS"), folder("PICTOR_TEST_PHOTOS")) else {
+        eprintln!("SKIPPED: workflow run with models: PICTOR_TEST_MODELS and PICTOR_TEST_PHOTOS are not set (.ci/run sets them)");
         return;
     };
     let before: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
-    let with = run(&models);
+    let with = run(&models, &photos.join("chelsea.png"));
     assert_eq!(with["status"], "SUCCEEDED", "{with}");
-    assert!(!with["output"]["labels"]["labels"].as_array().unwrap().is_empty(), "{with}");
+    let labels = &with["output"]["labels"]["labels"];
+    assert!(labels.as_array().unwrap().iter().any(|l| l["parents"].as_array().unwrap().contains(&"cat".into())), "{labels}");
     let after: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before, after, "the run's database and store are not in the data folder");
 }

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use pictor_imaging::Image;
 
@@ -92,20 +91,6 @@ pub fn onnxruntime(model: &Path, input: &str, data: &[f32], shape: &[usize], fla
     assert!(out.status.success(), "ort_reference.py failed: {}", String::from_utf8_lossy(&out.stderr));
     let answer: OrtAnswer = serde_json::from_slice(&out.stdout).expect("JSON from ort_reference.py");
     Some(answer.outputs)
-}
-
-/// Median wall time of 10 calls of `f`, in milliseconds (after one warm-up).
-pub fn median_ms(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..10)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    (times[4] + times[5]) / 2.0
 }
 
 /// Asserts that loading failed with `models_not_installed` (the data folder is empty).
