@@ -24,6 +24,10 @@ use crate::signing;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// For user content opened directly in a browser: no scripts, no
+/// subresources, a unique origin, should a browser take it for a page.
+const SANDBOX: &str = "default-src 'none'; sandbox";
+
 /// An image as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct ImageView {
@@ -277,6 +281,7 @@ fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Respo
     };
     let h = response.headers_mut();
     immutable(h, &d.etag);
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
     if vary {
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
@@ -328,9 +333,24 @@ pub async fn original(
     let h = response.headers_mut();
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     immutable(h, &etag);
-    let mime = ImageFormat::from_name(&record.format).map_or("application/octet-stream", ImageFormat::mime);
+    let format = ImageFormat::from_name(&record.format);
+    let mime = format.map_or("application/octet-stream", ImageFormat::mime);
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&record.id, format));
     Ok(response)
+}
+
+/// `inline; filename="{id}.{ext}"`, from the id and the detected format
+/// only, never from what the uploader sent: a multipart file name could say
+/// `.html`, and a polyglot saved under it would open as a page.
+fn content_disposition(id: &str, format: Option<ImageFormat>) -> HeaderValue {
+    let mut stem: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
+    if stem.is_empty() {
+        stem.push_str("image");
+    }
+    let extension = format.map_or("bin", ImageFormat::name);
+    HeaderValue::from_str(&format!("inline; filename=\"{stem}.{extension}\"")).expect("ASCII letters, digits, - and _")
 }
 
 /// Content under an id never changes: a strong ETag and a year of caching.
