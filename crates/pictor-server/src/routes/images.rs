@@ -142,7 +142,7 @@ impl From<&ImageRecord> for ImageView {
 /// `GET /api/v1/img/{id}` (the record) or `GET /api/v1/img/{id}.{format}?…`
 /// (a transform).
 #[utoipa::path(
-    get, path = "/api/v1/img/{file}", tag = "images",
+    get, operation_id = "get_image", path = "/api/v1/img/{file}", tag = "images",
     params(("file" = String, Path, description = "`{id}` for the JSON record, or `{id}.{format}` (jpg, png, webp, avif, gif, auto) for a transform"),
            ("query" = Option<String>, Query, description = "Operations in order, e.g. `thumbnail=200&rotate=180`; `preset=NAME`; `sig=` for signed URLs")),
     responses(
@@ -363,7 +363,7 @@ fn immutable(h: &mut HeaderMap, etag: &str) {
 
 /// `DELETE /api/v1/img/{id}`: only the owner (or an admin) may.
 #[utoipa::path(
-    delete, path = "/api/v1/img/{file}", tag = "images",
+    delete, operation_id = "delete_image", path = "/api/v1/img/{file}", tag = "images",
     params(("file" = String, Path, description = "Image id")),
     responses((status = 204, description = "Deleted"), (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
 )]
@@ -397,6 +397,7 @@ pub async fn remove(state: &AppState, record: &ImageRecord) {
 /// reads them, since `label` may repeat, which the typed extractor does not
 /// allow.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListQuery {
     /// Page size, 1–1000 (default 100).
@@ -470,7 +471,7 @@ pub struct ImagePage {
 /// `GET /api/v1/img`: the caller's images, newest first; `label`, `match`
 /// and `text` narrow them.
 #[utoipa::path(
-    get, path = "/api/v1/img", tag = "images", params(ListQuery),
+    get, operation_id = "list_images", path = "/api/v1/img", tag = "images", params(ListQuery),
     responses((status = 200, description = "A page of the caller's images", body = ImagePage))
 )]
 pub async fn list(
