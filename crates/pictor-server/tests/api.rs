@@ -22,6 +22,7 @@ both_backends!(
     multipart_is_all_or_nothing,
     listing_paginates,
     operations_endpoints_answer,
+    user_content_is_not_sniffed_and_originals_are_sandboxed,
     derivative_cache_stays_under_its_cap,
     uploads_past_the_rate_limit_get_429,
     a_full_queue_answers_503_not_a_longer_wait,
@@ -410,6 +411,66 @@ async fn operations_endpoints_answer(backend: Backend) {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
     assert!(doc["components"]["schemas"]["ImageView"].is_object());
+    app.shutdown().await;
+}
+
+async fn user_content_is_not_sniffed_and_originals_are_sandboxed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    // A polyglot: a valid JPEG, then an HTML page. It is an image: accepted.
+    let mut polyglot = jpeg(64, 48);
+    polyglot.extend_from_slice(b"<html><script>alert(1)</script></html>");
+    let record = app.upload_ok(polyglot.clone()).await;
+    assert_eq!(record["format"], "jpeg");
+    let id = record["id"].as_str().unwrap();
+    let response = app.client.get(app.url(&format!("/api/v1/img/{id}/original"))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let h = response.headers().clone();
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["content-security-policy"], "default-src 'none'; sandbox");
+    assert_eq!(h["content-disposition"], format!("inline; filename=\"{id}.jpeg\"").as_str());
+    let filename = h["content-disposition"].to_str().unwrap().split_once("filename=\"").unwrap().1;
+    let filename = filename.strip_suffix('"').unwrap();
+    assert!(filename.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{filename}");
+    assert_eq!(response.bytes().await.unwrap(), polyglot, "served as uploaded");
+    // A range of it, too.
+    let part = app.client.get(app.url(&format!("/api/v1/img/{id}/original"))).header("range", "bytes=0-9");
+    let part = part.send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    for (name, value) in
+        [("x-content-type-options", "nosniff"), ("content-security-policy", "default-src 'none'; sandbox")]
+    {
+        assert_eq!(part.headers()[name], value, "{name} on 206");
+    }
+    // The uploader's file name (kept as the record's name) never reaches
+    // the header: it could say .html.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(polyglot.clone()).file_name("page\" a=\\b.html"));
+    let response = app.client.post(app.url("/api/v1/img")).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let named = response.json::<serde_json::Value>().await.unwrap()["images"][0].clone();
+    assert!(named["name"].as_str().unwrap().ends_with(".html"), "{named}");
+    let named = named["id"].as_str().unwrap();
+    let response = app.client.get(app.url(&format!("/api/v1/img/{named}/original"))).send().await.unwrap();
+    assert_eq!(response.headers()["content-disposition"], format!("inline; filename=\"{named}.jpeg\"").as_str());
+    // Transforms are sandboxed as well.
+    let response = app.client.get(app.url(&format!("/api/v1/img/{id}.png?thumbnail=16"))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["content-security-policy"], "default-src 'none'; sandbox");
+    // nosniff on every answer: problems, the fallback, operations, JSON.
+    let problem = app.client.get(app.url("/api/v1/img/no-such-image")).send().await.unwrap();
+    assert_eq!(problem.headers()["x-content-type-options"], "nosniff");
+    assert_problem(problem, 404, "not_found").await;
+    let problem = app.client.get(app.url("/no/such/route")).send().await.unwrap();
+    assert_eq!(problem.headers()["x-content-type-options"], "nosniff");
+    assert_problem(problem, 404, "not_found").await;
+    for path in ["/healthz", "/readyz", "/metrics", "/api/openapi.json", &format!("/api/v1/img/{id}")] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
     app.shutdown().await;
 }
 

@@ -36,6 +36,7 @@ const MAX_STREAMS: usize = 1024;
 static OPEN_STREAMS: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Resume after this event id (as `Last-Event-ID` does); default: only new events.
     pub after: Option<String>,

@@ -91,7 +91,7 @@ impl ExecutionView {
 
 /// `GET /api/v1/executions/{id}`: status, input, output, error, cause and history.
 #[utoipa::path(
-    get, path = "/api/v1/executions/{id}", tag = "workflow",
+    get, operation_id = "get_execution", path = "/api/v1/executions/{id}", tag = "workflow",
     params(("id" = String, Path, description = "Execution id")),
     responses((status = 200, body = ExecutionView), (status = "4XX", description = "Problem (application/problem+json)"))
 )]
@@ -107,6 +107,7 @@ pub async fn get(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// How many, newest first: 1–1000 (default 50).
     pub limit: Option<i64>,
@@ -119,7 +120,7 @@ pub struct ExecutionList {
 
 /// `GET /api/v1/executions`: the caller's newest executions (all for admins).
 #[utoipa::path(
-    get, path = "/api/v1/executions", tag = "workflow", params(ListQuery),
+    get, operation_id = "list_executions", path = "/api/v1/executions", tag = "workflow", params(ListQuery),
     responses((status = 200, body = ExecutionList))
 )]
 pub async fn list(

@@ -27,6 +27,10 @@ use pictor_core::signing;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// For user content opened directly in a browser: no scripts, no
+/// subresources, a unique origin, should a browser take it for a page.
+const SANDBOX: &str = "default-src 'none'; sandbox";
+
 /// An image as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct ImageView {
@@ -141,7 +145,7 @@ impl From<&ImageRecord> for ImageView {
 /// `GET /api/v1/img/{id}` (the record) or `GET /api/v1/img/{id}.{format}?…`
 /// (a transform).
 #[utoipa::path(
-    get, path = "/api/v1/img/{file}", tag = "images",
+    get, operation_id = "get_image", path = "/api/v1/img/{file}", tag = "images",
     params(("file" = String, Path, description = "`{id}` for the JSON record, or `{id}.{format}` (jpg, png, webp, avif, gif, auto) for a transform"),
            ("query" = Option<String>, Query, description = "Operations in order, e.g. `thumbnail=200&rotate=180`; `preset=NAME`; `sig=` for signed URLs")),
     responses(
@@ -259,6 +263,7 @@ fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Respo
     };
     let h = response.headers_mut();
     immutable(h, &d.etag);
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
     if vary {
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
@@ -309,9 +314,24 @@ pub async fn original(
     let h = response.headers_mut();
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     immutable(h, &etag);
-    let mime = ImageFormat::from_name(&record.format).map_or("application/octet-stream", ImageFormat::mime);
+    let format = ImageFormat::from_name(&record.format);
+    let mime = format.map_or("application/octet-stream", ImageFormat::mime);
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&record.id, format));
     Ok(response)
+}
+
+/// `inline; filename="{id}.{ext}"`, from the id and the detected format
+/// only, never from what the uploader sent: a multipart file name could say
+/// `.html`, and a polyglot saved under it would open as a page.
+fn content_disposition(id: &str, format: Option<ImageFormat>) -> HeaderValue {
+    let mut stem: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
+    if stem.is_empty() {
+        stem.push_str("image");
+    }
+    let extension = format.map_or("bin", ImageFormat::name);
+    HeaderValue::from_str(&format!("inline; filename=\"{stem}.{extension}\"")).expect("ASCII letters, digits, - and _")
 }
 
 /// Content under an id never changes: a strong ETag and a year of caching.
@@ -324,7 +344,7 @@ fn immutable(h: &mut HeaderMap, etag: &str) {
 
 /// `DELETE /api/v1/img/{id}`: only the owner (or an admin) may.
 #[utoipa::path(
-    delete, path = "/api/v1/img/{file}", tag = "images",
+    delete, operation_id = "delete_image", path = "/api/v1/img/{file}", tag = "images",
     params(("file" = String, Path, description = "Image id")),
     responses((status = 204, description = "Deleted"), (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
 )]
@@ -354,6 +374,7 @@ pub async fn remove(state: &Runtime, record: &ImageRecord) {
 /// reads them, since `label` may repeat, which the typed extractor does not
 /// allow.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListQuery {
     /// Page size, 1–1000 (default 100).
@@ -427,7 +448,7 @@ pub struct ImagePage {
 /// `GET /api/v1/img`: the caller's images, newest first; `label`, `match`
 /// and `text` narrow them.
 #[utoipa::path(
-    get, path = "/api/v1/img", tag = "images", params(ListQuery),
+    get, operation_id = "list_images", path = "/api/v1/img", tag = "images", params(ListQuery),
     responses((status = 200, description = "A page of the caller's images", body = ImagePage))
 )]
 pub async fn list(

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -67,7 +68,16 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
     let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
-    api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), track))
+    api.merge(streams)
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), track))
+        .layer(middleware::map_response(nosniff))
+}
+
+/// Every answer, errors included, tells browsers not to second-guess its
+/// `Content-Type`: an upload may be both a valid JPEG and an HTML page.
+async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// Answers 503 instead of letting a request run past the configured time.

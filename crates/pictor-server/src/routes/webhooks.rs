@@ -128,6 +128,7 @@ pub struct DeliveryList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// Most entries, newest first, 1–1000 (default 100).
     pub limit: Option<i64>,
@@ -211,7 +212,7 @@ async fn check_url(state: &Runtime, url: &str) -> ApiResult<()> {
 
 /// `GET /api/v1/webhooks`: the caller's subscriptions, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks", tag = "webhooks",
+    get, operation_id = "list_webhooks", path = "/api/v1/webhooks", tag = "webhooks",
     responses((status = 200, description = "The caller's subscriptions", body = WebhookList))
 )]
 pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) -> ApiResult<Json<WebhookList>> {
@@ -221,7 +222,7 @@ pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) ->
 
 /// `GET /api/v1/webhooks/{id}`.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    get, operation_id = "get_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 200, description = "The subscription (without its secret)", body = WebhookView),
               (status = 404, description = "Not found, or not the caller's"))
@@ -238,7 +239,7 @@ pub async fn get(
 /// `DELETE /api/v1/webhooks/{id}`: the subscription and its delivery log;
 /// pending retries end without sending.
 #[utoipa::path(
-    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found, or not the caller's"))
 )]
