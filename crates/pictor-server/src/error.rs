@@ -24,6 +24,7 @@ pub enum Code {
     UpstreamFailed,
     ImageFlagged,
     ModelsNotInstalled,
+    DatabaseUnavailable,
     Internal,
 }
 
@@ -44,6 +45,7 @@ impl Code {
             Self::UpstreamFailed => "upstream_failed",
             Self::ImageFlagged => "image_flagged",
             Self::ModelsNotInstalled => "models_not_installed",
+            Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -62,6 +64,7 @@ impl Code {
             Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
             Self::ImageFlagged => StatusCode::FORBIDDEN,
             Self::ModelsNotInstalled => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,10 +85,14 @@ impl Code {
             Self::UpstreamFailed => "Fetching the image failed",
             Self::ImageFlagged => "Image held for moderation",
             Self::ModelsNotInstalled => "Vision models not installed",
+            Self::DatabaseUnavailable => "Database unavailable",
             Self::Internal => "Internal error",
         }
     }
 }
+
+/// The `Retry-After` of a `database_unavailable` answer, in seconds.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
 
 /// An error answered to a client.
 #[derive(Debug, Clone)]
@@ -117,6 +124,14 @@ impl ApiError {
 
     pub fn overloaded() -> Self {
         Self { retry_after: Some(1), ..Self::new(Code::Overloaded, "too many image jobs are waiting; retry shortly") }
+    }
+
+    /// The database is down or did not hand out a connection in time
+    /// (`limits.database_acquire_timeout_secs`): a 503 to retry, not a 500.
+    pub fn database_unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "database unavailable");
+        Self::new(Code::DatabaseUnavailable, "the database did not answer in time (down or busy); retry shortly")
+            .with_retry_after(DATABASE_RETRY_AFTER_SECS)
     }
 
     /// An unexpected failure: logged in full, answered without internals.
@@ -197,8 +212,10 @@ impl From<pictor_vision::VisionError> for ApiError {
 }
 
 impl From<pictor_db::DbError> for ApiError {
+    /// A database that cannot be reached (connection refused or lost, pool
+    /// timeout) is a 503 to retry; anything else is a 500.
     fn from(e: pictor_db::DbError) -> Self {
-        Self::internal(e)
+        if e.is_unavailable() { Self::database_unavailable(e) } else { Self::internal(e) }
     }
 }
 
@@ -235,6 +252,27 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["code"], "overloaded");
         assert_eq!(json["status"], 503);
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_is_503_with_retry_after_and_other_errors_500() {
+        let down: ApiError = pictor_db::DbError::Sql(sqlx::Error::PoolTimedOut).into();
+        let response = down.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "database_unavailable");
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let lost: ApiError = pictor_db::DbError::Sql(sqlx::Error::Io(reset)).into();
+        assert_eq!((lost.code, lost.status()), (Code::DatabaseUnavailable, StatusCode::SERVICE_UNAVAILABLE));
+        let bug: ApiError = pictor_db::DbError::Sql(sqlx::Error::RowNotFound).into();
+        assert_eq!(
+            (bug.code, bug.status(), bug.retry_after),
+            (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
+        let conflict: ApiError = pictor_db::DbError::Conflict("x".into()).into();
+        assert_eq!(conflict.code, Code::Internal);
     }
 
     #[test]

@@ -130,7 +130,9 @@ pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data folder {}: check --data-dir", config.data_dir.display()))?;
     }
-    let db = Db::connect(&db_url).await.with_context(|| format!("opening database {}", redact(&db_url)))?;
+    let db = Db::connect_with_timeout(&db_url, config.database_acquire_timeout())
+        .await
+        .with_context(|| format!("opening database {}", redact(&db_url)))?;
     let location = StoreLocation::parse(&config.store_location())?;
     let store =
         BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
