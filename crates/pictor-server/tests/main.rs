@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod auth;
 mod corpus;
+mod outage;
 mod vision;
 mod webhooks;
 mod workflow;
