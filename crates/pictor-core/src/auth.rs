@@ -204,7 +204,9 @@ pub struct Auth {
     db: Db,
     jwt: Option<JwtVerifier>,
     anonymous_reads: bool,
-    /// Whether API keys exist, re-checked at most once a second.
+    /// Whether API keys exist, as last read from the database, and when.
+    /// Re-read at most once a second while none exist; once some do, the
+    /// server stays closed. Only a successful read updates it.
     keys_exist: RwLock<(bool, Instant)>,
     key_cache: quick_cache::sync::Cache<String, Option<Principal>>,
 }
@@ -239,27 +241,40 @@ impl Auth {
         }))
     }
 
-    /// Open means no credentials are configured at all.
-    pub async fn is_open(&self) -> bool {
+    /// Open means no credentials are configured at all. When that needs a
+    /// fresh look at the database and it cannot be read, the answer is the
+    /// error (503 `database_unavailable` when it is down): neither open nor
+    /// closed is guessed, and nothing is remembered from the failure.
+    pub async fn check_open(&self) -> Result<bool> {
         if self.jwt.is_some() {
-            return false;
+            return Ok(false);
         }
         {
             let (exist, at) = *self.keys_exist.read().await;
             if exist || at.elapsed() < OPEN_RECHECK {
-                return !exist;
+                return Ok(!exist);
             }
         }
-        let exist = self.db.count_api_keys().await.map(|n| n > 0).unwrap_or(true);
+        let exist = self.db.count_api_keys().await? > 0;
         *self.keys_exist.write().await = (exist, Instant::now());
-        !exist
+        Ok(!exist)
+    }
+
+    /// As [`Auth::check_open`], falling back to the last successful read
+    /// when the database cannot be read: for messages and for narrowing
+    /// what an authenticated admin may see, never for letting anyone in.
+    pub async fn is_open(&self) -> bool {
+        match self.check_open().await {
+            Ok(open) => open,
+            Err(_) => !self.keys_exist.read().await.0,
+        }
     }
 
     /// The caller presenting `credential` (or none), who must hold `scope`.
     pub async fn require(&self, credential: Option<&str>, scope: Scope) -> Result<Principal> {
         let principal = match credential {
             Some(token) => self.verify(token).await?,
-            None if self.is_open().await => Principal::anonymous_everything(),
+            None if self.check_open().await? => Principal::anonymous_everything(),
             None if scope == Scope::Read && self.anonymous_reads => {
                 Principal { owner: None, scopes: vec![Scope::Read] }
             }

@@ -92,6 +92,10 @@ pub struct LimitsConfig {
     /// Uploads being received at once; past that: 503. Bounds the memory
     /// that upload bodies can hold.
     pub concurrent_uploads: usize,
+    /// Seconds a request waits for a database connection (opening one
+    /// included) before it is answered 503 `database_unavailable`: bounds
+    /// the wait while the database is down or every connection is busy.
+    pub database_acquire_timeout_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -261,6 +265,7 @@ impl Default for LimitsConfig {
             request_timeout_secs: 60,
             uploads_per_minute: 0,
             concurrent_uploads: 16,
+            database_acquire_timeout_secs: 2,
         }
     }
 }
@@ -308,6 +313,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     (
         "limits.concurrent_uploads",
         "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After",
+    ),
+    (
+        "limits.database_acquire_timeout_secs",
+        "Seconds a request waits for a PostgreSQL connection; past it (database down or all connections busy): 503 with Retry-After (SQLite waits 30 s)",
     ),
     (
         "limits.uploads_per_minute",
@@ -484,6 +493,11 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.request_timeout_secs.max(1))
+    }
+
+    /// How long a query waits for a database connection.
+    pub fn database_acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.database_acquire_timeout_secs.max(1))
     }
 
     /// Whether any credential is configured in the file (API keys live in

@@ -25,6 +25,7 @@ pub enum ErrorKind {
     UpstreamFailed,
     ImageFlagged,
     ModelsNotInstalled,
+    DatabaseUnavailable,
     Internal,
 }
 
@@ -46,6 +47,7 @@ impl ErrorKind {
             Self::UpstreamFailed => "upstream_failed",
             Self::ImageFlagged => "image_flagged",
             Self::ModelsNotInstalled => "models_not_installed",
+            Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -59,6 +61,9 @@ pub struct Error {
     /// Seconds after which trying again may succeed.
     pub retry_after: Option<u64>,
 }
+
+/// The `Retry-After` of a `database_unavailable` error, in seconds.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
 
 /// The core's result.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -78,6 +83,14 @@ impl Error {
 
     pub fn overloaded() -> Self {
         Self::new(ErrorKind::Overloaded, "too many image jobs are waiting; retry shortly").with_retry_after(1)
+    }
+
+    /// The database is down or did not hand out a connection in time
+    /// (`limits.database_acquire_timeout_secs`): worth retrying shortly.
+    pub fn database_unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "database unavailable");
+        Self::new(ErrorKind::DatabaseUnavailable, "the database did not answer in time (down or busy); retry shortly")
+            .with_retry_after(DATABASE_RETRY_AFTER_SECS)
     }
 
     /// An unexpected failure: logged in full, reported without internals.
@@ -123,8 +136,10 @@ impl From<pictor_vision::VisionError> for Error {
 }
 
 impl From<pictor_db::DbError> for Error {
+    /// A database that cannot be reached (connection refused or lost, pool
+    /// timeout) is worth retrying; anything else is a bug to log.
     fn from(e: pictor_db::DbError) -> Self {
-        Self::internal(e)
+        if e.is_unavailable() { Self::database_unavailable(e) } else { Self::internal(e) }
     }
 }
 

@@ -172,6 +172,9 @@ impl AppState {
     }
 }
 
+/// How long a query waits for a pooled SQLite connection.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Opens the database and store a config names (running migrations).
 pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
     let db_url = config.database_url();
@@ -179,7 +182,12 @@ pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data folder {}: check --data-dir", config.data_dir.display()))?;
     }
-    let db = Db::connect(&db_url).await.with_context(|| format!("opening database {}", redact(&db_url)))?;
+    // An embedded SQLite file has no outage to report quickly: a wait for a
+    // connection there is only load, so it waits as long as for the lock.
+    let acquire = if db_url.starts_with("sqlite:") { SQLITE_ACQUIRE_TIMEOUT } else { config.database_acquire_timeout() };
+    let db = Db::connect_with_timeout(&db_url, acquire)
+        .await
+        .with_context(|| format!("opening database {}", redact(&db_url)))?;
     let location = StoreLocation::parse(&config.store_location())?;
     let store =
         BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;

@@ -51,7 +51,47 @@ pub enum DbError {
     BadJson { column: &'static str, error: String },
 }
 
+impl DbError {
+    /// Whether the database could not be reached, rather than refusing this
+    /// request: a connection refused or lost, no connection free within the
+    /// pool's acquire timeout, or the server shutting down or starting up.
+    /// These pass by themselves once the database is back, so callers answer
+    /// "retry later" instead of reporting a failure.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sql(e) => sql_unavailable(e),
+            Self::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sql_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sql_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin or
+        // crash shutdown, cannot connect now) and 53300 (too many
+        // connections), as PostgreSQL reports them.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P") || code == "53300")
+        }
+        _ => false,
+    }
+}
+
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// How long a query waits for a pooled connection by default: while the
+/// database is down, callers get [`DbError::is_unavailable`] after this long
+/// instead of hanging.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long [`Db::connect`] waits for a database that is not answering yet.
+const STARTUP_WAIT: Duration = Duration::from_secs(10);
 
 /// Parses the JSON `text` of `column`.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
@@ -95,12 +135,20 @@ impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a
     /// SQLite file if missing, and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with_timeout(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// As [`Db::connect`]; a query waits at most `acquire_timeout` for a
+    /// connection (opening one included), then fails with an error that
+    /// [`DbError::is_unavailable`]. The pool reconnects by itself once the
+    /// database answers again.
+    pub async fn connect_with_timeout(url: &str, acquire_timeout: Duration) -> Result<Self> {
         install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         let max = if backend == Backend::Sqlite { 8 } else { 16 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -111,8 +159,17 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await?;
+            .connect_lazy(&url)?;
+        // The database may still be starting (as when both start together):
+        // wait for it up to STARTUP_WAIT, not just one acquire timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match pool.acquire().await {
+                Ok(_) => break,
+                Err(sqlx::Error::PoolTimedOut) if started.elapsed() < STARTUP_WAIT => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
         if backend == Backend::Sqlite {
             // Readers don't block the writer; persistent once set.
             pool.execute("PRAGMA journal_mode=WAL").await?;

@@ -33,6 +33,7 @@ impl CodeHttp for Code {
             Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
             Self::ImageFlagged => StatusCode::FORBIDDEN,
             Self::ModelsNotInstalled => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,6 +54,7 @@ impl CodeHttp for Code {
             Self::UpstreamFailed => "Fetching the image failed",
             Self::ImageFlagged => "Image held for moderation",
             Self::ModelsNotInstalled => "Vision models not installed",
+            Self::DatabaseUnavailable => "Database unavailable",
             Self::Internal => "Internal error",
         }
     }
@@ -190,6 +192,27 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["code"], "overloaded");
         assert_eq!(json["status"], 503);
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_is_503_with_retry_after_and_other_errors_500() {
+        let down: ApiError = pictor_db::DbError::Sql(sqlx::Error::PoolTimedOut).into();
+        let response = down.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "database_unavailable");
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let lost: ApiError = pictor_db::DbError::Sql(sqlx::Error::Io(reset)).into();
+        assert_eq!((lost.code, lost.status()), (Code::DatabaseUnavailable, StatusCode::SERVICE_UNAVAILABLE));
+        let bug: ApiError = pictor_db::DbError::Sql(sqlx::Error::RowNotFound).into();
+        assert_eq!(
+            (bug.code, bug.status(), bug.retry_after),
+            (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
+        let conflict: ApiError = pictor_db::DbError::Conflict("x".into()).into();
+        assert_eq!(conflict.code, Code::Internal);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod corpus;
 mod openapi;
+mod outage;
 mod vision;
 mod webhooks;
 mod workflow;
