@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pictor_db::ImageRecord;
+use tower_http::classify::ServerErrorsFailureClass;
 
 use crate::AppState;
 use crate::error::{self, ApiError, ApiResult};
@@ -63,11 +65,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
     let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
     api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+}
+
+/// Logs a failed (5xx) response as an error, except a 503: overload answers
+/// are counted in `/metrics` and summed up in one warning every few seconds
+/// (`Metrics::job_refused`); a line each would flood the log, and cost CPU,
+/// exactly when the server is busiest.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    if matches!(class, ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE)) {
+        return;
+    }
+    tracing::error!(classification = %class, latency = %format_args!("{} ms", latency.as_millis()), "response failed");
 }
 
 /// Answers 503 instead of letting a request run past the configured time.
