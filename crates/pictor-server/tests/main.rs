@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod auth;
 mod corpus;
+mod overload;
 mod vision;
 mod webhooks;
 mod workflow;
