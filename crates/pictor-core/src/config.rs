@@ -83,8 +83,13 @@ pub struct LimitsConfig {
     pub max_files: usize,
     /// Image jobs run at once; 0 means one per CPU core.
     pub workers: usize,
-    /// Image jobs that may wait for a worker; past that the answer is 503.
+    /// Image jobs that may wait for a worker; past that the answer is 503
+    /// at once. A waiting request holds no image bytes (it reads the
+    /// original only once it has a worker), so this may be generous.
     pub queue: usize,
+    /// Milliseconds a request may wait for a worker before it is answered
+    /// 503 with `Retry-After`.
+    pub queue_wait_ms: u64,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_secs: u64,
     /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
@@ -261,7 +266,8 @@ impl Default for LimitsConfig {
             max_frames: 1000,
             max_files: 100,
             workers: 0,
-            queue: 64,
+            queue: 512,
+            queue_wait_ms: 5000,
             request_timeout_secs: 60,
             uploads_per_minute: 0,
             concurrent_uploads: 16,
@@ -308,7 +314,11 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("limits.max_frames", "Most frames an animated image may have"),
     ("limits.max_files", "Most files in one multipart upload"),
     ("limits.workers", "Image jobs at once; 0 = one per CPU core"),
-    ("limits.queue", "Image jobs that may wait for a worker; past that: 503 with Retry-After"),
+    (
+        "limits.queue",
+        "Image requests that may wait for a worker (they hold no image bytes while waiting); past that: 503 with Retry-After at once",
+    ),
+    ("limits.queue_wait_ms", "Milliseconds an image request may wait for a worker; past that: 503 with Retry-After"),
     ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
     (
         "limits.concurrent_uploads",
@@ -489,6 +499,11 @@ impl Config {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         }
+    }
+
+    /// How long an image request may wait for a worker.
+    pub fn queue_wait(&self) -> Duration {
+        Duration::from_millis(self.limits.queue_wait_ms)
     }
 
     pub fn request_timeout(&self) -> Duration {

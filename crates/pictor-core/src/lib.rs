@@ -97,7 +97,7 @@ impl AppState {
             max_redirects: config.fetch.max_redirects,
         })
         .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
-        let workers = workers::Workers::new(config.workers(), config.limits.queue, metrics.clone());
+        let workers = workers::Workers::new(&config, metrics.clone());
         let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));

@@ -2,6 +2,8 @@
 //! image work in flight. Served at `/metrics` in the text format.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,8 +23,14 @@ pub struct Metrics {
     pub jobs_running: Gauge,
     /// Image jobs waiting for a worker.
     pub jobs_waiting: Gauge,
-    /// Jobs turned away with 503 because the queue was full.
+    /// Jobs turned away with 503: the waiting queue was full, or no worker
+    /// freed up within `limits.queue_wait_ms`.
     pub jobs_rejected: Counter,
+    /// Of those, the ones that waited the whole `limits.queue_wait_ms`.
+    pub jobs_wait_timeouts: Counter,
+    /// How long admitted image jobs waited for a worker.
+    job_wait: Histogram,
+    overload: OverloadLog,
     /// Queue jobs finished, by kind and outcome.
     queue_jobs: Family<Labels, Counter>,
     /// Jobs in the durable queue by state, read at scrape time.
@@ -44,9 +52,17 @@ impl Metrics {
         registry.register("image_jobs_waiting", "Image jobs waiting for a worker", jobs_waiting.clone());
         registry.register(
             "image_jobs_rejected",
-            "Image jobs refused because the queue was full",
+            "Image jobs refused with 503: the waiting queue was full or no worker freed up in limits.queue_wait_ms",
             jobs_rejected.clone(),
         );
+        let jobs_wait_timeouts = Counter::default();
+        registry.register(
+            "image_jobs_wait_timeouts",
+            "Image jobs refused with 503 after waiting limits.queue_wait_ms for a worker (also in image_jobs_rejected)",
+            jobs_wait_timeouts.clone(),
+        );
+        let job_wait = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register("image_job_wait_seconds", "Time admitted image jobs waited for a worker", job_wait.clone());
         let queue_jobs = Family::<Labels, Counter>::default();
         registry.register("queue_jobs", "Queue jobs finished, by kind and outcome", queue_jobs.clone());
         let queue_depth = Family::<Labels, Gauge>::default();
@@ -63,6 +79,9 @@ impl Metrics {
             jobs_running,
             jobs_waiting,
             jobs_rejected,
+            jobs_wait_timeouts,
+            job_wait,
+            overload: OverloadLog::default(),
             queue_jobs,
             queue_depth,
         })
@@ -72,6 +91,65 @@ impl Metrics {
     /// is `hit` or `miss`.
     pub fn cache(&self, tier: &'static str, result: &'static str) {
         self.cache.get_or_create(&vec![("tier", tier.to_string()), ("result", result.to_string())]).inc();
+    }
+
+    /// Records how long an admitted image job waited for a worker.
+    pub fn job_waited(&self, waited: Duration) {
+        self.job_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Counts an image job refused with 503. Refusals are not logged one by
+    /// one (under overload that would be thousands of lines a second): the
+    /// first arms a timer, and when it fires one warning sums up every
+    /// refusal since, so there is at most one line per
+    /// [`OVERLOAD_WARNING_EVERY`].
+    pub fn job_refused(self: &Arc<Self>, why: Refusal) {
+        self.jobs_rejected.inc();
+        let pending = match why {
+            Refusal::QueueFull => &self.overload.queue_full,
+            Refusal::WaitedTooLong => {
+                self.jobs_wait_timeouts.inc();
+                &self.overload.waited
+            }
+        };
+        pending.fetch_add(1, Ordering::AcqRel);
+        if self.overload.armed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let metrics = self.clone();
+                runtime.spawn(async move {
+                    tokio::time::sleep(OVERLOAD_WARNING_EVERY).await;
+                    metrics.warn_overload();
+                });
+            }
+            // Outside a runtime (not in the server): say it now.
+            Err(_) => self.warn_overload(),
+        }
+    }
+
+    /// Writes the one warning that sums up the refusals since the last.
+    fn warn_overload(&self) {
+        // Disarm first: a refusal from now on arms the next warning (and may
+        // also be counted in this one, never lost).
+        self.overload.armed.store(false, Ordering::Release);
+        let queue_full = self.overload.queue_full.swap(0, Ordering::AcqRel);
+        let waited = self.overload.waited.swap(0, Ordering::AcqRel);
+        let refused = queue_full + waited;
+        if refused == 0 {
+            return;
+        }
+        self.overload.warnings.fetch_add(1, Ordering::AcqRel);
+        tracing::warn!(
+            refused,
+            queue_full,
+            waited_too_long = waited,
+            "overloaded: {refused} image requests were answered 503 in the last {}s ({queue_full} found limits.queue \
+             requests already waiting, {waited} waited limits.queue_wait_ms for a worker); \
+             pictor_image_jobs_rejected_total counts them all. Add processes or cores, or raise limits.queue_wait_ms",
+            OVERLOAD_WARNING_EVERY.as_secs()
+        );
     }
 
     /// Counts a finished queue job: `outcome` is `done`, `retry` or `failed`.
@@ -107,6 +185,29 @@ impl Metrics {
     }
 }
 
+/// Why an image job was refused with 503.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `limits.queue` requests were already waiting: refused at once.
+    QueueFull,
+    /// No worker freed up within `limits.queue_wait_ms`.
+    WaitedTooLong,
+}
+
+/// At most one overload warning per this long.
+pub const OVERLOAD_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// Refusals not yet reported in a warning.
+#[derive(Default)]
+struct OverloadLog {
+    queue_full: AtomicU64,
+    waited: AtomicU64,
+    /// A warning is due (its timer runs).
+    armed: AtomicBool,
+    /// Warnings written, for the tests.
+    warnings: AtomicU64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +221,36 @@ mod tests {
         assert!(text.contains("pictor_derivative_cache_total{tier=\"memory\",result=\"hit\"} 1"), "{text}");
         assert!(text.contains("pictor_image_jobs_running 2"), "{text}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[tokio::test]
+    async fn refusals_arm_one_warning_that_sums_them_up() {
+        let m = Metrics::new();
+        let pending =
+            |m: &Metrics| m.overload.queue_full.load(Ordering::Acquire) + m.overload.waited.load(Ordering::Acquire);
+        let timers = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        for i in 0..1000u64 {
+            m.job_refused(if i % 4 == 0 { Refusal::WaitedTooLong } else { Refusal::QueueFull });
+        }
+        assert_eq!(m.jobs_rejected.get(), 1000);
+        assert_eq!(m.jobs_wait_timeouts.get(), 250);
+        // One timer for the lot, and no line yet.
+        assert_eq!(timers(), 1);
+        assert!(m.overload.armed.load(Ordering::Acquire));
+        assert_eq!((m.overload.warnings.load(Ordering::Acquire), pending(&m)), (0, 1000));
+        // The timer fires (called here directly, not waited for): one line
+        // for all thousand.
+        m.warn_overload();
+        assert_eq!((m.overload.warnings.load(Ordering::Acquire), pending(&m)), (1, 0));
+        assert!(!m.overload.armed.load(Ordering::Acquire));
+        // The next refusal arms the next window; a window with none writes nothing.
+        m.job_refused(Refusal::QueueFull);
+        assert!(m.overload.armed.load(Ordering::Acquire));
+        m.warn_overload();
+        m.warn_overload();
+        assert_eq!((m.overload.warnings.load(Ordering::Acquire), pending(&m)), (2, 0));
+        let text = m.render();
+        assert!(text.contains("pictor_image_jobs_rejected_total 1001"), "{text}");
+        assert!(text.contains("pictor_image_jobs_wait_timeouts_total 250"), "{text}");
     }
 }

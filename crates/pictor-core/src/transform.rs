@@ -19,13 +19,15 @@ pub async fn render(
     pipeline: Pipeline,
     format: OutputFormat,
 ) -> Result<Derivative> {
+    // A worker first, the original's bytes second: a request waiting for a
+    // worker holds no image memory, and one refused (503) has read nothing.
+    let slot = state.workers.admit().await?;
     let original = state.store.get_blob(&record.sha256).await?;
     let limits = state.limits();
     let vision = state.vision.clone();
     // `auto` reaching the encoder means neither AVIF nor WebP: an empty
     // Accept makes it pick PNG or JPEG.
-    let output = state
-        .workers
+    let output = slot
         .run(move || {
             let faces = if pipeline.needs_faces() { Some(crate::vision::Faces(vision.face_detector()?)) } else { None };
             let finder = faces.as_ref().map(|f| f as &dyn pictor_imaging::ops::FaceFinder);

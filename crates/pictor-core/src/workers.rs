@@ -1,52 +1,115 @@
 //! Bounded CPU work. Image jobs run on blocking threads behind a semaphore
-//! sized to the cores; at most `queue` more may wait. Past that a request is
-//! answered 503 with `Retry-After` at once, so load can never grow memory
+//! sized to the cores. A request that finds every worker busy waits in a
+//! first-come queue for at most `limits.queue_wait_ms`; at most
+//! `limits.queue` requests wait at once. Past the wait, or past the queue,
+//! the answer is 503 with `Retry-After`, so load can never grow memory
 //! without bound.
+//!
+//! Waiting is cheap by design: a caller takes its [`Slot`] with
+//! [`Workers::admit`] *before* it reads anything large (the transform route
+//! fetches the original only once it holds a slot), so a waiting request
+//! holds no image bytes, and a refused one has read none.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Refusal};
 
 pub struct Workers {
     permits: Arc<Semaphore>,
-    workers: usize,
     queue: usize,
-    admitted: AtomicUsize,
+    wait: Duration,
+    waiting: AtomicUsize,
     metrics: Arc<Metrics>,
 }
 
-/// Releases an admission slot however the job ends (even if cancelled).
-struct Admitted<'a>(&'a Workers);
+/// A worker held for one job; the worker is free again when the job ends,
+/// or when the slot is dropped unused.
+pub struct Slot {
+    permit: OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
 
-impl Drop for Admitted<'_> {
+/// Counts one waiting request, however its wait ends (even if cancelled
+/// because the client went away).
+struct Waiting<'a>(&'a Workers);
+
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.0.metrics.jobs_waiting.dec();
     }
 }
 
 impl Workers {
-    pub fn new(workers: usize, queue: usize, metrics: Arc<Metrics>) -> Self {
-        let workers = workers.max(1);
-        Self { permits: Arc::new(Semaphore::new(workers)), workers, queue, admitted: AtomicUsize::new(0), metrics }
+    /// The pool `config.limits` describes.
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Self {
+        Self::with_limits(config.workers(), config.limits.queue, config.queue_wait(), metrics)
     }
 
-    /// Runs `job` on a worker thread, or refuses with 503 if too many wait.
+    /// `workers` jobs at once; at most `queue` more wait, each for at most
+    /// `wait`.
+    pub fn with_limits(workers: usize, queue: usize, wait: Duration, metrics: Arc<Metrics>) -> Self {
+        Self { permits: Arc::new(Semaphore::new(workers.max(1))), queue, wait, waiting: AtomicUsize::new(0), metrics }
+    }
+
+    /// A worker for a request: at once if one is free; else after waiting
+    /// in line for at most `limits.queue_wait_ms`. Refuses with 503 (and
+    /// counts it) when `limits.queue` requests already wait, or when the
+    /// wait runs out. Costs no allocation beyond the semaphore's wait node.
+    pub async fn admit(&self) -> Result<Slot> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            self.metrics.job_waited(Duration::ZERO);
+            return Ok(self.slot(permit));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.metrics.job_refused(Refusal::QueueFull);
+            return Err(Error::overloaded());
+        }
+        self.metrics.jobs_waiting.inc();
+        let waiting = Waiting(self);
+        let started = tokio::time::Instant::now();
+        let acquired = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
+        drop(waiting);
+        match acquired {
+            Ok(permit) => {
+                self.metrics.job_waited(started.elapsed());
+                Ok(self.slot(permit.map_err(Error::internal)?))
+            }
+            Err(_) => {
+                self.metrics.job_refused(Refusal::WaitedTooLong);
+                Err(Error::overloaded())
+            }
+        }
+    }
+
+    /// A worker for background work, waiting however long it takes: that
+    /// work is already bounded by the number of worker loops.
+    async fn admit_waiting(&self) -> Result<Slot> {
+        self.metrics.jobs_waiting.inc();
+        let permit = self.permits.clone().acquire_owned().await;
+        self.metrics.jobs_waiting.dec();
+        Ok(self.slot(permit.map_err(Error::internal)?))
+    }
+
+    fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
+        Slot { permit, metrics: self.metrics.clone() }
+    }
+
+    /// Runs `job` on a worker thread once admitted ([`Workers::admit`]), or
+    /// refuses with 503.
     pub async fn run<T, F>(&self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.workers + self.queue {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
-            self.metrics.jobs_rejected.inc();
-            return Err(Error::overloaded());
-        }
-        let _slot = Admitted(self);
-        self.execute(job).await
+        self.admit().await?.run(job).await
     }
 
     /// Runs `job` on a worker thread, waiting for a free one however many
@@ -57,56 +120,167 @@ impl Workers {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.execute(job).await
+        self.admit_waiting().await?.run(job).await
     }
+}
 
-    async fn execute<T, F>(&self, job: F) -> Result<T>
+impl Slot {
+    /// Runs `job` on a blocking thread; the worker is held until it returns,
+    /// even if the caller stops waiting for it.
+    pub async fn run<T, F>(self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.metrics.jobs_waiting.inc();
-        let permit = self.permits.clone().acquire_owned().await;
-        self.metrics.jobs_waiting.dec();
-        let permit = permit.map_err(Error::internal)?;
-        let metrics = self.metrics.clone();
-        metrics.jobs_running.inc();
+        let Slot { permit, metrics } = self;
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            metrics.jobs_running.inc();
+            let _running = Running(&metrics);
             job()
         })
         .await;
-        metrics.jobs_running.dec();
         result.map_err(|e| Error::internal(format!("image job failed: {e}")))
+    }
+}
+
+/// Keeps the running gauge right even if a job panics.
+struct Running<'a>(&'a Metrics);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.jobs_running.dec();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use futures::FutureExt as _;
+
+    /// A wait that never runs out during a test: nothing here depends on
+    /// the clock except the one test about running out.
+    const FOREVER: Duration = Duration::from_secs(3600);
+
+    fn pool(workers: usize, queue: usize, wait: Duration) -> (Arc<Workers>, Arc<Metrics>) {
+        let metrics = Metrics::new();
+        (Arc::new(Workers::with_limits(workers, queue, wait, metrics.clone())), metrics)
+    }
+
+    /// Lets the spawned tasks run until `n` requests wait in line.
+    async fn until_waiting(metrics: &Metrics, n: i64) {
+        while metrics.jobs_waiting.get() != n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn spawn_admit(workers: &Arc<Workers>) -> tokio::task::JoinHandle<Result<()>> {
+        let workers = workers.clone();
+        tokio::spawn(async move { workers.admit().await.map(drop) })
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_gets_the_worker_that_frees() {
+        let (workers, metrics) = pool(1, 4, FOREVER);
+        let held = workers.admit().await.unwrap();
+        let waiter = spawn_admit(&workers);
+        until_waiting(&metrics, 1).await;
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "it waits while the only worker is held");
+        drop(held);
+        waiter.await.unwrap().expect("admitted once the worker freed");
+        assert_eq!(metrics.jobs_waiting.get(), 0);
+        assert_eq!(metrics.jobs_rejected.get(), 0);
+        assert_eq!(workers.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_wait_is_refused_and_counted() {
+        // The worker is never freed, so the outcome does not depend on how
+        // long the 20 ms really take.
+        let (workers, metrics) = pool(1, 4, Duration::from_millis(20));
+        let _held = workers.admit().await.unwrap();
+        let refused = workers.admit().await.err().expect("no worker freed up in time");
+        assert_eq!(refused.kind, crate::error::ErrorKind::Overloaded);
+        assert_eq!(refused.retry_after, Some(1));
+        assert_eq!(metrics.jobs_rejected.get(), 1);
+        assert_eq!(metrics.jobs_wait_timeouts.get(), 1);
+        assert_eq!(metrics.jobs_waiting.get(), 0, "it left the line");
+        assert_eq!(workers.waiting.load(Ordering::Acquire), 0);
+        let text = metrics.render();
+        assert!(text.contains("pictor_image_jobs_rejected_total 1"), "{text}");
+        assert!(text.contains("pictor_image_jobs_wait_timeouts_total 1"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let (workers, metrics) = pool(1, 2, FOREVER);
+        let _held = workers.admit().await.unwrap();
+        let waiters = [spawn_admit(&workers), spawn_admit(&workers)];
+        until_waiting(&metrics, 2).await;
+        // The third would-be waiter is answered on its first poll, without
+        // waiting for anything.
+        let refused = workers.admit().now_or_never().expect("answered at once").err().expect("the queue is full");
+        assert_eq!(refused.kind, crate::error::ErrorKind::Overloaded);
+        assert_eq!(refused.retry_after, Some(1));
+        assert_eq!(metrics.jobs_rejected.get(), 1);
+        assert_eq!(metrics.jobs_wait_timeouts.get(), 0);
+        assert_eq!(metrics.jobs_waiting.get(), 2, "those in line keep waiting");
+        for waiter in &waiters {
+            assert!(!waiter.is_finished());
+            waiter.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_leaves_the_line() {
+        let (workers, metrics) = pool(1, 1, FOREVER);
+        let held = workers.admit().await.unwrap();
+        let gone = spawn_admit(&workers);
+        until_waiting(&metrics, 1).await;
+        gone.abort();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        assert_eq!(metrics.jobs_waiting.get(), 0);
+        // Its place in the line is free again.
+        let next = spawn_admit(&workers);
+        until_waiting(&metrics, 1).await;
+        drop(held);
+        next.await.unwrap().unwrap();
+        assert_eq!(metrics.jobs_rejected.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn jobs_run_and_free_their_worker() {
+        let (workers, metrics) = pool(1, 0, FOREVER);
+        assert_eq!(workers.run(|| 6 * 7).await.unwrap(), 42);
+        assert_eq!(workers.run_waiting(|| "again").await.unwrap(), "again");
+        let slot = workers.admit().await.unwrap();
+        assert_eq!(slot.run(|| 1).await.unwrap(), 1);
+        assert_eq!(metrics.jobs_running.get(), 0);
+        assert_eq!(metrics.jobs_rejected.get(), 0);
+    }
 
     #[tokio::test]
     async fn overflow_is_refused_not_queued() {
-        let workers = Arc::new(Workers::new(1, 1, Metrics::new()));
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        let blocker =
-            |rx: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| move || rx.lock().unwrap().recv().unwrap();
-        let w1 = workers.clone();
-        let r1 = rx.clone();
-        let first = tokio::spawn(async move { w1.run(blocker(r1)).await });
-        let w2 = workers.clone();
-        let r2 = rx.clone();
-        let second = tokio::spawn(async move { w2.run(blocker(r2)).await });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let third = workers.run(|| ()).await.unwrap_err();
-        assert_eq!(third.kind, crate::error::ErrorKind::Overloaded);
-        assert_eq!(third.retry_after, Some(1));
-        tx.send(()).unwrap();
-        tx.send(()).unwrap();
+        let (workers, metrics) = pool(1, 0, FOREVER);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, is_running) = tokio::sync::oneshot::channel::<()>();
+        let w = workers.clone();
+        let first = tokio::spawn(async move {
+            w.run(move || {
+                started.send(()).unwrap();
+                released.recv().unwrap()
+            })
+            .await
+        });
+        is_running.await.unwrap();
+        assert_eq!(metrics.jobs_running.get(), 1);
+        let refused = workers.run(|| ()).await.unwrap_err();
+        assert_eq!(refused.kind, crate::error::ErrorKind::Overloaded);
+        assert_eq!(refused.retry_after, Some(1));
+        assert_eq!(metrics.jobs_rejected.get(), 1);
+        release.send(()).unwrap();
         first.await.unwrap().unwrap();
-        second.await.unwrap().unwrap();
         workers.run(|| ()).await.unwrap();
     }
 }

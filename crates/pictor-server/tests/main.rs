@@ -10,6 +10,7 @@ mod auth;
 mod corpus;
 mod openapi;
 mod outage;
+mod overload;
 mod vision;
 mod webhooks;
 mod workflow;

@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pictor_core::metrics::Metrics;
+use tower_http::classify::ServerErrorsFailureClass;
 
 use pictor_jobs::Runtime;
 use crate::error::{self, ApiError};
@@ -64,7 +65,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
     let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
@@ -78,6 +79,17 @@ pub fn router(state: Arc<Runtime>) -> Router {
 async fn nosniff(mut response: Response) -> Response {
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+/// Logs a failed (5xx) response as an error, except a 503: overload answers
+/// are counted in `/metrics` and summed up in one warning every few seconds
+/// (`Metrics::job_refused`); a line each would flood the log, and cost CPU,
+/// exactly when the server is busiest.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    if matches!(class, ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE)) {
+        return;
+    }
+    tracing::error!(classification = %class, latency = %format_args!("{} ms", latency.as_millis()), "response failed");
 }
 
 /// Answers 503 instead of letting a request run past the configured time.
