@@ -587,7 +587,10 @@ mod tests {
         c.validate().unwrap();
         let specs = c.workflow_specs();
         assert_eq!(specs.len(), 2);
-        assert_eq!((specs["bundles"].on.as_slice(), specs["bundles"].definition.as_str()), (&["image.processed".to_string()][..], "b.json"));
+        assert_eq!(
+            (specs["bundles"].on.as_slice(), specs["bundles"].definition.as_str()),
+            (&["image.processed".to_string()][..], "b.json")
+        );
         let off: Config = toml::from_str("[workflows.image-processing]\non = []\n").unwrap();
         assert!(off.workflow_specs()[IMAGE_PROCESSING].on.is_empty());
         let bad: Config = toml::from_str("[workflows.x]\non = [\"image.uploaded\"]\n").unwrap();

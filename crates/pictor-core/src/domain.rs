@@ -219,7 +219,8 @@ mod tests {
     fn image_ids_are_canonical_uuids() {
         let id = ImageId::new();
         assert_eq!(ImageId::parse(id.as_str()).unwrap(), id);
-        for bad in ["", "x", "../etc/passwd", "0190C5A2-0000-4000-8000-000000000000", "0190c5a200004000800000000000000"] {
+        for bad in ["", "x", "../etc/passwd", "0190C5A2-0000-4000-8000-000000000000", "0190c5a200004000800000000000000"]
+        {
             assert_eq!(ImageId::parse(bad).unwrap_err().kind, ErrorKind::InvalidRequest, "{bad}");
         }
     }

@@ -184,7 +184,8 @@ pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
     }
     // An embedded SQLite file has no outage to report quickly: a wait for a
     // connection there is only load, so it waits as long as for the lock.
-    let acquire = if db_url.starts_with("sqlite:") { SQLITE_ACQUIRE_TIMEOUT } else { config.database_acquire_timeout() };
+    let acquire =
+        if db_url.starts_with("sqlite:") { SQLITE_ACQUIRE_TIMEOUT } else { config.database_acquire_timeout() };
     let db = Db::connect_with_timeout(&db_url, acquire)
         .await
         .with_context(|| format!("opening database {}", redact(&db_url)))?;

@@ -233,7 +233,8 @@ impl Db {
             let payload = serde_json::json!({
                 "execution": execution.id, "image": execution.image_id, "type": kind, "state": state,
             });
-            record(&mut tx, &self.outbox(), "execution.step", &execution.id, execution.owner.as_deref(), payload).await?;
+            record(&mut tx, &self.outbox(), "execution.step", &execution.id, execution.owner.as_deref(), payload)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

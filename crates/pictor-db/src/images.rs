@@ -74,7 +74,8 @@ impl Db {
         .bind(image.created_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, &self.outbox(), "image.created", &image.id, image.owner.as_deref(), event_payload(image)).await?;
+        record(&mut tx, &self.outbox(), "image.created", &image.id, image.owner.as_deref(), event_payload(image))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -97,7 +98,8 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
-        record(&mut tx, &self.outbox(), "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image)).await?;
+        record(&mut tx, &self.outbox(), "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image))
+            .await?;
         tx.commit().await?;
         Ok(Some(image))
     }
@@ -244,7 +246,9 @@ impl Db {
         dedupe: &str,
     ) -> Result<Option<String>> {
         let mut tx = self.begin_write().await?;
-        let event = record_once(&mut tx, &self.outbox(), kind, &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
+        let event =
+            record_once(&mut tx, &self.outbox(), kind, &image.id, image.owner.as_deref(), payload, Some(dedupe))
+                .await?;
         if event.is_some() {
             sqlx::query("UPDATE images SET status = $1 WHERE id = $2")
                 .bind(status)

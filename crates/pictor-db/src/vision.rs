@@ -48,7 +48,6 @@ fn parents_json(parents: &[String]) -> String {
     serde_json::Value::from(parents.to_vec()).to_string()
 }
 
-
 impl Db {
     /// Replaces the image's labels (parents included). A label given twice
     /// keeps its best confidence and counts once. False when the image is
@@ -162,7 +161,16 @@ impl Db {
         let moderation: Option<String> = row.try_get("moderation")?;
         let held = matches!(moderation.as_deref(), Some("flagged" | "rejected"));
         if moderation.as_deref() == Some("flagged") {
-            record_once(&mut tx, &self.outbox(), "image.flagged", &image.id, image.owner.as_deref(), payload, Some(dedupe)).await?;
+            record_once(
+                &mut tx,
+                &self.outbox(),
+                "image.flagged",
+                &image.id,
+                image.owner.as_deref(),
+                payload,
+                Some(dedupe),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(Some(held))

@@ -322,6 +322,10 @@ mod tests {
         assert!(!h1.enabled && h1.disabled_reason.is_some());
         assert_eq!(db.get_delivery(&delivery.id).await.unwrap().unwrap().status, "gone");
         let other = db.record_event("image.processed", "i2", Some("al"), json!({}), None).await.unwrap().unwrap();
-        assert_eq!(db.fan_out(&db.get_event(&other).await.unwrap().unwrap(), deliver).await.unwrap(), 1, "h1 is disabled");
+        assert_eq!(
+            db.fan_out(&db.get_event(&other).await.unwrap().unwrap(), deliver).await.unwrap(),
+            1,
+            "h1 is disabled"
+        );
     }
 }

@@ -47,14 +47,18 @@ impl Workflow {
             ("default".to_string(), DEFAULT_DEFINITION.to_string())
         } else {
             let path = std::path::Path::new(&spec.definition);
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the definition of workflow {key:?}, {}: check the path", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("reading the definition of workflow {key:?}, {}: check the path", path.display())
+            })?;
             let name = path.file_stem().map_or("custom".into(), |s| s.to_string_lossy().into_owned());
             (name, text)
         };
         let definition = Definition::parse(&text, &resources)
             .map_err(|e| anyhow::anyhow!("the definition of workflow {key:?} ({name}) is invalid:\n{e}"))?;
-        let on = spec.on.iter().map(|k| EventKind::parse(k).map_err(|e| anyhow::anyhow!("workflows.{key}.on: {}", e.detail)));
+        let on = spec
+            .on
+            .iter()
+            .map(|k| EventKind::parse(k).map_err(|e| anyhow::anyhow!("workflows.{key}.on: {}", e.detail)));
         Ok(Self { key: key.to_string(), name, text, resources, definition, on: on.collect::<anyhow::Result<_>>()? })
     }
 
@@ -76,7 +80,11 @@ pub struct Workflows {
 
 impl Workflows {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let list = config.workflow_specs().iter().map(|(key, spec)| Workflow::load(key, spec)).collect::<anyhow::Result<_>>()?;
+        let list = config
+            .workflow_specs()
+            .iter()
+            .map(|(key, spec)| Workflow::load(key, spec))
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self { list })
     }
 
@@ -101,7 +109,8 @@ impl Workflows {
     /// and those webhook subscribers can receive.
     pub fn dispatched_kinds(&self) -> Vec<String> {
         let started = self.list.iter().flat_map(|w| w.on.iter().copied());
-        let mut kinds: Vec<String> = started.chain(EventKind::DELIVERABLE.iter().copied()).map(|k| k.to_string()).collect();
+        let mut kinds: Vec<String> =
+            started.chain(EventKind::DELIVERABLE.iter().copied()).map(|k| k.to_string()).collect();
         kinds.sort();
         kinds.dedup();
         kinds
@@ -110,7 +119,11 @@ impl Workflows {
     /// The workflow an execution was started from (by its definition's
     /// name), for resource maps; the image workflow when none matches.
     pub fn of_execution(&self, execution: &ExecutionRecord) -> Option<&Workflow> {
-        self.list.iter().find(|w| w.text == execution.definition).or_else(|| self.list.iter().find(|w| w.name == execution.workflow)).or_else(|| self.for_images())
+        self.list
+            .iter()
+            .find(|w| w.text == execution.definition)
+            .or_else(|| self.list.iter().find(|w| w.name == execution.workflow))
+            .or_else(|| self.for_images())
     }
 }
 
@@ -186,7 +199,13 @@ pub async fn start_for_event(
     start(state, execution).await
 }
 
-fn new_execution(workflow: &Workflow, image: Option<String>, owner: Option<String>, cause: &str, input: Value) -> ExecutionRecord {
+fn new_execution(
+    workflow: &Workflow,
+    image: Option<String>,
+    owner: Option<String>,
+    cause: &str,
+    input: Value,
+) -> ExecutionRecord {
     ExecutionRecord {
         id: uuid::Uuid::now_v7().to_string(),
         image_id: image,

@@ -308,7 +308,8 @@ async fn configured_events_start_their_workflows(backend: Backend) {
     let id = app.upload_ok(png(16, 16)).await["id"].as_str().unwrap().to_string();
     assert_eq!(settled(&app, &id).await["status"], "processed");
     let all = json(&app, "/api/v1/executions").await;
-    let after: Vec<&Value> = all["executions"].as_array().unwrap().iter().filter(|e| e["workflow"] == "after").collect();
+    let after: Vec<&Value> =
+        all["executions"].as_array().unwrap().iter().filter(|e| e["workflow"] == "after").collect();
     assert_eq!(after.len(), 1, "{all}");
     assert_eq!(after[0]["status"], "SUCCEEDED");
     let execution = json(&app, &format!("/api/v1/executions/{}", after[0]["id"].as_str().unwrap())).await;

@@ -148,18 +148,26 @@ fn run_uses_the_models_of_the_data_dir() {
     };
     let empty = tempfile::tempdir().unwrap();
     let without = run(empty.path(), &image);
-    assert_eq!((without["status"].as_str(), without["error"].as_str()), (Some("FAILED"), Some("pictor.ModelsNotInstalled")));
+    assert_eq!(
+        (without["status"].as_str(), without["error"].as_str()),
+        (Some("FAILED"), Some("pictor.ModelsNotInstalled"))
+    );
     assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none(), "the run wrote nothing into the data folder");
     let folder = |var: &str| std::env::var_os(var).map(std::path::PathBuf::from).filter(|p| p.is_dir());
     let (Some(models), Some(photos)) = (folder("PICTOR_TEST_MODELS"), folder("PICTOR_TEST_PHOTOS")) else {
-        eprintln!("SKIPPED: workflow run with models: PICTOR_TEST_MODELS and PICTOR_TEST_PHOTOS are not set (.ci/run sets them)");
+        eprintln!(
+            "SKIPPED: workflow run with models: PICTOR_TEST_MODELS and PICTOR_TEST_PHOTOS are not set (.ci/run sets them)"
+        );
         return;
     };
     let before: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
     let with = run(&models, &photos.join("chelsea.png"));
     assert_eq!(with["status"], "SUCCEEDED", "{with}");
     let labels = &with["output"]["labels"]["labels"];
-    assert!(labels.as_array().unwrap().iter().any(|l| l["parents"].as_array().unwrap().contains(&"cat".into())), "{labels}");
+    assert!(
+        labels.as_array().unwrap().iter().any(|l| l["parents"].as_array().unwrap().contains(&"cat".into())),
+        "{labels}"
+    );
     let after: Vec<_> = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before, after, "the run's database and store are not in the data folder");
 }

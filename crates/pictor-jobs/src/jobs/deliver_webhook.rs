@@ -102,4 +102,3 @@ async fn settle(
         Attempt::Delivered | Attempt::Gone => Outcome::Done,
     }
 }
-

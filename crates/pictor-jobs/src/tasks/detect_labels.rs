@@ -1,7 +1,7 @@
 //! `pictor:detect-labels`: ImageNet labels with their WordNet parents, stored in the label index.
 
-use pictor_db::ImageLabel;
 use pictor_core::vision::Vision;
+use pictor_db::ImageLabel;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 

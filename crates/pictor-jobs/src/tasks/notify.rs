@@ -71,7 +71,8 @@ async fn notify(env: &TaskEnv<'_>, call: &TaskCall, kind: &str) -> TaskResult {
         payload["reason"] = call.input.get("error").cloned().unwrap_or(Value::Null);
     }
     let dedupe = format!("{}/{}", env.execution, task_key(call));
-    let event = env.state.db.settle_image(&record, status.as_str(), kind, payload, &dedupe).await.map_err(unavailable)?;
+    let event =
+        env.state.db.settle_image(&record, status.as_str(), kind, payload, &dedupe).await.map_err(unavailable)?;
     env.state.job_signal.notify_waiters();
     Ok(json!({ "event": kind, "imageId": record.id, "recorded": event.is_some() }))
 }

@@ -16,8 +16,8 @@ use pictor_imaging::Image;
 use pictor_vision::VisionError;
 use pictor_workflow::TaskError;
 
-use super::{TaskEnv, fail, original};
 pub(super) use super::gone;
+use super::{TaskEnv, fail, original};
 use pictor_core::vision::Vision;
 
 fn model_error(e: VisionError) -> TaskError {
@@ -30,7 +30,12 @@ fn model_error(e: VisionError) -> TaskError {
 /// The upright original, decoded at least `side` pixels on the side the
 /// model measures (`shorter` or longer), and how many original pixels one
 /// decoded pixel spans.
-pub(super) async fn picture(env: &TaskEnv<'_>, record: &ImageRecord, side: u32, shorter: bool) -> Result<(Image, f32), TaskError> {
+pub(super) async fn picture(
+    env: &TaskEnv<'_>,
+    record: &ImageRecord,
+    side: u32,
+    shorter: bool,
+) -> Result<(Image, f32), TaskError> {
     let bytes = original(env, record).await?;
     let limits = env.state.limits();
     let decoded = env
@@ -66,5 +71,3 @@ pub(super) async fn run_model<T: Send + 'static>(
         .map_err(|e| fail("pictor.Unavailable", e.detail))?
         .map_err(model_error)
 }
-
-

@@ -23,8 +23,8 @@ use utoipa::IntoParams;
 
 use pictor_jobs::Runtime;
 
-use crate::extract::{Authed, Read};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Authed, Read};
 
 /// How often a stream looks for new events.
 const POLL: Duration = Duration::from_millis(250);

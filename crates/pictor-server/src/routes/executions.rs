@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::http::{page_limit, query};
 use pictor_jobs::Runtime;
 
-use crate::extract::{Authed, Read, Upload, PathId, ImagePath};
-use pictor_core::access::{ensure_manages, ensure_sees};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::{Authed, ImagePath, PathId, Read, Upload};
+use pictor_core::access::{ensure_manages, ensure_sees};
 
 /// An execution, with its history when asked for one.
 #[derive(Serialize, ToSchema)]
@@ -87,7 +87,6 @@ impl ExecutionView {
         }
     }
 }
-
 
 /// `GET /api/v1/executions/{id}`: status, input, output, error, cause and history.
 #[utoipa::path(
@@ -165,11 +164,15 @@ pub async fn reprocess(
     let image = state.image(&id).await?;
     ensure_manages(&principal, image.owner.as_deref(), "this image")?;
     let workflow = state.workflows.for_images().ok_or_else(|| {
-        ApiError::new(Code::InvalidRequest, "no workflow runs on image.created here, so there is nothing to reprocess with")
+        ApiError::new(
+            Code::InvalidRequest,
+            "no workflow runs on image.created here, so there is nothing to reprocess with",
+        )
     })?;
     let cause = format!("reprocess:{}", uuid::Uuid::new_v4());
-    let started =
-        pictor_jobs::workflows::start_for_image(&state.state, workflow, &id, &cause).await.map_err(ApiError::internal)?;
+    let started = pictor_jobs::workflows::start_for_image(&state.state, workflow, &id, &cause)
+        .await
+        .map_err(ApiError::internal)?;
     let execution = started.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
     Ok((StatusCode::ACCEPTED, Json(ExecutionView::new(execution, None))))
 }

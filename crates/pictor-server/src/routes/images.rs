@@ -17,13 +17,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment};
 use pictor_jobs::Runtime;
 
-use crate::extract::{Authed, Read, Upload, ImagePath, credential};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::{Authed, ImagePath, Read, Upload, credential};
 use pictor_core::access::ensure_manages;
-use pictor_core::transform;
 use pictor_core::auth::{Principal, Scope};
 use pictor_core::cache::Derivative;
-use crate::error::{ApiError, ApiResult, Code};
 use pictor_core::signing;
+use pictor_core::transform;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -251,7 +251,6 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
         _ => OutputFormat::Auto,
     }
 }
-
 
 fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Response {
     let mut response = if not_modified(headers, &d.etag) {

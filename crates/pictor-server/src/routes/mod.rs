@@ -28,8 +28,8 @@ use axum::routing::get;
 use pictor_core::metrics::Metrics;
 use tower_http::classify::ServerErrorsFailureClass;
 
-use pictor_jobs::Runtime;
 use crate::error::{self, ApiError};
+use pictor_jobs::Runtime;
 
 pub(crate) use images::ImageView;
 pub(crate) use upload::{PinsterImage, UploadPinster, UploadSeed};

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use pictor_jobs::Runtime;
 use crate::error::{ApiError, ApiResult, Code};
+use pictor_jobs::Runtime;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]

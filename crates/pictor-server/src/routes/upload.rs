@@ -24,9 +24,9 @@ use super::http::{decode_base64, read_body, too_large};
 use super::images::ImageView;
 use pictor_jobs::Runtime;
 
+use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{Authed, Upload};
 use pictor_core::auth::Principal;
-use crate::error::{ApiError, ApiResult, Code};
 use pictor_core::fetch::FetchError;
 use pictor_core::ingest;
 
@@ -149,7 +149,8 @@ async fn pinster_upload(state: &Runtime, principal: Principal, data: PinsterImag
         }
     }
     let bytes = checked_len(decode_base64(&data.image)?, limit)?;
-    let upload = ingest::Upload { name: data.name, description: data.description, ..upload_of(bytes, "pinster", &principal) };
+    let upload =
+        ingest::Upload { name: data.name, description: data.description, ..upload_of(bytes, "pinster", &principal) };
     let record = ingest::ingest(state, upload).await?;
     Ok(created(&record))
 }

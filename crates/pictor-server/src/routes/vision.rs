@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use super::images::ImageView;
 use pictor_jobs::Runtime;
 
-use crate::extract::{Admin, Authed, Read, ImagePath};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Admin, Authed, ImagePath, Read};
 
 /// A label of the index.
 #[derive(Serialize, ToSchema)]
@@ -138,7 +138,12 @@ pub async fn reject(
     review(&state, &admin, &id, Review::Rejected).await
 }
 
-async fn review(state: &Runtime, admin: &pictor_core::auth::Principal, id: &str, decision: Review) -> ApiResult<Json<ImageView>> {
+async fn review(
+    state: &Runtime,
+    admin: &pictor_core::auth::Principal,
+    id: &str,
+    decision: Review,
+) -> ApiResult<Json<ImageView>> {
     let record = state
         .db
         .review_image(id, decision, admin.owner.as_deref())

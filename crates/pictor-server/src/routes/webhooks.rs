@@ -19,9 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::http::{page_limit, path_segment, query};
 use pictor_jobs::Runtime;
 
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authed, Read, Upload};
 use pictor_core::auth::Principal;
-use crate::error::{ApiError, ApiResult};
 use pictor_core::fetch::FetchError;
 use pictor_core::webhook_signing::{new_secret, secret_key};
 
