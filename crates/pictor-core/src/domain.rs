@@ -197,6 +197,18 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Every kind of background job, as stored in the queue.
+    JobKind, "a job kind" {
+        /// Start the workflows an event names and fan it out to webhooks.
+        Dispatch = "event.dispatch",
+        /// Run (or resume) one execution of a state machine.
+        RunExecution = "execution.run",
+        /// One signed attempt of one webhook delivery.
+        DeliverWebhook = "webhook.deliver",
+    }
+);
+
 impl EventKind {
     /// Kinds a webhook subscriber can receive.
     pub const DELIVERABLE: &[Self] = &[
@@ -244,6 +256,8 @@ mod tests {
         let err = EventKind::parse("image.uploaded").unwrap_err();
         assert!(err.detail.contains("image.created"), "{}", err.detail);
         assert_eq!(ImageStatus::parse("processed").unwrap(), ImageStatus::Processed);
+        assert_eq!(JobKind::parse("execution.run").unwrap(), JobKind::RunExecution);
+        assert!(JobKind::parse("image.created").is_err());
         assert!(serde_json::from_str::<ImageId>("\"nope\"").is_err());
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! - this file: the [`Job`] trait, the [`Runtime`] (the shared state plus
-//!   the loaded workflows), the one registry of job kinds ([`JOBS`]), the
-//!   worker loop, and [`Runtime::drain`] for tests.
+//!   the loaded workflows), the one registry of job types (`handle`, one
+//!   arm per `JobKind`), the worker loop, and [`Runtime::drain`] for tests.
 //! - `jobs/`: one file per job kind: `dispatch.rs` (an event starts the
 //!   workflows configured for it and fans out to webhooks),
 //!   `run_execution.rs` (runs one state machine durably),
@@ -22,7 +22,7 @@
 //! claimed again when its lease lapses, so every job is idempotent.
 //!
 //! **Invariant:** this crate knows no HTTP. A new job kind is one file with
-//! a `Job` impl plus one line in [`JOBS`].
+//! a `Job` impl, one `JobKind` variant and one arm in `handle`.
 
 pub mod durable;
 pub mod jobs;
@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pictor_core::AppState;
+use pictor_core::domain::JobKind;
 use pictor_db::{Job as QueuedJob, NewJob};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -61,8 +62,8 @@ pub enum Outcome {
 /// A kind of background job: a name, a typed payload (the implementing
 /// type itself, stored as JSON) and what running it does.
 pub trait Job: Serialize + DeserializeOwned + Send + Sized + 'static {
-    /// The name stored with each queued job of this kind.
-    const KIND: &'static str;
+    /// The kind stored with each queued job of this type.
+    const KIND: JobKind;
 
     /// Does the work; `claims` counts how often the job was claimed
     /// (1 on the first run).
@@ -71,27 +72,25 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sized + 'static {
     /// This job as a queue row, deduplicated on `dedupe` when given.
     fn queued(&self, dedupe: Option<String>) -> NewJob {
         let payload = serde_json::to_value(self).expect("job payloads serialise");
-        NewJob { kind: Self::KIND.to_string(), payload, dedupe }
+        NewJob { kind: Self::KIND.as_str().to_string(), payload, dedupe }
     }
 }
 
-/// Every job kind, by name: the one registry the worker loop consults.
-pub const JOBS: &[&str] = &[Dispatch::KIND, RunExecution::KIND, DeliverWebhook::KIND];
-
-/// Runs a queued job of whichever registered kind it is.
+/// Runs a queued job of whichever kind it is: the one registry of job
+/// types, one arm per [`JobKind`].
 async fn handle(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
-    match job.kind.as_str() {
-        Dispatch::KIND => run_typed::<Dispatch>(rt, job).await,
-        RunExecution::KIND => run_typed::<RunExecution>(rt, job).await,
-        DeliverWebhook::KIND => run_typed::<DeliverWebhook>(rt, job).await,
-        other => Outcome::Failed(format!("unknown job kind {other:?}; known: {}", JOBS.join(", "))),
+    match JobKind::parse(&job.kind) {
+        Ok(JobKind::Dispatch) => run_typed::<Dispatch>(rt, job).await,
+        Ok(JobKind::RunExecution) => run_typed::<RunExecution>(rt, job).await,
+        Ok(JobKind::DeliverWebhook) => run_typed::<DeliverWebhook>(rt, job).await,
+        Err(e) => Outcome::Failed(e.detail),
     }
 }
 
 async fn run_typed<J: Job>(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
     match serde_json::from_value::<J>(job.payload.clone()) {
         Ok(typed) => typed.run(rt, job.attempts).await,
-        Err(e) => Outcome::Failed(format!("{} payload {} is invalid: {e}", J::KIND, job.payload)),
+        Err(e) => Outcome::Failed(format!("{} payload {} is invalid: {e}", J::KIND.as_str(), job.payload)),
     }
 }
 
@@ -114,7 +113,7 @@ impl Runtime {
     /// which events to hand to the dispatcher (the outbox).
     pub fn new(state: Arc<AppState>) -> anyhow::Result<Arc<Self>> {
         let workflows = Workflows::from_config(&state.config)?;
-        state.db.set_outbox(pictor_db::Outbox::new(Dispatch::KIND, workflows.dispatched_kinds()));
+        state.db.set_outbox(pictor_db::Outbox::new(Dispatch::KIND.as_str(), workflows.dispatched_kinds()));
         Ok(Arc::new(Self { state, workflows }))
     }
 

@@ -13,7 +13,6 @@
 
 pub mod error;
 pub mod extract;
-mod openapi;
 pub(crate) mod routes;
 
 use std::future::Future;

@@ -1,9 +1,28 @@
-//! Canvas moves shared by several steps: cutting a rectangle out, and
-//! placing the picture on a larger coloured canvas.
+//! Canvas moves shared by several steps: cutting a rectangle out, scaling
+//! to an exact size, and placing the picture on a larger coloured canvas.
+
+use fast_image_resize::images::{Image as FirImage, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::Ctx;
 use crate::error::Result;
 use crate::image::{Channels, Image, Rgba};
+
+/// Resamples to exactly `width`×`height` with Lanczos-3.
+pub fn resize_exact(img: &Image, width: u32, height: u32) -> Image {
+    if (width, height) == (img.width(), img.height()) {
+        return img.clone();
+    }
+    let pixel_type = match img.channels() {
+        Channels::Rgb => PixelType::U8x3,
+        Channels::Rgba => PixelType::U8x4,
+    };
+    let src = ImageRef::new(img.width(), img.height(), img.data(), pixel_type).expect("Image keeps its size invariant");
+    let mut dst = FirImage::new(width, height, pixel_type);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type on both sides");
+    Image::from_raw(width, height, img.channels(), dst.into_vec()).expect("resizer fills the buffer")
+}
 
 /// Copies the `w`×`h` rectangle at `(x, y)`; the caller keeps it in bounds.
 pub fn cut(img: &Image, x: u32, y: u32, w: u32, h: u32) -> Image {

@@ -3,11 +3,10 @@
 //! which slide the window to where the picture has the most detail.
 
 use super::Ctx;
-use super::canvas::cut;
+use super::canvas::{cut, resize_exact};
 use super::faces::face_offset;
 use crate::error::{Result, invalid};
 use crate::image::Image;
-use crate::ops::resize::resize_exact;
 
 /// Where an aspect-ratio crop keeps the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,14 +1,11 @@
 //! Resizing: `thumbnail` and `resize` with sharp's five fit modes.
 //! Lanczos-3 through fast_image_resize (SIMD), alpha premultiplied.
 
-use fast_image_resize::images::{Image as FirImage, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-
 use super::Ctx;
-use super::canvas;
+use super::canvas::{self, resize_exact};
 use super::crop::{Gravity, window};
 use crate::error::Result;
-use crate::image::{Channels, Image, Rgba};
+use crate::image::{Image, Rgba};
 
 /// How the picture meets a box of the requested size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,22 +106,6 @@ impl Resize {
             _ => Ok(scaled),
         }
     }
-}
-
-/// Resamples to exactly `width`×`height` with Lanczos-3.
-pub fn resize_exact(img: &Image, width: u32, height: u32) -> Image {
-    if (width, height) == (img.width(), img.height()) {
-        return img.clone();
-    }
-    let pixel_type = match img.channels() {
-        Channels::Rgb => PixelType::U8x3,
-        Channels::Rgba => PixelType::U8x4,
-    };
-    let src = ImageRef::new(img.width(), img.height(), img.data(), pixel_type).expect("Image keeps its size invariant");
-    let mut dst = FirImage::new(width, height, pixel_type);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type on both sides");
-    Image::from_raw(width, height, img.channels(), dst.into_vec()).expect("resizer fills the buffer")
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pictor_core::AppState;
+use pictor_core::domain::JobKind;
 use pictor_core::webhook_signing::{retry_delay, secret_key, sign};
 use pictor_db::{Attempt, Delivery};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct DeliverWebhook {
 }
 
 impl Job for DeliverWebhook {
-    const KIND: &'static str = "webhook.deliver";
+    const KIND: JobKind = JobKind::DeliverWebhook;
 
     async fn run(self, rt: &Arc<Runtime>, claims: i64) -> Outcome {
         deliver(rt, &self.delivery, claims).await

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use pictor_core::domain::JobKind;
 use serde::{Deserialize, Serialize};
 
 use crate::workflows::start_for_event;
@@ -19,7 +20,7 @@ pub struct Dispatch {
 }
 
 impl Job for Dispatch {
-    const KIND: &'static str = "event.dispatch";
+    const KIND: JobKind = JobKind::Dispatch;
 
     async fn run(self, rt: &Arc<Runtime>, _claims: i64) -> Outcome {
         let event = match rt.db.get_event(&self.event).await {

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use pictor_core::domain::JobKind;
 use pictor_core::domain::{EventKind, ImageStatus};
 use pictor_db::{ExecutionRecord, ImageOutcome};
 use pictor_workflow::{Definition, Status};
@@ -28,7 +29,7 @@ pub struct RunExecution {
 }
 
 impl Job for RunExecution {
-    const KIND: &'static str = "execution.run";
+    const KIND: JobKind = JobKind::RunExecution;
 
     async fn run(self, rt: &Arc<Runtime>, _claims: i64) -> Outcome {
         let execution = match rt.db.get_execution(&self.execution).await {

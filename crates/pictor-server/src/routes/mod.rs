@@ -5,12 +5,14 @@
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
-//! - `ops`: health, readiness, metrics and the OpenAPI document.
+//! - `ops`: health, readiness and metrics.
+//! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
 pub(crate) mod events;
 pub(crate) mod executions;
 mod http;
 pub(crate) mod images;
+mod openapi;
 pub(crate) mod ops;
 pub(crate) mod upload;
 pub(crate) mod vision;
@@ -31,8 +33,6 @@ use tower_http::classify::ServerErrorsFailureClass;
 use crate::error::{self, ApiError};
 use pictor_jobs::Runtime;
 
-pub(crate) use images::ImageView;
-pub(crate) use upload::{PinsterImage, UploadPinster, UploadSeed};
 
 /// Builds the app's router over `state`.
 pub fn router(state: Arc<Runtime>) -> Router {
@@ -56,7 +56,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/api/openapi.json", get(ops::openapi))
+        .route("/api/openapi.json", get(openapi::serve))
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Upload limits are enforced while bodies stream in, per form.

@@ -44,9 +44,3 @@ pub async fn metrics(State(state): State<Arc<Runtime>>) -> Response {
     );
     response
 }
-
-/// This document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3")))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
-}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use pictor_core::config::Config;
 
-use super::serve::ConfigArgs;
+use super::args::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct ConfigCmd {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use pictor_server::ExecutionView;
 
-use super::serve::ConfigArgs;
+use super::args::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct ExecutionsCmd {

@@ -1,6 +1,7 @@
 //! Subcommands, one file each, dispatched from [`run`].
 
 mod admin;
+mod args;
 mod client;
 mod config;
 mod convert;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pictor_vision::models::{self, FileState, Progress};
 
-use super::serve::ConfigArgs;
+use super::args::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct ModelsCmd {

@@ -13,7 +13,7 @@ use pictor_vision::text::TextReader;
 use serde_json::{Value, json};
 
 use super::LimitArgs;
-use super::serve::ConfigArgs;
+use super::args::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct VisionArgs {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::serve::{ConfigArgs, init_logging};
+use super::args::{ConfigArgs, init_logging};
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use pictor_jobs::local::{self, LocalInput};
 
-use super::serve::ConfigArgs;
+use super::args::ConfigArgs;
 
 #[derive(Debug, Args)]
 pub struct WorkflowCmd {
