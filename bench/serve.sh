@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark of `pictor serve` against peers, with wrk over 127.0.0.1.
 #
-#   bench/serve.sh [all|peers|pictor]     (default: all)
+#   bench/serve.sh [all|peers|pictor|overload]     (default: all)
 #
 # Cases, one server running at a time:
 #   (c) cached derivative hits: GET /api/v1/img/{id}.jpg?thumbnail=256, warmed
@@ -17,17 +17,30 @@
 #   (s) pictor only: uncached thumbnails of that same 20 MP photo, a new size
 #       each request, one at a time (wrk -t1 -c1), for CPU per thumbnail
 #       against the djpeg floor, which also runs one at a time.
+#   (o) overload: case (u) again on the same server, with OVERLOAD_CONNECTIONS
+#       (200) connections for OVERLOAD_DURATION (30) seconds: far more than
+#       the cores, as a gallery page over HTTP/2 asks. `503` answers are
+#       expected here and counted (not fatal); reported: goodput (200 answers
+#       per second), p50/p99 latency of all answers, and each server's peak
+#       resident memory during the run, against the same figures for (u).
 # `peers` runs only nginx (serving a vipsthumbnail-made stand-in), thumbor and
-# djpeg; `pictor` runs only pictor and djpeg.
+# djpeg; `pictor` runs only pictor and djpeg; `overload` runs only (u) and (o),
+# for pictor and thumbor.
 #
 # CPU per request is the user+system time the server's processes (its process
 # group) spent during the run, from /proc/PID/stat, over completed requests.
+# Peak memory is the high-water mark of resident memory (VmHWM, reset through
+# /proc/PID/clear_refs before each run) summed over the group's processes; for
+# thumbor's several processes that is an upper bound (their peaks need not
+# coincide, and forked processes share pages).
 # wrk shares the machine's cores with the server, as a client would.
 #
 # Environment:
 #   DURATION           seconds per wrk run (default 20)
 #   THREADS            wrk -t (default 2)
 #   CONNECTIONS        wrk -c (default 4)
+#   OVERLOAD_CONNECTIONS, OVERLOAD_DURATION
+#                      wrk -c and seconds for case (o) (default 200 and 30)
 #   THUMBOR_PROCESSES  thumbor --processes (default: number of cores)
 #   PICTOR             pictor binary (default target/release/pictor, built if missing)
 # Results: a markdown table on stdout, also in bench/work/serve-results.md.
@@ -42,6 +55,8 @@ venv=$work/venv
 DURATION=${DURATION:-20}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-4}
+OVERLOAD_CONNECTIONS=${OVERLOAD_CONNECTIONS:-200}
+OVERLOAD_DURATION=${OVERLOAD_DURATION:-30}
 THUMBOR_PROCESSES=${THUMBOR_PROCESSES:-$(nproc)}
 THUMBOR_VERSION=7.8.0
 mode=${1:-all}
@@ -50,13 +65,16 @@ die() { echo "serve.sh: $*" >&2; exit 1; }
 say() { echo "serve.sh: $*" >&2; }
 
 case $mode in
-  all | peers | pictor) ;;
-  *) die "usage: bench/serve.sh [all|peers|pictor]" ;;
+  all | peers | pictor | overload) ;;
+  *) die "usage: bench/serve.sh [all|peers|pictor|overload]" ;;
 esac
 [[ $DURATION =~ ^[0-9]+$ ]] || die "DURATION is seconds, e.g. DURATION=3"
+[[ $OVERLOAD_DURATION =~ ^[0-9]+$ ]] || die "OVERLOAD_DURATION is seconds, e.g. OVERLOAD_DURATION=30"
 
 with_pictor() { [[ $mode != peers ]]; }
 with_peers() { [[ $mode != pictor ]]; }
+with_nginx() { [[ $mode == all || $mode == peers ]]; }
+only_overload() { [[ $mode == overload ]]; }
 
 # --- processes and cleanup ----------------------------------------------------
 # Every server runs in its own process group (setsid), so stopping it and
@@ -108,6 +126,25 @@ group_ticks() {
   echo "$sum"
 }
 
+# reset_peaks GROUP: restarts the resident-memory high-water mark of every
+# process in GROUP from its present size.
+reset_peaks() {
+  local pid
+  for pid in $(pgrep -g "$1" || true); do
+    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  done
+}
+
+# peak_mib GROUP: the sum of VmHWM over GROUP's processes, in MiB.
+peak_mib() {
+  local pid kb sum=0
+  for pid in $(pgrep -g "$1" || true); do
+    kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+    sum=$((sum + ${kb:-0}))
+  done
+  awk -v k="$sum" 'BEGIN { printf "%.0f", k / 1024 }'
+}
+
 # Waits (at most 60 s) until the server group $server is idle: under 30 ms
 # of CPU in a second. Work an upload set off in the background (events,
 # workflows) must not be billed to the timed requests.
@@ -150,7 +187,7 @@ ensure_inputs() {
 
   local missing=()
   command -v wrk >/dev/null || missing+=(wrk)
-  with_peers && ! command -v nginx >/dev/null && missing+=(nginx-light)
+  with_nginx && ! command -v nginx >/dev/null && missing+=(nginx-light)
   if ((${#missing[@]})); then
     apt-get install -y -qq "${missing[@]}" >&2 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >&2; }
   fi
@@ -179,30 +216,59 @@ ensure_pictor() {
 }
 
 # --- wrk ------------------------------------------------------------------------
-# run_wrk KEY URL [LUA]: one timed run; records rps, p99 (ms), completed
-# requests and CPU seconds per request of the server group $server.
-declare -A rps p99 reqs cpu
+# run_wrk KEY URL [LUA]: one timed run; records rps, p50 and p99 (ms),
+# completed requests, CPU seconds per request and peak memory (MiB) of the
+# server group $server, and goodput (2xx answers per second). Any answer
+# other than 2xx/3xx is fatal, unless REFUSALS_OK=1 (case (o)): then
+# `503`s are counted in refused (per second), and any other status is
+# still fatal.
+declare -A rps p50 p99 reqs cpu good refused timeouts peak
 run_wrk() {
   local key=$1 url=$2 out=$tmp/wrk-$1.txt t0 t1
   local -a script=()
   [[ -n ${3:-} ]] && script=(-s "$3")
   say "wrk $key: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION}s"
+  reset_peaks "$server"
   t0=$(group_ticks "$server")
   WRK_THREADS=$THREADS timeout $((DURATION + 60)) \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 30s --latency "${script[@]}" "$url" >"$out" ||
     { cat "$out" >&2; die "wrk failed for $key"; }
   t1=$(group_ticks "$server")
+  peak[$key]=$(peak_mib "$server")
   sed 's/^/    /' "$out" >&2
 
-  local non2xx
+  local non2xx secs n503=0 other=
   non2xx=$(awk '/Non-2xx or 3xx responses/ { print $NF }' "$out")
-  [[ -z $non2xx ]] || die "$key: $non2xx responses were not 2xx/3xx"
+  if [[ ${REFUSALS_OK:-} == 1 ]]; then
+    n503=$(awk '/^statuses:/ { for (i = 2; i <= NF; i++) if ($i ~ /^503=/) { sub(/^503=/, "", $i); print $i } }' "$out")
+    other=$(awk '/^statuses:/ { for (i = 2; i <= NF; i++) if ($i !~ /^(2[0-9][0-9]|503)=/) printf "%s ", $i }' "$out")
+    grep -q '^statuses:' "$out" || die "$key: no statuses line (WRK_STATUSES and the Lua script)"
+    [[ -z $other ]] || die "$key: answers other than 2xx and 503: $other"
+    n503=${n503:-0}
+    ((${non2xx:-0} == n503)) || die "$key: wrk counted ${non2xx:-0} non-2xx answers, the script $n503 503s"
+  else
+    [[ -z $non2xx ]] || die "$key: $non2xx responses were not 2xx/3xx"
+  fi
   rps[$key]=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   reqs[$key]=$(awk '/ requests in / { print $1 }' "$out")
-  p99[$key]=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-    print v * (u == "us" ? 0.001 : u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : 0) }' "$out")
+  secs=$(awk '/ requests in / { v = $4; sub(/,$/, "", v); u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    print v * (u == "ms" ? 0.001 : u == "s" ? 1 : u == "m" ? 60 : 0) }' "$out")
+  local unit='{ v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    print v * (u == "us" ? 0.001 : u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : 0) }'
+  p50[$key]=$(awk '$1 == "50%" '"$unit" "$out")
+  p99[$key]=$(awk '$1 == "99%" '"$unit" "$out")
+  timeouts[$key]=$(awk '/Socket errors:/ { print $NF }' "$out")
   ((reqs[$key] > 0)) || die "$key: no request completed"
+  good[$key]=$(awk -v n="${reqs[$key]}" -v r="$n503" -v s="$secs" 'BEGIN { printf "%.3f", (n - r) / s }')
+  refused[$key]=$(awk -v r="$n503" -v s="$secs" 'BEGIN { printf "%.3f", r / s }')
   cpu[$key]=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="${reqs[$key]}" 'BEGIN { printf "%.6f", t / hz / n }')
+}
+
+# run_overload KEY URL [LUA]: case (o), run_wrk with many connections, where
+# 503s are part of the answer.
+run_overload() {
+  wait_idle
+  CONNECTIONS=$OVERLOAD_CONNECTIONS DURATION=$OVERLOAD_DURATION REFUSALS_OK=1 WRK_STATUSES=1 run_wrk "$@"
 }
 
 # --- servers --------------------------------------------------------------------
@@ -342,6 +408,8 @@ bench_uncached() {
     check_thumb "$thumbor_url/unsafe/fit-in/255x255/$(head -1 "$tmp/thumbor-names")" 255
     WRK_NAMES=$tmp/thumbor-names WRK_PATH='/unsafe/fit-in/{size}x{size}/{name}' WRK_SIZE=256 \
       run_wrk thumbor "$thumbor_url" "$lua"
+    WRK_NAMES=$tmp/thumbor-names WRK_PATH='/unsafe/fit-in/{size}x{size}/{name}' WRK_SIZE=256 \
+      run_overload thumbor_overload "$thumbor_url" "$lua"
     stop_server
   fi
   if with_pictor; then
@@ -352,6 +420,13 @@ bench_uncached() {
     wait_idle
     WRK_NAMES=$tmp/pictor-ids WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
       run_wrk pictor_miss "$pictor_url" "$lua"
+    WRK_NAMES=$tmp/pictor-ids WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 \
+      run_overload pictor_overload "$pictor_url" "$lua"
+    curl -sS -f "$pictor_url/metrics" | grep -E '^pictor_image_(jobs_rejected|jobs_wait_timeouts)_total ' >&2 || true
+    if only_overload; then
+      stop_server
+      return
+    fi
     # (s) the floor's own photo, a new size each request: CPU per thumbnail
     # against `djpeg -scale 1/8` on exactly the same file. One request at a
     # time, as the djpeg loop runs one decode at a time, so neither pays for
@@ -392,6 +467,10 @@ report() {
   nginx_v=$(nginx -v 2>&1 | sed 's|.*nginx/||') || true
   thumbor_v=$("$venv/bin/thumbor" --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }') || true
   echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  if only_overload; then
+    report_overload
+    return
+  fi
   echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s over 127.0.0.1; cached thumbnail: $hit_bytes bytes"
   echo
   echo "| case | server | req/s | p99 ms | CPU ms/request |"
@@ -416,13 +495,47 @@ report() {
     echo "pictor CPU per uncached thumbnail / djpeg 1/8: $(ratio "${cpu[pictor_miss]}" "${cpu[djpeg]}")"
     echo "pictor CPU per thumbnail of the same photo / djpeg 1/8: $(ratio "${cpu[pictor_single]}" "${cpu[djpeg]}")"
   fi
+  echo
+  report_overload
+}
+
+orow() { # orow CASE SERVER KEY CONNECTIONS
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$4" "$(fmt "${good[$3]:-}")" \
+    "$(fmt "${refused[$3]:-}")" "$(fmt "${p50[$3]:-}")" "$(fmt "${p99[$3]:-}")" "${timeouts[$3]:-0}" "$(fmt "${peak[$3]:-}")"
+}
+
+# Case (o) against (u): goodput, latency and memory under overload.
+report_overload() {
+  local thumbor_v
+  thumbor_v=$("$venv/bin/thumbor" --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }') || true
+  echo "(u): wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s; (o): wrk -t$THREADS -c$OVERLOAD_CONNECTIONS -d${OVERLOAD_DURATION}s;"
+  echo "uncached 256-px thumbnails of 50 JPEGs of 12–24 MP; latency over all answers (200 and 503)"
+  echo
+  echo "| case | server | connections | goodput (200/s) | 503/s | p50 ms | p99 ms | timeouts | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  if with_peers; then
+    orow "(u)" "thumbor ${thumbor_v:-} ×$THUMBOR_PROCESSES" thumbor "$CONNECTIONS"
+    orow "(o)" "thumbor ${thumbor_v:-} ×$THUMBOR_PROCESSES" thumbor_overload "$OVERLOAD_CONNECTIONS"
+  fi
+  if with_pictor; then
+    orow "(u)" "pictor (cache off)" pictor_miss "$CONNECTIONS"
+    orow "(o)" "pictor (cache off)" pictor_overload "$OVERLOAD_CONNECTIONS"
+  fi
+  echo
+  echo "| ratio | value | target |"
+  echo "|---|---|---|"
+  with_peers && echo "| thumbor goodput (o) / (u) | $(ratio "${good[thumbor_overload]:-}" "${good[thumbor]:-}") | |"
+  with_pictor && echo "| pictor goodput (o) / (u) | $(ratio "${good[pictor_overload]:-}" "${good[pictor_miss]:-}") | ≥ 0.9× |"
+  with_pictor && with_peers &&
+    echo "| (o) pictor / thumbor goodput | $(ratio "${good[pictor_overload]:-}" "${good[thumbor_overload]:-}") | |"
+  return 0
 }
 
 # --- main -------------------------------------------------------------------------
 ensure_inputs
 with_pictor && ensure_pictor
 hit_bytes=
-bench_cached
+only_overload || bench_cached
 bench_uncached
-bench_djpeg
+only_overload || bench_djpeg
 report | tee "$work/serve-results.md"

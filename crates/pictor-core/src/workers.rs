@@ -63,6 +63,12 @@ impl Workers {
     /// counts it) when `limits.queue` requests already wait, or when the
     /// wait runs out. Costs no allocation beyond the semaphore's wait node.
     pub async fn admit(&self) -> Result<Slot> {
+        self.enter(Some(self.wait)).await
+    }
+
+    /// A worker, waiting in line for at most `wait` (`None`: as long as it
+    /// takes); refused at once when `limits.queue` already wait.
+    async fn enter(&self, wait: Option<Duration>) -> Result<Slot> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             self.metrics.job_waited(Duration::ZERO);
             return Ok(self.slot(permit));
@@ -75,7 +81,11 @@ impl Workers {
         self.metrics.jobs_waiting.inc();
         let waiting = Waiting(self);
         let started = tokio::time::Instant::now();
-        let acquired = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
+        let acquire = self.permits.clone().acquire_owned();
+        let acquired = match wait {
+            Some(wait) => tokio::time::timeout(wait, acquire).await,
+            None => Ok(acquire.await),
+        };
         drop(waiting);
         match acquired {
             Ok(permit) => {
@@ -102,14 +112,18 @@ impl Workers {
         Slot { permit, metrics: self.metrics.clone() }
     }
 
-    /// Runs `job` on a worker thread once admitted ([`Workers::admit`]), or
-    /// refuses with 503.
+    /// Runs `job` on a worker thread, or refuses with 503 at once when
+    /// `limits.queue` requests already wait. Once in line it waits as long
+    /// as it takes (the request timeout still applies): for uploads, whose
+    /// bytes are already in memory and bounded by `limits.concurrent_uploads`;
+    /// refusing one after a wait would only make the client send it again.
+    /// Transforms use [`Workers::admit`], which waits a bounded time.
     pub async fn run<T, F>(&self, job: F) -> Result<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.admit().await?.run(job).await
+        self.enter(None).await?.run(job).await
     }
 
     /// Runs `job` on a worker thread, waiting for a free one however many
@@ -169,9 +183,13 @@ mod tests {
 
     /// Lets the spawned tasks run until `n` requests wait in line.
     async fn until_waiting(metrics: &Metrics, n: i64) {
-        while metrics.jobs_waiting.get() != n {
+        for _ in 0..10_000 {
+            if metrics.jobs_waiting.get() == n {
+                return;
+            }
             tokio::task::yield_now().await;
         }
+        panic!("{} wait in line, not {n}", metrics.jobs_waiting.get());
     }
 
     fn spawn_admit(workers: &Arc<Workers>) -> tokio::task::JoinHandle<Result<()>> {
@@ -247,6 +265,27 @@ mod tests {
         drop(held);
         next.await.unwrap().unwrap();
         assert_eq!(metrics.jobs_rejected.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_upload_job_waits_past_the_transform_wait() {
+        // A zero wait refuses a transform that finds no free worker on its
+        // first poll; `run` (uploads) keeps its place in line instead.
+        let (workers, metrics) = pool(1, 4, Duration::ZERO);
+        let held = workers.admit().await.unwrap();
+        assert!(workers.admit().await.is_err(), "a transform is refused");
+        assert_eq!(metrics.jobs_wait_timeouts.get(), 1);
+        let w = workers.clone();
+        let upload = tokio::spawn(async move { w.run(|| "checked").await });
+        until_waiting(&metrics, 1).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!upload.is_finished(), "still in line");
+        assert_eq!(metrics.jobs_waiting.get(), 1);
+        drop(held);
+        assert_eq!(upload.await.unwrap().unwrap(), "checked");
+        assert_eq!(metrics.jobs_rejected.get(), 1, "only the transform was refused");
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = cmd::Cli::parse();
     pictor_imaging::quiet_guarded_panics();
     match cmd::run(cli) {
@@ -19,3 +20,29 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Image work allocates and frees buffers of megabytes on many threads.
+/// glibc's malloc raises its mmap threshold to the largest block freed, so
+/// after a few large images such buffers come from per-thread arenas, which
+/// keep what they held: `pictor serve` peaked at 1.9 GiB while working
+/// through 50 uploads of 12-24 MP and sat at 900 MiB once idle. A fixed
+/// threshold gives every block of 1 MiB or more its own mapping, returned
+/// when freed (the same run with `MALLOC_MMAP_THRESHOLD_=1048576`, which
+/// sets the same: 840 MiB peak, 260 MiB idle).
+/// `MALLOC_MMAP_THRESHOLD_` in the environment still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    use std::ffi::c_int;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    unsafe extern "C" {
+        fn mallopt(param: c_int, value: c_int) -> c_int;
+    }
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        // SAFETY: mallopt only sets a parameter of glibc's allocator; it is
+        // called first thing, before any other thread exists.
+        unsafe { mallopt(M_MMAP_THRESHOLD, 1 << 20) };
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
