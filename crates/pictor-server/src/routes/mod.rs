@@ -33,7 +33,6 @@ use tower_http::classify::ServerErrorsFailureClass;
 use crate::error::{self, ApiError};
 use pictor_jobs::Runtime;
 
-
 /// Builds the app's router over `state`.
 pub fn router(state: Arc<Runtime>) -> Router {
     let timeout = state.config.request_timeout();
