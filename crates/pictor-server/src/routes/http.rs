@@ -5,8 +5,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use axum::body::{Body, BodyDataStream};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -15,11 +15,6 @@ use futures::StreamExt;
 
 use crate::error::{ApiError, ApiResult, Code};
 
-/// Reads a body, refusing it with 413 as soon as it passes `limit` bytes.
-/// One path segment, or a problem if it is not valid UTF-8 once decoded.
-pub fn path_segment(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(segment)| segment).map_err(|e| ApiError::bad_request(e.body_text()))
-}
 
 /// The query string's parameters, or a problem naming what is wrong.
 pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
@@ -32,6 +27,7 @@ pub fn page_limit(limit: Option<i64>, default: i64) -> ApiResult<i64> {
     if (1..=1000).contains(&limit) { Ok(limit) } else { Err(ApiError::bad_request("limit must be between 1 and 1000")) }
 }
 
+/// Reads a body, refusing it with 413 as soon as it passes `limit` bytes.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Bytes> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let mut stream = body.into_data_stream();

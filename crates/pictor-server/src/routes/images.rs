@@ -5,8 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pictor_db::ImageRecord;
@@ -14,11 +13,11 @@ use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::http::{RangeRequest, not_modified, page_limit, parse_range, path_segment};
+use super::http::{RangeRequest, not_modified, page_limit, parse_range};
 use pictor_jobs::Runtime;
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::{Authed, ImagePath, Read, Upload, credential};
+use crate::extract::{Authed, ImagePath, PathId, Read, Upload, credential};
 use pictor_core::access::ensure_manages;
 use pictor_core::auth::{Principal, Scope};
 use pictor_core::cache::Derivative;
@@ -156,12 +155,11 @@ impl From<&ImageRecord> for ImageView {
 )]
 pub async fn get(
     State(state): State<Arc<Runtime>>,
-    file: Result<Path<String>, PathRejection>,
+    PathId(file): PathId,
     RawQuery(query): RawQuery,
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = path_segment(file)?;
     let Some((id, extension)) = file.rsplit_once('.') else {
         state.auth.require(credential(&headers), Scope::Read).await?;
         let record = state.image(&file).await?;

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pictor_core::domain::EventKind;
@@ -16,11 +16,11 @@ use pictor_db::{Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::http::{page_limit, path_segment, query};
+use super::http::{page_limit, query};
 use pictor_jobs::Runtime;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, Read, Upload};
+use crate::extract::{Authed, PathId, Read, Upload};
 use pictor_core::auth::Principal;
 use pictor_core::fetch::FetchError;
 use pictor_core::webhook_signing::{new_secret, secret_key};
@@ -230,9 +230,9 @@ pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) ->
 pub async fn get(
     State(state): State<Arc<Runtime>>,
     principal: Authed<Read>,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> ApiResult<Json<WebhookView>> {
-    let hook = owned(&state, &principal, &path_segment(id)?).await?;
+    let hook = owned(&state, &principal, &id).await?;
     Ok(Json(WebhookView::from(&hook)))
 }
 
@@ -246,9 +246,9 @@ pub async fn get(
 pub async fn delete(
     State(state): State<Arc<Runtime>>,
     principal: Authed<Upload>,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    let hook = owned(&state, &principal, &path_segment(id)?).await?;
+    let hook = owned(&state, &principal, &id).await?;
     state.db.delete_webhook(&hook.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -263,12 +263,12 @@ pub async fn delete(
 pub async fn deliveries(
     State(state): State<Arc<Runtime>>,
     principal: Authed<Read>,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId,
     q: Result<Query<DeliveryQuery>, QueryRejection>,
 ) -> ApiResult<Json<DeliveryList>> {
     let q = query(q)?;
     let limit = page_limit(q.limit, 100)?;
-    let hook = owned(&state, &principal, &path_segment(id)?).await?;
+    let hook = owned(&state, &principal, &id).await?;
     let log = state.db.deliveries(&hook.id, limit).await?;
     Ok(Json(DeliveryList { deliveries: log.into_iter().map(DeliveryView::from).collect() }))
 }
