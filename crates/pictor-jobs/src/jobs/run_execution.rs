@@ -99,16 +99,22 @@ async fn finish(rt: &Runtime, execution: &ExecutionRecord, end: End) -> Outcome 
     }
 }
 
-/// What the end does to the execution's image if no task settled it.
+/// What the end does to the execution's image if no task settled it
+/// (nothing, and no further read, when one did, as the default workflow's
+/// Notify does).
 async fn image_outcome(rt: &Runtime, execution: &ExecutionRecord, end: &End) -> anyhow::Result<Option<ImageOutcome>> {
     let Some(id) = &execution.image_id else { return Ok(None) };
+    let Some(current) = rt.db.image_state(id).await? else { return Ok(None) };
+    if current.status != ImageStatus::Processing.as_str() {
+        return Ok(None);
+    }
     let Some(record) = rt.db.get_image(id).await? else { return Ok(None) };
     let (status, kind) = if end.status == "SUCCEEDED" {
         (ImageStatus::Processed, EventKind::ImageProcessed)
     } else {
         (ImageStatus::Failed, EventKind::ImageFailed)
     };
-    let mut payload = image_payload(rt, &record, &execution.id, status).await?;
+    let mut payload = image_payload(&record, &current, &execution.id, status);
     if status == ImageStatus::Failed {
         payload["error"] = end.error.clone().into();
         payload["cause"] = end.cause.clone().into();

@@ -5,8 +5,8 @@ use pictor_db::ImageLabel;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::{gone, picture, run_model};
-use super::{Task, TaskEnv, TaskResult, image, unavailable};
+use super::vision::{picture, run_model};
+use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:detect-labels` task.
 pub struct DetectLabels;

@@ -4,8 +4,8 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::{gone, picture, run_model};
-use super::{Task, TaskEnv, TaskResult, fail, image, unavailable};
+use super::vision::{picture, run_model};
+use super::{Task, TaskEnv, TaskResult, fail, gone, image, unavailable};
 
 /// The `pictor:detect-text` task.
 pub struct DetectText;

@@ -4,8 +4,8 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::json;
 
-use super::vision::{gone, picture, run_model};
-use super::{Task, TaskEnv, TaskResult, image, unavailable};
+use super::vision::{picture, run_model};
+use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:moderate` task.
 pub struct Moderate;

@@ -2,9 +2,8 @@
 //! `rejected`) and record the event that says so; the event reaches webhook
 //! subscribers through the dispatcher. Once per task, however often it runs.
 
-use pictor_core::AppState;
 use pictor_core::domain::ImageStatus;
-use pictor_db::ImageRecord;
+use pictor_db::{ImageRecord, ImageState};
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
@@ -34,14 +33,8 @@ impl Task for Reject {
 
 /// The payload of an image's settling event: its id, owner, status, the
 /// execution, and what the workflow stored (metadata, thumbnails, links).
-pub async fn image_payload(
-    state: &AppState,
-    record: &ImageRecord,
-    execution: &str,
-    status: ImageStatus,
-) -> pictor_db::Result<Value> {
-    let current = state.db.image_state(&record.id).await?.unwrap_or_default();
-    Ok(json!({
+pub fn image_payload(record: &ImageRecord, current: &ImageState, execution: &str, status: ImageStatus) -> Value {
+    json!({
         "id": record.id,
         "owner": record.owner,
         "status": status.as_str(),
@@ -50,7 +43,7 @@ pub async fn image_payload(
         "reference": current.metadata.as_ref().and_then(super::reference_shape),
         "thumbnails": current.thumbnails,
         "links": { "self": format!("/api/v1/img/{}", record.id), "original": format!("/api/v1/img/{}/original", record.id) },
-    }))
+    })
 }
 
 /// Records `kind` for the image and settles its status.
@@ -66,7 +59,8 @@ async fn notify(env: &TaskEnv<'_>, call: &TaskCall, kind: &str) -> TaskResult {
         }
     };
     let record = image(env, &call.input).await?;
-    let mut payload = image_payload(env.state, &record, env.execution, status).await.map_err(unavailable)?;
+    let current = env.state.db.image_state(&record.id).await.map_err(unavailable)?.unwrap_or_default();
+    let mut payload = image_payload(&record, &current, env.execution, status);
     if status == ImageStatus::Rejected {
         payload["reason"] = call.input.get("error").cloned().unwrap_or(Value::Null);
     }

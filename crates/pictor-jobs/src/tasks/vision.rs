@@ -16,7 +16,6 @@ use pictor_imaging::Image;
 use pictor_vision::VisionError;
 use pictor_workflow::TaskError;
 
-pub(super) use super::gone;
 use super::{TaskEnv, fail, original};
 use pictor_core::vision::Vision;
 

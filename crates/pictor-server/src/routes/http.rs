@@ -5,8 +5,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use axum::body::{Body, BodyDataStream};
-use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -14,7 +14,6 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
 use crate::error::{ApiError, ApiResult, Code};
-
 
 /// The query string's parameters, or a problem naming what is wrong.
 pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
