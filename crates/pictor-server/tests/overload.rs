@@ -15,21 +15,28 @@ fn distinct_slow_transform(id: &str, n: u32) -> String {
     format!("/api/v1/img/{id}.jpg?resize={}x{}:fill:enlarge&blur=30", 1500 + n, 1500 + n)
 }
 
+async fn metrics(app: &TestApp) -> String {
+    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
 fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-async fn a_burst_past_the_queue_gets_200_or_503_with_retry_after(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| {
+/// A server with one worker, a line of `queue`, a minute's wait and no
+/// derivative cache.
+async fn one_worker(backend: Backend, queue: usize) -> Option<TestApp> {
+    TestApp::spawn(backend, |c| {
         c.limits.workers = 1;
-        c.limits.queue = 2;
+        c.limits.queue = queue;
         c.limits.queue_wait_ms = 60_000;
         c.cache.max_bytes = 0;
     })
     .await
-    else {
-        return;
-    };
+}
+
+async fn a_burst_past_the_queue_gets_200_or_503_with_retry_after(backend: Backend) {
+    let Some(app) = one_worker(backend, 2).await else { return };
     let id = app.upload_ok(jpeg(640, 480)).await["id"].as_str().unwrap().to_string();
     let requests = (0..24).map(|n| app.client.get(app.url(&distinct_slow_transform(&id, n))).send());
     let (mut served, mut refused) = (0, 0);
@@ -53,7 +60,7 @@ async fn a_burst_past_the_queue_gets_200_or_503_with_retry_after(backend: Backen
     // least three 200s; the other 21 found the line full.
     assert!(served >= 3, "{served} served, {refused} refused");
     assert!(refused > 0, "24 at once cannot all fit one worker and a line of 2: {served} served");
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = metrics(&app).await;
     assert_eq!(metric(&metrics, "pictor_image_jobs_rejected_total"), Some(refused), "{metrics}");
     assert_eq!(metric(&metrics, "pictor_image_jobs_wait_timeouts_total"), Some(0), "{metrics}");
     // Every admitted job is timed: the served ones and the upload's check.
@@ -66,16 +73,7 @@ async fn a_burst_past_the_queue_gets_200_or_503_with_retry_after(backend: Backen
 }
 
 async fn a_burst_inside_the_queue_waits_and_is_served(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| {
-        c.limits.workers = 1;
-        c.limits.queue = 16;
-        c.limits.queue_wait_ms = 60_000;
-        c.cache.max_bytes = 0;
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = one_worker(backend, 16).await else { return };
     let id = app.upload_ok(jpeg(1200, 900)).await["id"].as_str().unwrap().to_string();
     let requests =
         (0..12).map(|n| app.client.get(app.url(&format!("/api/v1/img/{id}.jpg?thumbnail={}", 100 + n))).send());
@@ -83,7 +81,7 @@ async fn a_burst_inside_the_queue_waits_and_is_served(backend: Backend) {
         let response = response.unwrap();
         assert_eq!(response.status(), 200, "request {n}: {}", response.text().await.unwrap());
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = metrics(&app).await;
     assert_eq!(metric(&metrics, "pictor_image_jobs_rejected_total"), Some(0), "{metrics}");
     // The twelve, and the upload's check.
     assert_eq!(metric(&metrics, "pictor_image_job_wait_seconds_count"), Some(13), "{metrics}");
