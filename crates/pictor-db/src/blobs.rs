@@ -10,8 +10,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sqlx::Row;
-
 use crate::{Db, Result, now_ms};
 
 /// A blob about to be written.
@@ -83,15 +81,14 @@ impl Db {
     /// Blobs no image refers to whose pins have lapsed: left by uploads that
     /// died midway. The sweeper releases them.
     pub async fn orphaned_blobs(&self, limit: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT sha256 FROM blobs WHERE (pins = 0 OR pinned_until < $1)
                AND NOT EXISTS (SELECT 1 FROM images WHERE images.sha256 = blobs.sha256) LIMIT $2",
         )
         .bind(now_ms())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
+        .await?)
     }
 
     /// Whether a blob row exists.

@@ -2,12 +2,12 @@
 //! rows know their sizes and when each was last served, so the cache can be
 //! held under its cap across processes.
 
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::{Db, Result, now_ms};
 
 /// A cached derivative: the blob it came from and its name under that blob.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, sqlx::FromRow)]
 pub struct DerivativeRef {
     pub sha256: String,
     pub name: String,
@@ -46,10 +46,9 @@ impl Db {
 
     /// Total bytes of cached derivatives.
     pub async fn derivative_bytes(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS total FROM derivatives")
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS total FROM derivatives")
             .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("total")?)
+            .await?)
     }
 
     /// The least recently served derivatives, oldest first.
@@ -59,11 +58,7 @@ impl Db {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((DerivativeRef { sha256: r.try_get("sha256")?, name: r.try_get("name")? }, r.try_get("bytes")?))
-            })
-            .collect()
+        rows.iter().map(|r| Ok((DerivativeRef::from_row(r)?, r.try_get("bytes")?))).collect()
     }
 
     /// Drops a derivative's row (its object is deleted by the caller).

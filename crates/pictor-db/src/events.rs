@@ -8,19 +8,20 @@
 //! above through [`Outbox`]: this crate does not know who reacts to what.
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use crate::columns::JsonText;
 use crate::jobs::enqueue_in;
-use crate::{Db, Outbox, Result, json_column, now_ms};
+use crate::{Db, Outbox, Result, now_ms};
 
 /// Something that happened, e.g. `image.created` for an image id.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Event {
     pub id: String,
     pub kind: String,
     pub subject: String,
     pub owner: Option<String>,
+    #[sqlx(try_from = "JsonText<serde_json::Value>")]
     pub payload: serde_json::Value,
     pub created_at: i64,
 }
@@ -75,17 +76,6 @@ pub(crate) async fn record_once(
 
 const COLUMNS: &str = "id, kind, subject, owner, payload, created_at";
 
-fn from_row(row: &AnyRow) -> Result<Event> {
-    Ok(Event {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        subject: row.try_get("subject")?,
-        owner: row.try_get("owner")?,
-        payload: json_column(row, "payload")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 /// Who may see which events in [`Db::events_after`].
 #[derive(Clone, Copy, Debug)]
 pub enum Audience<'a> {
@@ -108,26 +98,24 @@ impl<'a> Audience<'a> {
 impl Db {
     /// The events about `subject`, oldest first.
     pub async fn events_for(&self, subject: &str) -> Result<Vec<Event>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE subject = $1 ORDER BY id"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM events WHERE subject = $1 ORDER BY id"))
             .bind(subject)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(from_row).collect()
+            .await?)
     }
 
     pub async fn get_event(&self, id: &str) -> Result<Option<Event>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .await?)
     }
 
     /// Up to `limit` events newer than `after` (an event id; ids sort by
     /// time), oldest first, that `audience` may see.
     pub async fn events_after(&self, audience: Audience<'_>, after: &str, limit: i64) -> Result<Vec<Event>> {
         let (all, owner) = audience.bind();
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM events
              WHERE id > $1 AND ($2 = 1 OR (owner IS NULL AND $3 IS NULL) OR owner = $3)
              ORDER BY id LIMIT $4"
@@ -137,14 +125,13 @@ impl Db {
         .bind(owner)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        .await?)
     }
 
     /// The id of the newest event, or "" when there is none.
     pub async fn latest_event_id(&self) -> Result<String> {
-        let row = sqlx::query("SELECT MAX(id) AS id FROM events").fetch_one(&self.pool).await?;
-        Ok(row.try_get::<Option<String>, _>("id")?.unwrap_or_default())
+        let id: Option<String> = sqlx::query_scalar("SELECT MAX(id) AS id FROM events").fetch_one(&self.pool).await?;
+        Ok(id.unwrap_or_default())
     }
 
     /// Records an event outside any other change (e.g. a workflow step).

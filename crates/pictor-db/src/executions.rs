@@ -9,16 +9,16 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use crate::columns::{JsonText, NullableJsonText};
 use crate::events::{record, record_once};
 use crate::jobs::{NewJob, enqueue_in};
-use crate::{Db, Result, json_column, json_column_opt, now_ms, parse_json};
+use crate::{Db, Result, now_ms, parse_json};
 
 /// The job kind that runs an execution.
 
 /// One run of a state machine.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ExecutionRecord {
     pub id: String,
     pub image_id: Option<String>,
@@ -32,7 +32,9 @@ pub struct ExecutionRecord {
     pub cause_id: String,
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub status: String,
+    #[sqlx(try_from = "JsonText<serde_json::Value>")]
     pub input: serde_json::Value,
+    #[sqlx(try_from = "NullableJsonText<serde_json::Value>")]
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
@@ -41,36 +43,19 @@ pub struct ExecutionRecord {
 }
 
 /// One history event, as Step Functions records them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub id: String,
     pub key: String,
     pub kind: String,
     pub state: Option<String>,
+    #[sqlx(try_from = "JsonText<serde_json::Value>")]
     pub details: serde_json::Value,
     pub at: i64,
 }
 
 const COLUMNS: &str =
     "id, image_id, owner, workflow, definition, cause_id, status, input, output, error, cause, started_at, stopped_at";
-
-fn from_row(row: &AnyRow) -> Result<ExecutionRecord> {
-    Ok(ExecutionRecord {
-        id: row.try_get("id")?,
-        image_id: row.try_get("image_id")?,
-        owner: row.try_get("owner")?,
-        workflow: row.try_get("workflow")?,
-        definition: row.try_get("definition")?,
-        cause_id: row.try_get("cause_id")?,
-        status: row.try_get("status")?,
-        input: json_column(row, "input")?,
-        output: json_column_opt(row, "output")?,
-        error: row.try_get("error")?,
-        cause: row.try_get("cause")?,
-        started_at: row.try_get("started_at")?,
-        stopped_at: row.try_get("stopped_at")?,
-    })
-}
 
 /// What the end of an execution does to its image when no task settled it:
 /// the status it takes (`processed`, `failed`) and the event that says so.
@@ -119,27 +104,25 @@ impl Db {
     }
 
     pub async fn get_execution(&self, id: &str) -> Result<Option<ExecutionRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM executions WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM executions WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .await?)
     }
 
     /// An image's executions, newest first.
     pub async fn executions_for_image(&self, image: &str) -> Result<Vec<ExecutionRecord>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM executions WHERE image_id = $1 ORDER BY started_at DESC, id DESC"
         ))
         .bind(image)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        .await?)
     }
 
     /// The newest executions (all owners when `owner` is `None` and `all`).
     pub async fn list_executions(&self, owner: Option<&str>, all: bool, limit: i64) -> Result<Vec<ExecutionRecord>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM executions
              WHERE ($1 = 1 OR (owner IS NULL AND $2 IS NULL) OR owner = $2)
              ORDER BY started_at DESC, id DESC LIMIT $3"
@@ -148,8 +131,7 @@ impl Db {
         .bind(owner)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        .await?)
     }
 
     /// Records how an execution ended, with its `execution.<status>` event.
@@ -166,7 +148,7 @@ impl Db {
         image: Option<&ImageOutcome>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
+        let ended: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "UPDATE executions SET status = $1, output = $2, error = $3, cause = $4, stopped_at = $5
              WHERE id = $6 AND status = 'RUNNING' RETURNING owner, image_id",
         )
@@ -178,9 +160,7 @@ impl Db {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { return Ok(false) };
-        let owner: Option<String> = row.try_get("owner")?;
-        let image_id: Option<String> = row.try_get("image_id")?;
+        let Some((owner, image_id)) = ended else { return Ok(false) };
         if let (Some(image_id), Some(outcome)) = (&image_id, image) {
             let settled = sqlx::query("UPDATE images SET status = $1 WHERE id = $2 AND status = 'processing'")
                 .bind(&outcome.status)
@@ -242,24 +222,12 @@ impl Db {
 
     /// An execution's history, in the order it happened.
     pub async fn history(&self, execution: &str) -> Result<Vec<HistoryRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, key, kind, state, details, at FROM execution_history WHERE execution_id = $1 ORDER BY id",
         )
         .bind(execution)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(HistoryRow {
-                    id: row.try_get("id")?,
-                    key: row.try_get("key")?,
-                    kind: row.try_get("kind")?,
-                    state: row.try_get("state")?,
-                    details: json_column(row, "details")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Records a journal entry unless one exists, and returns the entry that

@@ -1,11 +1,10 @@
 //! Image records: one per upload, each with its own id and owner.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use crate::columns::NullableJsonText;
 use crate::events::{record, record_once};
-use crate::{Db, Result, json_column_opt};
+use crate::{Db, Result};
 
 /// An uploaded image. `owner` is `None` on an open server.
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
@@ -40,11 +39,6 @@ const COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, nam
 /// The columns a record is read from: those plus what moderation decided.
 pub(crate) const RECORD_COLUMNS: &str =
     "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, moderation";
-
-/// A record from a row of [`RECORD_COLUMNS`].
-pub(crate) fn from_row(row: &AnyRow) -> Result<ImageRecord> {
-    Ok(<ImageRecord as sqlx::FromRow<AnyRow>>::from_row(row)?)
-}
 
 fn event_payload(image: &ImageRecord) -> serde_json::Value {
     serde_json::json!({
@@ -81,11 +75,10 @@ impl Db {
     }
 
     pub async fn get_image(&self, id: &str) -> Result<Option<ImageRecord>> {
-        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .await?)
     }
 
     /// Deletes an image and records `image.deleted`; returns the deleted
@@ -93,11 +86,12 @@ impl Db {
     pub async fn delete_image(&self, id: &str) -> Result<Option<ImageRecord>> {
         let mut tx = self.begin_write().await?;
         // Writing first takes the write lock up front on SQLite.
-        let row = sqlx::query(&format!("DELETE FROM images WHERE id = $1 RETURNING {RECORD_COLUMNS}"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
+        let deleted: Option<ImageRecord> =
+            sqlx::query_as(&format!("DELETE FROM images WHERE id = $1 RETURNING {RECORD_COLUMNS}"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(image) = deleted else { return Ok(None) };
         record(&mut tx, &self.outbox(), "image.deleted", &image.id, image.owner.as_deref(), event_payload(&image))
             .await?;
         tx.commit().await?;
@@ -136,15 +130,14 @@ impl Db {
             sql += &format!(" AND text LIKE {} ESCAPE '!'", param());
         }
         sql += " ORDER BY created_at DESC, id DESC LIMIT $4";
-        let mut query = sqlx::query(&sql).bind(owner).bind(before_at).bind(before_id).bind(limit + 1);
+        let mut query = sqlx::query_as(&sql).bind(owner).bind(before_at).bind(before_id).bind(limit + 1);
         for label in &filter.labels {
             query = query.bind(label);
         }
         if let Some(text) = &filter.text {
             query = query.bind(like_pattern(text));
         }
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut images = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let mut images: Vec<ImageRecord> = query.fetch_all(&self.pool).await?;
         let next = if images.len() as i64 > limit {
             images.truncate(limit as usize);
             images.last().map(|last| format!("{}_{}", last.created_at, last.id))
@@ -179,34 +172,30 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// What the workflow made of an image so far.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ImageState {
     /// `pending`, `processing`, `processed`, `rejected` or `failed`.
     pub status: String,
+    #[sqlx(try_from = "NullableJsonText<serde_json::Value>")]
     pub metadata: Option<serde_json::Value>,
+    #[sqlx(try_from = "NullableJsonText<serde_json::Value>")]
     pub thumbnails: Option<serde_json::Value>,
     /// What the vision tasks found, once they ran.
     pub nsfw_score: Option<f64>,
+    #[sqlx(try_from = "NullableJsonText<serde_json::Value>")]
     pub faces: Option<serde_json::Value>,
+    #[sqlx(try_from = "NullableJsonText<serde_json::Value>")]
     pub text_lines: Option<serde_json::Value>,
 }
 
 impl Db {
     pub async fn image_state(&self, id: &str) -> Result<Option<ImageState>> {
-        let row =
-            sqlx::query("SELECT status, metadata, thumbnails, nsfw_score, faces, text_lines FROM images WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(ImageState {
-            status: row.try_get("status")?,
-            metadata: json_column_opt(&row, "metadata")?,
-            thumbnails: json_column_opt(&row, "thumbnails")?,
-            nsfw_score: row.try_get("nsfw_score")?,
-            faces: json_column_opt(&row, "faces")?,
-            text_lines: json_column_opt(&row, "text_lines")?,
-        }))
+        Ok(sqlx::query_as(
+            "SELECT status, metadata, thumbnails, nsfw_score, faces, text_lines FROM images WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Stores extracted metadata; false when the image is gone.
@@ -311,6 +300,18 @@ pub(crate) mod tests {
         assert_eq!(db.delete_image("i1").await.unwrap(), None);
         let kinds: Vec<_> = db.events_for("i1").await.unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["image.created", "image.deleted"]);
+    }
+
+    #[tokio::test]
+    async fn state_reads_json_and_fails_on_bad_json() {
+        let (_d, db) = with_blob().await;
+        db.insert_image(&image("i1", None, 1)).await.unwrap();
+        assert_eq!(db.image_state("i1").await.unwrap().unwrap().metadata, None);
+        db.set_image_metadata("i1", &serde_json::json!({"w": 1})).await.unwrap();
+        assert_eq!(db.image_state("i1").await.unwrap().unwrap().metadata, Some(serde_json::json!({"w": 1})));
+        sqlx::query("UPDATE images SET faces = '{' WHERE id = 'i1'").execute(&db.pool).await.unwrap();
+        let err = db.image_state("i1").await.unwrap_err();
+        assert!(matches!(&err, crate::DbError::BadJson { column, .. } if column == "faces"), "{err}");
     }
 
     #[tokio::test]

@@ -11,21 +11,23 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::{Backend, Db, Result, json_column, now_ms};
+use crate::columns::JsonText;
+use crate::{Backend, Db, Result, now_ms};
 
 /// A claimed job. `attempts` counts claims, this one included.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Job {
     pub id: String,
     pub kind: String,
+    #[sqlx(try_from = "JsonText<serde_json::Value>")]
     pub payload: serde_json::Value,
     pub attempts: i64,
 }
 
 /// How many jobs are waiting, leased, and given up on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct QueueStats {
     pub ready: i64,
     pub leased: i64,
@@ -121,7 +123,7 @@ impl Db {
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
         let lock = if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let now = now_ms();
-        let row = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $3 AND lease_until < $3
                          ORDER BY run_at, id LIMIT 1 {lock})
@@ -131,14 +133,7 @@ impl Db {
         .bind(now + millis(lease))
         .bind(now)
         .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Job {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            payload: json_column(&row, "payload")?,
-            attempts: row.try_get("attempts")?,
-        }))
+        .await?)
     }
 
     /// Extends `worker`'s lease on a job; false when the lease was lost (it
@@ -191,7 +186,7 @@ impl Db {
     }
 
     pub async fn queue_stats(&self) -> Result<QueueStats> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT
                COALESCE(SUM(CASE WHEN status = 'ready' AND lease_until < $1 THEN 1 ELSE 0 END), 0) AS ready,
                COALESCE(SUM(CASE WHEN status = 'ready' AND lease_until >= $1 THEN 1 ELSE 0 END), 0) AS leased,
@@ -200,8 +195,7 @@ impl Db {
         )
         .bind(now_ms())
         .fetch_one(&self.pool)
-        .await?;
-        Ok(QueueStats { ready: row.try_get("ready")?, leased: row.try_get("leased")?, dead: row.try_get("dead")? })
+        .await?)
     }
 }
 

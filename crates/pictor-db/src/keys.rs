@@ -1,9 +1,6 @@
 //! API keys. Only a sha256 of each key is stored; the key itself is shown
 //! once, when it is created.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use crate::{Db, Result, now_ms};
 
 /// A stored API key (never the key itself).
@@ -14,10 +11,6 @@ pub struct ApiKeyRecord {
     /// Space-separated scopes: `upload`, `read`, `admin`.
     pub scopes: String,
     pub name: Option<String>,
-}
-
-fn from_row(row: &AnyRow) -> Result<ApiKeyRecord> {
-    Ok(<ApiKeyRecord as sqlx::FromRow<AnyRow>>::from_row(row)?)
 }
 
 impl Db {
@@ -42,19 +35,17 @@ impl Db {
 
     /// The live key with this hash, if any.
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row =
-            sqlx::query("SELECT id, owner, scopes, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-                .bind(key_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(sqlx::query_as("SELECT id, owner, scopes, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// How many keys are live: with none (and no JWT issuer) a server is open.
     pub async fn count_api_keys(&self) -> Result<i64> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL").fetch_one(&self.pool).await?;
-        Ok(row.try_get("n")?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 

@@ -3,28 +3,34 @@
 //! wrote, so retries and re-processing never count an image twice.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
+use crate::columns::{Flag, NullableJsonText};
 use crate::events::record_once;
-use crate::images::{RECORD_COLUMNS, from_row};
+use crate::images::RECORD_COLUMNS;
 use crate::{Audience, Db, ImageRecord, Result, now_ms};
 
 /// One label of one image, as the labels task stores it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ImageLabel {
+    #[sqlx(rename = "label")]
     pub name: String,
     pub confidence: f64,
     /// Given by the model (true) or a parent of such a label (false).
+    #[sqlx(try_from = "Flag")]
     pub direct: bool,
-    /// Nearest first.
+    /// Nearest first; none when the label has no `labels` row.
+    #[sqlx(try_from = "NullableJsonText<Vec<String>>")]
     pub parents: Vec<String>,
 }
 
 /// A row of the label index: how many of the caller's images carry it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct LabelCount {
+    #[sqlx(rename = "label")]
     pub name: String,
     pub count: i64,
+    #[sqlx(try_from = "NullableJsonText<Vec<String>>")]
     pub parents: Vec<String>,
 }
 
@@ -86,31 +92,21 @@ impl Db {
 
     /// The image's labels, best first (the model's own before parents).
     pub async fn image_labels(&self, image_id: &str) -> Result<Vec<ImageLabel>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT l.label, l.confidence, l.direct, n.parents FROM image_labels l
              LEFT JOIN labels n ON n.name = l.label
              WHERE l.image_id = $1 ORDER BY l.direct DESC, l.confidence DESC, l.label",
         )
         .bind(image_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ImageLabel {
-                    name: row.try_get("label")?,
-                    confidence: row.try_get("confidence")?,
-                    direct: row.try_get::<i64, _>("direct")? == 1,
-                    parents: crate::json_column_opt(row, "parents")?.unwrap_or_default(),
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// The label index over the audience's images: each label with how
     /// many images carry it, most common first.
     pub async fn label_counts(&self, audience: Audience<'_>) -> Result<Vec<LabelCount>> {
         let (all, owner) = audience.bind();
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT l.label, COUNT(*) AS count, n.parents FROM image_labels l
              JOIN images i ON i.id = l.image_id
              LEFT JOIN labels n ON n.name = l.label
@@ -120,16 +116,7 @@ impl Db {
         .bind(all)
         .bind(owner)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LabelCount {
-                    name: row.try_get("label")?,
-                    count: row.try_get("count")?,
-                    parents: crate::json_column_opt(row, "parents")?.unwrap_or_default(),
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Stores the NSFW score; at or over `threshold` the image is flagged
@@ -146,7 +133,7 @@ impl Db {
     ) -> Result<Option<bool>> {
         let mut tx = self.begin_write().await?;
         let flag = score >= threshold;
-        let row = sqlx::query(
+        let moderation: Option<Option<String>> = sqlx::query_scalar(
             "UPDATE images SET nsfw_score = $1,
                moderation = CASE WHEN moderation IN ('approved', 'rejected') THEN moderation
                                  WHEN $2 = 1 THEN 'flagged' ELSE NULL END
@@ -157,8 +144,7 @@ impl Db {
         .bind(&image.id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let moderation: Option<String> = row.try_get("moderation")?;
+        let Some(moderation) = moderation else { return Ok(None) };
         let held = matches!(moderation.as_deref(), Some("flagged" | "rejected"));
         if moderation.as_deref() == Some("flagged") {
             record_once(
@@ -181,7 +167,7 @@ impl Db {
     /// or `None` when no such image was flagged.
     pub async fn review_image(&self, id: &str, review: Review, by: Option<&str>) -> Result<Option<ImageRecord>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
+        let reviewed: Option<ImageRecord> = sqlx::query_as(&format!(
             "UPDATE images SET moderation = $1 WHERE id = $2 AND moderation IN ('flagged', 'approved', 'rejected')
              RETURNING {RECORD_COLUMNS}"
         ))
@@ -189,7 +175,7 @@ impl Db {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(image) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
+        let Some(image) = reviewed else { return Ok(None) };
         let kind = format!("moderation.{}", review.status());
         let payload = serde_json::json!({ "id": image.id, "owner": image.owner, "by": by, "at": now_ms() });
         record_once(&mut tx, &self.outbox(), &kind, &image.id, image.owner.as_deref(), payload, None).await?;
@@ -206,7 +192,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| Ok((from_row(row)?, row.try_get("nsfw_score")?))).collect()
+        rows.iter().map(|row| Ok((ImageRecord::from_row(row)?, row.try_get("nsfw_score")?))).collect()
     }
 
     /// Stores the faces found (JSON); false when the image is gone.

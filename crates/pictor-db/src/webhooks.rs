@@ -7,35 +7,37 @@
 //! a delivery keeps its id (the `webhook-id` header) across retries.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use crate::columns::{Flag, JsonText};
 use crate::events::Event;
 use crate::jobs::{NewJob, enqueue_in};
-use crate::{Db, Result, json_column, now_ms};
+use crate::{Db, Result, now_ms};
 
 /// The job kind that sends one delivery.
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Webhook {
     pub id: String,
     pub owner: Option<String>,
     pub url: String,
     /// Event kinds, or `*` for all.
+    #[sqlx(try_from = "JsonText<Vec<String>>")]
     pub events: Vec<String>,
     #[serde(skip)]
     pub secret: String,
+    #[sqlx(try_from = "Flag")]
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Delivery {
     pub id: String,
     pub webhook_id: String,
     pub event_id: String,
     pub event_kind: String,
+    #[sqlx(try_from = "JsonText<serde_json::Value>")]
     pub payload: serde_json::Value,
     /// `pending`, `delivered`, `failed` (gave up) or `gone` (the endpoint answered 410).
     pub status: String,
@@ -62,36 +64,6 @@ pub enum Attempt {
 const HOOK_COLUMNS: &str = "id, owner, url, events, secret, enabled, disabled_reason, created_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_kind, payload, status, attempts, last_status, last_error, next_at, created_at, done_at";
 
-fn hook_from_row(row: &AnyRow) -> Result<Webhook> {
-    Ok(Webhook {
-        id: row.try_get("id")?,
-        owner: row.try_get("owner")?,
-        url: row.try_get("url")?,
-        events: json_column(row, "events")?,
-        secret: row.try_get("secret")?,
-        enabled: row.try_get::<i64, _>("enabled")? == 1,
-        disabled_reason: row.try_get("disabled_reason")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
-    Ok(Delivery {
-        id: row.try_get("id")?,
-        webhook_id: row.try_get("webhook_id")?,
-        event_id: row.try_get("event_id")?,
-        event_kind: row.try_get("event_kind")?,
-        payload: json_column(row, "payload")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        last_status: row.try_get("last_status")?,
-        last_error: row.try_get("last_error")?,
-        next_at: row.try_get("next_at")?,
-        created_at: row.try_get("created_at")?,
-        done_at: row.try_get("done_at")?,
-    })
-}
-
 impl Db {
     pub async fn create_webhook(&self, hook: &Webhook) -> Result<()> {
         sqlx::query(&format!("INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
@@ -109,22 +81,20 @@ impl Db {
     }
 
     pub async fn get_webhook(&self, id: &str) -> Result<Option<Webhook>> {
-        let row = sqlx::query(&format!("SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(hook_from_row).transpose()
+            .await?)
     }
 
     /// An owner's subscriptions, oldest first.
     pub async fn list_webhooks(&self, owner: Option<&str>) -> Result<Vec<Webhook>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE (owner IS NULL AND $1 IS NULL) OR owner = $1 ORDER BY created_at, id"
         ))
         .bind(owner)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(hook_from_row).collect()
+        .await?)
     }
 
     /// Deletes a subscription and its delivery log; false when it was not there.
@@ -142,15 +112,14 @@ impl Db {
     /// Returns how many were added.
     pub async fn fan_out(&self, event: &Event, deliver: impl Fn(&str) -> NewJob) -> Result<usize> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(&format!(
+        let hooks: Vec<Webhook> = sqlx::query_as(&format!(
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND ((owner IS NULL AND $1 IS NULL) OR owner = $1)"
         ))
         .bind(&event.owner)
         .fetch_all(&mut *tx)
         .await?;
         let mut added = 0;
-        for hook in rows.iter().map(hook_from_row) {
-            let hook = hook?;
+        for hook in hooks {
             if !hook.events.iter().any(|k| k == "*" || *k == event.kind) {
                 continue;
             }
@@ -184,23 +153,21 @@ impl Db {
     }
 
     pub async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>> {
-        let row = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(delivery_from_row).transpose()
+            .await?)
     }
 
     /// A subscription's deliveries, newest first.
     pub async fn deliveries(&self, webhook: &str, limit: i64) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         ))
         .bind(webhook)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(delivery_from_row).collect()
+        .await?)
     }
 
     /// Records one attempt and its outcome; `Gone` also disables the endpoint.
