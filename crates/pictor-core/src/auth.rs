@@ -231,7 +231,7 @@ impl Auth {
                 audience: config.audience.clone(),
             })
         };
-        let keys_exist = db.count_api_keys().await? > 0;
+        let keys_exist = db.count_api_keys().await? > 0 || db.count_users().await? > 0;
         Ok(Arc::new(Self {
             db,
             jwt,
@@ -255,7 +255,8 @@ impl Auth {
                 return Ok(!exist);
             }
         }
-        let exist = self.db.count_api_keys().await? > 0;
+        // Keys or accounts: once either exists, callers must say who they are.
+        let exist = self.db.count_api_keys().await? > 0 || self.db.count_users().await? > 0;
         *self.keys_exist.write().await = (exist, Instant::now());
         Ok(!exist)
     }

@@ -125,8 +125,16 @@ impl AppState {
     }
 
     /// The image record `id`, from the record cache, or `NotFound`.
-    pub async fn image(&self, id: &str) -> Result<pictor_db::ImageRecord> {
+    pub async fn image(&self, id: &str) -> Result<Arc<pictor_db::ImageRecord>> {
         self.records.get(&self.db, id).await
+    }
+
+    /// The image record `id` as `caller` may see it: `NotFound` when it
+    /// does not exist or is someone else's ([`access::ensure_visible`]).
+    pub async fn image_for(&self, caller: &auth::Principal, id: &str) -> Result<Arc<pictor_db::ImageRecord>> {
+        let record = self.image(id).await?;
+        access::ensure_visible(caller, record.owner.as_deref(), format_args!("image {id}"))?;
+        Ok(record)
     }
 
     /// Drops this process's cached copy of an image record after a change

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -13,12 +14,33 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
 
+/// Labels of the per-request families, all `&'static str`: counting a
+/// request allocates nothing.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+type CacheLabels = [(&'static str, &'static str); 2];
+
+/// Most distinct routes kept as labels; any more count as `other`.
+const MAX_ROUTES: usize = 256;
+
 /// All of the service's metrics, registered once.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<Labels, Counter>,
-    latency: Family<Labels, Histogram>,
-    cache: Family<Labels, Counter>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    cache: Family<CacheLabels, Counter>,
+    /// Route templates seen, kept for the process's life as label values.
+    routes: std::sync::RwLock<std::collections::HashSet<&'static str>>,
     /// Image jobs running now.
     pub jobs_running: Gauge,
     /// Image jobs waiting for a worker.
@@ -40,10 +62,11 @@ pub struct Metrics {
 impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("pictor");
-        let requests = Family::<Labels, Counter>::default();
-        let latency =
-            Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
-        let cache = Family::<Labels, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        let cache = Family::<CacheLabels, Counter>::default();
         let (jobs_running, jobs_waiting, jobs_rejected) = (Gauge::default(), Gauge::default(), Counter::default());
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer HTTP requests", latency.clone());
@@ -76,6 +99,7 @@ impl Metrics {
             requests,
             latency,
             cache,
+            routes: Default::default(),
             jobs_running,
             jobs_waiting,
             jobs_rejected,
@@ -90,7 +114,7 @@ impl Metrics {
     /// Counts a derivative lookup: `tier` is `memory` or `store`, `result`
     /// is `hit` or `miss`.
     pub fn cache(&self, tier: &'static str, result: &'static str) {
-        self.cache.get_or_create(&vec![("tier", tier.to_string()), ("result", result.to_string())]).inc();
+        self.cache.get_or_create(&[("tier", tier), ("result", result)]).inc();
     }
 
     /// Records how long an admitted image job waited for a worker.
@@ -167,14 +191,39 @@ impl Metrics {
     /// Counts one answered HTTP request under its matched `route`. Only
     /// standard methods become labels, so clients cannot grow the metric
     /// families without bound.
-    pub fn http_request(&self, method: &str, route: String, status: u16, seconds: f64) {
+    pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let method = match method {
-            m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+            "GET" => "GET",
+            "HEAD" => "HEAD",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "DELETE" => "DELETE",
+            "PATCH" => "PATCH",
+            "OPTIONS" => "OPTIONS",
             _ => "other",
         };
-        self.latency.get_or_create(&vec![("route", route.clone())]).observe(seconds);
-        let labels = vec![("method", method.to_string()), ("route", route), ("status", status.to_string())];
-        self.requests.get_or_create(&labels).inc();
+        let route = self.route_label(route);
+        self.latency.get_or_create(&RouteLabels { route }).observe(seconds);
+        self.requests.get_or_create(&RequestLabels { method, route, status }).inc();
+    }
+
+    /// `route` as a label value that lives as long as the process. Routes
+    /// are the router's templates, a fixed set; past [`MAX_ROUTES`] they
+    /// count as `other`, so nothing grows without bound.
+    fn route_label(&self, route: &str) -> &'static str {
+        if let Some(known) = self.routes.read().expect("route labels").get(route) {
+            return known;
+        }
+        let mut routes = self.routes.write().expect("route labels");
+        if let Some(known) = routes.get(route) {
+            return known;
+        }
+        if routes.len() >= MAX_ROUTES {
+            return "other";
+        }
+        let kept: &'static str = Box::leak(route.into());
+        routes.insert(kept);
+        kept
     }
 
     /// The text exposition.

@@ -4,14 +4,16 @@
 //! for up to [`RECORD_TTL`] after another process deleted it; this process's
 //! own deletes take effect at once.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pictor_db::{Db, ImageRecord};
 
 use crate::error::{Error, Result};
 
-/// A bounded map of image records with a short time to live.
-pub struct RecordCache(quick_cache::sync::Cache<String, (ImageRecord, Instant)>);
+/// A bounded map of image records with a short time to live. Records are
+/// shared, not copied: a cached hit allocates nothing for its record.
+pub struct RecordCache(quick_cache::sync::Cache<String, (Arc<ImageRecord>, Instant)>);
 
 /// How long a cached record is trusted.
 pub const RECORD_TTL: Duration = Duration::from_secs(5);
@@ -22,13 +24,13 @@ impl RecordCache {
     }
 
     /// The record `id`, or `NotFound`.
-    pub async fn get(&self, db: &Db, id: &str) -> Result<ImageRecord> {
+    pub async fn get(&self, db: &Db, id: &str) -> Result<Arc<ImageRecord>> {
         if let Some((record, at)) = self.0.get(id)
             && at.elapsed() < RECORD_TTL
         {
             return Ok(record);
         }
-        let record = db.get_image(id).await?.ok_or_else(|| Error::not_found(format!("image {id}")))?;
+        let record = Arc::new(db.get_image(id).await?.ok_or_else(|| Error::not_found(format!("image {id}")))?);
         self.0.insert(id.to_string(), (record.clone(), Instant::now()));
         Ok(record)
     }

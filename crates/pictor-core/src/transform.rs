@@ -15,14 +15,22 @@ use crate::error::{Error, Result};
 /// Renders `record` through `pipeline` as `format` on a worker.
 pub async fn render(
     state: &AppState,
-    record: ImageRecord,
+    record: &ImageRecord,
     pipeline: Pipeline,
     format: OutputFormat,
 ) -> Result<Derivative> {
     // A worker first, the original's bytes second: a request waiting for a
-    // worker holds no image memory, and one refused (503) has read nothing.
-    let slot = state.workers.admit().await?;
-    let original = state.store.get_blob(&record.sha256).await?;
+    // worker holds no image memory, and one refused (503) has read nothing;
+    // except on deck, where it reads while it waits (bounded: one per worker).
+    let (slot, original) = match state.workers.on_deck() {
+        Some(_deck) => {
+            tokio::try_join!(state.workers.admit(), async { Ok(state.store.get_blob(&record.sha256).await?) })?
+        }
+        None => {
+            let slot = state.workers.admit().await?;
+            (slot, state.store.get_blob(&record.sha256).await?)
+        }
+    };
     let limits = state.limits();
     let vision = state.vision.clone();
     // `auto` reaching the encoder means neither AVIF nor WebP: an empty

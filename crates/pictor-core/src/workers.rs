@@ -6,9 +6,11 @@
 //! without bound.
 //!
 //! Waiting is cheap by design: a caller takes its [`Slot`] with
-//! [`Workers::admit`] *before* it reads anything large (the transform route
-//! fetches the original only once it holds a slot), so a waiting request
-//! holds no image bytes, and a refused one has read none.
+//! [`Workers::admit`] *before* it reads anything large, so a waiting request
+//! holds no image bytes, and a refused one has read none. The exception is
+//! the deck ([`Workers::on_deck`]): up to one waiting request per worker
+//! may read its original while it waits, so that a worker that frees up
+//! starts computing at once instead of idling through a read.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +24,7 @@ use crate::metrics::{Metrics, Refusal};
 
 pub struct Workers {
     permits: Arc<Semaphore>,
+    deck: Arc<Semaphore>,
     queue: usize,
     wait: Duration,
     waiting: AtomicUsize,
@@ -55,7 +58,26 @@ impl Workers {
     /// `workers` jobs at once; at most `queue` more wait, each for at most
     /// `wait`.
     pub fn with_limits(workers: usize, queue: usize, wait: Duration, metrics: Arc<Metrics>) -> Self {
-        Self { permits: Arc::new(Semaphore::new(workers.max(1))), queue, wait, waiting: AtomicUsize::new(0), metrics }
+        let workers = workers.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(workers)),
+            deck: Arc::new(Semaphore::new(workers)),
+            queue,
+            wait,
+            waiting: AtomicUsize::new(0),
+            metrics,
+        }
+    }
+
+    /// A place on deck, when every worker is busy and fewer requests than
+    /// workers are on deck: its holder may read its input while it waits in
+    /// [`Workers::admit`]. None when a worker is free (read after admission,
+    /// as usual) or the deck is full (wait holding nothing).
+    pub fn on_deck(&self) -> Option<OwnedSemaphorePermit> {
+        if self.permits.available_permits() > 0 {
+            return None;
+        }
+        self.deck.clone().try_acquire_owned().ok()
     }
 
     /// A worker for a request: at once if one is free; else after waiting
@@ -195,6 +217,19 @@ mod tests {
     fn spawn_admit(workers: &Arc<Workers>) -> tokio::task::JoinHandle<Result<()>> {
         let workers = workers.clone();
         tokio::spawn(async move { workers.admit().await.map(drop) })
+    }
+
+    #[tokio::test]
+    async fn the_deck_holds_one_request_per_worker_and_only_while_all_are_busy() {
+        let (workers, _) = pool(1, 8, FOREVER);
+        assert!(workers.on_deck().is_none(), "a worker is free: no reading ahead");
+        let busy = workers.admit().await.unwrap();
+        let deck = workers.on_deck().expect("all busy: one may read ahead");
+        assert!(workers.on_deck().is_none(), "one place per worker");
+        drop(deck);
+        assert!(workers.on_deck().is_some(), "the place is free again");
+        drop(busy);
+        assert!(workers.on_deck().is_none());
     }
 
     #[tokio::test]

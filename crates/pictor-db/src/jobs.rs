@@ -119,6 +119,25 @@ impl Db {
         enqueue_in(&mut conn, kind, payload, dedupe, now_ms() + millis(delay)).await
     }
 
+    /// How long until the next waiting job is due (zero if one is due
+    /// now); none when no job waits.
+    pub async fn next_due_in(&self) -> Result<Option<Duration>> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE status = 'ready'").fetch_one(&self.pool).await?;
+        Ok(next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))))
+    }
+
+    /// Moves every waiting job `by` earlier, as if that much time had
+    /// passed: how a test runs a retry schedule without waiting it out.
+    pub async fn bring_forward(&self, by: Duration) -> Result<u64> {
+        let moved = sqlx::query("UPDATE jobs SET run_at = run_at - $1 WHERE status = 'ready'")
+            .bind(millis(by))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(moved)
+    }
+
     /// Claims the oldest due job for `worker`, leased for `lease`.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
         let lock = if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };

@@ -9,6 +9,7 @@
 //! same transaction, so the event feed never misses or invents a change.
 //! Every record that belongs to someone carries an `owner`.
 
+mod accounts;
 mod blobs;
 mod columns;
 mod derivatives;
@@ -26,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use accounts::{SessionRecord, UserRecord};
 pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;
 pub use events::{Audience, Event};

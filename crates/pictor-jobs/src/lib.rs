@@ -152,6 +152,24 @@ impl Runtime {
         }
     }
 
+    /// Runs the queue until no job is left, bringing each job that waits
+    /// for later forward (a retry, say) instead of sleeping until it is
+    /// due; returns the waits it skipped, in order. For tests of schedules.
+    /// Stops after `MAX_SETTLE_ROUNDS` rounds, for a job that keeps
+    /// rescheduling itself.
+    pub async fn settle(self: &Arc<Self>) -> pictor_db::Result<Vec<Duration>> {
+        let mut skipped = Vec::new();
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            self.drain().await;
+            let Some(wait) = self.db.next_due_in().await? else { break };
+            if !wait.is_zero() {
+                self.db.bring_forward(wait).await?;
+                skipped.push(wait);
+            }
+        }
+        Ok(skipped)
+    }
+
     /// `pictor worker`: the worker loops and housekeeping until `shutdown`
     /// resolves, then the jobs in hand finish.
     pub async fn run_worker(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
@@ -169,6 +187,9 @@ impl Runtime {
 fn hostname() -> String {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
 }
+
+/// At most this many waits skipped by [`Runtime::settle`].
+const MAX_SETTLE_ROUNDS: usize = 100;
 
 /// Longest pause between polls of an idle queue.
 const IDLE_POLL: Duration = Duration::from_millis(500);

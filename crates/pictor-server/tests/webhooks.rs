@@ -5,16 +5,17 @@
 //! delivery log, owner isolation, validation and the SSRF guard.
 //!
 //! Deliveries go to a receiver started by each test on 127.0.0.1, which
-//! `fetch.allow` opens; retries wait 1 s each (`[1, 1]`, no jitter); the
-//! workers run in the server. Only `image.created` and `image.deleted`
-//! events are relied on.
+//! `fetch.allow` opens. No worker runs: each test runs the queue itself with
+//! `settle`, which skips the retries' waits (60 s, then 300 s, no jitter)
+//! instead of sleeping, and reports them. Only `image.created` and
+//! `image.deleted` events are relied on.
 
 use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -45,7 +46,6 @@ both_backends!(
 struct Received {
     headers: BTreeMap<String, String>,
     body: String,
-    at: Instant,
 }
 
 impl Received {
@@ -96,37 +96,11 @@ impl Receiver {
     fn received(&self) -> Vec<Received> {
         self.behaviour.requests.lock().unwrap().clone()
     }
-
-    /// Waits until `n` requests arrived (at most `limit`); returns them.
-    async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
-        let start = Instant::now();
-        loop {
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "expected {n} webhook requests within {limit:?}, got {}: {got:#?}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Asserts that exactly `n` requests arrive, waiting `quiet` for more.
-    async fn expect_exactly(&self, n: usize, quiet: Duration) -> Vec<Received> {
-        self.wait_for(n, Duration::from_secs(15)).await;
-        tokio::time::sleep(quiet).await;
-        let got = self.received();
-        assert_eq!(got.len(), n, "unexpected extra webhook requests: {got:#?}");
-        got
-    }
 }
 
 async fn receive(State(behaviour): State<Arc<Behaviour>>, headers: HeaderMap, body: String) -> StatusCode {
     let headers = headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-    behaviour.requests.lock().unwrap().push(Received { headers, body, at: Instant::now() });
+    behaviour.requests.lock().unwrap().push(Received { headers, body });
     if behaviour.gone.load(Ordering::SeqCst) {
         return StatusCode::GONE;
     }
@@ -136,12 +110,11 @@ async fn receive(State(behaviour): State<Arc<Behaviour>>, headers: HeaderMap, bo
 
 // ---------------------------------------------------------------- helpers
 
-/// Fast retries (1 s, 1 s: three attempts), no jitter, loopback allowed,
-/// workers on.
+/// Retries after 60 s and 300 s (three attempts), no jitter, loopback allowed;
+/// workers stay off: tests run the queue with `settle`.
 fn fast(config: &mut Config) {
-    config.workflow.run_workers = true;
     config.fetch.allow = vec!["127.0.0.1/32".into()];
-    config.webhooks.retry_schedule_secs = vec![1, 1];
+    config.webhooks.retry_schedule_secs = vec![60, 300];
     config.webhooks.jitter = 0.0;
     config.webhooks.timeout_secs = 5;
 }
@@ -190,16 +163,13 @@ async fn log(app: &TestApp, key: Option<&str>, hook: &Value) -> Vec<Value> {
     response.json::<Value>().await.unwrap()["deliveries"].as_array().unwrap().clone()
 }
 
-/// Waits until the newest delivery leaves `pending`; returns the log.
-async fn settled_log(app: &TestApp, key: Option<&str>, hook: &Value) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
-        let entries = log(app, key, hook).await;
-        if entries.first().is_some_and(|d| d["status"] != "pending") {
-            return entries;
-        }
-        assert!(start.elapsed() < Duration::from_secs(15), "the delivery stayed pending: {entries:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// The queue skipped one wait per retry, each the schedule's step (no
+/// jitter), less the moments the attempts took.
+fn assert_follows_schedule(waits: &[Duration], steps_secs: &[u64]) {
+    assert_eq!(waits.len(), steps_secs.len(), "waits {waits:?} against steps {steps_secs:?} s");
+    for (wait, step) in waits.iter().zip(steps_secs) {
+        let step = Duration::from_secs(*step);
+        assert!(*wait <= step && step - *wait < Duration::from_secs(10), "waited {wait:?} for a {step:?} step");
     }
 }
 
@@ -271,7 +241,9 @@ async fn deliveries_are_signed_per_standard_webhooks(backend: Backend) {
     assert_eq!(response.json::<Value>().await.unwrap()["secret"], chosen.as_str());
 
     let image = upload(&app, None).await;
-    let got = receiver.expect_exactly(1, Duration::from_millis(500)).await;
+    assert!(app.settle().await.is_empty(), "nothing was retried");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
     let request = &got[0];
     assert_signed(&secret, request);
     let body = request.json();
@@ -279,14 +251,15 @@ async fn deliveries_are_signed_per_standard_webhooks(backend: Backend) {
     assert_eq!(body["data"]["id"], image.as_str());
     assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
     assert_verified_by_python(&secret, &got);
-    let got_other = other.wait_for(1, Duration::from_secs(10)).await;
+    let got_other = other.received();
+    assert_eq!(got_other.len(), 1, "{got_other:#?}");
     assert_signed(&chosen, &got_other[0]);
     assert_verified_by_python(&chosen, &got_other);
     assert_ne!(got_other[0].header("webhook-id"), request.header("webhook-id"), "one id per delivery");
 
     // The log shows the delivery under the id the receiver saw; the secret
     // is shown only at creation.
-    let entries = settled_log(&app, None, &hook).await;
+    let entries = log(&app, None, &hook).await;
     assert_eq!(entries.len(), 1);
     let entry = &entries[0];
     assert_eq!(entry["id"], request.header("webhook-id"));
@@ -307,19 +280,18 @@ async fn failed_attempts_are_retried_with_the_same_id(backend: Backend) {
     let hook = subscribe(&app, None, &receiver.url, &["image.created"]).await;
     let secret = hook["secret"].as_str().unwrap();
     upload(&app, None).await;
-    let got = receiver.expect_exactly(3, Duration::from_millis(1500)).await;
+    let waits = app.settle().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 3, "{got:#?}");
     let id = got[0].header("webhook-id");
     for (n, request) in got.iter().enumerate() {
         assert_eq!(request.header("webhook-id"), id, "attempt {n} changed the id");
         assert_eq!(request.body, got[0].body, "attempt {n} changed the body");
         assert_signed(secret, request);
     }
-    for pair in got.windows(2) {
-        let gap = pair[1].at - pair[0].at;
-        assert!(gap >= Duration::from_millis(900), "retried after {gap:?}, before the 1 s step");
-    }
+    assert_follows_schedule(&waits, &[60, 300]);
     assert_verified_by_python(secret, &got);
-    let entries = settled_log(&app, None, &hook).await;
+    let entries = log(&app, None, &hook).await;
     assert_eq!(entries.len(), 1);
     assert_eq!((entries[0]["status"].as_str(), entries[0]["attempts"].as_i64()), (Some("delivered"), Some(3)));
     assert_eq!(entries[0]["last_status"], 200);
@@ -331,23 +303,18 @@ async fn deliveries_give_up_when_the_schedule_runs_out(backend: Backend) {
     let receiver = Receiver::start().await.failing(usize::MAX);
     let hook = subscribe(&app, None, &receiver.url, &["image.created"]).await;
     upload(&app, None).await;
-    // While it is retrying, the log says when the next attempt is due.
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    let start = Instant::now();
-    let pending = loop {
-        let entries = log(&app, None, &hook).await;
-        if entries[0]["attempts"] == 1 {
-            break entries[0].clone();
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "{entries:#?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    if pending["status"] == "pending" {
-        assert!(pending["next_attempt_at"].as_i64().is_some(), "{pending}");
-        assert_eq!(pending["last_status"], 500);
-    }
-    receiver.expect_exactly(3, Duration::from_millis(2500)).await;
-    let entries = settled_log(&app, None, &hook).await;
+    // After the first attempt, the log says when the next one is due.
+    app.drain().await;
+    assert_eq!(receiver.received().len(), 1);
+    let pending = log(&app, None, &hook).await[0].clone();
+    assert_eq!((pending["status"].as_str(), pending["attempts"].as_i64()), (Some("pending"), Some(1)), "{pending}");
+    assert_eq!(pending["last_status"], 500);
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let due_in = pending["next_attempt_at"].as_i64().expect("next_attempt_at") - now_ms;
+    assert!((50_000..=60_000).contains(&due_in), "the retry is due in {due_in} ms, not after the 60 s step: {pending}");
+    assert_follows_schedule(&app.settle().await, &[60, 300]);
+    assert_eq!(receiver.received().len(), 3);
+    let entries = log(&app, None, &hook).await;
     let entry = &entries[0];
     assert_eq!((entry["status"].as_str(), entry["attempts"].as_i64()), (Some("failed"), Some(3)), "{entry}");
     assert_eq!(entry["last_status"], 500);
@@ -366,8 +333,9 @@ async fn gone_disables_the_endpoint(backend: Backend) {
     let hook = subscribe(&app, None, &receiver.url, &["image.created"]).await;
     let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
     upload(&app, None).await;
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    let entries = settled_log(&app, None, &hook).await;
+    assert!(app.settle().await.is_empty(), "a 410 is not retried");
+    assert_eq!(receiver.received().len(), 1);
+    let entries = log(&app, None, &hook).await;
     assert_eq!((entries[0]["status"].as_str(), entries[0]["attempts"].as_i64()), (Some("gone"), Some(1)));
     assert_eq!(entries[0]["last_status"], 410);
     let shown: Value = get(&app, None, &path).await.json().await.unwrap();
@@ -375,7 +343,8 @@ async fn gone_disables_the_endpoint(backend: Backend) {
     assert!(shown["disabled_reason"].as_str().unwrap().contains("410"), "{shown}");
     // No retry of the 410, and nothing for later events.
     upload(&app, None).await;
-    receiver.expect_exactly(1, Duration::from_millis(2500)).await;
+    app.settle().await;
+    assert_eq!(receiver.received().len(), 1);
     assert_eq!(log(&app, None, &hook).await.len(), 1);
     app.shutdown().await;
 }
@@ -386,13 +355,15 @@ async fn deleting_a_subscription_stops_its_retries(backend: Backend) {
     let hook = subscribe(&app, None, &receiver.url, &["image.created"]).await;
     let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
     upload(&app, None).await;
-    receiver.wait_for(1, Duration::from_secs(10)).await;
+    app.drain().await;
+    assert_eq!(receiver.received().len(), 1);
     assert_eq!(delete(&app, None, &path).await.status(), 204);
     assert_problem(get(&app, None, &path).await, 404, "not_found").await;
     assert_problem(get(&app, None, &format!("{path}/deliveries")).await, 404, "not_found").await;
     assert_problem(delete(&app, None, &path).await, 404, "not_found").await;
-    // The retry due in 1 s ends without sending.
-    receiver.expect_exactly(1, Duration::from_millis(2500)).await;
+    // The retry due in a minute ends without sending.
+    app.settle().await;
+    assert_eq!(receiver.received().len(), 1);
     let list: Value = get(&app, None, "/api/v1/webhooks").await.json().await.unwrap();
     assert_eq!(list["webhooks"], json!([]));
     app.shutdown().await;
@@ -415,7 +386,9 @@ async fn subscriptions_belong_to_their_owner(backend: Backend) {
     // al's events go to al's endpoint only.
     let image = upload(&app, al).await;
     assert_eq!(delete(&app, al, &format!("/api/v1/img/{image}")).await.status(), 204);
-    let got = al_receiver.expect_exactly(2, Duration::from_millis(1000)).await;
+    app.settle().await;
+    let got = al_receiver.received();
+    assert_eq!(got.len(), 2, "{got:#?}");
     let mut kinds: Vec<String> = got.iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect();
     kinds.sort();
     assert_eq!(kinds, ["image.created", "image.deleted"]);

@@ -144,7 +144,7 @@ pub async fn for_image(
     principal: Authed<Read>,
     ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ExecutionList>> {
-    let image = state.image(&id).await?;
+    let image = state.image_for(&principal, &id).await?;
     ensure_sees(&principal, image.owner.as_deref(), "this image")?;
     let rows = state.db.executions_for_image(&id).await?;
     Ok(Json(ExecutionList { executions: rows.into_iter().map(|e| ExecutionView::new(e, None)).collect() }))
@@ -161,7 +161,7 @@ pub async fn reprocess(
     principal: Authed<Upload>,
     ImagePath(id): ImagePath,
 ) -> ApiResult<(StatusCode, Json<ExecutionView>)> {
-    let image = state.image(&id).await?;
+    let image = state.image_for(&principal, &id).await?;
     ensure_manages(&principal, image.owner.as_deref(), "this image")?;
     let workflow = state.workflows.for_images().ok_or_else(|| {
         ApiError::new(

@@ -161,9 +161,9 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let Some((id, extension)) = file.rsplit_once('.') else {
-        state.auth.require(credential(&headers), Scope::Read).await?;
-        let record = state.image(&file).await?;
-        let mut view = ImageView::from(&record);
+        let caller = state.auth.require(credential(&headers), Scope::Read).await?;
+        let record = state.image_for(&caller, &file).await?;
+        let mut view = ImageView::from(&*record);
         if let Some(processing) = state.db.image_state(&record.id).await? {
             view = view.with_state(processing);
         }
@@ -174,12 +174,16 @@ pub async fn get(
         OutputFormat::from_str(extension).map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
     let (pipeline, principal) =
         authorise_transform(&state, uri.path(), query.as_deref().unwrap_or(""), &headers).await?;
-    let record = state.image(id).await?;
+    // A signed URL stands for its signer: no caller to check.
+    let record = match &principal {
+        Some(caller) => state.image_for(caller, id).await?,
+        None => state.image(id).await?,
+    };
     ensure_viewable(&state, &record, principal.as_ref()).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
     let key = pictor_core::cache::derivative_key(&record.sha256, &pipeline, format);
-    let derivative = state.cache.get_or_compute(key, || transform::render(&state, record, pipeline, format)).await?;
+    let derivative = state.cache.get_or_compute(key, || transform::render(&state, &record, pipeline, format)).await?;
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
@@ -281,7 +285,7 @@ pub async fn original(
     ImagePath(id): ImagePath,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let record = state.image(&id).await?;
+    let record = state.image_for(&principal, &id).await?;
     ensure_viewable(&state, &record, Some(&principal)).await?;
     let etag = format!("\"{}\"", record.sha256);
     let len = record.bytes as u64;
@@ -351,6 +355,7 @@ pub async fn delete(
     ImagePath(id): ImagePath,
 ) -> ApiResult<StatusCode> {
     let record = state.db.get_image(&id).await?.ok_or_else(|| ApiError::not_found(format!("image {id}")))?;
+    pictor_core::access::ensure_visible(&principal, record.owner.as_deref(), format_args!("image {id}"))?;
     ensure_manages(&principal, record.owner.as_deref(), "this image")?;
     remove(&state, &record).await;
     Ok(StatusCode::NO_CONTENT)

@@ -128,7 +128,7 @@ async fn seed_upload(state: &Runtime, principal: Principal, seed: UploadSeed, li
             ingest::ingest(state, upload_of(bytes, "url", &principal)).await?
         }
         "uuid" => {
-            let source = state.image(seed.data.trim()).await?;
+            let source = state.image_for(&principal, seed.data.trim()).await?;
             ingest::copy(state, &source, principal.owner.clone()).await?
         }
         other => {

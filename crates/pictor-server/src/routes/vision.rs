@@ -78,12 +78,12 @@ pub struct ImageLabels {
 )]
 pub async fn of_image(
     State(state): State<Arc<Runtime>>,
-    _caller: Authed<Read>,
+    caller: Authed<Read>,
     ImagePath(id): ImagePath,
 ) -> ApiResult<Json<ImageLabels>> {
-    let record = state.image(&id).await?;
+    let record = state.image_for(&caller, &id).await?;
     let labels = state.db.image_labels(&record.id).await?;
-    Ok(Json(ImageLabels { id: record.id, labels: labels.into_iter().map(ImageLabelView::from).collect() }))
+    Ok(Json(ImageLabels { id: record.id.clone(), labels: labels.into_iter().map(ImageLabelView::from).collect() }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -97,6 +97,12 @@ impl TestApp {
         self.state.drain().await
     }
 
+    /// Runs the queue dry, skipping ahead through the waits of jobs due
+    /// later (retries) instead of sleeping; returns the waits skipped.
+    pub async fn settle(&self) -> Vec<std::time::Duration> {
+        self.state.settle().await.expect("settling the job queue")
+    }
+
     /// Uploads raw bytes; returns the response.
     pub async fn upload_raw(&self, bytes: Vec<u8>, content_type: &str) -> reqwest::Response {
         self.client.post(self.url("/api/v1/img")).header("content-type", content_type).body(bytes).send().await.unwrap()

@@ -1,0 +1,179 @@
+//! Accounts, their OIDC identities, web sessions and failed sign-ins.
+//!
+//! Only hashes are kept: argon2id for passwords (made above, in the core),
+//! sha256 for session tokens. Deleting an account deletes its sessions.
+
+use crate::{Db, Result, now_ms};
+
+/// An account (never its password).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: String,
+    /// The owner name recorded on what the account uploads.
+    pub name: String,
+    #[sqlx(try_from = "crate::columns::Flag")]
+    pub admin: bool,
+    pub created_at: i64,
+}
+
+/// A live session and its account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+const USER_COLUMNS: &str = "users.id, users.name, users.admin, users.created_at";
+
+impl Db {
+    /// Adds an account; false when the name is taken.
+    pub async fn insert_user(&self, id: &str, name: &str, password_hash: Option<&str>, admin: bool) -> Result<bool> {
+        let added = sqlx::query(
+            "INSERT INTO users (id, name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(password_hash)
+        .bind(i64::from(admin))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(added > 0)
+    }
+
+    /// The account `name` and its password hash (none for OIDC-only ones).
+    pub async fn user_with_password(&self, name: &str) -> Result<Option<(UserRecord, Option<String>)>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, users.password_hash FROM users WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = <UserRecord as sqlx::FromRow<_>>::from_row(&row)?;
+        Ok(Some((user, sqlx::Row::try_get(&row, "password_hash")?)))
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>> {
+        Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Every account, oldest first.
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The account an OIDC identity signs in as.
+    pub async fn user_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<UserRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users JOIN identities ON identities.user_id = users.id
+             WHERE identities.issuer = $1 AND identities.subject = $2"
+        ))
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_session(&self, token_hash: &str, user_id: &str, csrf: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The unexpired session with this token hash, and its account.
+    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, sessions.csrf, sessions.expires_at FROM sessions
+             JOIN users ON users.id = sessions.user_id
+             WHERE sessions.token_hash = $1 AND sessions.expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            user: <UserRecord as sqlx::FromRow<_>>::from_row(&row)?,
+            csrf: sqlx::Row::try_get(&row, "csrf")?,
+            expires_at: sqlx::Row::try_get(&row, "expires_at")?,
+        }))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Signs an account out everywhere.
+    pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64> {
+        let gone = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(gone.rows_affected())
+    }
+
+    /// Records a failed sign-in for `name`; returns how many it has had
+    /// since `since` (Unix ms), this one included. Older ones are pruned.
+    pub async fn record_login_failure(&self, name: &str, since: i64) -> Result<i64> {
+        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(since).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO login_failures (name, at) VALUES ($1, $2)")
+            .bind(name)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        self.login_failures_since(name, since).await
+    }
+
+    pub async fn login_failures_since(&self, name: &str, since: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE name = $1 AND at >= $2")
+            .bind(name)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn clear_login_failures(&self, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+}
