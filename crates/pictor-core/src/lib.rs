@@ -26,6 +26,7 @@
 //! headers), nor which workflow or job reacts to an event.
 
 pub mod access;
+pub mod accounts;
 pub mod auth;
 pub mod cache;
 pub mod config;

@@ -134,3 +134,48 @@ fn admin_create_key_prints_a_key_that_closes_the_server() {
     assert!(status(Some(&key)).status.success());
     assert!(server.stop(), "SIGTERM drains and exits 0");
 }
+
+/// `admin create-user` with the password on standard input.
+fn create_user(data: &Path, name: &str, password: &str, admin: bool) -> std::process::Output {
+    use std::io::Write as _;
+    let mut command = pictor();
+    command.args(["admin", "create-user", "--name", name, "--data-dir"]).arg(data);
+    if admin {
+        command.arg("--admin");
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_create_user_makes_an_account_that_closes_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let short = create_user(&data, "root", "short", true);
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("10 to 1,024 characters"));
+    let bad_name = create_user(&data, "no spaces please", "a long enough password", true);
+    assert!(!bad_name.status.success());
+    assert!(String::from_utf8_lossy(&bad_name.stderr).contains("user name"));
+
+    let made = create_user(&data, "Root", "a long enough password", true);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(String::from_utf8_lossy(&made.stderr).contains("admin account \"root\""));
+    let again = create_user(&data, "root", "another long password", false);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
+
+    // An account, like a key, closes the open server.
+    let (server, base) = serve(&data);
+    let file = dir.path().join("p.png");
+    write_png(&file, 4, 4);
+    let anonymous = pictor().args(["upload", "--server", &base]).arg(&file).output().unwrap();
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("401"), "{anonymous:?}");
+    assert!(server.stop());
+}

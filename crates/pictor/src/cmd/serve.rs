@@ -28,9 +28,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Scripts wait for this exact line on stdout.
         println!("listening on http://{}", server.local_addr());
         std::io::stdout().flush()?;
+        if server.runtime().db.count_users().await.unwrap_or(1) == 0 {
+            eprintln!(
+                "no accounts yet: create the first admin with\n  \
+                 echo 'a long password' | pictor admin create-user --name admin --admin{}",
+                args_hint(&server.runtime().config)
+            );
+        }
         server.run(shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--data-dir` that points `pictor admin` at this server's data.
+fn args_hint(config: &pictor_core::config::Config) -> String {
+    format!(" --data-dir {}", config.data_dir.display())
 }
 
 /// Fetches the vision models on first start. Failing is not fatal: the
