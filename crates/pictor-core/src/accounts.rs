@@ -193,7 +193,8 @@ pub fn principal(user: &UserRecord) -> Principal {
     Principal::new(Some(user.name.clone()), scopes)
 }
 
-fn random_token() -> String {
+/// 256 random bits, URL-safe base64: session, CSRF and form tokens.
+pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 

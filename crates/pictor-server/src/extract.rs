@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use pictor_core::auth::{Principal, Scope};
 use pictor_core::domain::ImageId;
 use pictor_jobs::Runtime;
@@ -64,9 +64,33 @@ impl<S: ScopeMarker> FromRequestParts<Arc<Runtime>> for Authed<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Runtime>) -> Result<Self, ApiError> {
-        let principal = state.auth.require(credential(&parts.headers), S::SCOPE).await?;
+        let principal = caller(state, &parts.headers, &parts.method, S::SCOPE).await?;
         Ok(Self { principal, scope: PhantomData })
     }
+}
+
+/// The caller, who must hold `scope`: from `Authorization` or `X-API-Key`,
+/// or, for reads only (GET, HEAD), from the web app's session cookie, so
+/// that the pages' `<img>` tags work. Writes through the API never accept
+/// the cookie: a cross-site form could send it.
+pub async fn caller(
+    state: &Runtime,
+    headers: &HeaderMap,
+    method: &Method,
+    scope: Scope,
+) -> Result<Principal, ApiError> {
+    let reading = *method == Method::GET || *method == Method::HEAD;
+    if credential(headers).is_none()
+        && reading
+        && let Some(token) = pictor_web::session_token(headers)
+        && let Some(session) = pictor_core::accounts::session(&state.db, token).await?
+    {
+        let principal = pictor_core::accounts::principal(&session.user);
+        if principal.has(scope) {
+            return Ok(principal);
+        }
+    }
+    Ok(state.auth.require(credential(headers), scope).await?)
 }
 
 /// The credential in `Authorization: Bearer …` or `X-API-Key`.

@@ -12,5 +12,6 @@ mod openapi;
 mod outage;
 mod overload;
 mod vision;
+mod web;
 mod webhooks;
 mod workflow;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pictor_db::ImageRecord;
 use pictor_imaging::{ImageFormat, OutputFormat, Pipeline};
@@ -17,7 +17,7 @@ use super::http::{RangeRequest, not_modified, page_limit, parse_range};
 use pictor_jobs::Runtime;
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::{Authed, ImagePath, PathId, Read, Upload, credential};
+use crate::extract::{Authed, ImagePath, PathId, Read, Upload, caller};
 use pictor_core::access::ensure_manages;
 use pictor_core::auth::{Principal, Scope};
 use pictor_core::cache::Derivative;
@@ -161,7 +161,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let Some((id, extension)) = file.rsplit_once('.') else {
-        let caller = state.auth.require(credential(&headers), Scope::Read).await?;
+        let caller = caller(&state, &headers, &Method::GET, Scope::Read).await?;
         let record = state.image_for(&caller, &file).await?;
         let mut view = ImageView::from(&*record);
         if let Some(processing) = state.db.image_state(&record.id).await? {
@@ -220,7 +220,7 @@ async fn authorise_transform(
         Some(_) => return Err(ApiError::new(Code::Forbidden, "the URL signature does not match (or signing is off)")),
         None => false,
     };
-    let principal = if signed { None } else { Some(state.auth.require(credential(headers), Scope::Read).await?) };
+    let principal = if signed { None } else { Some(caller(state, headers, &Method::GET, Scope::Read).await?) };
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let uses_only_preset = pairs.len() == 1 && pairs[0].0 == "preset";
     if settings.only_presets_and_signed && !signed && !uses_only_preset && !pairs.is_empty() {

@@ -56,6 +56,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::serve))
+        .merge(pictor_web::router())
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Upload limits are enforced while bodies stream in, per form.

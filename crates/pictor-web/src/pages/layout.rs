@@ -1,0 +1,49 @@
+//! The page shell: head, top bar (with sign-out when signed in), main; and
+//! readable error pages.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use pictor_db::SessionRecord;
+
+/// A full page titled `title` around `body`.
+pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · Pictor" }
+                link rel="stylesheet" href=(crate::assets::css_url());
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "Pictor" }
+                    @if let Some(session) = session {
+                        span.muted { (session.user.name) }
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A readable error page with `status`.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = html! {
+        div.card role="alert" {
+            h1 { (title) }
+            p { (message) }
+            p { a href="/" { "Back to your photos" } }
+        }
+    };
+    (status, Html(page(title, None, body).into_string())).into_response()
+}

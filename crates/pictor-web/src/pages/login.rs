@@ -1,0 +1,103 @@
+//! Signing in and out with a name and password.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use maud::html;
+use pictor_core::error::ErrorKind;
+use pictor_jobs::Runtime;
+use serde::Deserialize;
+
+use super::layout::{error_page, page};
+use crate::session::{LOGIN_COOKIE, SESSION_COOKIE, SignedIn, check_csrf, cookie, safe_next, set_cookie};
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// `GET /login`: the form, with a fresh double-submit token.
+pub async fn show(headers: HeaderMap, Query(q): Query<Next>) -> Response {
+    form(&headers, q.next.as_deref(), None, StatusCode::OK)
+}
+
+fn form(headers: &HeaderMap, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+    let token = pictor_core::accounts::random_token();
+    let body = html! {
+        div.card {
+            h1 { "Sign in" }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(safe_next(next));
+                label for="name" { "User name" }
+                input #name type="text" name="name" autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                p { button type="submit" { "Sign in" } }
+            }
+        }
+    };
+    let cookie = set_cookie(headers, LOGIN_COOKIE, &token, 3600);
+    (status, [(header::SET_COOKIE, cookie)], Html(page("Sign in", None, body).into_string())).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    name: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// `POST /login`: signs in and goes back where the visitor was headed.
+pub async fn submit(State(state): State<Arc<Runtime>>, headers: HeaderMap, Form(f): Form<Credentials>) -> Response {
+    if f.csrf.is_empty() || cookie(&headers, LOGIN_COOKIE) != Some(f.csrf.as_str()) {
+        let why = "This form expired. Please sign in again.";
+        return form(&headers, f.next.as_deref(), Some(why), StatusCode::FORBIDDEN);
+    }
+    match pictor_core::accounts::sign_in(&state.db, &f.name, &f.password).await {
+        Ok(session) => {
+            let max_age = pictor_core::accounts::SESSION_LIFETIME.as_secs();
+            // Appended, not inserted: two `Set-Cookie` headers.
+            let cookies = AppendHeaders([
+                (header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &session.token, max_age)),
+                (header::SET_COOKIE, set_cookie(&headers, LOGIN_COOKIE, "", 0)),
+            ]);
+            (cookies, Redirect::to(safe_next(f.next.as_deref()))).into_response()
+        }
+        Err(e) => {
+            let status = match e.kind {
+                ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+                ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
+            };
+            form(&headers, f.next.as_deref(), Some(&e.detail), status)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session here and in the database.
+pub async fn sign_out(
+    State(state): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(refused) = check_csrf(&signed_in.session, &f.csrf) {
+        return refused;
+    }
+    let token = crate::session::session_token(&headers).unwrap_or("");
+    if let Err(e) = pictor_core::accounts::sign_out(&state.db, token).await {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail);
+    }
+    ([(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", 0))], Redirect::to("/login")).into_response()
+}
