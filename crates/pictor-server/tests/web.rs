@@ -121,6 +121,22 @@ async fn signing_in_opens_the_gallery_of_ones_own_photos(backend: Backend) {
     let html = client.get(app.url("/")).header(COOKIE, &bob_session).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(&bobs) && !html.contains(&alices));
 
+    // The photo page: the owner's, and no one else's.
+    let photo = |id: &str, cookie: &str| {
+        client.get(app.url(&format!("/photos/{id}"))).header(COOKIE, cookie.to_string()).send()
+    };
+    let page = photo(&alices, &session).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("32 × 24") && html.contains("data-status"), "{html}");
+    assert!(html.contains(&format!("/api/v1/img/{alices}.webp?thumbnail=1024")));
+    for (id, cookie) in [(&alices, &bob_session), (&"no-such-photo".to_string(), &session)] {
+        let refused = photo(id, cookie).await.unwrap();
+        assert_eq!(refused.status(), 404);
+        assert!(refused.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(refused.text().await.unwrap().contains("no such photo"));
+    }
+
     // Signing out needs the session's CSRF token, and ends the session.
     let no_token = client.post(app.url("/logout")).header(COOKIE, &session).form(&[("csrf", "guess")]);
     assert_eq!(no_token.send().await.unwrap().status(), 403);

@@ -31,5 +31,6 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/", get(pages::gallery::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
         .route("/logout", post(pages::login::sign_out))
+        .route("/photos/{id}", get(pages::photo::show))
         .route("/assets/{name}", get(assets::serve))
 }

@@ -42,7 +42,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Res
 fn tile(image: &ImageRecord) -> Markup {
     let alt = image.name.as_deref().unwrap_or("photo");
     html! {
-        a href=(format!("/api/v1/img/{}/original", image.id)) data-id=(image.id) {
+        a href=(format!("/photos/{}", image.id)) data-id=(image.id) {
             img src=(format!("/api/v1/img/{}.webp?thumbnail=256", image.id)) width="256" height="256"
                 loading="lazy" decoding="async" alt=(alt);
         }

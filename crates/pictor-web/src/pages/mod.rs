@@ -3,3 +3,4 @@
 pub mod gallery;
 pub mod layout;
 pub mod login;
+pub mod photo;
