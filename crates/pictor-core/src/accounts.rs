@@ -16,6 +16,7 @@ use pictor_db::{Db, SessionRecord, UserRecord};
 use sha2::Digest as _;
 
 use crate::auth::{Principal, Scope};
+use crate::config::Signup;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long a session lasts without signing in again.
@@ -101,6 +102,30 @@ pub async fn create_user(db: &Db, name: &Username, password: Option<&Password>, 
         return Err(Error::new(ErrorKind::InvalidRequest, format!("the user name {:?} is taken", name.as_str())));
     }
     db.user_by_name(name.as_str()).await?.ok_or_else(|| Error::internal("the new account was not found"))
+}
+
+/// Whether the sign-up page may make an account now.
+pub async fn signup_open(db: &Db, policy: Signup) -> Result<bool> {
+    Ok(match policy {
+        Signup::Closed => false,
+        Signup::Open => true,
+        Signup::First => db.count_users().await? == 0,
+    })
+}
+
+/// Makes an account from the sign-up page, as `policy` allows, and signs
+/// it in. The first account of a server is its admin.
+pub async fn sign_up(db: &Db, policy: Signup, name: &str, password: &str) -> Result<NewSession> {
+    if !signup_open(db, policy).await? {
+        return Err(Error::new(
+            ErrorKind::Forbidden,
+            "sign-up is closed here: ask an admin for an account (`pictor admin create-user`)",
+        ));
+    }
+    let (name, password) = (Username::parse(name)?, Password::parse(password)?);
+    let first = db.count_users().await? == 0;
+    let user = create_user(db, &name, Some(&password), first).await?;
+    start_session(db, user).await
 }
 
 /// A session just started: `token` goes in the cookie, once.
@@ -269,5 +294,23 @@ mod tests {
         // Unknown names fail the same way, and are throttled too.
         let err = sign_in(&db, "nobody", "bob's secret").await.err().unwrap();
         assert_eq!(err.kind, ErrorKind::Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn sign_up_follows_the_policy_and_the_first_account_is_admin() {
+        let (_dir, db) = db().await;
+        let closed = sign_up(&db, Signup::Closed, "eve", "a long password").await.err().unwrap();
+        assert_eq!(closed.kind, ErrorKind::Forbidden);
+        let bad = sign_up(&db, Signup::First, "a b", "a long password").await.err().unwrap();
+        assert_eq!(bad.kind, ErrorKind::InvalidRequest);
+        let first = sign_up(&db, Signup::First, "ann", "a long password").await.unwrap();
+        assert!(first.user.admin, "the first account runs the server");
+        assert!(!signup_open(&db, Signup::First).await.unwrap());
+        let late = sign_up(&db, Signup::First, "ben", "a long password").await.err().unwrap();
+        assert_eq!(late.kind, ErrorKind::Forbidden);
+        let open = sign_up(&db, Signup::Open, "ben", "a long password").await.unwrap();
+        assert!(!open.user.admin);
+        let taken = sign_up(&db, Signup::Open, "BEN", "a long password").await.err().unwrap();
+        assert!(taken.detail.contains("taken"));
     }
 }

@@ -126,6 +126,21 @@ pub struct AuthConfig {
     pub audience: String,
     /// Let anyone read transform URLs even when writes need credentials.
     pub anonymous_reads: bool,
+    /// Who may create an account on the web app's sign-up page.
+    pub signup: Signup,
+}
+
+/// Who may sign up on the web app.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    /// Only while no account exists: the first visitor becomes the admin.
+    #[default]
+    First,
+    /// Anyone; the first account is the admin.
+    Open,
+    /// No one: accounts come from `pictor admin create-user`.
+    Closed,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -339,6 +354,7 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("auth.issuer", "Required iss claim, if set"),
     ("auth.audience", "Required aud claim, if set"),
     ("auth.anonymous_reads", "Let anyone read images and transforms even when writes need credentials"),
+    ("auth.signup", "Who may sign up on the web app: first (only the first account, made admin), open, closed"),
     ("transforms.signing_key", "HMAC key for signed transform URLs (&sig=…); empty disables them"),
     ("transforms.only_presets_and_signed", "Serve only ?preset=NAME and signed URLs"),
     ("transforms.negotiate_avif", "Let .auto pick AVIF for clients that accept it (slow to encode)"),

@@ -40,16 +40,21 @@ async fn account(app: &TestApp, name: &str) -> String {
     password
 }
 
-/// Signs in through the form; returns the session cookie (`name=value`).
+/// Signs in through the form; returns the answer to the form's post.
 async fn sign_in(app: &TestApp, name: &str, password: &str, next: &str) -> reqwest::Response {
+    post_form(app, &format!("/login?next={next}"), "/login", name, password).await
+}
+
+/// Fetches the form at `page`, fills it in and posts it to `action`.
+async fn post_form(app: &TestApp, page: &str, action: &str, name: &str, password: &str) -> reqwest::Response {
     let client = browser();
-    let form = client.get(app.url(&format!("/login?next={next}"))).send().await.unwrap();
+    let form = client.get(app.url(page)).send().await.unwrap();
     assert_eq!(form.status(), 200);
     let (login_cookie, _) = set_cookie(&form, "pictor_login").expect("the form sets its token cookie");
     let page = form.text().await.unwrap();
     let fields =
         [("name", name), ("password", password), ("csrf", &hidden(&page, "csrf")), ("next", &hidden(&page, "next"))];
-    client.post(app.url("/login")).header(COOKIE, login_cookie).form(&fields).send().await.unwrap()
+    client.post(app.url(action)).header(COOKIE, login_cookie).form(&fields).send().await.unwrap()
 }
 
 async fn upload_as(app: &TestApp, key: &str) -> String {
@@ -181,7 +186,41 @@ async fn the_sign_in_form_refuses_forgeries_and_foreign_redirects(backend: Backe
     app.shutdown().await;
 }
 
+async fn the_first_visitor_signs_up_as_admin_then_sign_up_closes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let short = post_form(&app, "/signup", "/signup", "dana", "short").await;
+    assert_eq!(short.status(), 400);
+    assert!(short.text().await.unwrap().contains("10 to 1,024 characters"));
+    let made = post_form(&app, "/signup", "/signup", "Dana", "dana's long password").await;
+    assert_eq!(made.status(), 303);
+    let session = set_cookie(&made, "pictor_session").expect("signed in at once").0;
+    let dana = app.state.db.user_by_name("dana").await.unwrap().expect("the account exists");
+    assert!(dana.admin, "the first account is the admin");
+    let gallery = browser().get(app.url("/")).header(COOKIE, &session).send().await.unwrap();
+    assert_eq!(gallery.status(), 200);
+    // From now on only an admin makes accounts (`auth.signup = "first"`).
+    let closed = browser().get(app.url("/signup")).send().await.unwrap();
+    assert_eq!(closed.status(), 403);
+    assert!(closed.text().await.unwrap().contains("Sign-up is closed"));
+    app.shutdown().await;
+}
+
+async fn open_sign_up_makes_ordinary_accounts(backend: Backend) {
+    let open = |config: &mut pictor_core::config::Config| config.auth.signup = pictor_core::config::Signup::Open;
+    let Some(app) = TestApp::spawn(backend, open).await else { return };
+    assert_eq!(post_form(&app, "/signup", "/signup", "erin", "erin's long password").await.status(), 303);
+    assert_eq!(post_form(&app, "/signup", "/signup", "finn", "finn's long password").await.status(), 303);
+    let taken = post_form(&app, "/signup", "/signup", "FINN", "another long password").await;
+    assert_eq!(taken.status(), 400);
+    assert!(taken.text().await.unwrap().contains("taken"));
+    assert!(!app.state.db.user_by_name("finn").await.unwrap().unwrap().admin);
+    assert_eq!(sign_in(&app, "finn", "finn's long password", "/").await.status(), 303);
+    app.shutdown().await;
+}
+
 both_backends!(
+    the_first_visitor_signs_up_as_admin_then_sign_up_closes,
+    open_sign_up_makes_ordinary_accounts,
     signing_in_opens_the_gallery_of_ones_own_photos,
     the_sign_in_form_refuses_forgeries_and_foreign_redirects,
 );

@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
         .route("/", get(pages::gallery::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
         .route("/photos/{id}", get(pages::photo::show))
         .route("/assets/{name}", get(assets::serve))

@@ -1,4 +1,4 @@
-//! Signing in and out with a name and password.
+//! Signing up, in and out with a name and password.
 
 use std::sync::Arc;
 
@@ -19,30 +19,55 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// `GET /login`: the form, with a fresh double-submit token.
-pub async fn show(headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    form(&headers, q.next.as_deref(), None, StatusCode::OK)
+/// The two forms that take a name and a password.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    SignIn,
+    SignUp,
 }
 
-fn form(headers: &HeaderMap, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+impl Kind {
+    fn title(self) -> &'static str {
+        if self == Kind::SignIn { "Sign in" } else { "Create an account" }
+    }
+}
+
+/// `GET /login`: the form, with a fresh double-submit token.
+pub async fn show(headers: HeaderMap, Query(q): Query<Next>) -> Response {
+    form(&headers, Kind::SignIn, q.next.as_deref(), None, StatusCode::OK)
+}
+
+/// `GET /signup`: the form, or a page saying sign-up is closed.
+pub async fn show_signup(State(state): State<Arc<Runtime>>, headers: HeaderMap) -> Response {
+    match pictor_core::accounts::signup_open(&state.db, state.config.auth.signup).await {
+        Ok(true) => form(&headers, Kind::SignUp, None, None, StatusCode::OK),
+        Ok(false) => error_page(StatusCode::FORBIDDEN, "Sign-up is closed here: ask an admin for an account."),
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
+    }
+}
+
+fn form(headers: &HeaderMap, kind: Kind, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
     let token = pictor_core::accounts::random_token();
+    let (action, autocomplete) =
+        if kind == Kind::SignIn { ("/login", "current-password") } else { ("/signup", "new-password") };
     let body = html! {
         div.card {
-            h1 { "Sign in" }
+            h1 { (kind.title()) }
             @if let Some(error) = error { p.error role="alert" { (error) } }
-            form method="post" action="/login" {
+            form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(token);
                 input type="hidden" name="next" value=(safe_next(next));
                 label for="name" { "User name" }
                 input #name type="text" name="name" autocomplete="username" required autofocus;
                 label for="password" { "Password" }
-                input #password type="password" name="password" autocomplete="current-password" required;
-                p { button type="submit" { "Sign in" } }
+                input #password type="password" name="password" autocomplete=(autocomplete) required;
+                p { button type="submit" { (kind.title()) } }
             }
+            @if kind == Kind::SignIn { p.muted { "New here? " a href="/signup" { "Create an account" } } }
         }
     };
     let cookie = set_cookie(headers, LOGIN_COOKIE, &token, 3600);
-    (status, [(header::SET_COOKIE, cookie)], Html(page("Sign in", None, body).into_string())).into_response()
+    (status, [(header::SET_COOKIE, cookie)], Html(page(kind.title(), None, body).into_string())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -55,11 +80,42 @@ pub struct Credentials {
 
 /// `POST /login`: signs in and goes back where the visitor was headed.
 pub async fn submit(State(state): State<Arc<Runtime>>, headers: HeaderMap, Form(f): Form<Credentials>) -> Response {
-    if f.csrf.is_empty() || cookie(&headers, LOGIN_COOKIE) != Some(f.csrf.as_str()) {
-        let why = "This form expired. Please sign in again.";
-        return form(&headers, f.next.as_deref(), Some(why), StatusCode::FORBIDDEN);
+    let started = match forged(&headers, Kind::SignIn, &f) {
+        Some(refused) => return refused,
+        None => pictor_core::accounts::sign_in(&state.db, &f.name, &f.password).await,
+    };
+    signed_in(&headers, Kind::SignIn, &f, started)
+}
+
+/// `POST /signup`: makes the account (as `auth.signup` allows), signs it in.
+pub async fn submit_signup(
+    State(state): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    Form(f): Form<Credentials>,
+) -> Response {
+    let started = match forged(&headers, Kind::SignUp, &f) {
+        Some(refused) => return refused,
+        None => pictor_core::accounts::sign_up(&state.db, state.config.auth.signup, &f.name, &f.password).await,
+    };
+    signed_in(&headers, Kind::SignUp, &f, started)
+}
+
+/// The form again with 403 when its double-submit token does not match.
+fn forged(headers: &HeaderMap, kind: Kind, f: &Credentials) -> Option<Response> {
+    if !f.csrf.is_empty() && cookie(headers, LOGIN_COOKIE) == Some(f.csrf.as_str()) {
+        return None;
     }
-    match pictor_core::accounts::sign_in(&state.db, &f.name, &f.password).await {
+    Some(form(headers, kind, f.next.as_deref(), Some("This form expired. Please try again."), StatusCode::FORBIDDEN))
+}
+
+/// Sets the session cookie and redirects, or shows the form with the error.
+fn signed_in(
+    headers: &HeaderMap,
+    kind: Kind,
+    f: &Credentials,
+    started: pictor_core::error::Result<pictor_core::accounts::NewSession>,
+) -> Response {
+    match started {
         Ok(session) => {
             let max_age = pictor_core::accounts::SESSION_LIFETIME.as_secs();
             // Appended, not inserted: two `Set-Cookie` headers.
@@ -73,9 +129,11 @@ pub async fn submit(State(state): State<Arc<Runtime>>, headers: HeaderMap, Form(
             let status = match e.kind {
                 ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
                 ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
                 _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
             };
-            form(&headers, f.next.as_deref(), Some(&e.detail), status)
+            form(&headers, kind, f.next.as_deref(), Some(&e.detail), status)
         }
     }
 }
