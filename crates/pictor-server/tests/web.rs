@@ -186,6 +186,28 @@ async fn the_sign_in_form_refuses_forgeries_and_foreign_redirects(backend: Backe
     app.shutdown().await;
 }
 
+async fn pages_load_only_embedded_assets(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let page = browser().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let mut assets = 0;
+    for attribute in ["src=\"", "href=\""] {
+        for found in page.split(attribute).skip(1) {
+            let url = &found[..found.find('"').unwrap()];
+            assert!(url.starts_with('/') && !url.starts_with("//"), "{url} is not on this server");
+            if url.starts_with("/assets/") {
+                let asset = browser().get(app.url(url)).send().await.unwrap();
+                assert_eq!(asset.status(), 200, "{url}");
+                let kind = asset.headers()["content-type"].to_str().unwrap().to_string();
+                assert!(kind.starts_with("text/css") || kind.starts_with("text/javascript"), "{url}: {kind}");
+                assert!(asset.bytes().await.unwrap().len() > 1000, "{url} is empty");
+                assets += 1;
+            }
+        }
+    }
+    assert_eq!(assets, 3, "the stylesheet, htmx and its SSE extension");
+    app.shutdown().await;
+}
+
 async fn the_first_visitor_signs_up_as_admin_then_sign_up_closes(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
     let short = post_form(&app, "/signup", "/signup", "dana", "short").await;
@@ -219,6 +241,7 @@ async fn open_sign_up_makes_ordinary_accounts(backend: Backend) {
 }
 
 both_backends!(
+    pages_load_only_embedded_assets,
     the_first_visitor_signs_up_as_admin_then_sign_up_closes,
     open_sign_up_makes_ordinary_accounts,
     signing_in_opens_the_gallery_of_ones_own_photos,

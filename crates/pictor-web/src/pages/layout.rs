@@ -17,6 +17,8 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                 meta name="color-scheme" content="light dark";
                 title { (title) " · Pictor" }
                 link rel="stylesheet" href=(crate::assets::css_url());
+                script src=(format!("/assets/{}", crate::assets::HTMX)) defer {}
+                script src=(format!("/assets/{}", crate::assets::HTMX_SSE)) defer {}
             }
             body {
                 header.top {
