@@ -4,6 +4,7 @@
 
 mod common;
 
+mod browser;
 mod crash;
 mod serve;
 mod vision_cli;

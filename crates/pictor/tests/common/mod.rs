@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 /// The `pictor` binary under test, without the developer's own `PICTOR_*`
 /// settings or `RUST_LOG`, and without fetching models at start (each test
@@ -17,4 +19,43 @@ pub fn pictor() -> Command {
     cmd.env_remove("RUST_LOG");
     cmd.env("PICTOR_VISION__INSTALL_MODELS", "false");
     cmd
+}
+
+/// A running `pictor serve`, killed if a failing test leaves it behind.
+pub struct Served(Child);
+
+impl Served {
+    /// Sends SIGTERM and waits: a graceful stop exits 0.
+    pub fn stop(mut self) -> bool {
+        Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().unwrap();
+        self.0.wait().unwrap().success()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `pictor serve` on port 0 and returns it with its base URL, read
+/// from the one line it prints once serving.
+pub fn serve(data: &Path) -> (Served, String) {
+    let mut child = pictor()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    (Served(child), base)
 }
