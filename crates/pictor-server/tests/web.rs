@@ -218,6 +218,9 @@ async fn the_first_visitor_signs_up_as_admin_then_sign_up_closes(backend: Backen
     let session = set_cookie(&made, "pictor_session").expect("signed in at once").0;
     let dana = app.state.db.user_by_name("dana").await.unwrap().expect("the account exists");
     assert!(dana.admin, "the first account is the admin");
+    // The open server closed with the first account, at once.
+    let anonymous = app.upload_raw(jpeg(8, 8), "image/jpeg").await;
+    assert_eq!(anonymous.status(), 401);
     let gallery = browser().get(app.url("/")).header(COOKIE, &session).send().await.unwrap();
     assert_eq!(gallery.status(), 200);
     // From now on only an admin makes accounts (`auth.signup = "first"`).

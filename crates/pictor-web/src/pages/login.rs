@@ -97,6 +97,9 @@ pub async fn submit_signup(
         Some(refused) => return refused,
         None => pictor_core::accounts::sign_up(&state.db, state.config.auth.signup, &f.name, &f.password).await,
     };
+    if started.is_ok() {
+        state.auth.close_now().await;
+    }
     signed_in(&headers, Kind::SignUp, &f, started)
 }
 
