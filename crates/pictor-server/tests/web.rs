@@ -186,6 +186,40 @@ async fn the_sign_in_form_refuses_forgeries_and_foreign_redirects(backend: Backe
     app.shutdown().await;
 }
 
+async fn tags_count_each_photo_once_and_filter_the_gallery(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let password = account(&app, "gail").await;
+    account(&app, "hal").await;
+    let gail = create_api_key(&app.state.db, "gail", "upload read", None).await.unwrap().secret;
+    let hal = create_api_key(&app.state.db, "hal", "upload read", None).await.unwrap().secret;
+    let app = restarted(app).await;
+    let label = |name: &str| pictor_db::ImageLabel {
+        name: name.into(),
+        confidence: 0.9,
+        direct: true,
+        parents: vec!["landscape".into()],
+    };
+    let (peak, shore, hals) = (upload_as(&app, &gail).await, upload_as(&app, &gail).await, upload_as(&app, &hal).await);
+    let db = &app.state.db;
+    db.set_image_labels(&peak, &[label("mountain"), label("lake")]).await.unwrap();
+    db.set_image_labels(&shore, &[label("lake")]).await.unwrap();
+    db.set_image_labels(&hals, &[label("volcano")]).await.unwrap();
+    let session = set_cookie(&sign_in(&app, "gail", &password, "/").await, "pictor_session").unwrap().0;
+    let get = |path: &str| browser().get(app.url(path)).header(COOKIE, session.clone()).send();
+
+    let tags = get("/tags").await.unwrap().text().await.unwrap();
+    assert!(tags.contains("lake <span class=\"count\">(2)</span>"), "{tags}");
+    assert!(tags.contains("mountain <span class=\"count\">(1)</span>"), "{tags}");
+    assert!(!tags.contains("volcano"), "hal's tags are not gail's");
+    let any = get("/?label=lake").await.unwrap().text().await.unwrap();
+    assert!(any.contains(&peak) && any.contains(&shore) && !any.contains(&hals));
+    let all = get("/?label=mountain&label=lake&match=all").await.unwrap().text().await.unwrap();
+    assert!(all.contains(&peak) && !all.contains(&shore), "both tags: only the peak");
+    let foreign = get("/?label=volcano").await.unwrap().text().await.unwrap();
+    assert!(!foreign.contains(&hals) && foreign.contains("No photos with these tags."));
+    app.shutdown().await;
+}
+
 async fn pages_load_only_embedded_assets(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
     let page = browser().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
@@ -244,6 +278,7 @@ async fn open_sign_up_makes_ordinary_accounts(backend: Backend) {
 }
 
 both_backends!(
+    tags_count_each_photo_once_and_filter_the_gallery,
     pages_load_only_embedded_assets,
     the_first_visitor_signs_up_as_admin_then_sign_up_closes,
     open_sign_up_makes_ordinary_accounts,

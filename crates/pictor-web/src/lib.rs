@@ -33,5 +33,6 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
         .route("/photos/{id}", get(pages::photo::show))
+        .route("/tags", get(pages::tags::show))
         .route("/assets/{name}", get(assets::serve))
 }

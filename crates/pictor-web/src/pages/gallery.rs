@@ -1,8 +1,9 @@
-//! `GET /`: the signed-in account's photos, newest first, by month.
+//! `GET /`: the signed-in account's photos, newest first, by month;
+//! `?label=a&label=b` keeps those with any of the tags (`&match=all`: all).
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
@@ -16,17 +17,23 @@ use crate::session::SignedIn;
 /// the screen: issue 12's next step).
 const PAGE: i64 = 300;
 
-pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Response {
+pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQuery(query): RawQuery) -> Response {
     let owner = signed_in.session.user.name.as_str();
-    let listed = state.db.list_images(Some(owner), &ImageFilter::default(), None, PAGE).await;
+    let filter = filter(query.as_deref().unwrap_or(""));
+    let listed = state.db.list_images(Some(owner), &filter, None, PAGE).await;
     let images = match listed {
         Ok(page) => page.images,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
     let body = html! {
-        h1 { "Photos" }
+        @if filter.labels.is_empty() {
+            h1 { "Photos" }
+        } @else {
+            h1 { "Photos tagged " (filter.labels.join(if filter.match_all { " and " } else { " or " })) }
+            p { a href="/" { "All photos" } " · " a href="/tags" { "Tags" } }
+        }
         @if images.is_empty() {
-            p.muted { "No photos yet." }
+            p.muted { (if filter.labels.is_empty() { "No photos yet." } else { "No photos with these tags." }) }
         }
         @for (month, photos) in by_month(&images) {
             section.month aria-label=(month) {
@@ -36,6 +43,21 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Res
         }
     };
     Html(page("Photos", Some(&signed_in.session), body).into_string()).into_response()
+}
+
+/// The tags asked for in the query string (repeated `label`, and `match`).
+fn filter(query: &str) -> ImageFilter {
+    let mut filter = ImageFilter::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "label" if !value.trim().is_empty() && !filter.labels.contains(&value.to_string()) => {
+                filter.labels.push(value.trim().to_string())
+            }
+            "match" => filter.match_all = value == "all",
+            _ => {}
+        }
+    }
+    filter
 }
 
 /// A square tile: the thumbnail with explicit sizes, so nothing jumps.

@@ -24,6 +24,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                 header.top {
                     a.brand href="/" { "Pictor" }
                     @if let Some(session) = session {
+                        nav aria-label="Main" { a href="/" { "Photos" } " " a href="/tags" { "Tags" } }
                         span.muted { (session.user.name) }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);

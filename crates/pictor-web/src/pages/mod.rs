@@ -4,3 +4,4 @@ pub mod gallery;
 pub mod layout;
 pub mod login;
 pub mod photo;
+pub mod tags;
