@@ -102,6 +102,36 @@ impl Db {
         .await?)
     }
 
+    /// The model's own labels of each of `image_ids`, best first, at most
+    /// `per_image` each: alt text for a page of tiles, in one query.
+    pub async fn top_labels(
+        &self,
+        image_ids: &[&str],
+        per_image: usize,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        let mut top: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        if image_ids.is_empty() {
+            return Ok(top);
+        }
+        let placeholders: Vec<String> = (1..=image_ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT image_id, label FROM image_labels WHERE direct = 1 AND image_id IN ({})
+             ORDER BY image_id, confidence DESC, label",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in image_ids {
+            query = query.bind(*id);
+        }
+        for (image, label) in query.fetch_all(&self.pool).await? {
+            let labels = top.entry(image).or_default();
+            if labels.len() < per_image {
+                labels.push(label);
+            }
+        }
+        Ok(top)
+    }
+
     /// The label index over the audience's images: each label with how
     /// many images carry it, most common first.
     pub async fn label_counts(&self, audience: Audience<'_>) -> Result<Vec<LabelCount>> {

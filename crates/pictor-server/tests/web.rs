@@ -213,6 +213,7 @@ async fn tags_count_each_photo_once_and_filter_the_gallery(backend: Backend) {
     assert!(!tags.contains("volcano"), "hal's tags are not gail's");
     let any = get("/?label=lake").await.unwrap().text().await.unwrap();
     assert!(any.contains(&peak) && any.contains(&shore) && !any.contains(&hals));
+    assert!(any.contains("alt=\"A photo of lake, mountain\""), "alt text from labels, best first: {any}");
     let all = get("/?label=mountain&label=lake&match=all").await.unwrap().text().await.unwrap();
     assert!(all.contains(&peak) && !all.contains(&shore), "both tags: only the peak");
     let foreign = get("/?label=volcano").await.unwrap().text().await.unwrap();

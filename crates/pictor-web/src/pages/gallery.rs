@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use pictor_db::{ImageFilter, ImageRecord};
 use pictor_jobs::Runtime;
 
+use super::alt_text;
 use super::layout::{error_page, page};
 use crate::session::SignedIn;
 
@@ -25,6 +26,11 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
         Ok(page) => page.images,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
+    let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    let labels = match state.db.top_labels(&ids, 3).await {
+        Ok(labels) => labels,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
     let body = html! {
         @if filter.labels.is_empty() {
             h1 { "Photos" }
@@ -38,7 +44,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
         @for (month, photos) in by_month(&images) {
             section.month aria-label=(month) {
                 h2 { (month) }
-                div.grid { @for image in photos { (tile(image)) } }
+                div.grid { @for image in photos { (tile(image, labels.get(&image.id))) } }
             }
         }
     };
@@ -61,8 +67,8 @@ fn filter(query: &str) -> ImageFilter {
 }
 
 /// A square tile: the thumbnail with explicit sizes, so nothing jumps.
-fn tile(image: &ImageRecord) -> Markup {
-    let alt = image.name.as_deref().unwrap_or("photo");
+fn tile(image: &ImageRecord, labels: Option<&Vec<String>>) -> Markup {
+    let alt = alt_text(image.name.as_deref(), labels.map_or(&[][..], Vec::as_slice));
     html! {
         a href=(format!("/photos/{}", image.id)) data-id=(image.id) {
             img src=(format!("/api/v1/img/{}.webp?thumbnail=256", image.id)) width="256" height="256"

@@ -5,3 +5,12 @@ pub mod layout;
 pub mod login;
 pub mod photo;
 pub mod tags;
+
+/// Alt text for a photo: its name, else its best labels.
+pub fn alt_text(name: Option<&str>, labels: &[String]) -> String {
+    match (name, labels) {
+        (Some(name), _) => name.to_string(),
+        (None, []) => "A photo".to_string(),
+        (None, best) => format!("A photo of {}", best.join(", ")),
+    }
+}

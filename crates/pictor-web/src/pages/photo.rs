@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use pictor_core::error::ErrorKind;
-use pictor_db::{ExecutionRecord, ImageLabel, ImageState};
+use pictor_db::{ExecutionRecord, ImageState};
 use pictor_jobs::Runtime;
 use serde_json::Value;
 
@@ -34,7 +34,8 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
         Ok(loaded) => loaded,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    let alt = alt_text(record.name.as_deref(), &labels);
+    let best: Vec<String> = labels.iter().filter(|l| l.direct).take(3).map(|l| l.name.clone()).collect();
+    let alt = super::alt_text(record.name.as_deref(), &best);
     let body = html! {
         figure.photo {
             img src=(format!("/api/v1/img/{}.webp?thumbnail=1024", record.id)) alt=(alt)
@@ -80,15 +81,6 @@ fn execution_item(execution: &ExecutionRecord) -> Markup {
             " " (execution.workflow) " · " strong { (execution.status) }
         }
     }
-}
-
-/// Alt text: the photo's name, else its best labels.
-fn alt_text(name: Option<&str>, labels: &[ImageLabel]) -> String {
-    if let Some(name) = name {
-        return name.to_string();
-    }
-    let best: Vec<&str> = labels.iter().filter(|l| l.direct).take(3).map(|l| l.name.as_str()).collect();
-    if best.is_empty() { "A photo".to_string() } else { format!("A photo of {}", best.join(", ")) }
 }
 
 fn scaled_height(width: i64, height: i64, max: i64) -> i64 {
