@@ -133,7 +133,6 @@ pub struct NewSession {
     pub token: String,
     pub csrf: String,
     pub user: UserRecord,
-    pub expires_at: i64,
 }
 
 /// Checks a name and password; starts a session. After [`MAX_FAILURES`]
@@ -190,7 +189,7 @@ pub async fn start_session(db: &Db, user: UserRecord) -> Result<NewSession> {
     let csrf = random_token();
     let expires_at = pictor_db::now_ms() + SESSION_LIFETIME.as_millis() as i64;
     db.insert_session(&token_hash(&token), &user.id, &csrf, expires_at).await?;
-    Ok(NewSession { token, csrf, user, expires_at })
+    Ok(NewSession { token, csrf, user })
 }
 
 /// The live session a cookie's token stands for.
@@ -202,8 +201,42 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<SessionRecord>> {
 }
 
 /// Ends the session a token stands for (nothing if it is unknown).
-pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
+pub async fn sign_out(db: &Db, sessions: &Sessions, token: &str) -> Result<()> {
+    sessions.forget(token);
     Ok(db.delete_session(&token_hash(token)).await?)
+}
+
+/// How long [`Sessions`] trusts a looked-up session.
+pub const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
+/// Recently looked-up sessions as API callers, so that a page's dozens of
+/// thumbnail requests do not each read the database. A sign-out in this
+/// process takes effect at once; in another, within [`SESSION_RECHECK`].
+pub struct Sessions(quick_cache::sync::Cache<String, (Option<Principal>, std::time::Instant)>);
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self(quick_cache::sync::Cache::new(10_000))
+    }
+}
+
+impl Sessions {
+    /// The caller a session cookie's token stands for, if it is live.
+    pub async fn principal(&self, db: &Db, token: &str) -> Result<Option<Principal>> {
+        let key = token_hash(token);
+        if let Some((found, at)) = self.0.get(&key)
+            && at.elapsed() < SESSION_RECHECK
+        {
+            return Ok(found);
+        }
+        let found = session(db, token).await?.map(|s| principal(&s.user));
+        self.0.insert(key, (found.clone(), std::time::Instant::now()));
+        Ok(found)
+    }
+
+    fn forget(&self, token: &str) {
+        self.0.remove(&token_hash(token));
+    }
 }
 
 /// Whether a form's CSRF token is the session's, compared in constant time.
@@ -273,8 +306,12 @@ mod tests {
         assert!(!csrf_matches(&found, "") && !csrf_matches(&found, &started.token));
         assert_eq!(principal(&found.user).owner.as_deref(), Some("alice"));
         assert!(session(&db, "not a token").await.unwrap().is_none());
-        sign_out(&db, &started.token).await.unwrap();
+        let sessions = Sessions::default();
+        let caller = sessions.principal(&db, &started.token).await.unwrap().expect("a caller");
+        assert_eq!(caller.owner.as_deref(), Some("alice"));
+        sign_out(&db, &sessions, &started.token).await.unwrap();
         assert!(session(&db, &started.token).await.unwrap().is_none(), "signed out means gone");
+        assert!(sessions.principal(&db, &started.token).await.unwrap().is_none(), "and forgotten here at once");
     }
 
     #[tokio::test]

@@ -76,6 +76,12 @@ impl Principal {
     }
 }
 
+/// Whether any API key or account exists: once one does, callers must say
+/// who they are.
+async fn credentials_exist(db: &Db) -> Result<bool> {
+    Ok(db.count_api_keys().await? > 0 || db.count_users().await? > 0)
+}
+
 /// A freshly made API key: the secret is shown once and only its hash kept.
 pub struct NewApiKey {
     pub secret: String,
@@ -231,7 +237,7 @@ impl Auth {
                 audience: config.audience.clone(),
             })
         };
-        let keys_exist = db.count_api_keys().await? > 0 || db.count_users().await? > 0;
+        let keys_exist = credentials_exist(&db).await?;
         Ok(Arc::new(Self {
             db,
             jwt,
@@ -255,8 +261,7 @@ impl Auth {
                 return Ok(!exist);
             }
         }
-        // Keys or accounts: once either exists, callers must say who they are.
-        let exist = self.db.count_api_keys().await? > 0 || self.db.count_users().await? > 0;
+        let exist = credentials_exist(&self.db).await?;
         *self.keys_exist.write().await = (exist, Instant::now());
         Ok(!exist)
     }

@@ -64,6 +64,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub workers: workers::Workers,
     pub records: records::RecordCache,
+    /// Web sessions as API callers, briefly cached.
+    pub sessions: accounts::Sessions,
     pub uploads: ratelimit::RateLimiter,
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes idle worker loops when this process enqueues a job.
@@ -112,6 +114,7 @@ impl AppState {
             metrics,
             workers,
             records: records::RecordCache::new(),
+            sessions: accounts::Sessions::default(),
             uploads,
             upload_slots,
             job_signal: tokio::sync::Notify::new(),

@@ -1,4 +1,5 @@
-//! Accounts, their OIDC identities, web sessions and failed sign-ins.
+//! Accounts, web sessions and failed sign-ins (the `identities` table
+//! waits for OIDC sign-in).
 //!
 //! Only hashes are kept: argon2id for passwords (made above, in the core),
 //! sha256 for session tokens. Deleting an account deletes its sessions.
@@ -21,7 +22,6 @@ pub struct UserRecord {
 pub struct SessionRecord {
     pub user: UserRecord,
     pub csrf: String,
-    pub expires_at: i64,
 }
 
 const USER_COLUMNS: &str = "users.id, users.name, users.admin, users.created_at";
@@ -62,50 +62,8 @@ impl Db {
             .await?)
     }
 
-    /// Every account, oldest first.
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
-        Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
-    }
-
-    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// The account an OIDC identity signs in as.
-    pub async fn user_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<UserRecord>> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {USER_COLUMNS} FROM users JOIN identities ON identities.user_id = users.id
-             WHERE identities.issuer = $1 AND identities.subject = $2"
-        ))
-        .bind(issuer)
-        .bind(subject)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    pub async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .bind(user_id)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn insert_session(&self, token_hash: &str, user_id: &str, csrf: &str, expires_at: i64) -> Result<()> {
@@ -125,7 +83,7 @@ impl Db {
     /// The unexpired session with this token hash, and its account.
     pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, sessions.csrf, sessions.expires_at FROM sessions
+            "SELECT {USER_COLUMNS}, sessions.csrf FROM sessions
              JOIN users ON users.id = sessions.user_id
              WHERE sessions.token_hash = $1 AND sessions.expires_at > $2"
         ))
@@ -137,19 +95,12 @@ impl Db {
         Ok(Some(SessionRecord {
             user: <UserRecord as sqlx::FromRow<_>>::from_row(&row)?,
             csrf: sqlx::Row::try_get(&row, "csrf")?,
-            expires_at: sqlx::Row::try_get(&row, "expires_at")?,
         }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
-    }
-
-    /// Signs an account out everywhere.
-    pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64> {
-        let gone = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
-        Ok(gone.rows_affected())
     }
 
     /// Records a failed sign-in for `name`; returns how many it has had

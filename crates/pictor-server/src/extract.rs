@@ -83,12 +83,10 @@ pub async fn caller(
     if credential(headers).is_none()
         && reading
         && let Some(token) = pictor_web::session_token(headers)
-        && let Some(session) = pictor_core::accounts::session(&state.db, token).await?
+        && let Some(principal) = state.sessions.principal(&state.db, token).await?
+        && principal.has(scope)
     {
-        let principal = pictor_core::accounts::principal(&session.user);
-        if principal.has(scope) {
-            return Ok(principal);
-        }
+        return Ok(principal);
     }
     Ok(state.auth.require(credential(headers), scope).await?)
 }

@@ -68,7 +68,7 @@ impl FromRequestParts<Arc<Runtime>> for SignedIn {
                 let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                 Err(Redirect::to(&format!("/login?next={}", encode(next))).into_response())
             }
-            Err(e) => Err(layout::error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail)),
+            Err(e) => Err(layout::failed(e)),
         }
     }
 }

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use pictor_db::{ImageFilter, ImageRecord};
 use pictor_jobs::Runtime;
 
 use super::alt_text;
-use super::layout::{error_page, page};
+use super::layout::{failed, page};
 use crate::session::SignedIn;
 
 /// At most this many photos on the page (later months load as they near
@@ -24,12 +23,12 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
     let listed = state.db.list_images(Some(owner), &filter, None, PAGE).await;
     let images = match listed {
         Ok(page) => page.images,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return failed(e),
     };
     let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
     let labels = match state.db.top_labels(&ids, 3).await {
         Ok(labels) => labels,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return failed(e),
     };
     let body = html! {
         @if filter.labels.is_empty() {

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
+use pictor_core::error::{Error, ErrorKind};
 use pictor_db::SessionRecord;
 
 /// A full page titled `title` around `body`.
@@ -36,6 +37,25 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
             }
         }
     }
+}
+
+/// The status a page answers for a failure of the core.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::DatabaseUnavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A readable error page for a failure of the core or the database.
+pub fn failed(error: impl Into<Error>) -> Response {
+    let error = error.into();
+    error_page(status_of(error.kind), &error.detail)
 }
 
 /// A readable error page with `status`.

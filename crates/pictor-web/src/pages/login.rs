@@ -7,11 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use maud::html;
-use pictor_core::error::ErrorKind;
 use pictor_jobs::Runtime;
 use serde::Deserialize;
 
-use super::layout::{error_page, page};
+use super::layout::{error_page, failed, page, status_of};
 use crate::session::{LOGIN_COOKIE, SESSION_COOKIE, SignedIn, check_csrf, cookie, safe_next, set_cookie};
 
 #[derive(Deserialize)]
@@ -42,7 +41,7 @@ pub async fn show_signup(State(state): State<Arc<Runtime>>, headers: HeaderMap) 
     match pictor_core::accounts::signup_open(&state.db, state.config.auth.signup).await {
         Ok(true) => form(&headers, Kind::SignUp, None, None, StatusCode::OK),
         Ok(false) => error_page(StatusCode::FORBIDDEN, "Sign-up is closed here: ask an admin for an account."),
-        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
+        Err(e) => failed(e),
     }
 }
 
@@ -123,21 +122,16 @@ fn signed_in(
             let max_age = pictor_core::accounts::SESSION_LIFETIME.as_secs();
             // Appended, not inserted: two `Set-Cookie` headers.
             let cookies = AppendHeaders([
-                (header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &session.token, max_age)),
-                (header::SET_COOKIE, set_cookie(&headers, LOGIN_COOKIE, "", 0)),
+                (header::SET_COOKIE, set_cookie(headers, SESSION_COOKIE, &session.token, max_age)),
+                (header::SET_COOKIE, set_cookie(headers, LOGIN_COOKIE, "", 0)),
             ]);
             (cookies, Redirect::to(safe_next(f.next.as_deref()))).into_response()
         }
-        Err(e) => {
-            let status = match e.kind {
-                ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-                ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-                _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
-            };
-            form(&headers, kind, f.next.as_deref(), Some(&e.detail), status)
-        }
+        // What the visitor can fix is shown on the form; the rest on its own page.
+        Err(e) => match status_of(e.kind) {
+            status if status.is_client_error() => form(headers, kind, f.next.as_deref(), Some(&e.detail), status),
+            _ => failed(e),
+        },
     }
 }
 
@@ -157,8 +151,8 @@ pub async fn sign_out(
         return refused;
     }
     let token = crate::session::session_token(&headers).unwrap_or("");
-    if let Err(e) = pictor_core::accounts::sign_out(&state.db, token).await {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail);
+    if let Err(e) = pictor_core::accounts::sign_out(&state.db, &state.sessions, token).await {
+        return failed(e);
     }
     ([(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", 0))], Redirect::to("/login")).into_response()
 }

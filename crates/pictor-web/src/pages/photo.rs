@@ -13,7 +13,7 @@ use pictor_db::{ExecutionRecord, ImageState};
 use pictor_jobs::Runtime;
 use serde_json::Value;
 
-use super::layout::{error_page, page};
+use super::layout::{error_page, failed, page};
 use crate::session::SignedIn;
 
 pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
@@ -23,7 +23,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
         Err(e) if e.kind == ErrorKind::NotFound => {
             return error_page(StatusCode::NOT_FOUND, "There is no such photo in your library.");
         }
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.detail),
+        Err(e) => return failed(e),
     };
     let loaded = tokio::try_join!(
         state.db.image_state(&record.id),
@@ -32,7 +32,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
     );
     let (processing, labels, executions) = match loaded {
         Ok(loaded) => loaded,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return failed(e),
     };
     let best: Vec<String> = labels.iter().filter(|l| l.direct).take(3).map(|l| l.name.clone()).collect();
     let alt = super::alt_text(record.name.as_deref(), &best);

@@ -5,20 +5,19 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use pictor_db::Audience;
 use pictor_jobs::Runtime;
 
-use super::layout::{error_page, page};
+use super::layout::{failed, page};
 use crate::session::{SignedIn, encode};
 
 pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Response {
     let owner = signed_in.session.user.name.as_str();
     let counts = match state.db.label_counts(Audience::Owner(Some(owner))).await {
         Ok(counts) => counts,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return failed(e),
     };
     let body = html! {
         h1 { "Tags" }
