@@ -27,11 +27,13 @@
 
 pub mod access;
 pub mod accounts;
+pub mod albums;
 pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod fetch;
 pub mod ingest;
 pub mod metrics;

@@ -13,5 +13,6 @@ mod outage;
 mod overload;
 mod vision;
 mod web;
+mod web_library;
 mod webhooks;
 mod workflow;

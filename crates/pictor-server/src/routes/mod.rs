@@ -4,10 +4,12 @@
 //! - `images`: reading, transforming, listing and deleting images.
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
+//! - `albums`: albums and the photos in them.
 //! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `ops`: health, readiness and metrics.
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
+pub(crate) mod albums;
 pub(crate) mod events;
 pub(crate) mod executions;
 mod http;
@@ -49,6 +51,10 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/admin/flagged/{id}/reject", axum::routing::post(vision::reject))
         .route("/api/v1/executions", get(executions::list))
         .route("/api/v1/executions/{id}", get(executions::get))
+        .route("/api/v1/albums", get(albums::list).post(albums::create))
+        .route("/api/v1/albums/{id}", get(albums::get).patch(albums::update).delete(albums::delete))
+        .route("/api/v1/albums/{id}/images", axum::routing::post(albums::add_images))
+        .route("/api/v1/albums/{id}/images/{image}", axum::routing::delete(albums::remove_image))
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
@@ -68,7 +74,10 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
-    let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
+    let streams = Router::new()
+        .route("/api/v1/events", get(events::stream))
+        .merge(pictor_web::streams())
+        .with_state(state.clone());
     api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
 }
 
