@@ -274,7 +274,7 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
         "/upload".into(),
         format!("/upload?album={album}"),
         "/settings".into(),
-        format!("/?label=x&before=9999999999999_z"),
+        "/?label=x&before=9999999999999_z".to_string(),
     ];
     for page in &pages {
         // No credentials: sent to sign in, and back afterwards.

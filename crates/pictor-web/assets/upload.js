@@ -8,7 +8,8 @@
   if (!root || !window.tus) return;
   const csrf = root.dataset.csrf;
   const album = root.dataset.album || "";
-  const CHUNK = 8 * 1024 * 1024; // well under the 50 MB proxies allow
+  // Chunks well under the 50 MB that proxies allow (the server says its bound).
+  const CHUNK = Math.min(Number(root.dataset.chunkBytes) || 8 * 1024 * 1024, 50 * 1000 * 1000);
   const PARALLEL = 3;
   const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|heic|heif|tiff?|bmp|jxl)$/i;
   const table = document.getElementById("uploads");
@@ -92,6 +93,12 @@
       headers: { "X-CSRF-Token": csrf },
       metadata,
       removeFingerprintOnSuccess: true,
+      // Keep retrying through a dropped connection (tus-js-client alone
+      // gives up while the browser says it is offline); not on a refusal.
+      onShouldRetry(err) {
+        const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+        return status === 0 || status >= 500 || status === 409 || status === 423 || status === 429;
+      },
       onProgress(sent, total) {
         row.progress.value = total ? Math.floor((sent * 100) / total) : 100;
       },
@@ -107,6 +114,7 @@
       },
       onError(err) {
         active--;
+        row.offline = !err.originalResponse;
         setState(row, "failed", "Failed: " + problem(err));
         next();
       },
@@ -157,8 +165,10 @@
     }
   }
 
-  async function dropped(items) {
-    const entries = [...items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  async function dropped(transfer) {
+    const items = [...(transfer.items || [])];
+    const entries = items.map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+    if (!entries.length) return enqueue(transfer.files);
     const files = [];
     for (const entry of entries) await walk(entry, files);
     enqueue(files);
@@ -170,9 +180,7 @@
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    const items = e.dataTransfer.items;
-    if (items && items.length && items[0].webkitGetAsEntry) dropped(items);
-    else enqueue(e.dataTransfer.files);
+    dropped(e.dataTransfer);
   });
   for (const id of ["files", "folder"]) {
     const input = document.getElementById(id);
@@ -182,8 +190,13 @@
       input.value = "";
     });
   }
-  retry.addEventListener("click", () => {
-    for (const row of rows) if (row.state === "failed") setState(row, "queued", "Queued");
+  function retryFailed(onlyOffline) {
+    for (const row of rows) {
+      if (row.state === "failed" && (!onlyOffline || row.offline)) setState(row, "queued", "Queued");
+    }
     next();
-  });
+  }
+  retry.addEventListener("click", () => retryFailed(false));
+  // Back online after the retries ran out: carry on by itself.
+  window.addEventListener("online", () => retryFailed(true));
 })();

@@ -15,6 +15,9 @@
 //! records) and never the HTTP API; this crate knows nothing of
 //! `pictor-server`, which only mounts [`router`].
 
+// A page's refusal is a whole response, returned early and rarely.
+#![allow(clippy::result_large_err)]
+
 mod assets;
 mod form;
 mod pages;
