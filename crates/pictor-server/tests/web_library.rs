@@ -253,6 +253,27 @@ async fn the_upload_page_writes_with_the_session_and_its_csrf_token(backend: Bac
     assert!(gallery.contains("background-image:url(data:image/png;base64,"), "{gallery}");
     let upload_page = ann.text("/upload").await;
     assert!(upload_page.contains(&format!("data-csrf=\"{}\"", ann.csrf)) && upload_page.contains("tus-js-client"));
+
+    // Without JavaScript: one plain form post, into an album; what is not
+    // an image is named on the answer, the rest lands.
+    let album = album_id(&ann.post("/albums", &[("name", "Plain"), ("description", "")]).await);
+    let form = |csrf: &str| {
+        let file = |bytes: Vec<u8>, name: &str| reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("album", album.clone())
+            .part("file", file(jpeg(64, 48), "lake.jpg"))
+            .part("file", file(b"just some notes".to_vec(), "notes.txt"))
+    };
+    let post =
+        |csrf: &str| ann.client.post(app.url("/upload")).header(COOKIE, &ann.cookie).multipart(form(csrf)).send();
+    assert_eq!(post("guess").await.unwrap().status(), 403);
+    let answer = post(&ann.csrf).await.unwrap();
+    assert_eq!(answer.status(), 422);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("notes.txt") && page.contains("1 uploaded"), "{page}");
+    let inside = app.state.db.get_album(&album).await.unwrap().unwrap();
+    assert_eq!(inside.photos, 1, "the photo went into the album");
     app.shutdown().await;
 }
 

@@ -39,7 +39,7 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/login", get(pages::login::show).post(pages::login::submit))
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
-        .route("/upload", get(pages::upload::show))
+        .route("/upload", get(pages::upload::show).post(pages::upload::submit).layer(DefaultBodyLimit::disable()))
         .route("/photos/{id}", get(pages::photo::show))
         .route("/photos/{id}/details", get(pages::photo::details_fragment))
         .route("/photos/{id}/status", get(pages::photo::status_fragment))

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use pictor_core::error::ErrorKind;
 use pictor_jobs::Runtime;
@@ -62,11 +62,94 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Query(
                 thead { tr { th { "File" } th { "Size" } th { "Progress" } th { "State" } } }
                 tbody {}
             }
-            noscript { p.error { "Uploading from this page needs JavaScript; the API and "
-                                 code { "pictor upload" } " work without it." } }
+            noscript {
+                // Without JavaScript: a plain form, the files in one post.
+                form method="post" action="/upload" enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    @if let Some(album) = &album { input type="hidden" name="album" value=(album.id); }
+                    label for="plain-files" { "Photos" }
+                    input #plain-files type="file" name="file" multiple accept="image/*";
+                    p { button type="submit" { "Upload" } }
+                }
+            }
         }
         script src=(format!("/assets/{}", crate::assets::TUS)) defer {}
         script src=(format!("/assets/{}", crate::assets::UPLOAD_JS)) defer {}
     };
     Html(page("Upload", Some(session), body).into_string()).into_response()
+}
+
+/// `POST /upload`: the form without JavaScript. Files land one at a time
+/// through the same ingest as the API, into the album if one was chosen;
+/// then the album (or the gallery), or a page listing what failed.
+pub async fn submit(State(state): State<Arc<Runtime>>, signed_in: SignedIn, mut form: Multipart) -> Response {
+    let session = &signed_in.session;
+    let caller = pictor_core::accounts::principal(&session.user);
+    let (mut csrf, mut album, mut failures, mut landed) = (String::new(), None::<String>, Vec::new(), Vec::new());
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return error_page(StatusCode::BAD_REQUEST, &format!("The form could not be read: {e}")),
+        };
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("album") => album = field.text().await.ok().filter(|a| !a.is_empty()),
+            Some("file") => {
+                if let Err(refused) = crate::session::check_csrf(session, &csrf) {
+                    return refused;
+                }
+                let name = field.file_name().unwrap_or("photo").to_string();
+                match one_file(&state, &caller, field, album.as_deref()).await {
+                    Ok(id) => landed.push(id),
+                    Err(e) => failures.push((name, e.detail)),
+                }
+            }
+            _ => {}
+        }
+    }
+    if failures.is_empty() {
+        let back = album.map_or_else(|| "/".to_string(), |a| format!("/albums/{a}"));
+        return Redirect::to(&back).into_response();
+    }
+    let body = maud::html! {
+        h1 { "Some photos did not land" }
+        p { (landed.len()) " uploaded." }
+        ul { @for (name, why) in &failures { li { strong { (name) } ": " (why) } } }
+        p { a href="/upload" { "Upload more" } " · " a href="/" { "Your photos" } }
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Html(page("Upload", Some(session), body).into_string())).into_response()
+}
+
+/// Reads one file (bounded by `limits.max_upload_bytes`), lands it, and
+/// adds it to `album`.
+async fn one_file(
+    state: &Runtime,
+    caller: &pictor_core::auth::Principal,
+    mut field: axum::extract::multipart::Field<'_>,
+    album: Option<&str>,
+) -> pictor_core::Result<String> {
+    use pictor_core::error::Error;
+    let limit = state.config.limits.max_upload_bytes;
+    let _slot = state.upload_slots.clone().try_acquire_owned().map_err(|_| Error::overloaded())?;
+    let name = field.file_name().map(str::to_string);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| Error::new(ErrorKind::InvalidRequest, e.to_string()))? {
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(Error::new(ErrorKind::PayloadTooLarge, format!("larger than {limit} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let upload = pictor_core::ingest::Upload {
+        bytes: bytes.into(),
+        source: "web",
+        owner: caller.owner.clone(),
+        name,
+        description: None,
+    };
+    let record = pictor_core::ingest::ingest(state, upload).await?;
+    if let Some(album) = album {
+        pictor_core::albums::add(state, caller, album, std::slice::from_ref(&record.id)).await?;
+    }
+    Ok(record.id)
 }
