@@ -1,6 +1,9 @@
 // The gallery's keyboard and selection: arrow keys move between photos
 // (up and down by rows, as laid out), and shift-click on a photo's box
 // selects every photo between it and the last one clicked, across months.
+// As older batches load while scrolling, the newest are let go once the
+// page holds more than MAX_TILES, so it never holds more than a few
+// hundred images; a "Newer photos" link at the top brings them back.
 (function () {
   "use strict";
   const picks = () => [...document.querySelectorAll("input.pick")];
@@ -53,6 +56,30 @@
       target.querySelector("a").focus();
       target.scrollIntoView({ block: "nearest" });
     }
+  });
+
+  const MAX_TILES = 360;
+  document.addEventListener("htmx:afterSwap", () => {
+    const photos = document.getElementById("photos");
+    if (!photos) return;
+    let let_go = false;
+    while (photos.querySelectorAll(".tile").length > MAX_TILES) {
+      const section = photos.querySelector("section.month");
+      if (!section || section.contains(document.activeElement)) break;
+      section.remove(); // above the screen: scroll anchoring keeps the view still
+      let_go = true;
+    }
+    if (!let_go || document.getElementById("newer")) return;
+    const newer = document.createElement("p");
+    newer.id = "newer";
+    newer.className = "more";
+    const link = document.createElement("a");
+    const url = new URL(location.href);
+    for (const key of ["before", "continues", "fragment"]) url.searchParams.delete(key);
+    link.href = url.pathname + url.search;
+    link.textContent = "Newer photos";
+    newer.append(link);
+    photos.prepend(newer);
   });
 
   document.addEventListener("DOMContentLoaded", () => {
