@@ -8,8 +8,9 @@
   if (!root || !window.tus) return;
   const csrf = root.dataset.csrf;
   const album = root.dataset.album || "";
-  // Chunks well under the 50 MB that proxies allow (the server says its bound).
-  const CHUNK = Math.min(Number(root.dataset.chunkBytes) || 8 * 1024 * 1024, 50 * 1000 * 1000);
+  // 8 MiB chunks (well under the 50 MB that proxies allow), or less if
+  // the server's `limits.upload_chunk_bytes` says so.
+  const CHUNK = Math.min(Number(root.dataset.chunkBytes) || Infinity, 8 * 1024 * 1024);
   const PARALLEL = 3;
   const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|heic|heif|tiff?|bmp|jxl)$/i;
   const table = document.getElementById("uploads");
