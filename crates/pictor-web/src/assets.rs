@@ -11,6 +11,9 @@ pub const HTMX: &str = "htmx-2.0.11.min.js";
 pub const HTMX_SSE: &str = "htmx-ext-sse-2.2.4.min.js";
 const HTMX_JS: &str = include_str!("../assets/htmx-2.0.11.min.js");
 const HTMX_SSE_JS: &str = include_str!("../assets/htmx-ext-sse-2.2.4.min.js");
+/// tus-js-client 4, the browser's side of resumable uploads (`window.tus`).
+pub const TUS: &str = "tus-js-client-4.3.1.min.js";
+const TUS_JS: &str = include_str!("../assets/tus-js-client-4.3.1.min.js");
 
 /// The stylesheet's URL, versioned so that a new build is fetched anew.
 pub fn css_url() -> String {
@@ -23,6 +26,7 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         // Versioned names: cached for good.
         HTMX => ("text/javascript; charset=utf-8", HTMX_JS, "public, max-age=31536000, immutable"),
         HTMX_SSE => ("text/javascript; charset=utf-8", HTMX_SSE_JS, "public, max-age=31536000, immutable"),
+        TUS => ("text/javascript; charset=utf-8", TUS_JS, "public, max-age=31536000, immutable"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)], body).into_response()
