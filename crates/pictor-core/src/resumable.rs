@@ -138,6 +138,9 @@ fn expiry(state: &AppState, now: i64) -> i64 {
 /// Starts an upload of `length` bytes for `caller`.
 pub async fn create(state: &AppState, caller: &Principal, length: u64, metadata: Metadata) -> Result<Progress> {
     let limit = state.config.limits.max_upload_bytes;
+    if length == 0 {
+        return Err(Error::bad_request("an empty file is not an image: send Upload-Length above 0"));
+    }
     if length > limit {
         return Err(Error::new(
             ErrorKind::PayloadTooLarge,
@@ -241,8 +244,11 @@ where
     }
     // Held while the chunk is in memory: bounds what bodies hold.
     let _slot = state.upload_slots.clone().try_acquire_owned().map_err(|_| {
-        Error::new(ErrorKind::Overloaded, "too many uploads are being received (limits.concurrent_uploads); retry shortly")
-            .with_retry_after(1)
+        Error::new(
+            ErrorKind::Overloaded,
+            "too many uploads are being received (limits.concurrent_uploads); retry shortly",
+        )
+        .with_retry_after(1)
     })?;
     let room = state.config.limits.upload_chunk_bytes.min(row.length as u64 - at);
     if let Some(declared) = chunk.declared.filter(|&n| n > room) {
@@ -374,7 +380,12 @@ async fn assemble(state: &AppState, row: &UploadRecord, last: Bytes) -> Result<B
     let mut whole = BytesMut::with_capacity(row.length as usize);
     for part in state.db.upload_parts(&row.id).await? {
         if part.start != whole.len() as i64 {
-            return Err(Error::internal(format!("upload {}: part at {} after {} bytes", row.id, part.start, whole.len())));
+            return Err(Error::internal(format!(
+                "upload {}: part at {} after {} bytes",
+                row.id,
+                part.start,
+                whole.len()
+            )));
         }
         let bytes = state.store.get_object(&part.object).await?;
         if bytes.len() as i64 != part.bytes {
@@ -404,13 +415,7 @@ async fn record_image(state: &AppState, row: &UploadRecord, until: i64, image: I
         tracing::warn!(upload = row.id, error = %e, "deleting a finished upload's parts failed; expiry will");
     }
     let duplicate_of = state.db.earlier_duplicate(image.owner.as_deref(), &image.sha256, &image.id).await?;
-    Ok(Progress {
-        offset: row.length as u64,
-        expires_at,
-        image_id: Some(image.id),
-        duplicate_of,
-        ..Progress::of(row)
-    })
+    Ok(Progress { offset: row.length as u64, expires_at, image_id: Some(image.id), duplicate_of, ..Progress::of(row) })
 }
 
 /// Deletes expired uploads and their parts (a bounded batch per call).
@@ -432,7 +437,8 @@ mod tests {
 
     #[test]
     fn metadata_round_trips_in_the_tus_form() {
-        let parsed = parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential, album YQ==").unwrap();
+        let parsed =
+            parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential, album YQ==").unwrap();
         assert_eq!(parsed["filename"].as_deref(), Some("world_domination_plan.pdf"));
         assert_eq!(parsed["is_confidential"], None);
         assert_eq!(parsed["album"].as_deref(), Some("a"));
@@ -453,8 +459,8 @@ mod tests {
     async fn a_cut_or_stalled_body_keeps_what_arrived() {
         let cut = futures::stream::iter(vec![Ok(Bytes::from_static(b"abc")), Err("reset")]);
         assert_eq!(receive(cut, 10, Duration::from_secs(5)).await.unwrap(), "abc");
-        let stalled = futures::stream::iter(vec![Ok::<_, &str>(Bytes::from_static(b"ab"))])
-            .chain(futures::stream::pending());
+        let stalled =
+            futures::stream::iter(vec![Ok::<_, &str>(Bytes::from_static(b"ab"))]).chain(futures::stream::pending());
         let stalled = Box::pin(stalled);
         assert_eq!(receive(stalled, 10, Duration::from_millis(50)).await.unwrap(), "ab");
         let long = futures::stream::iter(vec![Ok::<_, &str>(Bytes::from_static(b"abcdef"))]);

@@ -82,13 +82,7 @@ impl Db {
     /// offset past it and pushes the expiry to `expires_at`, if the offset
     /// is still `old` and nobody is finishing the upload at `now`. Returns
     /// whether the part landed.
-    pub async fn append_upload_part(
-        &self,
-        id: &str,
-        part: &UploadPart,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool> {
+    pub async fn append_upload_part(&self, id: &str, part: &UploadPart, expires_at: i64, now: i64) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let moved = sqlx::query(
             "UPDATE uploads SET upload_offset = $1, expires_at = $2

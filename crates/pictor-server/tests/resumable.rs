@@ -263,9 +263,13 @@ async fn protocol_errors_are_the_specified_ones(backend: Backend) {
         }
         let refused = request.send().await.unwrap();
         assert_eq!(refused.status(), 412);
-        assert_eq!((header(&refused, "tus-version"), header(&refused, "tus-resumable")), ("1.0.0".into(), "1.0.0".into()));
+        assert_eq!(
+            (header(&refused, "tus-version"), header(&refused, "tus-resumable")),
+            ("1.0.0".into(), "1.0.0".into())
+        );
     }
-    let no_type = tus.request(Method::PATCH, &path).header("upload-offset", "0").body(vec![1u8; 10]).send().await.unwrap();
+    let no_type =
+        tus.request(Method::PATCH, &path).header("upload-offset", "0").body(vec![1u8; 10]).send().await.unwrap();
     assert_eq!(no_type.status(), 415);
     assert_eq!(header(&no_type, "tus-resumable"), "1.0.0");
     assert_problem(tus.patch(&path, 5, &[1u8; 10]).await, 409, "conflict").await;
@@ -278,8 +282,10 @@ async fn protocol_errors_are_the_specified_ones(backend: Backend) {
         assert_problem(tus.patch(unknown, 0, b"x").await, 404, "not_found").await;
     }
     assert_problem(tus.request(Method::POST, "/api/v1/uploads").send().await.unwrap(), 400, "invalid_request").await;
-    let deferred = tus.request(Method::POST, "/api/v1/uploads").header("upload-defer-length", "1").send().await.unwrap();
+    let deferred =
+        tus.request(Method::POST, "/api/v1/uploads").header("upload-defer-length", "1").send().await.unwrap();
     assert_problem(deferred, 400, "invalid_request").await;
+    assert_problem(tus.creation(0, "").await, 400, "invalid_request").await;
     let bad_metadata = tus.creation(10, "filename not-base64!").await;
     assert_problem(bad_metadata, 400, "invalid_request").await;
     app.shutdown().await;
@@ -522,8 +528,11 @@ async fn tuspy_uploads_a_corpus_photo_in_small_chunks() {
     .await
     .unwrap();
     let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "tuspy failed:
-{said}");
+    assert!(
+        output.status.success(),
+        "tuspy failed:
+{said}"
+    );
     let url = String::from_utf8_lossy(&output.stdout).trim().to_string();
     let path = url.strip_prefix(&app.base).unwrap_or_else(|| panic!("{url} is not on {}", app.base)).to_string();
     let tus = Tus::open(&app);

@@ -232,10 +232,14 @@ impl BlobStore {
 /// The path of a staging object: never inside the originals or the
 /// derivatives, whose rows the database keeps in step.
 fn staging_path(key: &str) -> Result<Path> {
-    let path = Path::parse(key).map_err(|e| StoreError::InvalidLocation { location: key.into(), why: e.to_string() })?;
-    match path.parts().next() {
-        Some(first) if first.as_ref() != "blobs" && first.as_ref() != "derived" => Ok(path),
-        _ => Err(StoreError::InvalidLocation { location: key.into(), why: "not a staging key".into() }),
+    let path =
+        Path::parse(key).map_err(|e| StoreError::InvalidLocation { location: key.into(), why: e.to_string() })?;
+    let first = path.parts().next().map(|part| part.as_ref().to_string());
+    match first.as_deref() {
+        Some("blobs" | "derived") | None => {
+            Err(StoreError::InvalidLocation { location: key.into(), why: "not a staging key".into() })
+        }
+        Some(_) => Ok(path),
     }
 }
 

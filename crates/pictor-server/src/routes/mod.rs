@@ -69,7 +69,9 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
     let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
-    api.merge(streams).merge(resumable_router(state.clone())).layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
+    api.merge(streams)
+        .merge(resumable_router(state.clone()))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
 }
 
 /// The tus routes: no request timeout either (a large chunk over a slow

@@ -67,7 +67,9 @@ fn prepare(request: &mut Request) -> ApiResult<()> {
             "DELETE" => Method::DELETE,
             "HEAD" => Method::HEAD,
             "POST" => Method::POST,
-            other => return Err(ApiError::bad_request(format!("X-HTTP-Method-Override: {other:?} is not overridable"))),
+            other => {
+                return Err(ApiError::bad_request(format!("X-HTTP-Method-Override: {other:?} is not overridable")));
+            }
         };
     }
     let version = request.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok());
@@ -249,7 +251,8 @@ pub async fn patch(
     request: Request,
 ) -> ApiResult<Response> {
     offset_stream(request.headers())?;
-    let offset = number(request.headers(), &UPLOAD_OFFSET)?.ok_or_else(|| ApiError::bad_request("send Upload-Offset"))?;
+    let offset =
+        number(request.headers(), &UPLOAD_OFFSET)?.ok_or_else(|| ApiError::bad_request("send Upload-Offset"))?;
     let progress = append_detached(&state, principal, &id, offset, request).await?;
     Ok(progress_response(StatusCode::NO_CONTENT, &progress))
 }
