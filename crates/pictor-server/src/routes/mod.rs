@@ -80,7 +80,10 @@ pub fn router(state: Arc<Runtime>) -> Router {
 fn resumable_router(state: Arc<Runtime>) -> Router {
     Router::new()
         .route("/api/v1/uploads", post(resumable::create).options(resumable::options))
-        .route("/api/v1/uploads/{id}", head(resumable::head).patch(resumable::patch).delete(resumable::delete))
+        .route(
+            "/api/v1/uploads/{id}",
+            head(resumable::head).patch(resumable::patch).delete(resumable::delete).post(resumable::overridden),
+        )
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn(resumable::protocol))
         .layer(DefaultBodyLimit::disable())

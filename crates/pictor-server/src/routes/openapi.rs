@@ -18,6 +18,7 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
         super::resumable::head,
         super::resumable::patch,
         super::resumable::delete,
+        super::resumable::overridden,
         super::images::get,
         super::images::original,
         super::images::delete,

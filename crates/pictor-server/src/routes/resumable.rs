@@ -8,6 +8,8 @@
 //! - `HEAD /api/v1/uploads/{id}`: its offset, to resume from.
 //! - `PATCH /api/v1/uploads/{id}`: a chunk at `Upload-Offset`.
 //! - `DELETE /api/v1/uploads/{id}`: abandons it.
+//! - `POST /api/v1/uploads/{id}` with `X-HTTP-Method-Override`: PATCH,
+//!   DELETE or HEAD, for clients that cannot send those.
 //!
 //! The rules live in [`pictor_core::resumable`]; this module reads and
 //! writes the protocol's headers. The chunk that completes an upload
@@ -44,10 +46,9 @@ const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 
 /// Every request but OPTIONS must speak our version (412 otherwise), and
-/// every answer says which it speaks. A POST may carry another method in
-/// `X-HTTP-Method-Override`, for clients that cannot send PATCH or DELETE.
-pub async fn protocol(mut request: Request, next: Next) -> Response {
-    let mut response = match prepare(&mut request) {
+/// every answer says which it speaks.
+pub async fn protocol(request: Request, next: Next) -> Response {
+    let mut response = match check_version(&request) {
         Ok(()) => next.run(request).await,
         Err(refused) => refused.into_response(),
     };
@@ -58,20 +59,7 @@ pub async fn protocol(mut request: Request, next: Next) -> Response {
     response
 }
 
-fn prepare(request: &mut Request) -> ApiResult<()> {
-    if let Some(method) = request.headers().get("x-http-method-override")
-        && request.method() == Method::POST
-    {
-        *request.method_mut() = match method.to_str().unwrap_or("").trim().to_ascii_uppercase().as_str() {
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            "HEAD" => Method::HEAD,
-            "POST" => Method::POST,
-            other => {
-                return Err(ApiError::bad_request(format!("X-HTTP-Method-Override: {other:?} is not overridable")));
-            }
-        };
-    }
+fn check_version(request: &Request) -> ApiResult<()> {
     let version = request.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok());
     if request.method() != Method::OPTIONS && version.map(str::trim) != Some(TUS_VERSION) {
         return Err(ApiError::new(
@@ -274,6 +262,41 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A POST that stands for the method in `X-HTTP-Method-Override`, for
+/// clients that cannot send PATCH or DELETE.
+#[utoipa::path(
+    post, path = "/api/v1/uploads/{id}", tag = "uploads",
+    params(
+        ("id" = String, Path, description = "The upload's id"),
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("X-HTTP-Method-Override" = String, Header, description = "PATCH, DELETE or HEAD: the method this request stands for"),
+    ),
+    request_body(description = "As for the method it stands for", content((String = "application/offset+octet-stream"))),
+    responses(
+        (status = 204, description = "As PATCH or DELETE"),
+        (status = 200, description = "As HEAD"),
+        (status = 405, description = "No X-HTTP-Method-Override naming PATCH, DELETE or HEAD"),
+    )
+)]
+pub async fn overridden(
+    state: State<Arc<Runtime>>,
+    uploader: Uploader,
+    id: PathId,
+    request: Request,
+) -> ApiResult<Response> {
+    let method = request.headers().get("x-http-method-override").and_then(|v| v.to_str().ok()).unwrap_or("");
+    match method.trim().to_ascii_uppercase().as_str() {
+        "PATCH" => patch(state, uploader, id, request).await,
+        "DELETE" => Ok(delete(state, uploader, id).await?.into_response()),
+        "HEAD" => head(state, uploader, id).await,
+        _ => Err(ApiError::new(
+            Code::InvalidRequest,
+            "POST on an upload needs X-HTTP-Method-Override: PATCH, DELETE or HEAD",
+        )
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)),
+    }
+}
+
 /// Appends the request's body on a task of its own: hyper drops a handler
 /// whose client hung up, and what arrived before must still be stored.
 async fn append_detached(
@@ -345,19 +368,14 @@ mod tests {
     use axum::body::Body;
 
     #[test]
-    fn overrides_and_versions_are_read_before_routing() {
-        let override_patch = Request::post("/x").header("x-http-method-override", "patch");
-        let mut request = override_patch.header("tus-resumable", "1.0.0").body(Body::empty()).unwrap();
-        prepare(&mut request).unwrap();
-        assert_eq!(request.method(), Method::PATCH);
-        let mut old = Request::head("/x").header("tus-resumable", "0.2.2").body(Body::empty()).unwrap();
-        assert_eq!(prepare(&mut old).unwrap_err().status(), StatusCode::PRECONDITION_FAILED);
-        let mut discovery = Request::options("/x").body(Body::empty()).unwrap();
-        prepare(&mut discovery).unwrap();
-        let get = Request::get("/x").header("x-http-method-override", "DELETE");
-        let mut get = get.header("tus-resumable", "1.0.0").body(Body::empty()).unwrap();
-        prepare(&mut get).unwrap();
-        assert_eq!(get.method(), Method::GET, "only a POST carries another method");
+    fn every_request_but_options_names_the_version() {
+        let current = Request::head("/x").header("tus-resumable", "1.0.0").body(Body::empty()).unwrap();
+        check_version(&current).unwrap();
+        let old = Request::head("/x").header("tus-resumable", "0.2.2").body(Body::empty()).unwrap();
+        assert_eq!(check_version(&old).unwrap_err().status(), StatusCode::PRECONDITION_FAILED);
+        let none = Request::patch("/x").body(Body::empty()).unwrap();
+        assert_eq!(check_version(&none).unwrap_err().status(), StatusCode::PRECONDITION_FAILED);
+        check_version(&Request::options("/x").body(Body::empty()).unwrap()).unwrap();
     }
 
     #[test]
