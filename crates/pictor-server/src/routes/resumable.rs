@@ -102,7 +102,7 @@ async fn web_session(state: &Runtime, headers: &HeaderMap) -> ApiResult<Option<P
 }
 
 #[utoipa::path(
-    options, path = "/api/v1/uploads", tag = "uploads",
+    options, operation_id = "tus_options", path = "/api/v1/uploads", tag = "uploads",
     responses((status = 204, description = "What the server supports", headers(
         ("Tus-Version" = String, description = "1.0.0"),
         ("Tus-Extension" = String, description = "creation,creation-with-upload,termination,expiration"),
@@ -119,7 +119,7 @@ pub async fn options(State(state): State<Arc<Runtime>>) -> Response {
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/uploads", tag = "uploads",
+    post, operation_id = "tus_create", path = "/api/v1/uploads", tag = "uploads",
     params(
         ("Tus-Resumable" = String, Header, description = "1.0.0"),
         ("Upload-Length" = u64, Header, description = "The upload's size in bytes, at most limits.max_upload_bytes"),
@@ -181,7 +181,7 @@ fn created_response(progress: &Progress) -> Response {
 }
 
 #[utoipa::path(
-    head, path = "/api/v1/uploads/{id}", tag = "uploads",
+    head, operation_id = "tus_head", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses(
         (status = 200, description = "Where the upload stands", headers(
@@ -213,7 +213,7 @@ pub async fn head(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/uploads/{id}", tag = "uploads",
+    patch, operation_id = "tus_patch", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(
         ("id" = String, Path, description = "The upload's id"),
         ("Tus-Resumable" = String, Header, description = "1.0.0"),
@@ -246,7 +246,7 @@ pub async fn patch(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/uploads/{id}", tag = "uploads",
+    delete, operation_id = "tus_delete", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses(
         (status = 204, description = "Deleted with its parts (an image it became stays)"),
@@ -265,7 +265,7 @@ pub async fn delete(
 /// A POST that stands for the method in `X-HTTP-Method-Override`, for
 /// clients that cannot send PATCH or DELETE.
 #[utoipa::path(
-    post, path = "/api/v1/uploads/{id}", tag = "uploads",
+    post, operation_id = "tus_override", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(
         ("id" = String, Path, description = "The upload's id"),
         ("Tus-Resumable" = String, Header, description = "1.0.0"),
