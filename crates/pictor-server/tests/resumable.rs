@@ -378,6 +378,59 @@ async fn an_upload_is_its_owners_only(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Signs `name` in (a new account) on a server that is then restarted
+/// closed; returns it with the session's cookie and CSRF token.
+async fn spawn_with_session(backend: Backend, name: &str) -> Option<(TestApp, String, String)> {
+    use pictor_core::accounts::{Password, Username, create_user, start_session};
+    let mut first = TestApp::spawn(backend, |_| {}).await?;
+    let password = Password::parse("a long enough password").unwrap();
+    let user = create_user(&first.state.db, &Username::parse(name).unwrap(), Some(&password), false).await.unwrap();
+    let session = start_session(&first.state.db, user).await.unwrap();
+    let config = first.state.config.clone();
+    let dir = std::mem::replace(&mut first.dir, tempfile::tempdir().unwrap());
+    first.shutdown().await;
+    let cookie = format!("{}={}", pictor_web::SESSION_COOKIE, session.token);
+    Some((TestApp::start(config, dir).await, cookie, session.csrf))
+}
+
+async fn the_web_app_uploads_with_its_session_and_csrf_token(backend: Backend) {
+    let Some((app, cookie, csrf)) = spawn_with_session(backend, "alice").await else { return };
+    let tus = Tus::open(&app);
+    let bytes = jpeg(320, 240);
+    let create = |token: Option<&str>| {
+        let request = tus.request(Method::POST, "/api/v1/uploads").header("cookie", &cookie);
+        let request = request.header("upload-length", bytes.len().to_string());
+        match token {
+            Some(token) => request.header("x-csrf-token", token),
+            None => request,
+        }
+    };
+    // The cookie alone, or with another token, does not write.
+    assert_problem(create(None).send().await.unwrap(), 401, "unauthorized").await;
+    assert_problem(create(Some("forged")).send().await.unwrap(), 401, "unauthorized").await;
+    let created = create(Some(&csrf)).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let path = header(&created, "location");
+    let chunk = tus
+        .request(Method::PATCH, &path)
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("upload-offset", "0")
+        .header("content-type", CHUNK)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chunk.status(), 204);
+    let id = header(&chunk, "pictor-image-id");
+    // Reading it back (HEAD, as after a page reload) needs the cookie only.
+    let head = tus.request(Method::HEAD, &path).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!((head.status().as_u16(), header(&head, "pictor-image-id")), (200, id.clone()));
+    let record = app.state.db.get_image(&id).await.unwrap().unwrap();
+    assert_eq!(record.owner.as_deref(), Some("alice"));
+    app.shutdown().await;
+}
+
 async fn termination_and_expiry_delete_the_parts(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |c| c.limits.open_uploads_per_owner = 2).await else { return };
     let tus = Tus::open(&app);
@@ -490,6 +543,7 @@ both_backends!(
     oversize_is_refused_and_leaves_nothing,
     a_non_image_is_refused_and_leaves_nothing,
     an_upload_is_its_owners_only,
+    the_web_app_uploads_with_its_session_and_csrf_token,
     termination_and_expiry_delete_the_parts,
     racing_chunks_land_once,
     a_cut_connection_keeps_what_arrived_and_resumes,
