@@ -90,7 +90,9 @@ pub struct LimitsConfig {
     /// Milliseconds a request may wait for a worker before it is answered
     /// 503 with `Retry-After`.
     pub queue_wait_ms: u64,
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a request may take before it is answered 503; for a chunk
+    /// of a resumable upload (which has no such bound), how long its body
+    /// may stall before it is cut, keeping what arrived.
     pub request_timeout_secs: u64,
     /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
     pub uploads_per_minute: u32,
@@ -345,7 +347,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "Image requests that may wait for a worker (they hold no image bytes while waiting); past that: 503 with Retry-After at once",
     ),
     ("limits.queue_wait_ms", "Milliseconds an image request may wait for a worker; past that: 503 with Retry-After"),
-    ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
+    (
+        "limits.request_timeout_secs",
+        "Seconds before a request is answered 503; a resumable upload's chunk is instead cut after stalling this long, keeping what arrived",
+    ),
     (
         "limits.concurrent_uploads",
         "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After",
