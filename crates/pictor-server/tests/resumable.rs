@@ -278,7 +278,8 @@ async fn protocol_errors_are_the_specified_ones(backend: Backend) {
     assert_problem(no_offset, 400, "invalid_request").await;
     assert_eq!(tus.offset(&path).await, 0, "refused chunks change nothing");
     for unknown in ["/api/v1/uploads/0123456789abcdef0123456789abcdef", "/api/v1/uploads/..%2F..%2Fblobs"] {
-        assert_eq!(tus.head(unknown).await.status(), 404);
+        let head = tus.head(unknown).await;
+        assert_eq!((head.status().as_u16(), header(&head, "cache-control")), (404, "no-store".into()));
         assert_problem(tus.patch(unknown, 0, b"x").await, 404, "not_found").await;
     }
     assert_problem(tus.request(Method::POST, "/api/v1/uploads").send().await.unwrap(), 400, "invalid_request").await;

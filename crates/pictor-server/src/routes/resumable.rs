@@ -46,13 +46,19 @@ const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 
 /// Every request but OPTIONS must speak our version (412 otherwise), and
-/// every answer says which it speaks.
+/// every answer says which it speaks. No answer but discovery is cached:
+/// an offset is only true now.
 pub async fn protocol(request: Request, next: Next) -> Response {
+    let discovery = request.method() == Method::OPTIONS;
     let mut response = match check_version(&request) {
         Ok(()) => next.run(request).await,
         Err(refused) => refused.into_response(),
     };
-    response.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+    let headers = response.headers_mut();
+    headers.insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+    if !discovery {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if response.status() == StatusCode::PRECONDITION_FAILED {
         response.headers_mut().insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     }
@@ -318,7 +324,6 @@ fn progress_response(status: StatusCode, progress: &Progress) -> Response {
     let mut response = status.into_response();
     let headers = response.headers_mut();
     headers.insert(UPLOAD_OFFSET, HeaderValue::from(progress.offset));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let expires = UNIX_EPOCH + Duration::from_millis(progress.expires_at.max(0) as u64);
     if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(expires)) {
         headers.insert("upload-expires", value);
