@@ -15,6 +15,7 @@
 //! - `access`: who may see and manage what (the one ownership check).
 //! - `auth`: API keys and JWTs → a [`auth::Principal`]; knows no headers.
 //! - `ingest`: the path of an upload, from bytes to a record.
+//! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -39,6 +40,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod ratelimit;
 pub mod records;
+pub mod resumable;
 pub mod signing;
 pub mod transform;
 pub mod vision;
@@ -154,8 +156,8 @@ impl AppState {
         Duration::from_secs(self.config.workflow.lease_secs.max(2))
     }
 
-    /// Periodic chores until `stop` turns true: the LRU clock, and sweeping
-    /// blobs left by dead uploads.
+    /// Periodic chores until `stop` turns true: the LRU clock, sweeping
+    /// blobs left by dead uploads, and expired resumable uploads.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
@@ -168,6 +170,7 @@ impl AppState {
             self.flush_cache_touches("saving cache hits failed").await;
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
+                resumable::sweep_expired(&self).await;
             }
         }
     }

@@ -19,7 +19,7 @@ pub struct ImageRecord {
     pub bytes: i64,
     pub name: Option<String>,
     pub description: Option<String>,
-    /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`.
+    /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`, `tus`.
     pub source: String,
     pub created_at: i64,
     /// `flagged`, `approved` or `rejected` once moderation looked at it.

@@ -19,6 +19,7 @@ mod executions;
 mod images;
 mod jobs;
 mod keys;
+mod uploads;
 mod vision;
 mod webhooks;
 
@@ -37,6 +38,7 @@ pub use executions::{ExecutionRecord, HistoryRow, ImageOutcome};
 pub use images::{ImageFilter, ImageRecord, ImageState, Page};
 pub use jobs::{Job, NewJob, Outbox, QueueStats};
 pub use keys::{ApiKeyRecord, ApiKeySummary};
+pub use uploads::{UploadPart, UploadRecord};
 pub use vision::{ImageLabel, LabelCount, Review};
 pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms};
 

@@ -11,6 +11,7 @@ mod corpus;
 mod openapi;
 mod outage;
 mod overload;
+mod resumable;
 mod vision;
 mod web;
 mod web_library;

@@ -45,7 +45,7 @@ pub struct ImageView {
     pub bytes: i64,
     pub name: Option<String>,
     pub description: Option<String>,
-    /// How it was uploaded: base64, url, uuid, pinster, multipart or raw.
+    /// How it was uploaded: base64, url, uuid, pinster, multipart, raw or tus.
     pub source: String,
     /// Unix time in milliseconds.
     pub created_at: i64,

@@ -13,6 +13,12 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
     info(title = "Pictor", description = "Self-hosted image service: upload, transform on the fly, serve."),
     paths(
         super::upload::upload,
+        super::resumable::options,
+        super::resumable::create,
+        super::resumable::head,
+        super::resumable::patch,
+        super::resumable::delete,
+        super::resumable::overridden,
         super::images::get,
         super::images::original,
         super::images::delete,
