@@ -483,6 +483,15 @@ async fn racing_chunks_land_once(backend: Backend) {
 /// Sends a PATCH's headers and only the first `sent` of `chunk`'s bytes
 /// over a raw connection, then hangs up: the network cut mid-body.
 async fn patch_cut_short(app: &TestApp, path: &str, offset: usize, chunk: &[u8], sent: usize) {
+    let stream = patch_half_sent(app, path, offset, chunk, sent).await;
+    // Let the server read what was sent before the connection goes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+}
+
+/// Sends a PATCH's headers and the first `sent` of `chunk`'s bytes over a
+/// raw connection, and returns the connection, open.
+async fn patch_half_sent(app: &TestApp, path: &str, offset: usize, chunk: &[u8], sent: usize) -> tokio::net::TcpStream {
     let address = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let head = format!(
@@ -493,9 +502,7 @@ async fn patch_cut_short(app: &TestApp, path: &str, offset: usize, chunk: &[u8],
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&chunk[..sent]).await.unwrap();
     stream.flush().await.unwrap();
-    // Let the server read what was sent before the connection goes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(stream);
+    stream
 }
 
 /// The upload's offset once it moved past `from`, polled for a while: the
@@ -537,8 +544,25 @@ async fn a_cut_connection_keeps_what_arrived_and_resumes(backend: Backend) {
     app.shutdown().await;
 }
 
+async fn a_stalled_chunk_is_cut_keeping_what_arrived(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.limits.request_timeout_secs = 1).await else { return };
+    let tus = Tus::open(&app);
+    let bytes = jpeg(800, 600);
+    let path = tus.create(bytes.len(), "").await;
+    // The connection stays open, but nothing more comes: a network that
+    // went silent. Past limits.request_timeout_secs the chunk is cut.
+    let sent = bytes.len() / 2;
+    let stalled = patch_half_sent(&app, &path, 0, &bytes, sent).await;
+    assert_eq!(offset_after(tus, &path, 0).await, sent);
+    let last = tus.patch(&path, sent, &bytes[sent..]).await;
+    assert_landed(&app, tus, &path, &header(&last, "pictor-image-id"), &bytes).await;
+    drop(stalled);
+    app.shutdown().await;
+}
+
 both_backends!(
     chunked_upload_lands_one_image_with_its_bytes,
+    a_stalled_chunk_is_cut_keeping_what_arrived,
     creation_with_upload_and_method_override,
     protocol_errors_are_the_specified_ones,
     oversize_is_refused_and_leaves_nothing,
