@@ -621,3 +621,18 @@ async fn tuspy_uploads_a_corpus_photo_in_small_chunks() {
     assert_eq!(image_count(&app).await, 1);
     app.shutdown().await;
 }
+
+/// The web app's tus client is served as published (the sha256 that
+/// `crates/pictor-web/assets/PROVENANCE.md` records) and cached for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tus_js_client_asset_is_served_as_published() {
+    let app = TestApp::spawn(Backend::Local, |_| {}).await.unwrap();
+    let response = app.client.get(app.url("/assets/tus-js-client-4.3.1.min.js")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "cache-control").contains("immutable"));
+    assert!(header(&response, "content-type").starts_with("text/javascript"));
+    let body = response.bytes().await.unwrap();
+    let provenance = include_str!("../../pictor-web/assets/PROVENANCE.md");
+    assert!(provenance.contains(&Digests::of(&body).sha256), "the served file is not the recorded one");
+    app.shutdown().await;
+}
