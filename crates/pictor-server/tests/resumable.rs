@@ -483,6 +483,15 @@ async fn racing_chunks_land_once(backend: Backend) {
 /// Sends a PATCH's headers and only the first `sent` of `chunk`'s bytes
 /// over a raw connection, then hangs up: the network cut mid-body.
 async fn patch_cut_short(app: &TestApp, path: &str, offset: usize, chunk: &[u8], sent: usize) {
+    let stream = patch_half_sent(app, path, offset, chunk, sent).await;
+    // Let the server read what was sent before the connection goes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+}
+
+/// Sends a PATCH's headers and the first `sent` of `chunk`'s bytes over a
+/// raw connection, and returns the connection, open.
+async fn patch_half_sent(app: &TestApp, path: &str, offset: usize, chunk: &[u8], sent: usize) -> tokio::net::TcpStream {
     let address = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let head = format!(
@@ -493,9 +502,7 @@ async fn patch_cut_short(app: &TestApp, path: &str, offset: usize, chunk: &[u8],
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&chunk[..sent]).await.unwrap();
     stream.flush().await.unwrap();
-    // Let the server read what was sent before the connection goes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(stream);
+    stream
 }
 
 /// The upload's offset once it moved past `from`, polled for a while: the
@@ -537,8 +544,25 @@ async fn a_cut_connection_keeps_what_arrived_and_resumes(backend: Backend) {
     app.shutdown().await;
 }
 
+async fn a_stalled_chunk_is_cut_keeping_what_arrived(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.limits.request_timeout_secs = 1).await else { return };
+    let tus = Tus::open(&app);
+    let bytes = jpeg(800, 600);
+    let path = tus.create(bytes.len(), "").await;
+    // The connection stays open, but nothing more comes: a network that
+    // went silent. Past limits.request_timeout_secs the chunk is cut.
+    let sent = bytes.len() / 2;
+    let stalled = patch_half_sent(&app, &path, 0, &bytes, sent).await;
+    assert_eq!(offset_after(tus, &path, 0).await, sent);
+    let last = tus.patch(&path, sent, &bytes[sent..]).await;
+    assert_landed(&app, tus, &path, &header(&last, "pictor-image-id"), &bytes).await;
+    drop(stalled);
+    app.shutdown().await;
+}
+
 both_backends!(
     chunked_upload_lands_one_image_with_its_bytes,
+    a_stalled_chunk_is_cut_keeping_what_arrived,
     creation_with_upload_and_method_override,
     protocol_errors_are_the_specified_ones,
     oversize_is_refused_and_leaves_nothing,
@@ -595,5 +619,20 @@ async fn tuspy_uploads_a_corpus_photo_in_small_chunks() {
     let record = assert_landed(&app, tus, &path, &id, &bytes).await;
     assert_eq!((record["name"].as_str(), record["format"].as_str()), (Some("tuspy.jpg"), Some("jpeg")));
     assert_eq!(image_count(&app).await, 1);
+    app.shutdown().await;
+}
+
+/// The web app's tus client is served as published (the sha256 that
+/// `crates/pictor-web/assets/PROVENANCE.md` records) and cached for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tus_js_client_asset_is_served_as_published() {
+    let app = TestApp::spawn(Backend::Local, |_| {}).await.unwrap();
+    let response = app.client.get(app.url("/assets/tus-js-client-4.3.1.min.js")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "cache-control").contains("immutable"));
+    assert!(header(&response, "content-type").starts_with("text/javascript"));
+    let body = response.bytes().await.unwrap();
+    let provenance = include_str!("../../pictor-web/assets/PROVENANCE.md");
+    assert!(provenance.contains(&Digests::of(&body).sha256), "the served file is not the recorded one");
     app.shutdown().await;
 }

@@ -303,8 +303,9 @@ pub async fn overridden(
     }
 }
 
-/// Appends the request's body on a task of its own: hyper drops a handler
-/// whose client hung up, and what arrived before must still be stored.
+/// Appends the request's body on a task of its own, which nothing cancels
+/// midway: the end of a connection may drop its handler (an HTTP/2 reset
+/// does), and what arrived before must still be stored.
 async fn append_detached(
     state: &Arc<Runtime>,
     principal: Principal,
