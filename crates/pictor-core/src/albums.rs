@@ -110,6 +110,28 @@ pub async fn add(state: &AppState, caller: &Principal, id: &str, images: &[Strin
     Ok(state.db.add_to_album(id, &ids).await?)
 }
 
+/// Succeeds when the caller may add photos to the album (an upload into
+/// it checks this before its first byte).
+pub async fn ensure_adds(db: &Db, caller: &Principal, id: &str) -> Result<()> {
+    managed(db, caller, id).await.map(|_| ())
+}
+
+/// Adds a photo that just landed (an upload into the album) when the album
+/// still exists and has the photo's owner; otherwise only logs why not.
+pub async fn add_landed(db: &Db, id: &str, image: &pictor_db::ImageRecord) {
+    let added = match db.get_album(id).await {
+        Ok(Some(album)) if album.owner == image.owner => db.add_to_album(id, &[image.id.as_str()]).await,
+        Ok(_) => {
+            tracing::warn!(album = id, image = image.id, "the album of an upload is gone or not its owner's");
+            return;
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = added {
+        tracing::warn!(album = id, image = image.id, error = %e, "adding an uploaded photo to its album failed");
+    }
+}
+
 /// Takes a photo out of the album (the photo stays in the library).
 pub async fn remove(db: &Db, caller: &Principal, id: &str, image: &str) -> Result<()> {
     managed(db, caller, id).await?;

@@ -27,6 +27,7 @@ use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use pictor_db::{ImageRecord, UploadPart, UploadRecord, now_ms};
+use sha2::Digest as _;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -118,8 +119,8 @@ fn metadata_of(json: &serde_json::Value) -> Metadata {
     serde_json::from_value(json.clone()).unwrap_or_default()
 }
 
-/// The one place where an upload's metadata becomes what ingest records.
-/// (The web app's `album` key is to be read here too.)
+/// The one place where an upload's metadata becomes what ingest records
+/// (`album` and `dedupe` are read by `land`).
 fn to_ingest(metadata: &Metadata, owner: Option<String>, bytes: Bytes) -> ingest::Upload {
     let text = |key: &str| metadata.get(key).cloned().flatten().filter(|v| !v.trim().is_empty());
     ingest::Upload {
@@ -146,6 +147,9 @@ pub async fn create(state: &AppState, caller: &Principal, length: u64, metadata:
             ErrorKind::PayloadTooLarge,
             format!("the upload's length, {length} bytes, is over the {limit}-byte limit (limits.max_upload_bytes)"),
         ));
+    }
+    if let Some(album) = metadata.get("album").cloned().flatten() {
+        crate::albums::ensure_adds(&state.db, caller, &album).await?;
     }
     let now = now_ms();
     let row = UploadRecord {
@@ -348,13 +352,12 @@ async fn finish(state: &AppState, row: &UploadRecord, last: Bytes) -> Result<Pro
     if !state.db.claim_upload_finish(&row.id, row.offset, until, now).await? {
         return Err(finishing(&row.id));
     }
-    let landed = assemble(state, row, last).await;
-    let landed = match landed {
-        Ok(bytes) => ingest::ingest(state, to_ingest(&metadata_of(&row.metadata), row.owner.clone(), bytes)).await,
+    let landed = match assemble(state, row, last).await {
+        Ok(bytes) => land(state, row, bytes).await,
         Err(e) => Err(e),
     };
     match landed {
-        Ok(image) => record_image(state, row, until, image).await,
+        Ok((image, copy_of)) => record_image(state, row, until, image, copy_of).await,
         Err(e) if refused(&e) => {
             remove(state, &row.id).await?;
             Err(e)
@@ -364,6 +367,22 @@ async fn finish(state: &AppState, row: &UploadRecord, last: Bytes) -> Result<Pro
             Err(e)
         }
     }
+}
+
+/// Ingests the whole upload; or, when the client asked not to store copies
+/// (`dedupe` in its metadata) and the owner has these bytes already, takes
+/// that image instead (returned as the second value, too).
+async fn land(state: &AppState, row: &UploadRecord, bytes: Bytes) -> Result<(ImageRecord, Option<String>)> {
+    let metadata = metadata_of(&row.metadata);
+    if metadata.contains_key("dedupe") {
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        if let Some(earlier) = state.db.image_with_sha256(row.owner.as_deref(), &sha256).await?
+            && let Some(image) = state.db.get_image(&earlier).await?
+        {
+            return Ok((image, Some(earlier)));
+        }
+    }
+    Ok((ingest::ingest(state, to_ingest(&metadata, row.owner.clone(), bytes)).await?, None))
 }
 
 /// Whether ingest refused the bytes themselves: sending them again would
@@ -402,10 +421,17 @@ async fn assemble(state: &AppState, row: &UploadRecord, last: Bytes) -> Result<B
 
 /// Records the landed image on the upload and drops its parts; if the
 /// upload was deleted meanwhile, the image goes too.
-async fn record_image(state: &AppState, row: &UploadRecord, until: i64, image: ImageRecord) -> Result<Progress> {
+async fn record_image(
+    state: &AppState,
+    row: &UploadRecord,
+    until: i64,
+    image: ImageRecord,
+    copy_of: Option<String>,
+) -> Result<Progress> {
     let expires_at = expiry(state, now_ms());
     if !state.db.finish_upload(&row.id, until, &image.id, expires_at).await? {
-        if state.db.delete_image(&image.id).await?.is_some() {
+        // A new image goes with its deleted upload; an earlier one stays.
+        if copy_of.is_none() && state.db.delete_image(&image.id).await?.is_some() {
             state.forget_record(&image.id);
             ingest::release(state, &image.sha256).await;
         }
@@ -414,7 +440,13 @@ async fn record_image(state: &AppState, row: &UploadRecord, until: i64, image: I
     if let Err(e) = state.store.delete_objects(&staging_prefix(&row.id)).await {
         tracing::warn!(upload = row.id, error = %e, "deleting a finished upload's parts failed; expiry will");
     }
-    let duplicate_of = state.db.earlier_duplicate(image.owner.as_deref(), &image.sha256, &image.id).await?;
+    if let Some(album) = metadata_of(&row.metadata).get("album").cloned().flatten() {
+        crate::albums::add_landed(&state.db, &album, &image).await;
+    }
+    let duplicate_of = match copy_of {
+        Some(earlier) => Some(earlier),
+        None => state.db.earlier_duplicate(image.owner.as_deref(), &image.sha256, &image.id).await?,
+    };
     Ok(Progress { offset: row.length as u64, expires_at, image_id: Some(image.id), duplicate_of, ..Progress::of(row) })
 }
 

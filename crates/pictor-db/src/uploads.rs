@@ -192,6 +192,13 @@ impl Db {
     /// The oldest other image of `owner` with this content, created no later
     /// than `image_id`: what a new upload duplicates (served by the index
     /// of images by blob).
+    /// The owner's first image with these bytes, if any.
+    pub async fn image_with_sha256(&self, owner: Option<&str>, sha256: &str) -> Result<Option<String>> {
+        let sql =
+            format!("SELECT id FROM images WHERE sha256 = $1 AND {} ORDER BY created_at, id LIMIT 1", same_owner(2));
+        Ok(sqlx::query_scalar(&sql).bind(sha256).bind(owner).fetch_optional(&self.pool).await?)
+    }
+
     pub async fn earlier_duplicate(&self, owner: Option<&str>, sha256: &str, image_id: &str) -> Result<Option<String>> {
         let sql = format!(
             "SELECT id FROM images WHERE sha256 = $1 AND {} AND id <> $3

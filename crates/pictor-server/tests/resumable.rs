@@ -15,7 +15,7 @@ use pictor_core::auth::create_api_key;
 use pictor_server::config::Config;
 use pictor_store::Digests;
 use reqwest::{Method, RequestBuilder, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 const CHUNK: &str = "application/offset+octet-stream";
@@ -361,6 +361,47 @@ async fn spawn_with_keys(backend: Backend, owners: [&str; 2]) -> Option<(TestApp
     Some((TestApp::start(config, dir).await, keys.try_into().unwrap()))
 }
 
+/// Uploads `bytes` whole with its creation; returns the answer.
+async fn upload_whole(tus: Tus<'_>, bytes: &[u8], metadata: &str) -> Response {
+    let request = tus.request(Method::POST, "/api/v1/uploads").header("upload-length", bytes.len().to_string());
+    request.header("upload-metadata", metadata).header("content-type", CHUNK).body(bytes.to_vec()).send().await.unwrap()
+}
+
+async fn uploads_go_into_their_album_and_dedupe_skips_copies(backend: Backend) {
+    let Some((app, [ann, bob])) = spawn_with_keys(backend, ["ann", "bob"]).await else { return };
+    let (tus, bobs) = (Tus { app: &app, key: Some(&ann) }, Tus { app: &app, key: Some(&bob) });
+    let created = app.client.post(app.url("/api/v1/albums")).bearer_auth(&ann).json(&json!({"name": "Lakes"}));
+    let album: Value = created.send().await.unwrap().json().await.unwrap();
+    let album = album["id"].as_str().unwrap().to_string();
+    let into = format!("filename {},album {},dedupe", b64("lake.jpg"), b64(&album));
+    let anns =
+        || async { app.state.db.list_images(Some("ann"), &Default::default(), None, 100).await.unwrap().images.len() };
+
+    // Another's album is refused before any byte is sent.
+    let refused = bobs.creation(10, &into).await;
+    assert_eq!(refused.status(), 404);
+
+    let bytes = jpeg(320, 240);
+    let first = upload_whole(tus, &bytes, &into).await;
+    assert_eq!(first.status(), 201);
+    let id = header(&first, "pictor-image-id");
+    assert!(first.headers().get("pictor-duplicate-of").is_none());
+    // The same bytes again, with `dedupe`: the earlier photo, no copy.
+    let again = upload_whole(tus, &bytes, &into).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!((header(&again, "pictor-image-id"), header(&again, "pictor-duplicate-of")), (id.clone(), id.clone()));
+    assert_eq!(anns().await, 1, "no copy stored");
+    // Without `dedupe` (the API's way): a second image, named as a duplicate.
+    let copy = upload_whole(tus, &bytes, &format!("filename {}", b64("copy.jpg"))).await;
+    assert_eq!(header(&copy, "pictor-duplicate-of"), id);
+    assert_eq!(anns().await, 2);
+
+    let inside = app.client.get(app.url(&format!("/api/v1/albums/{album}"))).bearer_auth(&ann).send().await;
+    let inside: Value = inside.unwrap().json().await.unwrap();
+    assert_eq!(inside["photos"], 1, "the photo went into its album once: {inside}");
+    app.shutdown().await;
+}
+
 async fn an_upload_is_its_owners_only(backend: Backend) {
     let Some((app, [alice, bob])) = spawn_with_keys(backend, ["alice", "bob"]).await else { return };
     let (as_alice, as_bob) = (Tus { app: &app, key: Some(alice.as_str()) }, Tus { app: &app, key: Some(bob.as_str()) });
@@ -572,6 +613,7 @@ both_backends!(
     termination_and_expiry_delete_the_parts,
     racing_chunks_land_once,
     a_cut_connection_keeps_what_arrived_and_resumes,
+    uploads_go_into_their_album_and_dedupe_skips_copies,
 );
 
 // ------------------------------------------------- an independent client

@@ -84,8 +84,9 @@
   function start(row) {
     active++;
     setState(row, "uploading", "Uploading");
-    let imageId = null, duplicate = false;
-    const metadata = { filename: row.name, filetype: row.file.type || "application/octet-stream" };
+    let imageId = null, duplicateOf = null;
+    // `dedupe`: a photo already in the library is not stored twice.
+    const metadata = { filename: row.name, filetype: row.file.type || "application/octet-stream", dedupe: "1" };
     if (album) metadata.album = album;
     const upload = row.upload || new tus.Upload(row.file, {
       endpoint: "/api/v1/uploads",
@@ -105,11 +106,12 @@
       },
       onAfterResponse(_req, res) {
         imageId = res.getHeader("Pictor-Image-Id") || imageId;
-        duplicate = duplicate || res.getHeader("Pictor-Duplicate") === "true";
+        duplicateOf = res.getHeader("Pictor-Duplicate-Of") || duplicateOf;
       },
       onSuccess() {
         active--;
-        if (imageId) finished(row, imageId, duplicate);
+        if (duplicateOf) finished(row, duplicateOf, true);
+        else if (imageId) finished(row, imageId, false);
         else setState(row, "failed", "Failed: the server did not say which photo this became");
         next();
       },

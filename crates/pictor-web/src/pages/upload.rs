@@ -44,7 +44,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Query(
         h1 { "Upload" @if let Some(album) = &album { " into " a href=(format!("/albums/{}", album.id)) { (album.name) } } }
         div #uploader hx-ext="sse" sse-connect=(format!("/live?after={}", encode(&after)))
             data-csrf=(session.csrf) data-album=[album.as_ref().map(|a| &a.id)]
-            data-max-bytes=(limits.max_upload_bytes) {
+            data-max-bytes=(limits.max_upload_bytes) data-chunk-bytes=(limits.upload_chunk_bytes) {
             div.drop #drop tabindex="0" {
                 p { strong { "Drop photos or folders here" } }
                 p {
