@@ -51,17 +51,21 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
         Err(e) => return failed(e),
     };
     let body = html! {
-        figure.photo {
-            img src=(format!("/api/v1/img/{}.webp?thumbnail=1024", record.id)) alt=(alt)
-                width=(record.width.min(1024)) height=(scaled_height(record.width, record.height, 1024));
+        div.photo-page {
+            figure.photo {
+                img src=(format!("/api/v1/img/{}.webp?thumbnail=1024", record.id)) alt=(alt)
+                    width=(record.width.min(1024)) height=(scaled_height(record.width, record.height, 1024));
+            }
+            div.info {
+                h1 { (record.name.as_deref().unwrap_or("Photo")) }
+                div hx-ext="sse" sse-connect=(format!("/live?after={}", encode(&after))) {
+                    div #details hx-get=(format!("/photos/{}/details", record.id))
+                        hx-trigger=(format!("sse:photo-{}", record.id)) { (details) }
+                }
+                (albums_section(session, &record, &in_albums, &all_albums))
+                p { a href=(format!("/api/v1/img/{}/original", record.id)) download { "Download the original" } }
+            }
         }
-        h1 { (record.name.as_deref().unwrap_or("Photo")) }
-        div hx-ext="sse" sse-connect=(format!("/live?after={}", encode(&after))) {
-            div #details hx-get=(format!("/photos/{}/details", record.id))
-                hx-trigger=(format!("sse:photo-{}", record.id)) { (details) }
-        }
-        (albums_section(session, &record, &in_albums, &all_albums))
-        p { a href=(format!("/api/v1/img/{}/original", record.id)) download { "Download the original" } }
     };
     Html(page("Photo", Some(session), body).into_string()).into_response()
 }
