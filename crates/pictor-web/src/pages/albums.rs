@@ -154,8 +154,8 @@ fn edit_forms(session: &SessionRecord, album: &AlbumRecord) -> Markup {
 }
 
 /// Runs a change posted by a form of the album's page, then goes `back`
-/// (the form's `back` field if local, else the album).
-async fn change<F, Fut>(signed_in: &SignedIn, id: &str, body: &Bytes, act: F) -> Response
+/// (the form's `back` field if local, else `default_back`).
+async fn change<F, Fut>(signed_in: &SignedIn, default_back: String, body: &Bytes, act: F) -> Response
 where
     F: FnOnce(Principal, Fields) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -165,7 +165,7 @@ where
         Err(refused) => return refused,
     };
     let back = match f.get("back") {
-        "" => format!("/albums/{id}"),
+        "" => default_back,
         back => safe_next(Some(back)).to_string(),
     };
     match act(caller(&signed_in.session), f).await {
@@ -182,56 +182,35 @@ pub async fn update(
     body: Bytes,
 ) -> Response {
     let id = id.as_str();
-    change(&signed_in, id, &body, |caller, f| async move {
+    change(&signed_in, format!("/albums/{id}"), &body, |caller, f| async move {
         let name = AlbumName::parse(f.get("name"))?;
         albums::update(&state.db, &caller, id, &name, &albums::description(f.get("description"))?).await
     })
     .await
 }
 
-/// `POST /albums/{id}/delete`
-pub async fn delete(
+/// `POST /albums/{id}/{action}`: `delete` (its photos stay), `cover` (field
+/// `image`), or `remove` (fields `image`, repeated).
+pub async fn act(
     State(state): State<Arc<Runtime>>,
     signed_in: SignedIn,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = Fields::checked(&body, &signed_in.session) {
-        return refused;
-    }
-    match albums::delete(&state.db, &caller(&signed_in.session), &id).await {
-        Ok(()) => Redirect::to("/albums").into_response(),
-        Err(e) => refused(e),
-    }
-}
-
-/// `POST /albums/{id}/cover`: field `image`; back to the photo.
-pub async fn cover(
-    State(state): State<Arc<Runtime>>,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let id = id.as_str();
-    change(&signed_in, id, &body, |caller, f| async move {
-        albums::set_cover(&state.db, &caller, id, Some(f.get("image"))).await
-    })
-    .await
-}
-
-/// `POST /albums/{id}/remove`: fields `image`, repeated.
-pub async fn remove(
-    State(state): State<Arc<Runtime>>,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let id = id.as_str();
-    change(&signed_in, id, &body, |caller, f| async move {
-        for image in f.all("image") {
-            albums::remove(&state.db, &caller, id, &image).await?;
+    let (id, db) = (id.as_str(), &state.db);
+    let back = if action == "delete" { "/albums".to_string() } else { format!("/albums/{id}") };
+    change(&signed_in, back, &body, |caller, f| async move {
+        match action.as_str() {
+            "delete" => albums::delete(db, &caller, id).await,
+            "cover" => albums::set_cover(db, &caller, id, Some(f.get("image"))).await,
+            "remove" => {
+                for image in f.all("image") {
+                    albums::remove(db, &caller, id, &image).await?;
+                }
+                Ok(())
+            }
+            other => Err(pictor_core::Error::not_found(format_args!("album action {other}"))),
         }
-        Ok(())
     })
     .await
 }
@@ -240,7 +219,7 @@ pub async fn remove(
 /// gallery's selection or a photo's page.
 pub async fn add(State(state): State<Arc<Runtime>>, signed_in: SignedIn, body: Bytes) -> Response {
     let album = Fields::parse(&body).get("album").to_string();
-    change(&signed_in, &album.clone(), &body, |caller, f| async move {
+    change(&signed_in, format!("/albums/{album}"), &body, |caller, f| async move {
         albums::add(&state, &caller, &album, &f.all("image")).await.map(|_| ())
     })
     .await

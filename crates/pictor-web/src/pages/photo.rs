@@ -70,39 +70,30 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
     Html(page("Photo", Some(session), body).into_string()).into_response()
 }
 
-/// `GET /photos/{id}/details`: the part of the page that changes as the
-/// photo is processed.
-pub async fn details_fragment(
+/// `GET /photos/{id}/{part}`: a part of the page alone: `details` (what
+/// changes as the photo is processed) or `status` (the badge, which the
+/// upload page asks for once a file has landed; later changes arrive live).
+pub async fn fragment(
     State(state): State<Arc<Runtime>>,
     signed_in: SignedIn,
-    Path(id): Path<String>,
+    Path((id, part)): Path<(String, String)>,
 ) -> Response {
     let record = match visible(&state, &signed_in.session, &id).await {
         Ok(record) => record,
         Err(page) => return page,
     };
-    match details(&state, &record).await {
-        Ok((details, _)) => Html(details.into_string()).into_response(),
-        Err(e) => failed(e),
-    }
-}
-
-/// `GET /photos/{id}/status`: the status badge alone (the upload page asks
-/// once a file has landed; later changes arrive live).
-pub async fn status_fragment(
-    State(state): State<Arc<Runtime>>,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    let record = match visible(&state, &signed_in.session, &id).await {
-        Ok(record) => record,
-        Err(page) => return page,
+    let markup = match part.as_str() {
+        "details" => details(&state, &record).await.map(|(details, _)| details),
+        "status" => state
+            .db
+            .image_statuses(&[record.id.as_str()])
+            .await
+            .map_err(Into::into)
+            .map(|statuses| status_badge(statuses.get(&record.id).map_or("pending", String::as_str), None)),
+        _ => return error_page(StatusCode::NOT_FOUND, "There is no such page."),
     };
-    match state.db.image_statuses(&[record.id.as_str()]).await {
-        Ok(statuses) => {
-            let status = statuses.get(&record.id).map_or("pending", String::as_str);
-            Html(status_badge(status, None).into_string()).into_response()
-        }
+    match markup {
+        Ok(markup) => Html(markup.into_string()).into_response(),
         Err(e) => failed(e),
     }
 }
