@@ -18,6 +18,7 @@ mod executions;
 mod images;
 mod jobs;
 mod keys;
+mod oidc;
 mod vision;
 mod webhooks;
 
@@ -35,6 +36,7 @@ pub use executions::{ExecutionRecord, HistoryRow, ImageOutcome};
 pub use images::{ImageFilter, ImageRecord, ImageState, Page};
 pub use jobs::{Job, NewJob, Outbox, QueueStats};
 pub use keys::ApiKeyRecord;
+pub use oidc::{NewIdentity, OidcLogin};
 pub use vision::{ImageLabel, LabelCount, Review};
 pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms};
 

@@ -5,7 +5,8 @@
 //! - `session.rs`: the session cookie, the `SignedIn` extractor (a page
 //!   without a session redirects to `/login`), and the CSRF check every
 //!   state-changing form goes through.
-//! - `pages/`: one file per page; `layout.rs` is the shell they share.
+//! - `pages/`: one file per page; `layout.rs` is the shell they share;
+//!   `oidc.rs` signs in through the OIDC provider (the core's `oidc`).
 //! - `assets.rs`: the stylesheet, embedded in the binary; pages load
 //!   nothing from elsewhere.
 //!
@@ -30,6 +31,8 @@ pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
         .route("/", get(pages::gallery::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route("/login/oidc", get(pages::oidc::start))
+        .route("/login/oidc/callback", get(pages::oidc::callback))
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
         .route("/photos/{id}", get(pages::photo::show))

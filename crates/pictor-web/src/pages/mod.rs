@@ -3,6 +3,7 @@
 pub mod gallery;
 pub mod layout;
 pub mod login;
+pub mod oidc;
 pub mod photo;
 pub mod tags;
 
