@@ -2,10 +2,12 @@
 //! Playwright journeys in `web-tests/` against it, with Debian's chromium.
 //! Screenshots of the main pages land in `web-tests/screenshots/` (the
 //! README shows copies from `docs/screenshots/`). SKIPPED, saying why, when the npm packages or chromium are
-//! missing; `.ci/run` installs both.
+//! missing; `.ci/run` installs both. With `PICTOR_TEST_OIDC_ISSUER` (the
+//! provider `.ci/services.sh` starts), a second server signs in through it
+//! for `oidc.spec.js` (`PICTOR_OIDC_URL`); without, that spec is skipped.
 
 use crate::common;
-use common::{pictor, serve};
+use common::{Served, pictor, serve, serve_with};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +69,7 @@ fn journeys_in_a_real_browser() {
     // Real camera photos: the photo page must show their camera.
     let cameras = photos.iter().all(|p| p.contains("/shared/corpus/"));
     let (server, base) = serve(&data);
+    let oidc = oidc_server(dir.path());
     let run = Command::new("npx")
         .args(["playwright", "test"])
         .current_dir(&web)
@@ -75,10 +78,34 @@ fn journeys_in_a_real_browser() {
         .env("PHOTOS", serde_json::to_string(&photos).unwrap())
         .env("CHROMIUM", &chromium)
         .env("EXPECT_CAMERA", if cameras { "1" } else { "" })
+        .env("PICTOR_OIDC_URL", oidc.as_ref().map_or("", |(_, base, _)| base.as_str()))
+        .env("OIDC_ISSUER", oidc.as_ref().map_or("", |(_, _, issuer)| issuer.as_str()))
         .output()
         .expect("npx runs");
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "Playwright failed:\n{report}");
     eprintln!("{report}");
     assert!(server.stop());
+    if let Some((oidc, _, _)) = oidc {
+        assert!(oidc.stop());
+    }
+}
+
+/// A server that signs in through the test provider (anyone it signs in
+/// gets an account), with its URL and the issuer; `None` without one.
+fn oidc_server(dir: &Path) -> Option<(Served, String, String)> {
+    let Ok(issuer) = std::env::var("PICTOR_TEST_OIDC_ISSUER") else {
+        eprintln!("note: PICTOR_TEST_OIDC_ISSUER is not set; oidc.spec.js is skipped");
+        return None;
+    };
+    let env = [
+        ("PICTOR_AUTH__SIGNUP", "open"),
+        ("PICTOR_AUTH__OIDC__ISSUER", issuer.as_str()),
+        ("PICTOR_AUTH__OIDC__CLIENT_ID", "pictor-browser"),
+        ("PICTOR_AUTH__OIDC__CLIENT_SECRET", "pictor-browser-secret"),
+        ("PICTOR_AUTH__OIDC__NAME", "Test IdP"),
+        ("PICTOR_WORKFLOW__RUN_WORKERS", "false"),
+    ];
+    let (server, base) = serve_with(&dir.join("oidc-data"), &env);
+    Some((server, base, issuer))
 }

@@ -42,9 +42,15 @@ impl Drop for Served {
 /// Starts `pictor serve` on port 0 and returns it with its base URL, read
 /// from the one line it prints once serving.
 pub fn serve(data: &Path) -> (Served, String) {
+    serve_with(data, &[])
+}
+
+/// As [`serve`], with `PICTOR_*` settings in its environment.
+pub fn serve_with(data: &Path, env: &[(&str, &str)]) -> (Served, String) {
     let mut child = pictor()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
