@@ -188,7 +188,10 @@ impl OidcConfig {
             return Ok(());
         }
         let issuer = url::Url::parse(&self.issuer).map_err(|e| {
-            anyhow::anyhow!("auth.oidc.issuer {:?} is not a URL ({e}): use e.g. https://accounts.example.com", self.issuer)
+            anyhow::anyhow!(
+                "auth.oidc.issuer {:?} is not a URL ({e}): use e.g. https://accounts.example.com",
+                self.issuer
+            )
         })?;
         anyhow::ensure!(
             issuer.scheme() == "https" || issuer.scheme() == "http" && is_loopback(&issuer),
@@ -460,7 +463,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "auth.signup",
         "Who may make an account on the web app (sign-up page or a first OIDC sign-in): first (only the first account, made admin), open, closed",
     ),
-    ("auth.oidc.issuer", "OIDC provider's issuer URL for the web app's sign-in, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID; empty = off"),
+    (
+        "auth.oidc.issuer",
+        "OIDC provider's issuer URL for the web app's sign-in, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID; empty = off",
+    ),
     ("auth.oidc.client_id", "Client (app) id registered with the provider"),
     ("auth.oidc.client_secret", "Client secret; empty for a public client (PKCE alone)"),
     (
@@ -518,7 +524,9 @@ impl Config {
         }
         if sources.env {
             // `PICTOR_TEST_*` belong to the test suite, not to the service.
-            figment = figment.merge(Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer"]).split("__"));
+            figment = figment.merge(
+                Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer"]).split("__"),
+            );
         }
         if let Some(flags) = sources.flags {
             figment = figment.merge(Serialized::defaults(flags));

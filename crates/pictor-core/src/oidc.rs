@@ -35,7 +35,8 @@ pub const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
 /// Requests to the provider give up after this long.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// The configured provider, with its discovery document once fetched.
 pub struct Oidc {
@@ -69,10 +70,8 @@ impl Oidc {
         }
         // No redirects: a provider's endpoints answer directly (and a
         // redirect must not take the code elsewhere).
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(PROVIDER_TIMEOUT)
-            .build()?;
+        let http =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(PROVIDER_TIMEOUT).build()?;
         Ok(Some(Self { config: config.clone(), http, discovered: RwLock::new(None) }))
     }
 
@@ -93,12 +92,9 @@ impl Oidc {
         let client = self.client(false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (state, nonce) = (random_token(), random_token());
+        let (state_sent, nonce_sent) = (CsrfToken::new(state.clone()), Nonce::new(nonce.clone()));
         let mut request = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                || CsrfToken::new(state.clone()),
-                || Nonce::new(nonce.clone()),
-            )
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || state_sent, move || nonce_sent)
             .set_pkce_challenge(challenge)
             .set_redirect_uri(std::borrow::Cow::Owned(redirect));
         for scope in self.config.scopes.split_whitespace().filter(|s| *s != "openid") {
@@ -247,7 +243,8 @@ fn token_error<E: std::error::Error + 'static>(
 fn payload(token: &CoreIdToken) -> Result<Map<String, Value>> {
     let text = token.to_string();
     let body = text.split('.').nth(1).ok_or_else(|| Error::internal("an ID token without a payload"))?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body.trim_end_matches('=')).map_err(Error::internal)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body.trim_end_matches('=')).map_err(Error::internal)?;
     serde_json::from_slice(&bytes).map_err(Error::internal)
 }
 
@@ -265,7 +262,12 @@ pub fn account_name(claims: &Map<String, Value>, claim: &str) -> String {
     let local_part = |c: &str| c.split('@').next().unwrap_or_default().to_string();
     let candidates = [claim, "preferred_username"]
         .into_iter()
-        .filter_map(|name| claims.get(name).and_then(Value::as_str).map(|v| if name == "email" { local_part(v) } else { v.to_string() }))
+        .filter_map(|name| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(|v| if name == "email" { local_part(v) } else { v.to_string() })
+        })
         .chain(claims.get("email").and_then(Value::as_str).map(local_part));
     candidates
         .map(|raw| sanitise(&raw))

@@ -159,12 +159,8 @@ mod tests {
     #[tokio::test]
     async fn an_identity_makes_one_account() {
         let (_dir, db) = sqlite().await;
-        let user = |id: &str, name: &str| UserRecord {
-            id: id.into(),
-            name: name.into(),
-            admin: false,
-            created_at: now_ms(),
-        };
+        let user =
+            |id: &str, name: &str| UserRecord { id: id.into(), name: name.into(), admin: false, created_at: now_ms() };
         let ann = user("1", "ann");
         let made = db.insert_user_with_identity(&ann, "https://idp", "sub-1").await.unwrap();
         assert_eq!(made, NewIdentity::Created(ann));

@@ -212,7 +212,8 @@ async fn refusals_are_readable_pages(backend: Backend) {
     }
     let no_code = at_provider(&app, "/", Some(&subject("cy"))).await;
     let mut cut = url::Url::parse(&no_code.callback).unwrap();
-    let state: Vec<(String, String)> = cut.query_pairs().filter(|(k, _)| k == "state").map(|(k, v)| (k.into(), v.into())).collect();
+    let state: Vec<(String, String)> =
+        cut.query_pairs().filter(|(k, _)| k == "state").map(|(k, v)| (k.into(), v.into())).collect();
     cut.query_pairs_mut().clear().extend_pairs(state);
     let response = client.get(cut).header(COOKIE, &no_code.cookie).send().await.unwrap();
     readable(response, StatusCode::BAD_REQUEST, "no sign-in code").await;
@@ -263,5 +264,10 @@ async fn without_a_provider() {
     assert!(!login.contains("/login/oidc"));
     let response = browser().get(plain.url("/login/oidc")).send().await.unwrap();
     readable(response, StatusCode::NOT_FOUND, "not set up").await;
-    readable(browser().get(plain.url("/login/oidc/callback?code=x&state=y")).send().await.unwrap(), StatusCode::NOT_FOUND, "not set up").await;
+    readable(
+        browser().get(plain.url("/login/oidc/callback?code=x&state=y")).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not set up",
+    )
+    .await;
 }

@@ -111,7 +111,10 @@ fn refused(oidc: &Oidc, error: &str, description: Option<&str>) -> Response {
         return trouble(StatusCode::FORBIDDEN, &message);
     }
     let code = if error.len() <= 40 && error.chars().all(|c| c.is_ascii_lowercase() || c == '_') { error } else { "?" };
-    trouble(StatusCode::BAD_REQUEST, &format!("The sign-in provider answered with an error ({code}). Please start again."))
+    trouble(
+        StatusCode::BAD_REQUEST,
+        &format!("The sign-in provider answered with an error ({code}). Please start again."),
+    )
 }
 
 fn not_set_up() -> Response {
