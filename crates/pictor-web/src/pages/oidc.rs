@@ -14,7 +14,7 @@ use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use maud::html;
 use pictor_core::config::OidcConfig;
 use pictor_core::error::{Error, ErrorKind};
-use pictor_core::oidc::{LOGIN_LIFETIME, Oidc};
+use pictor_core::oidc::{Finished, LOGIN_LIFETIME, Oidc};
 use pictor_jobs::Runtime;
 use serde::Deserialize;
 
@@ -80,17 +80,23 @@ pub async fn callback(State(state): State<Arc<Runtime>>, headers: HeaderMap, Que
     match oidc.finish(&state.db, state.config.auth.signup, flow, code).await {
         Ok(done) => {
             if done.created {
+                // The server is no longer open to anonymous callers.
                 state.auth.close_now().await;
             }
-            let max_age = pictor_core::accounts::SESSION_LIFETIME.as_secs();
-            let cookies = AppendHeaders([
-                (header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &done.session.token, max_age)),
-                (header::SET_COOKIE, set_cookie(&headers, OIDC_COOKIE, "", 0)),
-            ]);
-            (cookies, Redirect::to(safe_next(Some(&done.next)))).into_response()
+            signed_in(&headers, &done)
         }
         Err(e) => failed(e),
     }
+}
+
+/// The session cookie, the flow's cookie gone, and on to `next`.
+fn signed_in(headers: &HeaderMap, done: &Finished) -> Response {
+    let max_age = pictor_core::accounts::SESSION_LIFETIME.as_secs();
+    let cookies = AppendHeaders([
+        (header::SET_COOKIE, set_cookie(headers, SESSION_COOKIE, &done.session.token, max_age)),
+        (header::SET_COOKIE, set_cookie(headers, OIDC_COOKIE, "", 0)),
+    ]);
+    (cookies, Redirect::to(safe_next(Some(&done.next)))).into_response()
 }
 
 /// This server's callback URL, from the request's `Host` (and
