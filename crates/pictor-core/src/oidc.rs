@@ -203,10 +203,11 @@ impl Oidc {
     }
 
     async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata> {
-        if !refresh && let Some((metadata, at)) = self.discovered.read().await.as_ref() {
-            if at.elapsed() < DISCOVERY_TTL {
-                return Ok(metadata.clone());
-            }
+        if !refresh
+            && let Some((metadata, at)) = self.discovered.read().await.as_ref()
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return Ok(metadata.clone());
         }
         let mut cached = self.discovered.write().await;
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(Error::internal)?;
