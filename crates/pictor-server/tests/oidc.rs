@@ -210,6 +210,19 @@ async fn refusals_are_readable_pages(backend: Backend) {
         let html = response.text().await.unwrap();
         assert!(html.contains(words) && !html.contains("0800") && !html.contains("<script>"), "{query}: {html}");
     }
+    // A code redeemed by someone without the PKCE verifier is refused by
+    // the provider, and then no longer works for the app either.
+    let intercepted = at_provider(&app, "/", Some(&subject("fay"))).await;
+    let back = url::Url::parse(&intercepted.callback).unwrap();
+    let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1;
+    let guess = "a-guessed-verifier-that-is-long-enough-to-look-like-one-0123456789";
+    let callback = app.url("/login/oidc/callback");
+    let fields =
+        [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &callback), ("code_verifier", guess)];
+    let token = client.post(format!("{issuer}/oauth2/token")).basic_auth("pictor-test", Some("pictor-test-secret"));
+    assert_eq!(token.form(&fields).send().await.unwrap().status(), 400, "the test provider enforces PKCE");
+    readable(come_back(&intercepted).await, StatusCode::UNAUTHORIZED, "refused this sign-in").await;
+
     let no_code = at_provider(&app, "/", Some(&subject("cy"))).await;
     let mut cut = url::Url::parse(&no_code.callback).unwrap();
     let state: Vec<(String, String)> =
