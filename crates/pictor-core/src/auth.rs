@@ -102,6 +102,10 @@ pub async fn create_api_key(db: &Db, owner: &str, scopes: &str, name: Option<Str
     Ok(NewApiKey { secret, record })
 }
 
+/// How long a key's lookup is trusted: a key revoked by another process
+/// stops working here within this.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn hash_key(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -214,7 +218,7 @@ pub struct Auth {
     /// Re-read at most once a second while none exist; once some do, the
     /// server stays closed. Only a successful read updates it.
     keys_exist: RwLock<(bool, Instant)>,
-    key_cache: quick_cache::sync::Cache<String, Option<Principal>>,
+    key_cache: quick_cache::sync::Cache<String, (Option<Principal>, std::time::Instant)>,
 }
 
 const OPEN_RECHECK: Duration = Duration::from_secs(1);
@@ -319,17 +323,25 @@ impl Auth {
         }
     }
 
+    /// Revokes one of `owner`'s keys: refused here at once, and by other
+    /// processes once their cache entry lapses. False when no such live key.
+    pub async fn revoke_key(&self, owner: &str, id: &str) -> Result<bool> {
+        let Some(hash) = self.db.revoke_api_key(owner, id).await? else { return Ok(false) };
+        self.key_cache.remove(&hash);
+        Ok(true)
+    }
+
     async fn verify_key(&self, secret: &str) -> Result<Principal> {
         let hash = hash_key(secret);
         let found = match self.key_cache.get(&hash) {
-            Some(found) => found,
-            None => {
+            Some((found, at)) if at.elapsed() < KEY_CACHE_TTL => found,
+            _ => {
                 let found = self
                     .db
                     .find_api_key(&hash)
                     .await?
                     .map(|k| Principal { owner: Some(k.owner), scopes: Scope::parse_list(&k.scopes) });
-                self.key_cache.insert(hash, found.clone());
+                self.key_cache.insert(hash, (found.clone(), std::time::Instant::now()));
                 found
             }
         };

@@ -90,7 +90,9 @@ pub struct LimitsConfig {
     /// Milliseconds a request may wait for a worker before it is answered
     /// 503 with `Retry-After`.
     pub queue_wait_ms: u64,
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a request may take before it is answered 503; for a chunk
+    /// of a resumable upload (which has no such bound), how long its body
+    /// may stall before it is cut, keeping what arrived.
     pub request_timeout_secs: u64,
     /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
     pub uploads_per_minute: u32,
@@ -101,6 +103,14 @@ pub struct LimitsConfig {
     /// included) before it is answered 503 `database_unavailable`: bounds
     /// the wait while the database is down or every connection is busy.
     pub database_acquire_timeout_secs: u64,
+    /// Most bytes one request of a resumable (tus) upload may carry, so
+    /// that proxies with body limits let each chunk through.
+    pub upload_chunk_bytes: u64,
+    /// Seconds an unfinished resumable upload is kept after its last chunk
+    /// (and a finished one remembered); then it and its parts are deleted.
+    pub upload_expiry_secs: u64,
+    /// Unfinished resumable uploads one owner may have open; past it: 429.
+    pub open_uploads_per_owner: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -392,6 +402,9 @@ impl Default for LimitsConfig {
             uploads_per_minute: 0,
             concurrent_uploads: 16,
             database_acquire_timeout_secs: 2,
+            upload_chunk_bytes: 50 << 20,
+            upload_expiry_secs: 24 * 3600,
+            open_uploads_per_owner: 100,
         }
     }
 }
@@ -439,7 +452,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "Image requests that may wait for a worker (they hold no image bytes while waiting); past that: 503 with Retry-After at once",
     ),
     ("limits.queue_wait_ms", "Milliseconds an image request may wait for a worker; past that: 503 with Retry-After"),
-    ("limits.request_timeout_secs", "Seconds before a request is answered 503"),
+    (
+        "limits.request_timeout_secs",
+        "Seconds before a request is answered 503; a resumable upload's chunk is instead cut after stalling this long, keeping what arrived",
+    ),
     (
         "limits.concurrent_uploads",
         "Uploads received at once (bounds memory held by bodies); past it: 503 with Retry-After",
@@ -452,6 +468,15 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "limits.uploads_per_minute",
         "Uploads per minute per client (owner, or IP if anonymous), in bursts; 0 = no limit; past it: 429",
     ),
+    (
+        "limits.upload_chunk_bytes",
+        "Most bytes one request of a resumable (tus) upload may carry (each chunk passes proxies' body limits); the whole upload is bounded by max_upload_bytes",
+    ),
+    (
+        "limits.upload_expiry_secs",
+        "Seconds an unfinished resumable upload is kept after its last chunk; then it and its parts are deleted",
+    ),
+    ("limits.open_uploads_per_owner", "Unfinished resumable uploads one owner may have open; past it: 429"),
     ("cache.max_bytes", "Cap on cached derivatives in the store (LRU); 0 turns caching off"),
     ("cache.memory_bytes", "Cap on the in-memory tier in front of the store"),
     ("auth.jwt_secret", "Shared secret for HS256 bearer tokens; setting it (or jwks) requires credentials for writes"),
@@ -572,6 +597,13 @@ impl Config {
             self.log.format
         );
         anyhow::ensure!(self.limits.max_upload_bytes > 0, "limits.max_upload_bytes must be above 0");
+        for (name, value) in [
+            ("upload_chunk_bytes", self.limits.upload_chunk_bytes),
+            ("upload_expiry_secs", self.limits.upload_expiry_secs),
+            ("open_uploads_per_owner", self.limits.open_uploads_per_owner),
+        ] {
+            anyhow::ensure!(value > 0, "limits.{name} must be above 0");
+        }
         for (name, ops) in &self.transforms.presets {
             pictor_imaging::Pipeline::parse(ops)
                 .map_err(|e| anyhow::anyhow!("preset {name:?} ({ops:?}) is not a valid operation string: {e}"))?;

@@ -18,6 +18,11 @@ pub enum ErrorKind {
     InvalidFilter,
     InvalidRequest,
     NotFound,
+    /// The request's premise no longer holds: e.g. a resumable upload's
+    /// offset moved on (another request landed first).
+    Conflict,
+    /// It existed, but no longer does: e.g. an expired resumable upload.
+    Gone,
     Unauthorized,
     Forbidden,
     RateLimited,
@@ -40,6 +45,8 @@ impl ErrorKind {
             Self::InvalidFilter => "invalid_filter",
             Self::InvalidRequest => "invalid_request",
             Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Gone => "gone",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",

@@ -4,7 +4,8 @@
 //! 1. decode it on a worker (shrunk on load where the codec allows): this
 //!    checks the pixel limit from the header and refuses corrupt or
 //!    unsupported bytes before anything is stored;
-//! 2. hash it (sha256 for the address, md5 for Pinster-style clients);
+//! 2. hash it (sha256 for the address, md5 for Pinster-style clients), and
+//!    summarise it as a ThumbHash placeholder from the decoded pixels;
 //! 3. pin the blob row, write the object durably, insert the image row and its
 //!    `image.created` event in one transaction, unpin.
 //!
@@ -15,6 +16,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use pictor_db::{ImageRecord, NewBlob, now_ms};
 use pictor_store::Digests;
@@ -40,6 +43,8 @@ struct Checked {
     width: u32,
     height: u32,
     digests: Digests,
+    /// The ThumbHash placeholder, base64; none if it could not be made.
+    thumbhash: Option<String>,
 }
 
 /// Validates and stores an upload; returns its new record.
@@ -59,6 +64,7 @@ pub async fn ingest(state: &AppState, upload: Upload) -> Result<ImageRecord> {
         source: upload.source.to_string(),
         created_at: now_ms(),
         moderation: None,
+        thumbhash: checked.thumbhash,
     };
     let blob = NewBlob { sha256: &record.sha256, md5: &record.md5, bytes: record.bytes };
     state.db.pin_blob(&blob, PIN_LEASE).await?;
@@ -81,7 +87,9 @@ async fn check(state: &AppState, bytes: Bytes) -> Result<Checked> {
             // byte of entropy-coded data, so truncation is caught.
             let decoded = pictor_imaging::decode::decode_with(&bytes, &limits, &|_| 8.0)?;
             let (width, height) = decoded.header.upright_size();
-            Ok(Checked { format: decoded.header.format.name(), width, height, digests: Digests::of(&bytes) })
+            let format = decoded.header.format.name();
+            let thumbhash = pictor_imaging::placeholder::thumbhash(decoded.image).ok().map(|h| BASE64.encode(h));
+            Ok(Checked { format, width, height, digests: Digests::of(&bytes), thumbhash })
         })
         .await?
 }

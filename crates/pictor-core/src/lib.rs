@@ -17,6 +17,7 @@
 //! - `accounts`: accounts, passwords, sessions; `oidc`: sign-in through an
 //!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
+//! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -29,17 +30,20 @@
 
 pub mod access;
 pub mod accounts;
+pub mod albums;
 pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod fetch;
 pub mod ingest;
 pub mod metrics;
 pub mod oidc;
 pub mod ratelimit;
 pub mod records;
+pub mod resumable;
 pub mod signing;
 pub mod transform;
 pub mod vision;
@@ -159,8 +163,8 @@ impl AppState {
         Duration::from_secs(self.config.workflow.lease_secs.max(2))
     }
 
-    /// Periodic chores until `stop` turns true: the LRU clock, and sweeping
-    /// blobs left by dead uploads.
+    /// Periodic chores until `stop` turns true: the LRU clock, sweeping
+    /// blobs left by dead uploads, and expired resumable uploads.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
@@ -173,6 +177,7 @@ impl AppState {
             self.flush_cache_touches("saving cache hits failed").await;
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
+                resumable::sweep_expired(&self).await;
             }
         }
     }

@@ -15,8 +15,6 @@ use crate::events::{record, record_once};
 use crate::jobs::{NewJob, enqueue_in};
 use crate::{Db, Result, now_ms, parse_json};
 
-/// The job kind that runs an execution.
-
 /// One run of a state machine.
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ExecutionRecord {

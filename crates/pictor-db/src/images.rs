@@ -19,12 +19,15 @@ pub struct ImageRecord {
     pub bytes: i64,
     pub name: Option<String>,
     pub description: Option<String>,
-    /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`.
+    /// How it arrived: `base64`, `url`, `uuid`, `multipart`, `raw`, `pinster`, `tus`.
     pub source: String,
     pub created_at: i64,
     /// `flagged`, `approved` or `rejected` once moderation looked at it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<String>,
+    /// A tiny placeholder (ThumbHash, base64) pages show until the thumbnail loads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbhash: Option<String>,
 }
 
 /// One page of a listing, with the cursor for the next.
@@ -35,10 +38,10 @@ pub struct Page {
 }
 
 /// The columns an upload writes.
-const COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at";
+const COLUMNS: &str =
+    "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, thumbhash";
 /// The columns a record is read from: those plus what moderation decided.
-pub(crate) const RECORD_COLUMNS: &str =
-    "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, moderation";
+pub(crate) const RECORD_COLUMNS: &str = "id, owner, sha256, md5, format, width, height, bytes, name, description, source, created_at, moderation, thumbhash";
 
 fn event_payload(image: &ImageRecord) -> serde_json::Value {
     serde_json::json!({
@@ -52,7 +55,7 @@ impl Db {
     pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
-            "INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&image.id)
         .bind(&image.owner)
@@ -66,6 +69,7 @@ impl Db {
         .bind(&image.description)
         .bind(&image.source)
         .bind(image.created_at)
+        .bind(&image.thumbhash)
         .execute(&mut *tx)
         .await?;
         record(&mut tx, &self.outbox(), "image.created", &image.id, image.owner.as_deref(), event_payload(image))
@@ -126,6 +130,9 @@ impl Db {
             }
             sql += ")";
         }
+        if filter.album.is_some() {
+            sql += &format!(" AND id IN (SELECT image_id FROM album_images WHERE album_id = {})", param());
+        }
         if filter.text.is_some() {
             sql += &format!(" AND text LIKE {} ESCAPE '!'", param());
         }
@@ -133,6 +140,9 @@ impl Db {
         let mut query = sqlx::query_as(&sql).bind(owner).bind(before_at).bind(before_id).bind(limit + 1);
         for label in &filter.labels {
             query = query.bind(label);
+        }
+        if let Some(album) = &filter.album {
+            query = query.bind(album);
         }
         if let Some(text) = &filter.text {
             query = query.bind(like_pattern(text));
@@ -148,12 +158,13 @@ impl Db {
     }
 }
 
-/// What a listing keeps: images with the labels (all of them, or any), and
-/// whose recognised text contains `text` (case-insensitive).
+/// What a listing keeps: images with the labels (all of them, or any), in
+/// `album`, and whose recognised text contains `text` (case-insensitive).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageFilter {
     pub labels: Vec<String>,
     pub match_all: bool,
+    pub album: Option<String>,
     pub text: Option<String>,
 }
 
@@ -189,6 +200,20 @@ pub struct ImageState {
 }
 
 impl Db {
+    /// The workflow status of each of `ids` that exists (a page of tiles, in one query).
+    pub async fn image_statuses(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!("SELECT id, status FROM images WHERE id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?.into_iter().collect())
+    }
+
     pub async fn image_state(&self, id: &str) -> Result<Option<ImageState>> {
         Ok(sqlx::query_as(
             "SELECT status, metadata, thumbnails, nsfw_score, faces, text_lines FROM images WHERE id = $1",
@@ -280,6 +305,7 @@ pub(crate) mod tests {
             source: "raw".into(),
             created_at: at,
             moderation: None,
+            thumbhash: None,
         }
     }
 

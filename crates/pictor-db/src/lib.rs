@@ -10,6 +10,7 @@
 //! Every record that belongs to someone carries an `owner`.
 
 mod accounts;
+mod albums;
 mod blobs;
 mod columns;
 mod derivatives;
@@ -19,6 +20,7 @@ mod images;
 mod jobs;
 mod keys;
 mod oidc;
+mod uploads;
 mod vision;
 mod webhooks;
 
@@ -29,14 +31,16 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::{SessionRecord, UserRecord};
+pub use albums::AlbumRecord;
 pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;
 pub use events::{Audience, Event};
 pub use executions::{ExecutionRecord, HistoryRow, ImageOutcome};
 pub use images::{ImageFilter, ImageRecord, ImageState, Page};
 pub use jobs::{Job, NewJob, Outbox, QueueStats};
-pub use keys::ApiKeyRecord;
+pub use keys::{ApiKeyRecord, ApiKeySummary};
 pub use oidc::{NewIdentity, OidcLogin};
+pub use uploads::{UploadPart, UploadRecord};
 pub use vision::{ImageLabel, LabelCount, Review};
 pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms};
 

@@ -13,6 +13,7 @@
 //! - [`pipeline`]: parsing `name=value` operation lists and running
 //!   decode → operations → encode.
 //! - [`encode`]: one function per output format.
+//! - [`placeholder`]: ThumbHash placeholders for pages.
 //!
 //! # Example
 //! ```
@@ -40,6 +41,7 @@ mod image;
 pub mod ops;
 mod orient;
 pub mod pipeline;
+pub mod placeholder;
 pub mod thumbnails;
 
 pub use decode::{Decoded, Header, Limits, decode, probe, quiet_guarded_panics};

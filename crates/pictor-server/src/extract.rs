@@ -70,25 +70,42 @@ impl<S: ScopeMarker> FromRequestParts<Arc<Runtime>> for Authed<S> {
 }
 
 /// The caller, who must hold `scope`: from `Authorization` or `X-API-Key`,
-/// or, for reads only (GET, HEAD), from the web app's session cookie, so
-/// that the pages' `<img>` tags work. Writes through the API never accept
-/// the cookie: a cross-site form could send it.
+/// or from the web app's session cookie: alone for reads (GET, HEAD), so
+/// that the pages' `<img>` tags work; for writes only with the session's
+/// CSRF token in a header, since a cross-site form could send the cookie.
 pub async fn caller(
     state: &Runtime,
     headers: &HeaderMap,
     method: &Method,
     scope: Scope,
 ) -> Result<Principal, ApiError> {
-    let reading = *method == Method::GET || *method == Method::HEAD;
     if credential(headers).is_none()
-        && reading
         && let Some(token) = pictor_web::session_token(headers)
-        && let Some(principal) = state.sessions.principal(&state.db, token).await?
+        && let Some(principal) = session_caller(state, headers, method, token).await?
         && principal.has(scope)
     {
         return Ok(principal);
     }
     Ok(state.auth.require(credential(headers), scope).await?)
+}
+
+/// The web session's account as an API caller: for reads, the cookie
+/// alone; for writes (the upload page's resumable uploads), the cookie and
+/// the session's CSRF token in `X-CSRF-Token`, which another site cannot read.
+async fn session_caller(
+    state: &Runtime,
+    headers: &HeaderMap,
+    method: &Method,
+    token: &str,
+) -> Result<Option<Principal>, ApiError> {
+    if *method == Method::GET || *method == Method::HEAD {
+        return Ok(state.sessions.principal(&state.db, token).await?);
+    }
+    let Some(csrf) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let session = pictor_core::accounts::session(&state.db, token).await?;
+    Ok(session
+        .filter(|s| pictor_core::accounts::csrf_matches(s, csrf))
+        .map(|s| pictor_core::accounts::principal(&s.user)))
 }
 
 /// The credential in `Authorization: Bearer …` or `X-API-Key`.

@@ -2,7 +2,8 @@
 //! double-submit token and throttling), the session cookie's attributes,
 //! the gallery showing only the account's photos, thumbnails through the
 //! cookie, writes through the API refusing the cookie, and signing out.
-//! The browser journeys come with Playwright (issue 12, still open).
+//! Albums, live status, settings and the privacy matrix are in
+//! `web_library.rs`; the browser journeys in `web-tests/`.
 
 use crate::common;
 
@@ -12,13 +13,13 @@ use pictor_core::auth::create_api_key;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 /// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The `name=value` of cookie `name` in a response's `Set-Cookie`s, with
 /// the whole header.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+pub(crate) fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
     response.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         let pair = v.split(';').next()?.to_string();
         pair.starts_with(&format!("{name}=")).then(|| (pair, v.to_string()))
@@ -26,13 +27,13 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, Strin
 }
 
 /// The value of the hidden field `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} field: {page}"));
     let rest = &page[at + name.len() + 15..];
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-async fn account(app: &TestApp, name: &str) -> String {
+pub(crate) async fn account(app: &TestApp, name: &str) -> String {
     let password = format!("{name}'s long password");
     create_user(&app.state.db, &Username::parse(name).unwrap(), Some(&Password::parse(&password).unwrap()), false)
         .await
@@ -41,12 +42,18 @@ async fn account(app: &TestApp, name: &str) -> String {
 }
 
 /// Signs in through the form; returns the answer to the form's post.
-async fn sign_in(app: &TestApp, name: &str, password: &str, next: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(app: &TestApp, name: &str, password: &str, next: &str) -> reqwest::Response {
     post_form(app, &format!("/login?next={next}"), "/login", name, password).await
 }
 
 /// Fetches the form at `page`, fills it in and posts it to `action`.
-async fn post_form(app: &TestApp, page: &str, action: &str, name: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    page: &str,
+    action: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
     let client = browser();
     let form = client.get(app.url(page)).send().await.unwrap();
     assert_eq!(form.status(), 200);
@@ -57,7 +64,7 @@ async fn post_form(app: &TestApp, page: &str, action: &str, name: &str, password
     client.post(app.url(action)).header(COOKIE, login_cookie).form(&fields).send().await.unwrap()
 }
 
-async fn upload_as(app: &TestApp, key: &str) -> String {
+pub(crate) async fn upload_as(app: &TestApp, key: &str) -> String {
     let response = app
         .client
         .post(app.url("/api/v1/img"))
@@ -71,7 +78,7 @@ async fn upload_as(app: &TestApp, key: &str) -> String {
 
 /// Restarts `app` on its data, as an operator would after creating the
 /// first accounts: the new server starts closed.
-async fn restarted(mut app: TestApp) -> TestApp {
+pub(crate) async fn restarted(mut app: TestApp) -> TestApp {
     let config = app.state.config.clone();
     let dir = std::mem::replace(&mut app.dir, tempfile::tempdir().unwrap());
     app.shutdown().await;
@@ -239,7 +246,7 @@ async fn pages_load_only_embedded_assets(backend: Backend) {
             }
         }
     }
-    assert_eq!(assets, 3, "the stylesheet, htmx and its SSE extension");
+    assert_eq!(assets, 4, "the stylesheet, htmx, its SSE extension and the gallery's script");
     app.shutdown().await;
 }
 

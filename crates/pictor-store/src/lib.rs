@@ -10,6 +10,10 @@
 //!   identical uploads are stored once.
 //! - `derived/ab/abcdef…/<name>` — a computed derivative of that blob; see
 //!   [`derivative_name`].
+//! - anything else — staging objects named by their callers through the
+//!   generic `*_object` helpers, e.g. `uploads/<id>/<offset>-<n>`: the parts
+//!   of a resumable upload, one per accepted chunk (object stores cannot
+//!   append).
 //!
 //! Durability: on the local backend a put is fsynced (file and folder) before
 //! it returns, so a blob is on disk before its database row commits. S3
@@ -173,6 +177,36 @@ impl BlobStore {
         ignore_missing(self.inner.delete(&Self::derived_path(sha256, name)).await)
     }
 
+    /// Stores `bytes` under `key` (a staging object, outside `blobs/` and
+    /// `derived/`); durable when this returns.
+    pub async fn put_object(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.put_durable(&staging_path(key)?, bytes).await
+    }
+
+    pub async fn get_object(&self, key: &str) -> Result<Bytes> {
+        self.get(&staging_path(key)?).await
+    }
+
+    /// Deletes the object `key`; a missing one is not an error.
+    pub async fn delete_object(&self, key: &str) -> Result<()> {
+        ignore_missing(self.inner.delete(&staging_path(key)?).await)
+    }
+
+    /// The keys of every object under `prefix` (a folder: `uploads/<id>`).
+    pub async fn list_objects(&self, prefix: &str) -> Result<Vec<String>> {
+        let prefix = staging_path(prefix)?;
+        Ok(self.inner.list(Some(&prefix)).map_ok(|meta| meta.location.to_string()).try_collect().await?)
+    }
+
+    /// Deletes every object under `prefix`; returns how many there were.
+    pub async fn delete_objects(&self, prefix: &str) -> Result<usize> {
+        let keys = self.list_objects(prefix).await?;
+        for key in &keys {
+            self.delete_object(key).await?;
+        }
+        Ok(keys.len())
+    }
+
     /// Checks the store answers (for `/readyz`): a listing of one page.
     pub async fn ping(&self) -> Result<()> {
         let mut listing = self.inner.list(Some(&Path::from("blobs")));
@@ -192,6 +226,20 @@ impl BlobStore {
             tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
         }
         Ok(())
+    }
+}
+
+/// The path of a staging object: never inside the originals or the
+/// derivatives, whose rows the database keeps in step.
+fn staging_path(key: &str) -> Result<Path> {
+    let path =
+        Path::parse(key).map_err(|e| StoreError::InvalidLocation { location: key.into(), why: e.to_string() })?;
+    let first = path.parts().next().map(|part| part.as_ref().to_string());
+    match first.as_deref() {
+        Some("blobs" | "derived") | None => {
+            Err(StoreError::InvalidLocation { location: key.into(), why: "not a staging key".into() })
+        }
+        Some(_) => Ok(path),
     }
 }
 
@@ -262,5 +310,23 @@ mod tests {
         // Idempotent.
         store.delete_blob(&d.sha256).await.unwrap();
         store.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn staging_objects_round_trip_list_and_delete() {
+        let (_dir, store) = local();
+        store.put_object("uploads/u1/00-a", Bytes::from_static(b"ab")).await.unwrap();
+        store.put_object("uploads/u1/02-b", Bytes::from_static(b"cd")).await.unwrap();
+        store.put_object("uploads/u2/00-c", Bytes::from_static(b"x")).await.unwrap();
+        assert_eq!(store.get_object("uploads/u1/02-b").await.unwrap(), "cd");
+        let mut keys = store.list_objects("uploads/u1").await.unwrap();
+        keys.sort();
+        assert_eq!(keys, ["uploads/u1/00-a", "uploads/u1/02-b"]);
+        assert_eq!(store.delete_objects("uploads/u1").await.unwrap(), 2);
+        assert!(store.list_objects("uploads/u1").await.unwrap().is_empty());
+        assert_eq!(store.list_objects("uploads/u2").await.unwrap().len(), 1);
+        store.delete_object("uploads/u1/00-a").await.unwrap();
+        assert!(matches!(store.get_object("uploads/u1/00-a").await, Err(StoreError::NotFound(_))));
+        assert!(store.put_object("blobs/ab/x", Bytes::new()).await.is_err());
     }
 }

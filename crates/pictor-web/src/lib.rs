@@ -5,22 +5,29 @@
 //! - `session.rs`: the session cookie, the `SignedIn` extractor (a page
 //!   without a session redirects to `/login`), and the CSRF check every
 //!   state-changing form goes through.
-//! - `pages/`: one file per page; `layout.rs` is the shell they share;
-//!   `oidc.rs` signs in through the OIDC provider (the core's `oidc`).
-//! - `assets.rs`: the stylesheet, embedded in the binary; pages load
-//!   nothing from elsewhere.
+//! - `form.rs`: posted forms with repeated fields, CSRF-checked.
+//! - `pages/`: one file per page; `layout.rs` is the shell they share,
+//!   `tiles.rs` the photo grid, `live.rs` the live status feed, `oidc.rs` the way through the OIDC
+//!   provider (the core's `oidc`).
+//! - `assets.rs`: the stylesheet, scripts and pinned libraries, embedded in
+//!   the binary; pages load nothing from elsewhere.
 //!
 //! Architecture invariant: pages call the application core (accounts, the
 //! records) and never the HTTP API; this crate knows nothing of
 //! `pictor-server`, which only mounts [`router`].
 
+// A page's refusal is a whole response, returned early and rarely.
+#![allow(clippy::result_large_err)]
+
 mod assets;
+mod form;
 mod pages;
 mod session;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pictor_jobs::Runtime;
 
@@ -35,7 +42,29 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/login/oidc/callback", get(pages::oidc::callback))
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
+        .route("/upload", get(pages::upload::show).post(pages::upload::submit).layer(DefaultBodyLimit::disable()))
         .route("/photos/{id}", get(pages::photo::show))
+        .route("/photos/{id}/details", get(pages::photo::details_fragment))
+        .route("/photos/{id}/status", get(pages::photo::status_fragment))
+        .route("/albums", get(pages::albums::list).post(pages::albums::create))
+        .route("/albums/add", post(pages::albums::add))
+        .route("/albums/{id}", get(pages::albums::show).post(pages::albums::update))
+        .route("/albums/{id}/delete", post(pages::albums::delete))
+        .route("/albums/{id}/cover", post(pages::albums::cover))
+        .route("/albums/{id}/remove", post(pages::albums::remove))
         .route("/tags", get(pages::tags::show))
+        .route("/settings", get(pages::settings::show))
+        .route("/settings/keys", post(pages::settings::create))
+        .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))
         .route("/assets/{name}", get(assets::serve))
+        // Forms are small: a bound on what a page's form may post.
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
+
+/// Long-lived routes (no request timeout): the live status feed.
+pub fn streams() -> Router<Arc<Runtime>> {
+    Router::new().route("/live", get(pages::live::stream))
+}
+
+/// Most bytes a page's form may post.
+const FORM_LIMIT: usize = 64 * 1024;

@@ -1,13 +1,15 @@
-//! The web app in a real browser: starts `pictor serve` and runs the
+//! The web app in a real browser: starts `pictor serve` (open sign-up, and
+//! the vision models when `PICTOR_TEST_MODELS` has them) and runs the
 //! Playwright journeys in `web-tests/` against it, with Debian's chromium.
 //! Screenshots of the main pages land in `web-tests/screenshots/` (the
-//! README shows copies from `docs/screenshots/`). SKIPPED, saying why, when the npm packages or chromium are
-//! missing; `.ci/run` installs both. With `PICTOR_TEST_OIDC_ISSUER` (the
-//! provider `.ci/services.sh` starts), a second server signs in through it
-//! for `oidc.spec.js` (`PICTOR_OIDC_URL`); without, that spec is skipped.
+//! README shows copies from `docs/screenshots/`). SKIPPED, saying why, when
+//! the npm packages or chromium are missing; `.ci/run` installs both.
+//! With `PICTOR_TEST_OIDC_ISSUER` (the provider `.ci/services.sh` starts),
+//! a second server signs in through it for `oidc.spec.js`
+//! (`PICTOR_OIDC_URL`); without, that spec is skipped.
 
 use crate::common;
-use common::{Served, pictor, serve, serve_with};
+use common::{Served, serve_with};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,35 +18,51 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// Up to three real camera JPEGs from `../shared/corpus`, else three made here.
+/// Five real camera JPEGs from `../shared/corpus`, else five made here.
 fn photos(dir: &Path) -> Vec<PathBuf> {
     let corpus = repo().join("../shared/corpus/camera_exif/exif-samples/jpg/exif-org");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&corpus)
+    let mut found = jpegs_in(&corpus, 20_000..3_000_000);
+    found.truncate(5);
+    if found.len() == 5 {
+        return found;
+    }
+    eprintln!("note: ../shared/corpus is absent; the browser journeys use generated photos");
+    (0..5u8).map(|n| generated(dir, n, 64, 48)).collect()
+}
+
+fn jpegs_in(dir: &Path, sizes: std::ops::Range<u64>) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("jpg")))
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| (20_000..3_000_000).contains(&m.len())))
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| sizes.contains(&m.len())))
         .collect();
     found.sort();
-    found.truncate(3);
-    if found.len() == 3 {
-        return found;
-    }
-    eprintln!("note: ../shared/corpus is absent; the browser journeys use generated photos");
-    (0..3u8)
-        .map(|n| {
-            let image =
-                pictor_imaging::Image::filled(64, 48, pictor_imaging::Rgba { r: 40 * n, g: 90, b: 160, a: 255 });
-            let options = Default::default();
-            let bytes =
-                pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Jpeg, &options, None).unwrap();
-            let path = dir.join(format!("photo-{n}.jpg"));
-            std::fs::write(&path, bytes).unwrap();
-            path
-        })
-        .collect()
+    found
+}
+
+/// A JPEG made by the engine: `w`×`h`, coloured by `n`.
+fn generated(dir: &Path, n: u8, w: u32, h: u32) -> PathBuf {
+    let image = pictor_imaging::Image::filled(w, h, pictor_imaging::Rgba { r: 40 * n, g: 90, b: 160, a: 255 });
+    let bytes =
+        pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Jpeg, &Default::default(), None).unwrap();
+    let path = dir.join(format!("photo-{n}.jpg"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A photo of a few megabytes for the dropped-connection journey: a large
+/// camera photo from the corpus, if there is one.
+fn big_photo() -> Option<PathBuf> {
+    let corpus = repo().join("../shared/corpus/camera_exif/metadata-extractor/jpg");
+    jpegs_in(&corpus, 3_000_000..40_000_000).into_iter().next()
+}
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 #[test]
@@ -61,23 +79,32 @@ fn journeys_in_a_real_browser() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // A key for the account the journey signs up as.
-    let key = pictor().args(["admin", "create-key", "--owner", "ann", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
-    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    std::fs::create_dir_all(&data).unwrap();
+    // With the suite's models the photos get labels, and the journey filters by one.
+    let models = std::env::var_os("PICTOR_TEST_MODELS").map(|m| PathBuf::from(m).join("models"));
+    let labels =
+        models.filter(|m| m.is_dir()).is_some_and(|m| std::os::unix::fs::symlink(m, data.join("models")).is_ok());
+    if !labels {
+        eprintln!("note: PICTOR_TEST_MODELS is not set: the journeys run without labels (.ci/run sets it)");
+    }
     let photos: Vec<String> = photos(dir.path()).iter().map(|p| p.display().to_string()).collect();
     // Real camera photos: the photo page must show their camera.
     let cameras = photos.iter().all(|p| p.contains("/shared/corpus/"));
-    let (server, base) = serve(&data);
+    let big = big_photo();
+    // Small chunks, so that the large photo goes up in several.
+    let settings = [("PICTOR_AUTH__SIGNUP", "open"), ("PICTOR_LIMITS__UPLOAD_CHUNK_BYTES", "1048576")];
+    let (server, base) = serve_with(&data, &settings);
     let oidc = oidc_server(dir.path());
     let run = Command::new("npx")
         .args(["playwright", "test"])
         .current_dir(&web)
         .env("PICTOR_URL", &base)
-        .env("PICTOR_KEY", &key)
         .env("PHOTOS", serde_json::to_string(&photos).unwrap())
         .env("CHROMIUM", &chromium)
         .env("EXPECT_CAMERA", if cameras { "1" } else { "" })
+        .env("EXPECT_LABELS", if labels { "1" } else { "" })
+        .env("BIG_PHOTO", big.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        .env("BIG_PHOTO_SHA256", big.as_deref().map(sha256_hex).unwrap_or_default())
         .env("PICTOR_OIDC_URL", oidc.as_ref().map_or("", |(_, base, _)| base.as_str()))
         .env("OIDC_ISSUER", oidc.as_ref().map_or("", |(_, _, issuer)| issuer.as_str()))
         .output()

@@ -45,7 +45,7 @@ pub struct ImageView {
     pub bytes: i64,
     pub name: Option<String>,
     pub description: Option<String>,
-    /// How it was uploaded: base64, url, uuid, pinster, multipart or raw.
+    /// How it was uploaded: base64, url, uuid, pinster, multipart, raw or tus.
     pub source: String,
     /// Unix time in milliseconds.
     pub created_at: i64,
@@ -391,6 +391,8 @@ pub struct ListQuery {
     pub match_: Option<String>,
     /// Only images whose recognised text contains this (case-insensitive).
     pub text: Option<String>,
+    /// Only images in this album (the caller's).
+    pub album: Option<String>,
 }
 
 /// A listing request, read from the query string by hand.
@@ -426,9 +428,10 @@ impl Listing {
                     }
                 }
                 "text" => filter.text = Some(value.trim().to_string()).filter(|t| !t.is_empty()),
+                "album" => filter.album = Some(value.into_owned()),
                 other => {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter {other:?}; known: limit, cursor, label, match, text"
+                        "unknown parameter {other:?}; known: limit, cursor, label, match, text, album"
                     )));
                 }
             }
@@ -460,6 +463,11 @@ pub async fn list(
 ) -> ApiResult<Json<ImagePage>> {
     let q = Listing::parse(raw.as_deref().unwrap_or(""))?;
     let limit = page_limit(q.limit, 100)?;
-    let page = state.db.list_images(principal.owner.as_deref(), &q.filter, q.cursor.as_deref(), limit).await?;
+    // An album lists its owner's photos, once the caller may see it.
+    let owner = match &q.filter.album {
+        Some(album) => pictor_core::albums::album_for(&state.db, &principal, album).await?.owner,
+        None => principal.owner.clone(),
+    };
+    let page = state.db.list_images(owner.as_deref(), &q.filter, q.cursor.as_deref(), limit).await?;
     Ok(Json(ImagePage { images: page.images.iter().map(ImageView::from).collect(), next: page.next }))
 }

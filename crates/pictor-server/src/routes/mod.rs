@@ -1,19 +1,23 @@
 //! The HTTP surface: one module per group of routes.
 //!
 //! - `upload`: `POST /api/v1/img` in all its forms.
+//! - `resumable`: resumable uploads over tus (`/api/v1/uploads`).
 //! - `images`: reading, transforming, listing and deleting images.
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
+//! - `albums`: albums and the photos in them.
 //! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `ops`: health, readiness and metrics.
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
+pub(crate) mod albums;
 pub(crate) mod events;
 pub(crate) mod executions;
 mod http;
 pub(crate) mod images;
 mod openapi;
 pub(crate) mod ops;
+pub(crate) mod resumable;
 pub(crate) mod upload;
 pub(crate) mod vision;
 pub(crate) mod webhooks;
@@ -26,7 +30,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, head, post};
 use pictor_core::metrics::Metrics;
 use tower_http::classify::ServerErrorsFailureClass;
 
@@ -49,6 +53,10 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/admin/flagged/{id}/reject", axum::routing::post(vision::reject))
         .route("/api/v1/executions", get(executions::list))
         .route("/api/v1/executions/{id}", get(executions::get))
+        .route("/api/v1/albums", get(albums::list).post(albums::create))
+        .route("/api/v1/albums/{id}", get(albums::get).patch(albums::update).delete(albums::delete))
+        .route("/api/v1/albums/{id}/images", axum::routing::post(albums::add_images))
+        .route("/api/v1/albums/{id}/images/{image}", axum::routing::delete(albums::remove_image))
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
@@ -62,14 +70,39 @@ pub fn router(state: Arc<Runtime>) -> Router {
         // Upload limits are enforced while bodies stream in, per form.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req, next| with_timeout(timeout, req, next)))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::internal("a handler panicked").into_response()
-        }))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state.clone());
     // Event streams are long-lived: no request timeout.
-    let streams = Router::new().route("/api/v1/events", get(events::stream)).with_state(state.clone());
-    api.merge(streams).layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
+    let streams = Router::new()
+        .route("/api/v1/events", get(events::stream))
+        .merge(pictor_web::streams())
+        .with_state(state.clone());
+    api.merge(streams)
+        .merge(resumable_router(state.clone()))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
+}
+
+/// The tus routes: no request timeout either (a large chunk over a slow
+/// link takes its time; a stalled one is cut by its own idle bound, keeping
+/// what arrived), and the protocol's headers on every answer.
+fn resumable_router(state: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/api/v1/uploads", post(resumable::create).options(resumable::options))
+        .route(
+            "/api/v1/uploads/{id}",
+            head(resumable::head).patch(resumable::patch).delete(resumable::delete).post(resumable::overridden),
+        )
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn(resumable::protocol))
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
+        .with_state(state)
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError::internal("a handler panicked").into_response()
 }
 
 /// Logs a failed (5xx) response as an error, except a 503: overload answers

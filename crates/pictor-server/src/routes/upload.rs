@@ -78,12 +78,7 @@ pub async fn upload(
     principal: Authed<Upload>,
     request: Request,
 ) -> ApiResult<Response> {
-    let client = match (&principal.owner, request.extensions().get::<ConnectInfo<SocketAddr>>()) {
-        (Some(owner), _) => format!("owner:{owner}"),
-        (None, Some(ConnectInfo(addr))) => format!("ip:{}", addr.ip()),
-        (None, None) => "anonymous".to_string(),
-    };
-    state.uploads.check(&client)?;
+    state.uploads.check(&client_key(&principal, &request))?;
     // Held until the upload has landed: bounds the bodies held in memory.
     let _slot = state.upload_slots.clone().try_acquire_owned().map_err(|_| {
         let mut busy = ApiError::overloaded();
@@ -110,6 +105,16 @@ pub async fn upload(
         Err(e) => Err(ApiError::bad_request(format!(
             "send an image as JSON {{\"type\":\"base64\"|\"url\"|\"uuid\",\"data\":…}}, multipart/form-data, or a raw body with Content-Type: image/* ({e})"
         ))),
+    }
+}
+
+/// Whom `limits.uploads_per_minute` counts an upload against: its owner,
+/// or the client's address when anonymous.
+pub(super) fn client_key(principal: &Principal, request: &Request) -> String {
+    match (&principal.owner, request.extensions().get::<ConnectInfo<SocketAddr>>()) {
+        (Some(owner), _) => format!("owner:{owner}"),
+        (None, Some(ConnectInfo(addr))) => format!("ip:{}", addr.ip()),
+        (None, None) => "anonymous".to_string(),
     }
 }
 

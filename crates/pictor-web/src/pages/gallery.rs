@@ -1,125 +1,151 @@
 //! `GET /`: the signed-in account's photos, newest first, by month;
 //! `?label=a&label=b` keeps those with any of the tags (`&match=all`: all).
+//!
+//! A page holds one batch of photos; the next batch loads as its sentinel
+//! nears the screen (htmx `revealed`), or through a plain "Older photos"
+//! link without JavaScript. Statuses update live over `/live`.
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
-use pictor_db::{ImageFilter, ImageRecord};
+use pictor_db::{AlbumRecord, ImageFilter, SessionRecord};
 use pictor_jobs::Runtime;
 
-use super::alt_text;
 use super::layout::{failed, page};
-use crate::session::SignedIn;
+use super::tiles::Grid;
+use crate::session::{SignedIn, encode};
 
-/// At most this many photos on the page (later months load as they near
-/// the screen: issue 12's next step).
-const PAGE: i64 = 300;
+/// Photos per batch: a page holds a few hundred at most once scrolled.
+const BATCH: i64 = 120;
+
+/// What the query string asks for.
+#[derive(Default)]
+struct Query {
+    filter: ImageFilter,
+    /// The cursor of the batch to show (older than the previous one).
+    before: Option<String>,
+    /// The month the previous batch ended in (its heading is not repeated).
+    continues: Option<String>,
+    /// Only the batch, for htmx to append.
+    fragment: bool,
+}
 
 pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQuery(query): RawQuery) -> Response {
-    let owner = signed_in.session.user.name.as_str();
-    let filter = filter(query.as_deref().unwrap_or(""));
-    let listed = state.db.list_images(Some(owner), &filter, None, PAGE).await;
-    let images = match listed {
-        Ok(page) => page.images,
+    let session = &signed_in.session;
+    let q = parse(query.as_deref().unwrap_or(""));
+    // Read before the photos, so that no change after them is missed live.
+    let after = match state.db.latest_event_id().await {
+        Ok(id) => id,
         Err(e) => return failed(e),
     };
-    let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
-    let labels = match state.db.top_labels(&ids, 3).await {
-        Ok(labels) => labels,
+    let owner = Some(session.user.name.as_str());
+    let listed = state.db.list_images(owner, &q.filter, q.before.as_deref(), BATCH).await;
+    let (grid, next) = match listed {
+        Ok(page) => match Grid::load(&state.db, page.images).await {
+            Ok(grid) => (grid, page.next),
+            Err(e) => return failed(e),
+        },
+        Err(e) => return failed(e),
+    };
+    let batch = html! {
+        (grid.months(q.continues.as_deref()))
+        @if let Some(next) = &next { (more(&q.filter, next, grid.last_month().as_deref())) }
+    };
+    if q.fragment {
+        return Html(batch.into_string()).into_response();
+    }
+    let albums = match state.db.list_albums(owner).await {
+        Ok(albums) => albums,
         Err(e) => return failed(e),
     };
     let body = html! {
+        (heading(&q.filter))
+        div hx-ext="sse" sse-connect=(format!("/live?after={}", encode(&after))) {
+            (selection_bar(session, &albums))
+            @if grid.images.is_empty() {
+                p.muted {
+                    @if q.filter.labels.is_empty() { "No photos yet. " a href="/upload" { "Upload some" } "." }
+                    @else { "No photos with these tags." }
+                }
+            }
+            div #photos { (batch) }
+        }
+    };
+    Html(page("Photos", Some(session), body).into_string()).into_response()
+}
+
+fn heading(filter: &ImageFilter) -> Markup {
+    html! {
         @if filter.labels.is_empty() {
             h1 { "Photos" }
         } @else {
             h1 { "Photos tagged " (filter.labels.join(if filter.match_all { " and " } else { " or " })) }
             p { a href="/" { "All photos" } " · " a href="/tags" { "Tags" } }
         }
-        @if images.is_empty() {
-            p.muted { (if filter.labels.is_empty() { "No photos yet." } else { "No photos with these tags." }) }
-        }
-        @for (month, photos) in by_month(&images) {
-            section.month aria-label=(month) {
-                h2 { (month) }
-                div.grid { @for image in photos { (tile(image, labels.get(&image.id))) } }
-            }
-        }
-    };
-    Html(page("Photos", Some(&signed_in.session), body).into_string()).into_response()
+    }
 }
 
-/// The tags asked for in the query string (repeated `label`, and `match`).
-fn filter(query: &str) -> ImageFilter {
-    let mut filter = ImageFilter::default();
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
-            "label" if !value.trim().is_empty() && !filter.labels.contains(&value.to_string()) => {
-                filter.labels.push(value.trim().to_string())
+/// The form the tiles' checkboxes belong to: add the selected photos to an album.
+pub fn selection_bar(session: &SessionRecord, albums: &[AlbumRecord]) -> Markup {
+    html! {
+        form #selection.selection method="post" action="/albums/add" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            span.count aria-live="polite" { "Select photos to add them to an album." }
+            @if !albums.is_empty() {
+                label.inline for="album" { "Album" }
+                select #album name="album" {
+                    @for album in albums { option value=(album.id) { (album.name) } }
+                }
+                button type="submit" { "Add selected" }
             }
-            "match" => filter.match_all = value == "all",
+            a href="/albums" { "New album" }
+        }
+    }
+}
+
+/// The sentinel that loads the next batch when it nears the screen.
+fn more(filter: &ImageFilter, next: &str, month: Option<&str>) -> Markup {
+    let mut query = filter_query(filter);
+    query.push_str(&format!("&before={}", encode(next)));
+    if let Some(month) = month {
+        query.push_str(&format!("&continues={}", encode(month)));
+    }
+    html! {
+        div.more hx-get=(format!("/?{query}&fragment=1")) hx-trigger="revealed" hx-swap="outerHTML" {
+            a href=(format!("/?{query}")) { "Older photos" }
+        }
+    }
+}
+
+fn filter_query(filter: &ImageFilter) -> String {
+    let mut query = String::new();
+    for label in &filter.labels {
+        query.push_str(&format!("&label={}", encode(label)));
+    }
+    if filter.match_all {
+        query.push_str("&match=all");
+    }
+    query
+}
+
+fn parse(query: &str) -> Query {
+    let mut q = Query::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = value.trim();
+        match key.as_ref() {
+            "label" if !value.is_empty() && !q.filter.labels.iter().any(|l| l == value) => {
+                q.filter.labels.push(value.to_string())
+            }
+            "match" => q.filter.match_all = value == "all",
+            "before" if !value.is_empty() => q.before = Some(value.to_string()),
+            "continues" => q.continues = Some(value.to_string()),
+            "fragment" => q.fragment = true,
             _ => {}
         }
     }
-    filter
-}
-
-/// A square tile: the thumbnail with explicit sizes, so nothing jumps.
-fn tile(image: &ImageRecord, labels: Option<&Vec<String>>) -> Markup {
-    let alt = alt_text(image.name.as_deref(), labels.map_or(&[][..], Vec::as_slice));
-    html! {
-        a href=(format!("/photos/{}", image.id)) data-id=(image.id) {
-            img src=(format!("/api/v1/img/{}.webp?thumbnail=256", image.id)) width="256" height="256"
-                loading="lazy" decoding="async" alt=(alt);
-        }
-    }
-}
-
-/// Photos grouped by the month they were added, in the order given.
-fn by_month(images: &[ImageRecord]) -> Vec<(String, Vec<&ImageRecord>)> {
-    let mut months: Vec<(String, Vec<&ImageRecord>)> = Vec::new();
-    for image in images {
-        let month = month_name(image.created_at);
-        match months.last_mut() {
-            Some((last, photos)) if *last == month => photos.push(image),
-            _ => months.push((month, vec![image])),
-        }
-    }
-    months
-}
-
-/// "March 2026" for a Unix time in milliseconds (UTC).
-fn month_name(unix_ms: i64) -> String {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let (year, month) = year_month(unix_ms.div_euclid(86_400_000));
-    format!("{} {year}", NAMES[(month - 1) as usize])
-}
-
-/// The civil year and month (1-12) of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn year_month(days: i64) -> (i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month)
+    q
 }
 
 #[cfg(test)]
@@ -127,10 +153,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn months_are_named_in_utc() {
-        assert_eq!(month_name(0), "January 1970");
-        assert_eq!(month_name(1_709_251_200_000), "March 2024"); // 2024-03-01T00:00Z
-        assert_eq!(month_name(1_709_251_199_999), "February 2024");
-        assert_eq!(month_name(1_796_256_000_000), "December 2026");
+    fn the_query_keeps_tags_once_and_the_cursor() {
+        let q = parse("label=lake&label=lake&label=%20&match=all&before=1_a&continues=May%202026&fragment=1");
+        assert_eq!(q.filter.labels, ["lake"]);
+        assert!(q.filter.match_all && q.fragment);
+        assert_eq!((q.before.as_deref(), q.continues.as_deref()), (Some("1_a"), Some("May 2026")));
+        assert_eq!(filter_query(&q.filter), "&label=lake&match=all");
     }
 }

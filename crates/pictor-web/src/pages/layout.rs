@@ -7,6 +7,8 @@ use maud::{DOCTYPE, Markup, html};
 use pictor_core::error::{Error, ErrorKind};
 use pictor_db::SessionRecord;
 
+use crate::assets;
+
 /// A full page titled `title` around `body`.
 pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Markup {
     html! {
@@ -17,16 +19,20 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · Pictor" }
-                link rel="stylesheet" href=(crate::assets::css_url());
-                script src=(format!("/assets/{}", crate::assets::HTMX)) defer {}
-                script src=(format!("/assets/{}", crate::assets::HTMX_SSE)) defer {}
+                link rel="stylesheet" href=(assets::url("app.css"));
+                script src=(assets::url(assets::HTMX)) defer {}
+                script src=(assets::url(assets::HTMX_SSE)) defer {}
+                script src=(assets::url(assets::APP_JS)) defer {}
             }
             body {
                 header.top {
                     a.brand href="/" { "Pictor" }
                     @if let Some(session) = session {
-                        nav aria-label="Main" { a href="/" { "Photos" } " " a href="/tags" { "Tags" } }
-                        span.muted { (session.user.name) }
+                        nav aria-label="Main" {
+                            a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
+                            a href="/upload" { "Upload" } " " a href="/tags" { "Tags" }
+                        }
+                        a.muted href="/settings" title="Settings" { (session.user.name) }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);
                             button.link type="submit" { "Sign out" }

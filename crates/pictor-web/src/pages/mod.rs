@@ -1,11 +1,16 @@
 //! One module per page; `layout` is the shell every page shares.
 
+pub mod albums;
 pub mod gallery;
 pub mod layout;
+pub mod live;
 pub mod login;
 pub mod oidc;
 pub mod photo;
+pub mod settings;
 pub mod tags;
+pub mod tiles;
+pub mod upload;
 
 /// Alt text for a photo: its name, else its best labels.
 pub fn alt_text(name: Option<&str>, labels: &[String]) -> String {

@@ -45,12 +45,12 @@ pub fn serve(data: &Path) -> (Served, String) {
     serve_with(data, &[])
 }
 
-/// As [`serve`], with `PICTOR_*` settings in its environment.
-pub fn serve_with(data: &Path, env: &[(&str, &str)]) -> (Served, String) {
+/// `serve` with extra `PICTOR_*` settings.
+pub fn serve_with(data: &Path, settings: &[(&str, &str)]) -> (Served, String) {
     let mut child = pictor()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .envs(env.iter().copied())
+        .envs(settings.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
