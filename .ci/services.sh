@@ -12,7 +12,12 @@
 #     (the shell variable PICTOR_SERVICES_S3_ENDPOINT, not exported, holds
 #     http://127.0.0.1:PORT; nothing else PICTOR_* is exported, since
 #     `pictor serve` reads PICTOR_* variables as its configuration)
-# and registers an EXIT trap (pictor_services_stop) that stops both and
+#   - an OpenID Connect provider (PyPI's oidc-provider-mock, made to enforce
+#     PKCE by .ci/oidc_provider.py), any client id and redirect URI:
+#       PICTOR_TEST_OIDC_ISSUER=http://127.0.0.1:PORT
+#     (optional: if it cannot be installed or started, the OIDC tests say
+#     SKIPPED and the rest run)
+# and registers an EXIT trap (pictor_services_stop) that stops them all and
 # deletes their data. A caller that needs its own EXIT trap must call
 # pictor_services_stop from it. Installs what is missing (apt-get, cargo
 # install), so the first run on a new machine takes a few minutes.
@@ -26,6 +31,9 @@ PICTOR_S3_BUCKET=pictor-test
 PICTOR_S3_ACCESS_KEY=pictor-test-access-key
 PICTOR_S3_SECRET_KEY=pictor-test-secret-key
 PICTOR_S3_REGION=us-east-1
+PICTOR_OIDC_MOCK_VERSION=0.3.4
+# This file's folder (it is sourced from anywhere).
+_svc_ci_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Seconds to wait for each service to answer.
 PICTOR_SERVICES_TIMEOUT=${PICTOR_SERVICES_TIMEOUT:-60}
 
@@ -137,6 +145,34 @@ _svc_s3_answers() {
   [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/") != 000 ]]
 }
 
+# --- OIDC provider (oidc-provider-mock) ----------------------------------------
+
+_svc_oidc_installed() {
+  [[ $(python3 -c 'import importlib.metadata as m; print(m.version("oidc-provider-mock"))' 2>/dev/null) == "$PICTOR_OIDC_MOCK_VERSION" ]]
+}
+
+_svc_start_oidc() {
+  local dir=$PICTOR_SERVICES_DIR/oidc port issuer
+  if ! _svc_oidc_installed; then
+    _svc_log "installing oidc-provider-mock $PICTOR_OIDC_MOCK_VERSION (pip)"
+    python3 -m pip install --quiet "oidc-provider-mock==$PICTOR_OIDC_MOCK_VERSION" >&2 || return 1
+  fi
+  port=$(_svc_free_port) || return 1
+  issuer=http://127.0.0.1:$port
+  mkdir -p "$dir" || return 1
+  python3 "$_svc_ci_dir/oidc_provider.py" "$port" </dev/null >"$dir/server.log" 2>&1 &
+  PICTOR_SERVICES_OIDC_PID=$!
+  _svc_wait "oidc-provider-mock on $issuer" _svc_oidc_answers "$issuer" ||
+    { cat "$dir/server.log" >&2; return 1; }
+  export PICTOR_TEST_OIDC_ISSUER=$issuer
+  _svc_log "oidc-provider-mock $PICTOR_OIDC_MOCK_VERSION on $issuer"
+}
+
+_svc_oidc_answers() {
+  kill -0 "$PICTOR_SERVICES_OIDC_PID" 2>/dev/null || return 125
+  curl -sf -o /dev/null --max-time 2 "$1/.well-known/openid-configuration"
+}
+
 # --- SMTP ----------------------------------------------------------------------
 # (A throw-away SMTP server for the mail tests comes with its issue.)
 
@@ -148,6 +184,11 @@ _svc_s3_answers() {
 # Stops everything started above and deletes the data. Safe to call twice,
 # and under `set -e` (it runs from the EXIT trap: no step may stop it early).
 pictor_services_stop() {
+  if [[ -n ${PICTOR_SERVICES_OIDC_PID:-} ]]; then
+    kill "$PICTOR_SERVICES_OIDC_PID" 2>/dev/null || true
+    wait "$PICTOR_SERVICES_OIDC_PID" 2>/dev/null || true
+    PICTOR_SERVICES_OIDC_PID=
+  fi
   if [[ -n ${PICTOR_SERVICES_S3_PID:-} ]]; then
     kill "$PICTOR_SERVICES_S3_PID" 2>/dev/null || true
     wait "$PICTOR_SERVICES_S3_PID" 2>/dev/null || true
@@ -177,6 +218,7 @@ _svc_start_all() {
   fi
   _svc_start_postgres || { _svc_log "postgres failed to start"; return 1; }
   _svc_start_s3 || { _svc_log "s3s-fs failed to start"; return 1; }
+  _svc_start_oidc || _svc_log "oidc-provider-mock failed to start: the OIDC tests will say SKIPPED"
 }
 
 _svc_start_all || { pictor_services_stop; return 1 2>/dev/null || exit 1; }

@@ -136,8 +136,113 @@ pub struct AuthConfig {
     pub audience: String,
     /// Let anyone read transform URLs even when writes need credentials.
     pub anonymous_reads: bool,
-    /// Who may create an account on the web app's sign-up page.
+    /// Who may create an account on the web app's sign-up page (and
+    /// through OIDC sign-in).
     pub signup: Signup,
+    /// Sign-in through an OpenID Connect provider (last: a TOML table).
+    pub oidc: OidcConfig,
+}
+
+/// The web app's sign-in through an OpenID Connect provider (authorization
+/// code with PKCE). Off while `issuer` is empty.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL, as its discovery document names it.
+    pub issuer: String,
+    pub client_id: String,
+    /// Empty for a public client (PKCE alone).
+    pub client_secret: String,
+    /// The callback URL registered with the provider, ending in
+    /// `/login/oidc/callback`; empty means this server's own, from the
+    /// request (`Host`, and `X-Forwarded-Proto` behind a proxy).
+    pub redirect_url: String,
+    /// Space-separated; must include `openid`.
+    pub scopes: String,
+    /// The claim that names a new account; then `preferred_username`, then
+    /// the part of `email` before the `@`.
+    pub username_claim: String,
+    /// The button says "Sign in with NAME".
+    pub name: String,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            redirect_url: String::new(),
+            scopes: "openid profile email".into(),
+            username_claim: "preferred_username".into(),
+            name: "single sign-on".into(),
+        }
+    }
+}
+
+impl OidcConfig {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
+
+    /// The callback path that `redirect_url` must end with.
+    pub const CALLBACK_PATH: &'static str = "/login/oidc/callback";
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.enabled() {
+            anyhow::ensure!(
+                self.client_id.is_empty(),
+                "auth.oidc.client_id is set but auth.oidc.issuer is empty: set the provider's issuer URL \
+                 (e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID) or remove the client_id"
+            );
+            return Ok(());
+        }
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| {
+            anyhow::anyhow!(
+                "auth.oidc.issuer {:?} is not a URL ({e}): use e.g. https://accounts.example.com",
+                self.issuer
+            )
+        })?;
+        anyhow::ensure!(
+            issuer.scheme() == "https" || issuer.scheme() == "http" && is_loopback(&issuer),
+            "auth.oidc.issuer {:?} must be an https:// URL (http:// only on 127.0.0.1 or localhost, for testing)",
+            self.issuer
+        );
+        anyhow::ensure!(
+            !self.client_id.is_empty(),
+            "auth.oidc.client_id is empty: set it to the client (app) id the provider gave this server"
+        );
+        if !self.redirect_url.is_empty() {
+            let url = url::Url::parse(&self.redirect_url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+            anyhow::ensure!(
+                url.is_some_and(|u| u.path().ends_with(Self::CALLBACK_PATH)),
+                "auth.oidc.redirect_url {:?} must be an absolute http(s) URL ending in {}, \
+                 e.g. https://photos.example.com{}, or empty to use the request's host",
+                self.redirect_url,
+                Self::CALLBACK_PATH,
+                Self::CALLBACK_PATH
+            );
+        }
+        anyhow::ensure!(
+            self.scopes.split_whitespace().any(|s| s == "openid"),
+            "auth.oidc.scopes {:?} must include openid, e.g. \"openid profile email\"",
+            self.scopes
+        );
+        anyhow::ensure!(
+            !self.username_claim.trim().is_empty(),
+            "auth.oidc.username_claim is empty: name a claim such as preferred_username or email"
+        );
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Who may sign up on the web app.
@@ -379,7 +484,26 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("auth.issuer", "Required iss claim, if set"),
     ("auth.audience", "Required aud claim, if set"),
     ("auth.anonymous_reads", "Let anyone read images and transforms even when writes need credentials"),
-    ("auth.signup", "Who may sign up on the web app: first (only the first account, made admin), open, closed"),
+    (
+        "auth.signup",
+        "Who may make an account on the web app (sign-up page or a first OIDC sign-in): first (only the first account, made admin), open, closed",
+    ),
+    (
+        "auth.oidc.issuer",
+        "OIDC provider's issuer URL for the web app's sign-in, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID; empty = off",
+    ),
+    ("auth.oidc.client_id", "Client (app) id registered with the provider"),
+    ("auth.oidc.client_secret", "Client secret; empty for a public client (PKCE alone)"),
+    (
+        "auth.oidc.redirect_url",
+        "Callback registered with the provider, https://HOST/login/oidc/callback; empty = from the request's Host (and X-Forwarded-Proto)",
+    ),
+    ("auth.oidc.scopes", "Scopes asked for, space-separated; must include openid"),
+    (
+        "auth.oidc.username_claim",
+        "Claim that names a new account (then preferred_username, then email before the @); a suffix is added on collision",
+    ),
+    ("auth.oidc.name", "The sign-in page's button says \"Sign in with NAME\""),
     ("transforms.signing_key", "HMAC key for signed transform URLs (&sig=…); empty disables them"),
     ("transforms.only_presets_and_signed", "Serve only ?preset=NAME and signed URLs"),
     ("transforms.negotiate_avif", "Let .auto pick AVIF for clients that accept it (slow to encode)"),
@@ -425,7 +549,9 @@ impl Config {
         }
         if sources.env {
             // `PICTOR_TEST_*` belong to the test suite, not to the service.
-            figment = figment.merge(Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url"]).split("__"));
+            figment = figment.merge(
+                Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer"]).split("__"),
+            );
         }
         if let Some(flags) = sources.flags {
             figment = figment.merge(Serialized::defaults(flags));
@@ -488,6 +614,7 @@ impl Config {
                 || !self.transforms.presets.is_empty(),
             "transforms.only_presets_and_signed needs presets or a signing_key"
         );
+        self.auth.oidc.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.vision.nsfw_threshold),
@@ -644,6 +771,34 @@ mod tests {
         let bad: Config = toml::from_str("[workflows.x]\non = [\"image.uploaded\"]\n").unwrap();
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.contains("workflows.x.on") && err.contains("image.created"), "{err}");
+    }
+
+    #[test]
+    fn oidc_comes_from_the_environment_and_bad_values_name_the_fix() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICTOR_AUTH__OIDC__ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc");
+            jail.set_env("PICTOR_AUTH__OIDC__CLIENT_ID", "app");
+            let c = Config::load(Sources { env: true, ..Default::default() }).unwrap();
+            assert!(c.auth.oidc.enabled());
+            assert_eq!(c.auth.oidc.client_id, "app");
+            assert_eq!(c.auth.oidc.scopes, "openid profile email");
+            Ok(())
+        });
+        let fails = |oidc: OidcConfig| {
+            let c = Config { auth: AuthConfig { oidc, ..Default::default() }, ..Config::default() };
+            c.validate().unwrap_err().to_string()
+        };
+        let base = OidcConfig { issuer: "https://idp.example".into(), client_id: "app".into(), ..Default::default() };
+        assert!(fails(OidcConfig { client_id: String::new(), ..base.clone() }).contains("auth.oidc.client_id"));
+        assert!(fails(OidcConfig { issuer: "http://idp.example".into(), ..base.clone() }).contains("https://"));
+        assert!(fails(OidcConfig { issuer: "idp".into(), ..base.clone() }).contains("auth.oidc.issuer"));
+        assert!(fails(OidcConfig { scopes: "email".into(), ..base.clone() }).contains("openid"));
+        let wrong_path = OidcConfig { redirect_url: "https://photos.example/cb".into(), ..base.clone() };
+        assert!(fails(wrong_path).contains("/login/oidc/callback"));
+        let orphan = OidcConfig { issuer: String::new(), ..base.clone() };
+        assert!(fails(orphan).contains("auth.oidc.issuer is empty"));
+        let local = OidcConfig { issuer: "http://127.0.0.1:9400".into(), ..base };
+        Config { auth: AuthConfig { oidc: local, ..Default::default() }, ..Config::default() }.validate().unwrap();
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! - `error`: [`Error`], [`ErrorKind`], [`Result`].
 //! - `access`: who may see and manage what (the one ownership check).
 //! - `auth`: API keys and JWTs → a [`auth::Principal`]; knows no headers.
+//! - `accounts`: accounts, passwords, sessions; `oidc`: sign-in through an
+//!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
@@ -38,6 +40,7 @@ pub mod feed;
 pub mod fetch;
 pub mod ingest;
 pub mod metrics;
+pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod resumable;
@@ -70,6 +73,8 @@ pub struct AppState {
     pub records: records::RecordCache,
     /// Web sessions as API callers, briefly cached.
     pub sessions: accounts::Sessions,
+    /// The OIDC provider the web app signs in through, if configured.
+    pub oidc: Option<oidc::Oidc>,
     pub uploads: ratelimit::RateLimiter,
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes idle worker loops when this process enqueues a job.
@@ -108,6 +113,7 @@ impl AppState {
         let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
+        let oidc = oidc::Oidc::new(&config.auth.oidc).context("auth.oidc")?;
         Ok(Arc::new(AppState {
             config,
             db,
@@ -119,6 +125,7 @@ impl AppState {
             workers,
             records: records::RecordCache::new(),
             sessions: accounts::Sessions::default(),
+            oidc,
             uploads,
             upload_slots,
             job_signal: tokio::sync::Notify::new(),

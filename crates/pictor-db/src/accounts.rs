@@ -1,5 +1,5 @@
-//! Accounts, web sessions and failed sign-ins (the `identities` table
-//! waits for OIDC sign-in).
+//! Accounts, web sessions and failed sign-ins (OIDC identities and
+//! sign-ins in flight are in `oidc.rs`).
 //!
 //! Only hashes are kept: argon2id for passwords (made above, in the core),
 //! sha256 for session tokens. Deleting an account deletes its sessions.
@@ -24,7 +24,7 @@ pub struct SessionRecord {
     pub csrf: String,
 }
 
-const USER_COLUMNS: &str = "users.id, users.name, users.admin, users.created_at";
+pub(crate) const USER_COLUMNS: &str = "users.id, users.name, users.admin, users.created_at";
 
 impl Db {
     /// Adds an account; false when the name is taken.

@@ -7,7 +7,8 @@
 //!   state-changing form goes through.
 //! - `form.rs`: posted forms with repeated fields, CSRF-checked.
 //! - `pages/`: one file per page; `layout.rs` is the shell they share,
-//!   `tiles.rs` the photo grid, `live.rs` the live status feed.
+//!   `tiles.rs` the photo grid, `live.rs` the live status feed, `oidc.rs` the way through the OIDC
+//!   provider (the core's `oidc`).
 //! - `assets.rs`: the stylesheet, scripts and pinned libraries, embedded in
 //!   the binary; pages load nothing from elsewhere.
 //!
@@ -37,6 +38,8 @@ pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
         .route("/", get(pages::gallery::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route("/login/oidc", get(pages::oidc::start))
+        .route("/login/oidc/callback", get(pages::oidc::callback))
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
         .route("/upload", get(pages::upload::show).post(pages::upload::submit).layer(DefaultBodyLimit::disable()))

@@ -40,7 +40,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether the browser reached us over TLS (directly or through a proxy
 /// that says so): cookies are then `Secure`.
-fn over_tls(headers: &HeaderMap) -> bool {
+pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 

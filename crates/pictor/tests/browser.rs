@@ -4,9 +4,12 @@
 //! Screenshots of the main pages land in `web-tests/screenshots/` (the
 //! README shows copies from `docs/screenshots/`). SKIPPED, saying why, when
 //! the npm packages or chromium are missing; `.ci/run` installs both.
+//! With `PICTOR_TEST_OIDC_ISSUER` (the provider `.ci/services.sh` starts),
+//! a second server signs in through it for `oidc.spec.js`
+//! (`PICTOR_OIDC_URL`); without, that spec is skipped.
 
 use crate::common;
-use common::serve_with;
+use common::{Served, serve_with};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,6 +94,7 @@ fn journeys_in_a_real_browser() {
     // Small chunks, so that the large photo goes up in several.
     let settings = [("PICTOR_AUTH__SIGNUP", "open"), ("PICTOR_LIMITS__UPLOAD_CHUNK_BYTES", "1048576")];
     let (server, base) = serve_with(&data, &settings);
+    let oidc = oidc_server(dir.path());
     let run = Command::new("npx")
         .args(["playwright", "test"])
         .current_dir(&web)
@@ -101,10 +105,34 @@ fn journeys_in_a_real_browser() {
         .env("EXPECT_LABELS", if labels { "1" } else { "" })
         .env("BIG_PHOTO", big.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
         .env("BIG_PHOTO_SHA256", big.as_deref().map(sha256_hex).unwrap_or_default())
+        .env("PICTOR_OIDC_URL", oidc.as_ref().map_or("", |(_, base, _)| base.as_str()))
+        .env("OIDC_ISSUER", oidc.as_ref().map_or("", |(_, _, issuer)| issuer.as_str()))
         .output()
         .expect("npx runs");
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "Playwright failed:\n{report}");
     eprintln!("{report}");
     assert!(server.stop());
+    if let Some((oidc, _, _)) = oidc {
+        assert!(oidc.stop());
+    }
+}
+
+/// A server that signs in through the test provider (anyone it signs in
+/// gets an account), with its URL and the issuer; `None` without one.
+fn oidc_server(dir: &Path) -> Option<(Served, String, String)> {
+    let Ok(issuer) = std::env::var("PICTOR_TEST_OIDC_ISSUER") else {
+        eprintln!("note: PICTOR_TEST_OIDC_ISSUER is not set; oidc.spec.js is skipped");
+        return None;
+    };
+    let env = [
+        ("PICTOR_AUTH__SIGNUP", "open"),
+        ("PICTOR_AUTH__OIDC__ISSUER", issuer.as_str()),
+        ("PICTOR_AUTH__OIDC__CLIENT_ID", "pictor-browser"),
+        ("PICTOR_AUTH__OIDC__CLIENT_SECRET", "pictor-browser-secret"),
+        ("PICTOR_AUTH__OIDC__NAME", "Test IdP"),
+        ("PICTOR_WORKFLOW__RUN_WORKERS", "false"),
+    ];
+    let (server, base) = serve_with(&dir.join("oidc-data"), &env);
+    Some((server, base, issuer))
 }

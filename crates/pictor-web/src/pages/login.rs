@@ -1,4 +1,5 @@
-//! Signing up, in and out with a name and password.
+//! Signing up, in and out with a name and password (and the way to the
+//! OIDC provider, when one is set up: `oidc.rs`).
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use pictor_jobs::Runtime;
 use serde::Deserialize;
 
 use super::layout::{error_page, failed, page, status_of};
-use crate::session::{LOGIN_COOKIE, SESSION_COOKIE, SignedIn, check_csrf, cookie, safe_next, set_cookie};
+use crate::session::{LOGIN_COOKIE, SESSION_COOKIE, SignedIn, check_csrf, cookie, encode, safe_next, set_cookie};
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -32,20 +33,32 @@ impl Kind {
 }
 
 /// `GET /login`: the form, with a fresh double-submit token.
-pub async fn show(headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    form(&headers, Kind::SignIn, q.next.as_deref(), None, StatusCode::OK)
+pub async fn show(State(state): State<Arc<Runtime>>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
+    form(&headers, Kind::SignIn, provider(&state), q.next.as_deref(), None, StatusCode::OK)
+}
+
+/// The OIDC provider's name for the "Sign in with …" button, if one is set up.
+fn provider(state: &Runtime) -> Option<&str> {
+    state.oidc.as_ref().map(|oidc| oidc.name())
 }
 
 /// `GET /signup`: the form, or a page saying sign-up is closed.
 pub async fn show_signup(State(state): State<Arc<Runtime>>, headers: HeaderMap) -> Response {
     match pictor_core::accounts::signup_open(&state.db, state.config.auth.signup).await {
-        Ok(true) => form(&headers, Kind::SignUp, None, None, StatusCode::OK),
+        Ok(true) => form(&headers, Kind::SignUp, provider(&state), None, None, StatusCode::OK),
         Ok(false) => error_page(StatusCode::FORBIDDEN, "Sign-up is closed here: ask an admin for an account."),
         Err(e) => failed(e),
     }
 }
 
-fn form(headers: &HeaderMap, kind: Kind, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+fn form(
+    headers: &HeaderMap,
+    kind: Kind,
+    provider: Option<&str>,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let token = pictor_core::accounts::random_token();
     let (action, autocomplete) =
         if kind == Kind::SignIn { ("/login", "current-password") } else { ("/signup", "new-password") };
@@ -61,6 +74,10 @@ fn form(headers: &HeaderMap, kind: Kind, next: Option<&str>, error: Option<&str>
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete=(autocomplete) required;
                 p { button type="submit" { (kind.title()) } }
+            }
+            @if let Some(name) = provider {
+                p.or.muted { "or" }
+                p { a.provider href={ "/login/oidc?next=" (encode(safe_next(next))) } { "Sign in with " (name) } }
             }
             @if kind == Kind::SignIn { p.muted { "New here? " a href="/signup" { "Create an account" } } }
         }
@@ -79,11 +96,11 @@ pub struct Credentials {
 
 /// `POST /login`: signs in and goes back where the visitor was headed.
 pub async fn submit(State(state): State<Arc<Runtime>>, headers: HeaderMap, Form(f): Form<Credentials>) -> Response {
-    let started = match forged(&headers, Kind::SignIn, &f) {
+    let started = match forged(&headers, Kind::SignIn, provider(&state), &f) {
         Some(refused) => return refused,
         None => pictor_core::accounts::sign_in(&state.db, &f.name, &f.password).await,
     };
-    signed_in(&headers, Kind::SignIn, &f, started)
+    signed_in(&headers, Kind::SignIn, provider(&state), &f, started)
 }
 
 /// `POST /signup`: makes the account (as `auth.signup` allows), signs it in.
@@ -92,28 +109,30 @@ pub async fn submit_signup(
     headers: HeaderMap,
     Form(f): Form<Credentials>,
 ) -> Response {
-    let started = match forged(&headers, Kind::SignUp, &f) {
+    let started = match forged(&headers, Kind::SignUp, provider(&state), &f) {
         Some(refused) => return refused,
         None => pictor_core::accounts::sign_up(&state.db, state.config.auth.signup, &f.name, &f.password).await,
     };
     if started.is_ok() {
         state.auth.close_now().await;
     }
-    signed_in(&headers, Kind::SignUp, &f, started)
+    signed_in(&headers, Kind::SignUp, provider(&state), &f, started)
 }
 
 /// The form again with 403 when its double-submit token does not match.
-fn forged(headers: &HeaderMap, kind: Kind, f: &Credentials) -> Option<Response> {
+fn forged(headers: &HeaderMap, kind: Kind, provider: Option<&str>, f: &Credentials) -> Option<Response> {
     if !f.csrf.is_empty() && cookie(headers, LOGIN_COOKIE) == Some(f.csrf.as_str()) {
         return None;
     }
-    Some(form(headers, kind, f.next.as_deref(), Some("This form expired. Please try again."), StatusCode::FORBIDDEN))
+    let expired = Some("This form expired. Please try again.");
+    Some(form(headers, kind, provider, f.next.as_deref(), expired, StatusCode::FORBIDDEN))
 }
 
 /// Sets the session cookie and redirects, or shows the form with the error.
 fn signed_in(
     headers: &HeaderMap,
     kind: Kind,
+    provider: Option<&str>,
     f: &Credentials,
     started: pictor_core::error::Result<pictor_core::accounts::NewSession>,
 ) -> Response {
@@ -129,7 +148,9 @@ fn signed_in(
         }
         // What the visitor can fix is shown on the form; the rest on its own page.
         Err(e) => match status_of(e.kind) {
-            status if status.is_client_error() => form(headers, kind, f.next.as_deref(), Some(&e.detail), status),
+            status if status.is_client_error() => {
+                form(headers, kind, provider, f.next.as_deref(), Some(&e.detail), status)
+            }
             _ => failed(e),
         },
     }

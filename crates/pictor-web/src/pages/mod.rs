@@ -5,6 +5,7 @@ pub mod gallery;
 pub mod layout;
 pub mod live;
 pub mod login;
+pub mod oidc;
 pub mod photo;
 pub mod settings;
 pub mod tags;
