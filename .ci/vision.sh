@@ -7,7 +7,8 @@
 # Exports PICTOR_TEST_MODELS (a data folder holding models/) and
 # PICTOR_TEST_PHOTOS. Any step that fails leaves its tests skipped, loudly.
 
-vision_dir="$PWD/target/ci-vision"
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+vision_dir="$target_dir/ci-vision"
 mkdir -p "$vision_dir/photos"
 
 if [ ! -f /usr/share/wordnet/data.noun ]; then
@@ -18,7 +19,7 @@ fi
 python3 -m pip install --quiet numpy onnxruntime || echo "onnxruntime not installed: reference checks are skipped"
 
 # The binary the tests run (built by .ci/run's `cargo test --no-run`).
-if target/debug/pictor models install --data-dir "$vision_dir/data"; then
+if "$target_dir/debug/pictor" models install --data-dir "$vision_dir/data"; then
   export PICTOR_TEST_MODELS="$vision_dir/data"
 else
   echo "models not installed: the vision tests are skipped"
