@@ -12,6 +12,7 @@ mod oidc;
 mod openapi;
 mod outage;
 mod overload;
+mod privacy;
 mod resumable;
 mod vision;
 mod web;

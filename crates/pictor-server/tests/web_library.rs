@@ -165,7 +165,7 @@ async fn the_album_api_creates_changes_and_refuses_strangers(backend: Backend) {
 
 /// Reads a server-sent event stream until `until` appears in it, or gives
 /// up after `limit` (a stream that never says it fails the caller's assert).
-async fn read_stream_until(mut stream: reqwest::Response, until: &str, limit: Duration) -> String {
+pub(crate) async fn read_stream_until(mut stream: reqwest::Response, until: &str, limit: Duration) -> String {
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + limit;
     while !seen.contains(until) {
