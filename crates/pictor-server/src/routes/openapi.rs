@@ -34,6 +34,8 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
         super::shares::create,
         super::shares::revoke,
         super::shares::access,
+        super::shares::image,
+        super::shares::original,
         super::webhooks::create,
         super::webhooks::list,
         super::webhooks::get,

@@ -197,6 +197,14 @@ pub struct ThumbnailQuery {
 
 /// `GET /s/{token}/img/{id}.{format}?thumbnail=N`: a thumbnail of a shared
 /// photo (webp, jpg or png; N one of 256, 512, 1024, 2048), without metadata.
+#[utoipa::path(get, operation_id = "shared_image", path = "/s/{token}/img/{file}", tag = "shares",
+    params(("token" = String, Path, description = "The link's token"),
+           ("file" = String, Path, description = "`{id}.{format}`: webp, jpg or png"),
+           ("thumbnail" = u32, Query, description = "256, 512, 1024 or 2048")),
+    responses((status = 200, description = "The thumbnail, metadata stripped"),
+              (status = 401, description = "The link has a password and the request no pass (its cookie)"),
+              (status = 404, description = "No such link, or the photo is not in it"),
+              (status = 410, description = "The link was revoked or expired")))]
 pub async fn image(
     State(state): State<Arc<Runtime>>,
     Path((token, file)): Path<(String, String)>,
@@ -218,6 +226,12 @@ pub async fn image(
 
 /// `GET /s/{token}/original/{id}`: a shared photo at full size: the
 /// original when the owner opted in to metadata, else re-encoded without it.
+#[utoipa::path(get, operation_id = "shared_original", path = "/s/{token}/original/{id}", tag = "shares",
+    params(("token" = String, Path, description = "The link's token"), ("id" = String, Path, description = "Image id")),
+    responses((status = 200, description = "The photo at full size"),
+              (status = 401, description = "The link has a password and the request no pass (its cookie)"),
+              (status = 404, description = "No such link, or the photo is not in it"),
+              (status = 410, description = "The link was revoked or expired")))]
 pub async fn original(
     State(state): State<Arc<Runtime>>,
     Path((token, id)): Path<(String, String)>,
