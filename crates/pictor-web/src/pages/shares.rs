@@ -173,21 +173,19 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let session = &signed_in.session;
-    let f = match Fields::checked(&body, session) {
-        Ok(f) => f,
+    let made = match Fields::checked(&body, session) {
+        Ok(f) => match options(&f) {
+            Ok((kind, target, options)) => {
+                let caller = pictor_core::accounts::principal(&session.user);
+                shares::create(&state, &caller, kind, &target, &options).await
+            }
+            Err(e) => Err(e),
+        },
         Err(refused) => return refused,
-    };
-    let caller = pictor_core::accounts::principal(&session.user);
-    let made = match options(&f) {
-        Ok((kind, target, options)) => shares::create(&state, &caller, kind, &target, &options).await,
-        Err(e) => Err(e),
     };
     match made {
         Ok(link) => render(&state, &headers, session, Some(&link.token)).await,
-        Err(e) if e.kind == ErrorKind::NotFound => {
-            error_page(StatusCode::NOT_FOUND, "There is no such album or photo in your library.")
-        }
-        Err(e) => failed(e),
+        Err(e) => refused(e, "There is no such album or photo in your library."),
     }
 }
 
@@ -198,13 +196,15 @@ pub async fn revoke(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = Fields::checked(&body, &signed_in.session) {
-        return refused;
-    }
     let caller = pictor_core::accounts::principal(&signed_in.session.user);
-    match shares::revoke(&state.db, &caller, &id).await {
-        Ok(()) => Redirect::to("/shares").into_response(),
-        Err(e) if e.kind == ErrorKind::NotFound => error_page(StatusCode::NOT_FOUND, "You have no such share."),
-        Err(e) => failed(e),
-    }
+    let revoked = match Fields::checked(&body, &signed_in.session) {
+        Ok(_) => shares::revoke(&state.db, &caller, &id).await,
+        Err(refused) => return refused,
+    };
+    revoked.map_or_else(|e| refused(e, "You have no such share."), |()| Redirect::to("/shares").into_response())
+}
+
+/// A failure as a page: what is not the caller's is simply not there.
+fn refused(e: pictor_core::Error, not_found: &str) -> Response {
+    if e.kind == ErrorKind::NotFound { error_page(StatusCode::NOT_FOUND, not_found) } else { failed(e) }
 }
