@@ -71,7 +71,11 @@ impl std::fmt::Debug for Password {
 /// The argon2id PHC string of `password`, with a fresh salt (OWASP's
 /// parameters: the crate's defaults, 19 MiB, 2 passes).
 pub async fn hash_password(password: &Password) -> Result<String> {
-    let password = password.0.clone();
+    hash_secret(password.0.clone()).await
+}
+
+/// The argon2id PHC string of any secret (a password, a share's password).
+pub(crate) async fn hash_secret(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(Error::internal)?;
         Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(Error::internal)?.to_string())
@@ -81,7 +85,7 @@ pub async fn hash_password(password: &Password) -> Result<String> {
 }
 
 /// Whether `password` matches the PHC string `hash`.
-async fn verify_password(password: &str, hash: &str) -> bool {
+pub(crate) async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_string(), hash.to_string());
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
@@ -256,7 +260,7 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 

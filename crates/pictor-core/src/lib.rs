@@ -18,6 +18,8 @@
 //!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
+//! - `shares`: links that show an album or a photo to guests (password,
+//!   expiry, revocation, access log) and what a guest may see.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -44,6 +46,7 @@ pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod resumable;
+pub mod shares;
 pub mod signing;
 pub mod transform;
 pub mod vision;

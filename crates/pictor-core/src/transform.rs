@@ -44,3 +44,16 @@ pub async fn render(
         .await??;
     Ok(Derivative::new(Bytes::from(output.bytes)))
 }
+
+/// `record` through `pipeline` as `format`, from the derivative cache or
+/// rendered now (and cached): what every route that serves a transform
+/// calls once it has checked who may see it.
+pub async fn cached(
+    state: &AppState,
+    record: &ImageRecord,
+    pipeline: Pipeline,
+    format: OutputFormat,
+) -> Result<Derivative> {
+    let key = crate::cache::derivative_key(&record.sha256, &pipeline, format);
+    state.cache.get_or_compute(key, || render(state, record, pipeline, format)).await
+}

@@ -17,5 +17,6 @@ mod resumable;
 mod vision;
 mod web;
 mod web_library;
+mod web_shares;
 mod webhooks;
 mod workflow;

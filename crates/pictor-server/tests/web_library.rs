@@ -15,15 +15,15 @@ use reqwest::header::{COOKIE, LOCATION};
 use serde_json::Value;
 
 /// A signed-in browser: its session cookie and CSRF token.
-struct Visitor {
-    client: reqwest::Client,
+pub(crate) struct Visitor {
+    pub(crate) client: reqwest::Client,
     base: String,
-    cookie: String,
+    pub(crate) cookie: String,
     csrf: String,
 }
 
 impl Visitor {
-    async fn sign_in(app: &TestApp, name: &str, password: &str) -> Self {
+    pub(crate) async fn sign_in(app: &TestApp, name: &str, password: &str) -> Self {
         let cookie = set_cookie(&sign_in(app, name, password, "/").await, "pictor_session").expect("signed in").0;
         let client = browser();
         let page = client.get(app.url("/settings")).header(COOKIE, &cookie).send().await.unwrap();
@@ -31,18 +31,18 @@ impl Visitor {
         Self { client, base: app.url(""), cookie, csrf }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap()
     }
 
-    async fn text(&self, path: &str) -> String {
+    pub(crate) async fn text(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
         response.text().await.unwrap()
     }
 
     /// Posts a form with the session's CSRF token added.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         let request = self.client.post(format!("{}{path}", self.base)).header(COOKIE, &self.cookie);
@@ -51,7 +51,7 @@ impl Visitor {
 }
 
 /// Two accounts with a key each, on a server restarted closed.
-async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (String, String))> {
+pub(crate) async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (String, String))> {
     let app = TestApp::spawn(backend, |_| {}).await?;
     let ann_pw = account(&app, "ann").await;
     let bob_pw = account(&app, "bob").await;
@@ -60,7 +60,7 @@ async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (S
     Some((restarted(app).await, (ann_pw, ann_key), (bob_pw, bob_key)))
 }
 
-fn album_id(created: &reqwest::Response) -> String {
+pub(crate) fn album_id(created: &reqwest::Response) -> String {
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let location = created.headers()[LOCATION].to_str().unwrap();
     location.strip_prefix("/albums/").expect("the new album opens").to_string()

@@ -7,7 +7,8 @@
 //!   state-changing form goes through.
 //! - `form.rs`: posted forms with repeated fields, CSRF-checked.
 //! - `pages/`: one file per page; `layout.rs` is the shell they share,
-//!   `tiles.rs` the photo grid, `live.rs` the live status feed, `oidc.rs` the way through the OIDC
+//!   `shares.rs` the owner's links, `shared.rs` what a guest sees behind
+//!   one, `tiles.rs` the photo grid, `live.rs` the live status feed, `oidc.rs` the way through the OIDC
 //!   provider (the core's `oidc`).
 //! - `assets.rs`: the stylesheet, scripts and pinned libraries, embedded in
 //!   the binary; pages load nothing from elsewhere.
@@ -33,6 +34,13 @@ use pictor_jobs::Runtime;
 
 pub use session::{SESSION_COOKIE, session_token};
 
+/// The pass a guest holds for a share with a password (its cookie, which
+/// the browser sends only under that share's `/s/{token}`), if any: the
+/// share's image routes check it.
+pub fn share_pass(headers: &axum::http::HeaderMap) -> Option<&str> {
+    session::cookie(headers, pages::shared::PASS_COOKIE)
+}
+
 /// The web app's routes, to merge into the server's router.
 pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
@@ -50,6 +58,10 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/albums/{id}", get(pages::albums::show).post(pages::albums::update))
         .route("/albums/{id}/{action}", post(pages::albums::act))
         .route("/tags", get(pages::tags::show))
+        .route("/shares", get(pages::shares::list).post(pages::shares::create))
+        .route("/shares/{id}/revoke", post(pages::shares::revoke))
+        .route("/s/{token}", get(pages::shared::show).post(pages::shared::unlock))
+        .route("/s/{token}/photos/{id}", get(pages::shared::photo))
         .route("/settings", get(pages::settings::show))
         .route("/settings/keys", post(pages::settings::create))
         .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))

@@ -46,9 +46,14 @@ pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
 
 /// A `Set-Cookie` value for `name`; `max_age` 0 deletes it.
 pub fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
+    set_cookie_at(headers, name, value, max_age_secs, "/")
+}
+
+/// As [`set_cookie`], sent back only to URLs under `path` (a share's).
+pub fn set_cookie_at(headers: &HeaderMap, name: &str, value: &str, max_age_secs: u64, path: &str) -> HeaderValue {
     let secure = if over_tls(headers) { "; Secure" } else { "" };
-    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
-    HeaderValue::from_str(&cookie).expect("cookie values are URL-safe base64")
+    let cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&cookie).expect("cookie values and paths are URL-safe")
 }
 
 /// The signed-in account of a page request; without one, pages redirect

@@ -182,8 +182,7 @@ pub async fn get(
     ensure_viewable(&state, &record, principal.as_ref()).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
-    let key = pictor_core::cache::derivative_key(&record.sha256, &pipeline, format);
-    let derivative = state.cache.get_or_compute(key, || transform::render(&state, &record, pipeline, format)).await?;
+    let derivative = transform::cached(&state, &record, pipeline, format).await?;
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
@@ -254,7 +253,7 @@ fn negotiate(format: OutputFormat, accept: &str, allow_avif: bool) -> OutputForm
     }
 }
 
-fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Response {
+pub(crate) fn derivative_response(d: &Derivative, headers: &HeaderMap, vary: bool) -> Response {
     let mut response = if not_modified(headers, &d.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -287,12 +286,22 @@ pub async fn original(
 ) -> ApiResult<Response> {
     let record = state.image_for(&principal, &id).await?;
     ensure_viewable(&state, &record, Some(&principal)).await?;
+    original_response(&state, &record, &headers).await
+}
+
+/// The original's bytes as a response (whole, a `Range`, or 304), once the
+/// caller may have them.
+pub(crate) async fn original_response(
+    state: &Runtime,
+    record: &ImageRecord,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let etag = format!("\"{}\"", record.sha256);
     let len = record.bytes as u64;
-    let mut response = if not_modified(&headers, &etag) {
+    let mut response = if not_modified(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match parse_range(&headers, len) {
+        match parse_range(headers, len) {
             RangeRequest::Full => state.store.get_blob(&record.sha256).await?.into_response(),
             RangeRequest::Partial(range) => {
                 let content_range = format!("bytes {}-{}/{len}", range.start, range.end - 1);

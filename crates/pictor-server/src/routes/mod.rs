@@ -6,6 +6,8 @@
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
 //! - `albums`: albums and the photos in them.
+//! - `shares`: share links (the owner's API) and the images behind one,
+//!   for guests (`/s/{token}/img/…`, `/s/{token}/original/…`).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `ops`: health, readiness and metrics.
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
@@ -18,6 +20,7 @@ pub(crate) mod images;
 mod openapi;
 pub(crate) mod ops;
 pub(crate) mod resumable;
+pub(crate) mod shares;
 pub(crate) mod upload;
 pub(crate) mod vision;
 pub(crate) mod webhooks;
@@ -57,6 +60,11 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/albums/{id}", get(albums::get).patch(albums::update).delete(albums::delete))
         .route("/api/v1/albums/{id}/images", axum::routing::post(albums::add_images))
         .route("/api/v1/albums/{id}/images/{image}", axum::routing::delete(albums::remove_image))
+        .route("/api/v1/shares", get(shares::list).post(shares::create))
+        .route("/api/v1/shares/{id}", axum::routing::delete(shares::revoke))
+        .route("/api/v1/shares/{id}/access", get(shares::access))
+        .route("/s/{token}/img/{file}", get(shares::image))
+        .route("/s/{token}/original/{id}", get(shares::original))
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))

@@ -131,6 +131,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
             @if grid.images.is_empty() { p.muted { "No photos in this album yet." } }
             (grid.months(None))
         }
+        (super::shares::form(session, pictor_core::shares::ShareKind::Album, &album.id))
         (edit_forms(session, &album))
     };
     Html(page(&album.name, Some(session), body).into_string()).into_response()

@@ -8,6 +8,8 @@ pub mod login;
 pub mod oidc;
 pub mod photo;
 pub mod settings;
+pub mod shared;
+pub mod shares;
 pub mod tags;
 pub mod tiles;
 pub mod upload;

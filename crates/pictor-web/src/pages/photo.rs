@@ -64,6 +64,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Path(i
                 }
                 (albums_section(session, &record, &in_albums, &all_albums))
                 p { a href=(format!("/api/v1/img/{}/original", record.id)) download { "Download the original" } }
+                (super::shares::form(session, pictor_core::shares::ShareKind::Photo, &record.id))
             }
         }
     };
@@ -133,7 +134,7 @@ async fn details(state: &Runtime, record: &ImageRecord) -> pictor_core::Result<(
 }
 
 /// Camera, lens, exposure, date taken and place, where the file says.
-fn camera_facts(m: &pictor_meta::Metadata) -> Markup {
+pub(crate) fn camera_facts(m: &pictor_meta::Metadata) -> Markup {
     let exif = &m.exif;
     let camera = [exif.make.as_deref(), exif.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let exposure = [
@@ -287,7 +288,7 @@ fn albums_section(
     }
 }
 
-fn scaled_height(width: i64, height: i64, max: i64) -> i64 {
+pub(crate) fn scaled_height(width: i64, height: i64, max: i64) -> i64 {
     if width <= max || width == 0 { height } else { height * max / width }
 }
 

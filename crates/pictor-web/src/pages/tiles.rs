@@ -94,7 +94,7 @@ pub fn status_badge(status: &str, execution: Option<&str>) -> Markup {
 }
 
 /// The ThumbHash as an inline background, so something shows at once.
-fn placeholder_style(thumbhash: Option<&str>) -> Option<String> {
+pub(crate) fn placeholder_style(thumbhash: Option<&str>) -> Option<String> {
     let hash = BASE64.decode(thumbhash?).ok()?;
     let png = pictor_imaging::placeholder::thumbhash_png(&hash)?;
     Some(format!("background-image:url(data:image/png;base64,{})", BASE64.encode(png)))
