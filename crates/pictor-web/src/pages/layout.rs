@@ -31,6 +31,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                         nav aria-label="Main" {
                             a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
                             a href="/upload" { "Upload" } " " a href="/tags" { "Tags" }
+                            @if session.user.admin { " " a href="/admin" { "Admin" } }
                         }
                         a.muted href="/settings" title="Settings" { (session.user.name) }
                         form method="post" action="/logout" {
