@@ -135,7 +135,7 @@ fn flagged_card(session: &SessionRecord, image: &ImageRecord, score: Option<f64>
             p { strong { (name) } br; "by " (image.owner.as_deref().unwrap_or("nobody"))
                 ", " (pictor_db::rfc3339_ms(image.created_at).get(..10).unwrap_or("")) }
             p { "NSFW score " strong.score { @match score { Some(s) => (format!("{s:.2}")), None => "unknown" } } }
-            div.actions {
+            div.decisions {
                 (decision_form(session, &image.id, "approve", "Approve", name))
                 (decision_form(session, &image.id, "reject", "Reject", name))
             }
