@@ -201,6 +201,19 @@ pub struct ImageState {
 
 impl Db {
     /// The workflow status of each of `ids` that exists (a page of tiles, in one query).
+    /// How many of `owner`'s photos were added on each day (UTC days since
+    /// 1970), newest first: one pass over the `(owner, created_at)` index;
+    /// the gallery folds the days into its month index.
+    pub async fn day_counts(&self, owner: &str) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT created_at / 86400000 AS day, COUNT(*) FROM images WHERE owner = $1
+             GROUP BY created_at / 86400000 ORDER BY day DESC",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn image_statuses(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
         if ids.is_empty() {
             return Ok(Default::default());
