@@ -34,7 +34,8 @@ serve() {
   for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
   URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
 }
-stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
+stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=; }
+trap '[ -z "${SERVER:-}" ] || kill "$SERVER"' EXIT
 
 echo "$PASSWORD" | "$PICTOR" admin create-user --name bench --data-dir "$DATA"
 KEY=$("$PICTOR" admin create-key --owner bench --scopes "upload read" --data-dir "$DATA" 2>/dev/null)
@@ -69,11 +70,17 @@ time sqlite3 "$DATA/pictor.db" <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 CREATE TEMP TABLE templates AS SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM images;
+-- Without the models the photos have no labels: give each template five.
+INSERT INTO labels (name, parents) SELECT 'label-' || k, '[]' FROM templates
+  WHERE NOT EXISTS (SELECT 1 FROM image_labels) ON CONFLICT DO NOTHING;
+INSERT INTO image_labels (image_id, label, confidence, direct, owner)
+  SELECT t.id, 'label-' || ((t.k + j.j) % 5), 0.5, 1, t.owner FROM templates t, (SELECT 0 AS j UNION SELECT 1 UNION SELECT 2) j
+  WHERE NOT EXISTS (SELECT 1 FROM image_labels);
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $N - 1)
 INSERT INTO images ($columns)
   SELECT $select FROM n JOIN templates t ON t.k = n.i % (SELECT COUNT(*) FROM templates);
-INSERT INTO image_labels (image_id, label, confidence, direct)
-  SELECT i.id, l.label, l.confidence, l.direct FROM images i
+INSERT INTO image_labels (image_id, label, confidence, direct, owner)
+  SELECT i.id, l.label, l.confidence, l.direct, i.owner FROM images i
   JOIN templates t ON t.sha256 = i.sha256 JOIN image_labels l ON l.image_id = t.id
   WHERE i.id LIKE '00000000-0000-7000-8000-%';
 COMMIT;
@@ -84,11 +91,11 @@ SQL
 serve
 # Sign in through the form (its double-submit token), as a browser does.
 jar=$WORK/cookies
-csrf=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+csrf=$(curl -s -c "$jar" "$URL/login" | grep -o 'name="csrf" value="[^"]*"' | sed 's/.*value="//; s/"$//') || true
 curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "name=bench" --data-urlencode "password=$PASSWORD" \
   --data-urlencode "csrf=$csrf" --data-urlencode "next=/" "$URL/login"
 cookie=$(awk '$6 == "pictor_session" { print "pictor_session=" $7 }' "$jar")
-deep=$(curl -s -H "Cookie: $cookie" "$URL/" | grep -o 'href="/?before=[^"]*"' | tail -1 | sed 's/href="\(.*\)"/\1/')
+deep=$(curl -s -H "Cookie: $cookie" "$URL/" | grep -o 'href="/?before=[^"]*"' | tail -1 | sed 's/href="\(.*\)"/\1/') || true
 # The big month's page: photos before the first instant after it.
 big_month="/?before=$(($(date -u -d "$(date -u -d @$((big / 1000)) +%Y-%m-01) +1 month" +%s) * 1000))_"
 photo=$(curl -s -H "Authorization: Bearer $KEY" "$URL/api/v1/img?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
