@@ -159,17 +159,31 @@ pub async fn decide(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let session = &admin_in.session;
-    if let Err(refused) = Fields::checked(&body, session) {
-        return refused;
-    }
     let decision = match action.as_str() {
         "approve" => Review::Approved,
         "reject" => Review::Rejected,
         _ => return error_page(StatusCode::NOT_FOUND, "There is no such page."),
     };
-    match admin::review(&state, &id, decision, Some(&session.user.name)).await {
-        Ok(_) => Redirect::to("/admin/moderation").into_response(),
+    let by = admin_in.session.user.name.as_str();
+    change(&admin_in.session, &body, "/admin/moderation", |_| async move {
+        admin::review(&state, &id, decision, Some(by)).await.map(drop)
+    })
+    .await
+}
+
+/// Runs the change a form posted (CSRF-checked), then goes back to `back`;
+/// a refusal is a readable page.
+async fn change<F, Fut>(session: &SessionRecord, body: &Bytes, back: &str, run: F) -> Response
+where
+    F: FnOnce(Fields) -> Fut,
+    Fut: Future<Output = pictor_core::Result<()>>,
+{
+    let fields = match Fields::checked(body, session) {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    match run(fields).await {
+        Ok(()) => Redirect::to(back).into_response(),
         Err(e) => failed(e),
     }
 }
@@ -230,19 +244,12 @@ fn new_user_form(session: &SessionRecord) -> Markup {
 
 /// `POST /admin/users`: makes an account.
 pub async fn create(State(state): State<Arc<Runtime>>, admin_in: AdminIn, body: Bytes) -> Response {
-    let f = match Fields::checked(&body, &admin_in.session) {
-        Ok(f) => f,
-        Err(refused) => return refused,
-    };
-    let made = async {
+    change(&admin_in.session, &body, "/admin/users", |f| async move {
         let name = Username::parse(f.get("name"))?;
         let password = Password::parse(f.get("password"))?;
-        create_user(&state.db, &name, Some(&password), f.get("admin") == "1").await
-    };
-    match made.await {
-        Ok(_) => Redirect::to("/admin/users").into_response(),
-        Err(e) => failed(e),
-    }
+        create_user(&state.db, &name, Some(&password), f.get("admin") == "1").await.map(drop)
+    })
+    .await
 }
 
 /// `POST /admin/users/{name}/role`: `admin=1` makes an admin, `0` not.
@@ -252,12 +259,8 @@ pub async fn set_role(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = match Fields::checked(&body, &admin_in.session) {
-        Ok(f) => f,
-        Err(refused) => return refused,
-    };
-    match admin::set_admin(&state, &name, f.get("admin") == "1").await {
-        Ok(()) => Redirect::to("/admin/users").into_response(),
-        Err(e) => failed(e),
-    }
+    change(&admin_in.session, &body, "/admin/users", |f| async move {
+        admin::set_admin(&state, &name, f.get("admin") == "1").await
+    })
+    .await
 }
