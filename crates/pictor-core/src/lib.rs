@@ -14,6 +14,8 @@
 //! - `error`: [`Error`], [`ErrorKind`], [`Result`].
 //! - `access`: who may see and manage what (the one ownership check).
 //! - `auth`: API keys and JWTs → a [`auth::Principal`]; knows no headers.
+//! - `admin`: what an admin does (moderation decisions, admin roles,
+//!   the server's counts).
 //! - `accounts`: accounts, passwords, sessions; `oidc`: sign-in through an
 //!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
@@ -32,6 +34,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod albums;
 pub mod auth;
 pub mod cache;

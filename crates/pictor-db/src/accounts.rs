@@ -24,6 +24,14 @@ pub struct SessionRecord {
     pub csrf: String,
 }
 
+/// An account as the admin's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserSummary {
+    #[sqlx(flatten)]
+    pub user: UserRecord,
+    pub photos: i64,
+}
+
 pub(crate) const USER_COLUMNS: &str = "users.id, users.name, users.admin, users.created_at";
 
 impl Db {
@@ -60,6 +68,35 @@ impl Db {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// Every account with how many photos it owns, by name.
+    pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM images WHERE images.owner = users.name) AS photos
+             FROM users ORDER BY users.name"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Makes `name` an admin or not; never takes the last admin's role
+    /// away. `None` when there is no such account, `Some(false)` when it
+    /// is the last admin.
+    pub async fn set_admin(&self, name: &str, admin: bool) -> Result<Option<bool>> {
+        let changed = sqlx::query(
+            "UPDATE users SET admin = $1 WHERE name = $2
+               AND ($1 = 1 OR EXISTS (SELECT 1 FROM users others WHERE others.admin = 1 AND others.name <> $2))",
+        )
+        .bind(i64::from(admin))
+        .bind(name)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            return Ok(Some(true));
+        }
+        Ok(self.user_by_name(name).await?.map(|_| false))
     }
 
     pub async fn count_users(&self) -> Result<i64> {

@@ -132,6 +132,14 @@ impl Db {
         .await?)
     }
 
+    /// How many executions are in each status (`RUNNING`, `SUCCEEDED`…),
+    /// every owner's, by status name.
+    pub async fn execution_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT status, COUNT(*) FROM executions GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Records how an execution ended, with its `execution.<status>` event.
     /// Only the first end counts. The image, if any and still `processing`
     /// (no task settled it), takes `image`'s status and event, in the same

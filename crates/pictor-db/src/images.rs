@@ -112,10 +112,13 @@ impl Db {
         limit: i64,
     ) -> Result<Page> {
         let (before_at, before_id) = parse_cursor(cursor);
+        // `owner = $1` alone when there is an owner: an `OR` here would keep
+        // SQLite from walking the (owner, created_at) index newest first
+        // (1.5 s instead of 0.1 ms at 100,000 photos).
+        let owned = if owner.is_some() { "owner = $1" } else { "(owner IS NULL OR owner = $1)" };
         let mut sql = format!(
             "SELECT {RECORD_COLUMNS} FROM images
-             WHERE ((owner IS NULL AND $1 IS NULL) OR owner = $1)
-               AND (created_at < $2 OR (created_at = $2 AND id < $3))"
+             WHERE {owned} AND (created_at < $2 OR (created_at = $2 AND id < $3))"
         );
         let mut next_param = 5;
         let mut param = || {
@@ -201,6 +204,19 @@ pub struct ImageState {
 
 impl Db {
     /// The workflow status of each of `ids` that exists (a page of tiles, in one query).
+    /// How many of `owner`'s photos were added on each day (UTC days since
+    /// 1970), newest first: one pass over the `(owner, created_at)` index;
+    /// the gallery folds the days into its month index.
+    pub async fn day_counts(&self, owner: &str) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT created_at / 86400000 AS day, COUNT(*) FROM images WHERE owner = $1
+             GROUP BY created_at / 86400000 ORDER BY day DESC",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn image_statuses(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
         if ids.is_empty() {
             return Ok(Default::default());

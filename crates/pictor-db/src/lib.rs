@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use accounts::{SessionRecord, UserRecord};
+pub use accounts::{SessionRecord, UserRecord, UserSummary};
 pub use albums::AlbumRecord;
 pub use blobs::NewBlob;
 pub use derivatives::DerivativeRef;

@@ -60,14 +60,15 @@ impl Db {
     /// gone.
     pub async fn set_image_labels(&self, image_id: &str, labels: &[ImageLabel]) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM images WHERE id = $1").bind(image_id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Ok(false);
-        }
+        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM images WHERE id = $1")
+            .bind(image_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(owner) = owner else { return Ok(false) };
         sqlx::query("DELETE FROM image_labels WHERE image_id = $1").bind(image_id).execute(&mut *tx).await?;
         for label in labels {
             sqlx::query(
-                "INSERT INTO image_labels (image_id, label, confidence, direct) VALUES ($1, $2, $3, $4)
+                "INSERT INTO image_labels (image_id, label, confidence, direct, owner) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (image_id, label) DO UPDATE SET
                    confidence = CASE WHEN excluded.confidence > image_labels.confidence
                                      THEN excluded.confidence ELSE image_labels.confidence END,
@@ -78,6 +79,7 @@ impl Db {
             .bind(&label.name)
             .bind(label.confidence)
             .bind(i64::from(label.direct))
+            .bind(owner.as_deref())
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO labels (name, parents) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
@@ -135,15 +137,19 @@ impl Db {
     /// The label index over the audience's images: each label with how
     /// many images carry it, most common first.
     pub async fn label_counts(&self, audience: Audience<'_>) -> Result<Vec<LabelCount>> {
-        let (all, owner) = audience.bind();
-        Ok(sqlx::query_as(
-            "SELECT l.label, COUNT(*) AS count, n.parents FROM image_labels l
-             JOIN images i ON i.id = l.image_id
-             LEFT JOIN labels n ON n.name = l.label
-             WHERE $1 = 1 OR (i.owner IS NULL AND $2 IS NULL) OR i.owner = $2
-             GROUP BY l.label, n.parents ORDER BY count DESC, l.label",
-        )
-        .bind(all)
+        // Counted from the (owner, label) index alone, then named: no `OR`
+        // on the owner's clause, which would keep SQLite off the index.
+        let (owned, owner) = match audience {
+            Audience::All => ("(owner = $1 OR 1 = 1)", None),
+            Audience::Owner(Some(owner)) => ("owner = $1", Some(owner)),
+            Audience::Owner(None) => ("(owner IS NULL OR owner = $1)", None),
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT c.label, c.count, n.parents FROM
+               (SELECT label, COUNT(*) AS count FROM image_labels WHERE {owned} GROUP BY label) c
+             LEFT JOIN labels n ON n.name = c.label
+             ORDER BY c.count DESC, c.label"
+        ))
         .bind(owner)
         .fetch_all(&self.pool)
         .await?)

@@ -16,6 +16,7 @@ mod privacy;
 mod resumable;
 mod vision;
 mod web;
+mod web_admin;
 mod web_library;
 mod web_shares;
 mod webhooks;

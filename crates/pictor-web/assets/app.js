@@ -1,9 +1,9 @@
 // The gallery's keyboard and selection: arrow keys move between photos
 // (up and down by rows, as laid out), and shift-click on a photo's box
 // selects every photo between it and the last one clicked, across months.
-// As older batches load while scrolling, the newest are let go once the
-// page holds more than MAX_TILES, so it never holds more than a few
-// hundred images; a "Newer photos" link at the top brings them back.
+// As older batches load while scrolling, the newest are let go before
+// each is added, so the page never holds more than MAX_TILES (300)
+// images; a "Newer photos" link at the top brings them back.
 (function () {
   "use strict";
   const picks = () => [...document.querySelectorAll("input.pick")];
@@ -58,18 +58,21 @@
     }
   });
 
-  const MAX_TILES = 360;
-  document.addEventListener("htmx:afterSwap", () => {
-    const photos = document.getElementById("photos");
-    if (!photos) return;
-    let let_go = false;
-    while (photos.querySelectorAll(".tile").length > MAX_TILES) {
+  // Before a batch is added, the newest are let go so that the page holds
+  // at most MAX_TILES images with it (the gallery's batches are 100).
+  const MAX_TILES = 300;
+  function letGo(photos, limit) {
+    let gone = false;
+    while (photos.querySelectorAll(".tile").length > limit) {
       const section = photos.querySelector("section.month");
       if (!section || section.contains(document.activeElement)) break;
       section.remove(); // above the screen: scroll anchoring keeps the view still
-      let_go = true;
+      gone = true;
     }
-    if (!let_go || document.getElementById("newer")) return;
+    if (gone && !document.getElementById("newer")) photos.prepend(newerLink());
+  }
+
+  function newerLink() {
     const newer = document.createElement("p");
     newer.id = "newer";
     newer.className = "more";
@@ -79,7 +82,18 @@
     link.href = url.pathname + url.search;
     link.textContent = "Newer photos";
     newer.append(link);
-    photos.prepend(newer);
+    return newer;
+  }
+
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const photos = document.getElementById("photos");
+    if (!photos || !photos.contains(e.detail.target) || typeof e.detail.serverResponse !== "string") return;
+    const incoming = (e.detail.serverResponse.match(/class="tile"/g) || []).length;
+    letGo(photos, MAX_TILES - incoming);
+  });
+  document.addEventListener("htmx:afterSwap", () => {
+    const photos = document.getElementById("photos");
+    if (photos) letGo(photos, MAX_TILES);
   });
 
   document.addEventListener("DOMContentLoaded", () => {

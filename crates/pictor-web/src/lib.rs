@@ -8,7 +8,8 @@
 //! - `form.rs`: posted forms with repeated fields, CSRF-checked.
 //! - `pages/`: one file per page; `layout.rs` is the shell they share,
 //!   `shares.rs` the owner's links, `shared.rs` what a guest sees behind
-//!   one, `tiles.rs` the photo grid, `live.rs` the live status feed, `oidc.rs` the way through the OIDC
+//!   one, `tiles.rs` the photo grid, `admin.rs` the admin's pages, `live.rs`
+//!   the live status feed, `oidc.rs` the way through the OIDC
 //!   provider (the core's `oidc`).
 //! - `assets.rs`: the stylesheet, scripts and pinned libraries, embedded in
 //!   the binary; pages load nothing from elsewhere.
@@ -65,6 +66,12 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/settings", get(pages::settings::show))
         .route("/settings/keys", post(pages::settings::create))
         .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))
+        .route("/admin", get(pages::admin::overview))
+        .route("/admin/counts", get(pages::admin::counts))
+        .route("/admin/moderation", get(pages::admin::moderation))
+        .route("/admin/moderation/{id}/{action}", post(pages::admin::decide))
+        .route("/admin/users", get(pages::admin::users).post(pages::admin::create))
+        .route("/admin/users/{name}/role", post(pages::admin::set_role))
         .route("/assets/{name}", get(assets::serve))
         // Forms are small: a bound on what a page's form may post.
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -6,7 +6,10 @@
 //! the npm packages or chromium are missing; `.ci/run` installs both.
 //! With `PICTOR_TEST_OIDC_ISSUER` (the provider `.ci/services.sh` starts),
 //! a second server signs in through it for `oidc.spec.js`
-//! (`PICTOR_OIDC_URL`); without, that spec is skipped.
+//! (`PICTOR_OIDC_URL`); without, that spec is skipped. A third server,
+//! for `admin.spec.js` (and the admin pages in `a11y.spec.js`), has an
+//! admin account made before it starts (`pictor admin create-user`), and
+//! flags every photo when the models are there (`PICTOR_ADMIN_URL`).
 
 use crate::common;
 use common::{Served, serve_with};
@@ -81,9 +84,7 @@ fn journeys_in_a_real_browser() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     // With the suite's models the photos get labels, and the journey filters by one.
-    let models = std::env::var_os("PICTOR_TEST_MODELS").map(|m| PathBuf::from(m).join("models"));
-    let labels =
-        models.filter(|m| m.is_dir()).is_some_and(|m| std::os::unix::fs::symlink(m, data.join("models")).is_ok());
+    let labels = link_models(&data);
     if !labels {
         eprintln!("note: PICTOR_TEST_MODELS is not set: the journeys run without labels (.ci/run sets it)");
     }
@@ -95,6 +96,7 @@ fn journeys_in_a_real_browser() {
     let settings = [("PICTOR_AUTH__SIGNUP", "open"), ("PICTOR_LIMITS__UPLOAD_CHUNK_BYTES", "1048576")];
     let (server, base) = serve_with(&data, &settings);
     let oidc = oidc_server(dir.path());
+    let (admin, admin_base, flagging) = admin_server(dir.path());
     let run = Command::new("npx")
         .args(["playwright", "test"])
         .current_dir(&web)
@@ -107,12 +109,17 @@ fn journeys_in_a_real_browser() {
         .env("BIG_PHOTO_SHA256", big.as_deref().map(sha256_hex).unwrap_or_default())
         .env("PICTOR_OIDC_URL", oidc.as_ref().map_or("", |(_, base, _)| base.as_str()))
         .env("OIDC_ISSUER", oidc.as_ref().map_or("", |(_, _, issuer)| issuer.as_str()))
+        .env("PICTOR_ADMIN_URL", &admin_base)
+        .env("ADMIN_NAME", "root")
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("EXPECT_FLAGGING", if flagging { "1" } else { "" })
         .output()
         .expect("npx runs");
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "Playwright failed:\n{report}");
     eprintln!("{report}");
     assert!(server.stop());
+    assert!(admin.stop());
     if let Some((oidc, _, _)) = oidc {
         assert!(oidc.stop());
     }
@@ -135,4 +142,37 @@ fn oidc_server(dir: &Path) -> Option<(Served, String, String)> {
     ];
     let (server, base) = serve_with(&dir.join("oidc-data"), &env);
     Some((server, base, issuer))
+}
+
+/// Links the suite's models (`PICTOR_TEST_MODELS`) into a data folder;
+/// false when there are none.
+fn link_models(data: &Path) -> bool {
+    let models = std::env::var_os("PICTOR_TEST_MODELS").map(|m| PathBuf::from(m).join("models"));
+    models.filter(|m| m.is_dir()).is_some_and(|m| std::os::unix::fs::symlink(m, data.join("models")).is_ok())
+}
+
+const ADMIN_PASSWORD: &str = "root's long password";
+
+/// The admin journey's server: `root` is its admin from the start (made by
+/// `pictor admin create-user`, so no spec depends on who signs up first),
+/// and sign-up is open for the photos' owner. With the models, the NSFW
+/// threshold is 0: the real moderation task flags every photo (any score
+/// is at or over 0), so there is one to approve without a test-only way
+/// in. Returns whether photos get flagged.
+fn admin_server(dir: &Path) -> (Served, String, bool) {
+    use std::io::Write;
+    let data = dir.join("admin-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let flagging = link_models(&data);
+    let mut create = common::pictor()
+        .args(["admin", "create-user", "--name", "root", "--admin", "--data-dir"])
+        .arg(&data)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(create.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
+    assert!(create.wait().unwrap().success(), "pictor admin create-user");
+    let env = [("PICTOR_AUTH__SIGNUP", "open"), ("PICTOR_VISION__NSFW_THRESHOLD", "0")];
+    let (server, base) = serve_with(&data, &env);
+    (server, base, flagging)
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::images::ImageView;
 use pictor_jobs::Runtime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Admin, Authed, ImagePath, Read};
 
 /// A label of the index.
@@ -144,12 +144,6 @@ async fn review(
     id: &str,
     decision: Review,
 ) -> ApiResult<Json<ImageView>> {
-    let record = state
-        .db
-        .review_image(id, decision, admin.owner.as_deref())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("flagged image {id}")))?;
-    state.forget_record(id);
-    state.job_signal.notify_waiters();
+    let record = pictor_core::admin::review(state, id, decision, admin.owner.as_deref()).await?;
     Ok(Json(ImageView::from(&record)))
 }

@@ -3,7 +3,11 @@
 //!
 //! A page holds one batch of photos; the next batch loads as its sentinel
 //! nears the screen (htmx `revealed`), or through a plain "Older photos"
-//! link without JavaScript. Statuses update live over `/live`.
+//! link without JavaScript; `app.js` lets the newest go so that the page
+//! never holds more than three batches. The month index ("Jump to a
+//! month", each month with its count, from one GROUP BY over the
+//! `(owner, created_at)` index) links to any month, the oldest included:
+//! `?before=` the first instant after it. Statuses update live over `/live`.
 
 use std::sync::Arc;
 
@@ -14,11 +18,12 @@ use pictor_db::{AlbumRecord, ImageFilter, SessionRecord};
 use pictor_jobs::Runtime;
 
 use super::layout::{failed, page};
-use super::tiles::Grid;
+use super::tiles::{Grid, first_day, month_name, year_month};
 use crate::session::{SignedIn, encode};
 
-/// Photos per batch: a page holds a few hundred at most once scrolled.
-const BATCH: i64 = 120;
+/// Photos per batch: a page holds three at most (300 images) once
+/// scrolled (`MAX_TILES` in `app.js`).
+const BATCH: i64 = 100;
 
 /// What the query string asks for.
 #[derive(Default)]
@@ -56,12 +61,14 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
     if q.fragment {
         return Html(batch.into_string()).into_response();
     }
-    let albums = match state.db.list_albums(owner).await {
-        Ok(albums) => albums,
+    let (albums, days) = match tokio::try_join!(state.db.list_albums(owner), state.db.day_counts(&session.user.name)) {
+        Ok(read) => read,
         Err(e) => return failed(e),
     };
     let body = html! {
         (heading(&q.filter))
+        @if q.filter.labels.is_empty() { (month_index(&months(&days))) }
+        @if q.before.is_some() { p { a href=(format!("/?{}", filter_query(&q.filter).trim_start_matches('&'))) { "Newest photos" } } }
         div hx-ext="sse" sse-connect=(format!("/live?after={}", encode(&after))) {
             (selection_bar(session, &albums))
             @if grid.images.is_empty() {
@@ -101,6 +108,51 @@ pub fn selection_bar(session: &SessionRecord, albums: &[AlbumRecord]) -> Markup 
                 button type="submit" { "Add selected" }
             }
             a href="/albums" { "New album" }
+        }
+    }
+}
+
+/// A month of the index: its name, its photos, and the cursor just past
+/// its end (its newest photo comes first).
+struct Month {
+    name: String,
+    count: i64,
+    before: String,
+}
+
+/// Folds photos per day (newest first) into months.
+fn months(days: &[(i64, i64)]) -> Vec<Month> {
+    let mut months: Vec<((i64, i64), i64)> = Vec::new();
+    for &(day, count) in days {
+        let month = year_month(day);
+        match months.last_mut() {
+            Some((last, n)) if *last == month => *n += count,
+            _ => months.push((month, count)),
+        }
+    }
+    let next = |(year, month): (i64, i64)| if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let month_of = |((year, month), count): ((i64, i64), i64)| {
+        let start = first_day(year, month) * 86_400_000;
+        let (ny, nm) = next((year, month));
+        Month { name: month_name(start), count, before: format!("{}_", first_day(ny, nm) * 86_400_000) }
+    };
+    months.into_iter().map(month_of).collect()
+}
+
+/// "Jump to a month": every month with photos, the oldest last.
+fn month_index(months: &[Month]) -> Markup {
+    html! {
+        @if months.len() > 1 {
+            details.months {
+                summary { "Jump to a month" }
+                nav aria-label="Months" {
+                    ol {
+                        @for m in months {
+                            li { a href=(format!("/?before={}", encode(&m.before))) { (m.name) } " " span.count { "(" (m.count) ")" } }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -159,5 +211,18 @@ mod tests {
         assert!(q.filter.match_all && q.fragment);
         assert_eq!((q.before.as_deref(), q.continues.as_deref()), (Some("1_a"), Some("May 2026")));
         assert_eq!(filter_query(&q.filter), "&label=lake&match=all");
+    }
+
+    #[test]
+    fn days_fold_into_months_whose_cursor_ends_them() {
+        let day = |ms: i64| ms / 86_400_000;
+        // 2024-03-31, 2024-03-01, 2024-02-29, 2023-12-31
+        let days = [(day(1_711_843_200_000), 2), (day(1_709_251_200_000), 3), (day(1_709_164_800_000), 1), (19_722, 4)];
+        let months = months(&days);
+        let names: Vec<(&str, i64)> = months.iter().map(|m| (m.name.as_str(), m.count)).collect();
+        assert_eq!(names, [("March 2024", 5), ("February 2024", 1), ("December 2023", 4)]);
+        assert_eq!(months[0].before, "1711929600000_", "2024-04-01T00:00Z");
+        assert_eq!(months[1].before, "1709251200000_", "2024-03-01T00:00Z");
+        assert_eq!(months[2].before, "1704067200000_", "2024-01-01T00:00Z");
     }
 }

@@ -32,6 +32,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                             a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
                             a href="/upload" { "Upload" } " " a href="/tags" { "Tags" } " "
                             a href="/shares" { "Shares" }
+                            @if session.user.admin { " " a href="/admin" { "Admin" } }
                         }
                         a.muted href="/settings" title="Settings" { (session.user.name) }
                         form method="post" action="/logout" {

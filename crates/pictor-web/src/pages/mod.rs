@@ -1,5 +1,6 @@
 //! One module per page; `layout` is the shell every page shares.
 
+pub mod admin;
 pub mod albums;
 pub mod gallery;
 pub mod layout;

@@ -135,7 +135,7 @@ pub fn month_name(unix_ms: i64) -> String {
 
 /// The civil year and month (1-12) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`).
-fn year_month(days: i64) -> (i64, i64) {
+pub fn year_month(days: i64) -> (i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -144,6 +144,18 @@ fn year_month(days: i64) -> (i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(month <= 2), month)
+}
+
+/// The day count since 1970-01-01 of the first day of `month` (1-12) of
+/// `year` (Hinnant's `days_from_civil`).
+pub fn first_day(year: i64, month: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -156,6 +168,16 @@ mod tests {
         assert_eq!(month_name(1_709_251_200_000), "March 2024"); // 2024-03-01T00:00Z
         assert_eq!(month_name(1_709_251_199_999), "February 2024");
         assert_eq!(month_name(1_796_256_000_000), "December 2026");
+    }
+
+    #[test]
+    fn first_days_of_months_round_trip() {
+        for (year, month) in [(1970, 1), (2024, 2), (2024, 3), (2000, 12), (1969, 12)] {
+            let day = first_day(year, month);
+            assert_eq!(year_month(day), (year, month));
+            assert_ne!(year_month(day - 1), (year, month));
+        }
+        assert_eq!(first_day(2024, 3) * 86_400_000, 1_709_251_200_000);
     }
 
     #[test]
