@@ -25,6 +25,7 @@ mod jpeg;
 mod png;
 mod shape;
 mod simple;
+mod summary;
 mod tiff;
 mod webp;
 
