@@ -18,6 +18,8 @@
 //!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
+//! - `search`: the camera, date and place search and the map read from
+//!   metadata, and their backfill.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -44,6 +46,7 @@ pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod resumable;
+pub mod search;
 pub mod signing;
 pub mod transform;
 pub mod vision;
@@ -164,10 +167,12 @@ impl AppState {
     }
 
     /// Periodic chores until `stop` turns true: the LRU clock, sweeping
-    /// blobs left by dead uploads, and expired resumable uploads.
+    /// blobs left by dead uploads, expired resumable uploads, and (a batch
+    /// a tick until done) search's columns for images stored before them.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
+        let mut backfilling = true;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -175,6 +180,9 @@ impl AppState {
             }
             ticks += 1;
             self.flush_cache_touches("saving cache hits failed").await;
+            if backfilling {
+                backfilling = search::backfill(&self).await;
+            }
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;

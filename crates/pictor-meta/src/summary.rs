@@ -21,7 +21,7 @@ impl Exif {
     /// with its `offset_time_original` (read as UTC without one). `None`
     /// when absent or not a real date (`0000:00:00 00:00:00`).
     pub fn taken_at_ms(&self) -> Option<i64> {
-        let local = local_ms(self.date_time_original.as_deref()?)?;
+        let local = utc_ms(self.date_time_original.as_deref()?)?;
         let offset = self.offset_time_original.as_deref().map_or(Some(0), offset_ms)?;
         Some(local - offset)
     }
@@ -36,9 +36,9 @@ fn starts_with_word_of(model: &str, make: &str) -> bool {
     make.split_whitespace().any(|word| word.to_lowercase() == first)
 }
 
-/// `YYYY:MM:DD HH:MM:SS` (EXIF's form; `-` between the date's parts is
-/// accepted too) as milliseconds since the epoch, as if in UTC.
-fn local_ms(text: &str) -> Option<i64> {
+/// `YYYY:MM:DD HH:MM:SS` (EXIF's form; any separators, so `2024-03-01
+/// 00:00:00` too) as milliseconds since the epoch, read as UTC.
+pub fn utc_ms(text: &str) -> Option<i64> {
     let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);

@@ -15,6 +15,7 @@ mod overload;
 mod resumable;
 mod vision;
 mod web;
+mod web_find;
 mod web_library;
 mod webhooks;
 mod workflow;

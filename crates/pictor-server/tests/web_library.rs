@@ -15,7 +15,7 @@ use reqwest::header::{COOKIE, LOCATION};
 use serde_json::Value;
 
 /// A signed-in browser: its session cookie and CSRF token.
-struct Visitor {
+pub(crate) struct Visitor {
     client: reqwest::Client,
     base: String,
     cookie: String,
@@ -23,7 +23,7 @@ struct Visitor {
 }
 
 impl Visitor {
-    async fn sign_in(app: &TestApp, name: &str, password: &str) -> Self {
+    pub(crate) async fn sign_in(app: &TestApp, name: &str, password: &str) -> Self {
         let cookie = set_cookie(&sign_in(app, name, password, "/").await, "pictor_session").expect("signed in").0;
         let client = browser();
         let page = client.get(app.url("/settings")).header(COOKIE, &cookie).send().await.unwrap();
@@ -31,18 +31,18 @@ impl Visitor {
         Self { client, base: app.url(""), cookie, csrf }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap()
     }
 
-    async fn text(&self, path: &str) -> String {
+    pub(crate) async fn text(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
         response.text().await.unwrap()
     }
 
     /// Posts a form with the session's CSRF token added.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         let request = self.client.post(format!("{}{path}", self.base)).header(COOKIE, &self.cookie);
@@ -51,7 +51,7 @@ impl Visitor {
 }
 
 /// Two accounts with a key each, on a server restarted closed.
-async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (String, String))> {
+pub(crate) async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (String, String))> {
     let app = TestApp::spawn(backend, |_| {}).await?;
     let ann_pw = account(&app, "ann").await;
     let bob_pw = account(&app, "bob").await;
@@ -60,7 +60,7 @@ async fn two_accounts(backend: Backend) -> Option<(TestApp, (String, String), (S
     Some((restarted(app).await, (ann_pw, ann_key), (bob_pw, bob_key)))
 }
 
-fn album_id(created: &reqwest::Response) -> String {
+pub(crate) fn album_id(created: &reqwest::Response) -> String {
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let location = created.headers()[LOCATION].to_str().unwrap();
     location.strip_prefix("/albums/").expect("the new album opens").to_string()
@@ -280,6 +280,10 @@ async fn the_upload_page_writes_with_the_session_and_its_csrf_token(backend: Bac
 async fn every_page_is_private_to_its_owner(backend: Backend) {
     let Some((app, (ann_pw, ann_key), (bob_pw, _))) = two_accounts(backend).await else { return };
     let photo = upload_as(&app, &ann_key).await;
+    // A camera and a place, for search and the map.
+    let metadata = serde_json::json!({"exif": {"make": "Canon", "model": "EOS"}, "gps": {"latitude": 45.0, "longitude": 5.0}});
+    let facts = pictor_core::search::facts(&metadata);
+    app.state.db.set_image_metadata(&photo, &metadata, &facts).await.unwrap();
     let ann = Visitor::sign_in(&app, "ann", &ann_pw).await;
     let album = album_id(&ann.post("/albums", &[("name", "Private"), ("description", "")]).await);
     ann.post("/albums/add", &[("album", &album), ("image", &photo)]).await;
@@ -296,6 +300,10 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
         format!("/upload?album={album}"),
         "/settings".into(),
         "/?label=x&before=9999999999999_z".to_string(),
+        "/search?camera=canon".into(),
+        format!("/search?album={album}"),
+        "/map".into(),
+        "/map?bbox=40,0,50,10".into(),
     ];
     for page in &pages {
         // No credentials: sent to sign in, and back afterwards.
@@ -318,6 +326,10 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
         assert_eq!(anonymous.status(), 303, "{form} without a session");
     }
     assert!(ann.text(&format!("/albums/{album}")).await.contains(&photo), "ann's album is intact");
+    // Search offers only one's own cameras; the map counts only one's own photos.
+    assert!(ann.text("/map").await.contains("1 photo near 45.00° N, 5.00° E"));
+    assert!(ann.text("/search").await.contains("<option value=\"Canon EOS\">"));
+    assert!(!bob.text("/search").await.contains("Canon") && !bob.text("/map").await.contains("near 45.00"));
     app.shutdown().await;
 }
 

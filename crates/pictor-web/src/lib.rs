@@ -50,6 +50,8 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/albums/{id}", get(pages::albums::show).post(pages::albums::update))
         .route("/albums/{id}/{action}", post(pages::albums::act))
         .route("/tags", get(pages::tags::show))
+        .route("/search", get(pages::search::show))
+        .route("/map", get(pages::map::show))
         .route("/settings", get(pages::settings::show))
         .route("/settings/keys", post(pages::settings::create))
         .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))

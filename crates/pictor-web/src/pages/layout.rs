@@ -30,7 +30,8 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                     @if let Some(session) = session {
                         nav aria-label="Main" {
                             a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
-                            a href="/upload" { "Upload" } " " a href="/tags" { "Tags" }
+                            a href="/upload" { "Upload" } " " a href="/tags" { "Tags" } " "
+                            a href="/search" { "Search" } " " a href="/map" { "Map" }
                         }
                         a.muted href="/settings" title="Settings" { (session.user.name) }
                         form method="post" action="/logout" {
