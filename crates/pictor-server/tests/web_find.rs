@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 /// Stores metadata as `pictor:store-metadata` would: camera, date, place.
 async fn describe(app: &TestApp, id: &str, make: &str, model: &str, date: &str, at: Option<(f64, f64)>) {
     let gps = at.map(|(latitude, longitude)| json!({"latitude": latitude, "longitude": longitude}));
-    let metadata = json!({"format": "JPEG", "exif": {"make": make, "model": model, "date_time_original": date}, "gps": gps});
+    let metadata =
+        json!({"format": "JPEG", "exif": {"make": make, "model": model, "date_time_original": date}, "gps": gps});
     let facts = pictor_core::search::facts(&metadata);
     assert!(app.state.db.set_image_metadata(id, &metadata, &facts).await.unwrap());
 }
@@ -26,7 +27,8 @@ fn tag(name: &str) -> pictor_db::ImageLabel {
 
 async fn search_finds_by_tag_text_camera_date_and_album(backend: Backend) {
     let Some((app, (ann_pw, ann_key), (_, bob_key))) = two_accounts(backend).await else { return };
-    let (lake, sign, old) = (upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await);
+    let (lake, sign, old) =
+        (upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await);
     let bobs = upload_as(&app, &bob_key).await;
     let db = &app.state.db;
     describe(&app, &lake, "Canon", "Canon EOS 5D", "2024:03:01 12:00:00", None).await;
@@ -66,7 +68,9 @@ async fn search_finds_by_tag_text_camera_date_and_album(backend: Backend) {
         let request = app.client.get(app.url(&format!("/api/v1/img?{query}"))).bearer_auth(ann_key.clone());
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
-    let ids = |page: Value| page["images"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let ids = |page: Value| {
+        page["images"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(ids(api("camera=EOS".into()).await), [lake.clone()]);
     let (after, before) = (1_294_900_000_000_i64, 1_295_000_000_000_i64);
     assert_eq!(ids(api(format!("taken_after={after}&taken_before={before}")).await), [sign.clone()]);
@@ -81,7 +85,8 @@ async fn the_map_clusters_the_owners_placed_photos_and_zooms_in(backend: Backend
     for _ in 0..3 {
         paris.push(upload_as(&app, &ann_key).await);
     }
-    let (rome, unplaced, bobs) = (upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await, upload_as(&app, &bob_key).await);
+    let (rome, unplaced, bobs) =
+        (upload_as(&app, &ann_key).await, upload_as(&app, &ann_key).await, upload_as(&app, &bob_key).await);
     for (n, id) in paris.iter().enumerate() {
         describe(&app, id, "Canon", "EOS", "2024:03:01 12:00:00", Some((48.85 + n as f64 * 0.01, 2.35))).await;
     }

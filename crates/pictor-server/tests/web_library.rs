@@ -281,7 +281,8 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
     let Some((app, (ann_pw, ann_key), (bob_pw, _))) = two_accounts(backend).await else { return };
     let photo = upload_as(&app, &ann_key).await;
     // A camera and a place, for search and the map.
-    let metadata = serde_json::json!({"exif": {"make": "Canon", "model": "EOS"}, "gps": {"latitude": 45.0, "longitude": 5.0}});
+    let metadata =
+        serde_json::json!({"exif": {"make": "Canon", "model": "EOS"}, "gps": {"latitude": 45.0, "longitude": 5.0}});
     let facts = pictor_core::search::facts(&metadata);
     app.state.db.set_image_metadata(&photo, &metadata, &facts).await.unwrap();
     let ann = Visitor::sign_in(&app, "ann", &ann_pw).await;

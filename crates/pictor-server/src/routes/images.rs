@@ -475,8 +475,12 @@ fn area(bbox: &str) -> ApiResult<pictor_db::Area> {
     let world = pictor_db::Area::WORLD;
     match edges[..] {
         [south, west, north, east]
-            if world.south <= south && south < north && north <= world.north
-                && world.west <= west && west <= east && east <= world.east =>
+            if world.south <= south
+                && south < north
+                && north <= world.north
+                && world.west <= west
+                && west <= east
+                && east <= world.east =>
         {
             Ok(pictor_db::Area { south, west, north, east })
         }

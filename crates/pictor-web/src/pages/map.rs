@@ -61,7 +61,12 @@ impl View {
     /// The view in microdegrees, rounded outwards.
     fn area(&self) -> Area {
         let e6 = |degrees: f64, round: fn(f64) -> f64| round(degrees * 1e6) as i64;
-        Area { south: e6(self.south, f64::floor), west: e6(self.west, f64::floor), north: e6(self.north, f64::ceil), east: e6(self.east, f64::ceil) }
+        Area {
+            south: e6(self.south, f64::floor),
+            west: e6(self.west, f64::floor),
+            north: e6(self.north, f64::ceil),
+            east: e6(self.east, f64::ceil),
+        }
     }
 
     /// The side of a cell in microdegrees: about [`CELLS`] across the view.

@@ -106,7 +106,8 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
         return Html(results.unwrap_or_default().into_string()).into_response();
     }
     let db = &state.db;
-    let options = tokio::try_join!(db.label_counts(Audience::Owner(owner)), db.cameras(owner, 200), db.list_albums(owner));
+    let options =
+        tokio::try_join!(db.label_counts(Audience::Owner(owner)), db.cameras(owner, 200), db.list_albums(owner));
     let (labels, cameras, albums) = match options {
         Ok(options) => options,
         Err(e) => return failed(e),
@@ -170,7 +171,8 @@ mod tests {
 
     #[test]
     fn the_form_becomes_a_filter_and_a_query_again() {
-        let search = Search::parse("label=lake&text=%20Hello&camera=canon&from=2024-03-01&to=2024-03-01&album=&before=1_a");
+        let search =
+            Search::parse("label=lake&text=%20Hello&camera=canon&from=2024-03-01&to=2024-03-01&album=&before=1_a");
         let filter = search.filter();
         assert_eq!(filter.labels, ["lake"]);
         assert_eq!((filter.text.as_deref(), filter.camera.as_deref()), (Some("Hello"), Some("canon")));
