@@ -4,7 +4,7 @@
 //! view costs one indexed scan of the owner's placed photos whatever
 //! their number. Also the owner's cameras, for the search form.
 
-use crate::images::{OWNED, bind_all};
+use crate::images::{bind_all, owned};
 use crate::{Db, ImageFilter, Result};
 
 /// One cell's photos: how many, their mean position (degrees), and one of
@@ -31,11 +31,12 @@ impl Db {
     /// `cell` microdegrees (at least 1).
     pub async fn clusters(&self, owner: Option<&str>, filter: &ImageFilter, cell: i64) -> Result<Vec<Cluster>> {
         let (conditions, args) = filter.conditions(3);
+        let owned = owned(owner);
         let sql = format!(
             "SELECT (latitude_e6 + 90000000) / $2 AS row, (longitude_e6 + 180000000) / $2 AS col, COUNT(*) AS count,
                     CAST(AVG(latitude_e6) AS DOUBLE PRECISION) / 1000000.0 AS latitude,
                     CAST(AVG(longitude_e6) AS DOUBLE PRECISION) / 1000000.0 AS longitude, MAX(id) AS sample
-             FROM images WHERE {OWNED} AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL{conditions}
+             FROM images WHERE {owned} AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL{conditions}
              GROUP BY (latitude_e6 + 90000000) / $2, (longitude_e6 + 180000000) / $2"
         );
         let query = sqlx::query_as(&sql).bind(owner).bind(cell.max(1));
@@ -44,8 +45,9 @@ impl Db {
 
     /// The owner's cameras, the most used first (at most `limit`).
     pub async fn cameras(&self, owner: Option<&str>, limit: i64) -> Result<Vec<String>> {
+        let owned = owned(owner);
         let sql = format!(
-            "SELECT camera FROM images WHERE {OWNED} AND camera IS NOT NULL
+            "SELECT camera FROM images WHERE {owned} AND camera IS NOT NULL
              GROUP BY camera ORDER BY COUNT(*) DESC, camera LIMIT $2"
         );
         let rows: Vec<(String,)> = sqlx::query_as(&sql).bind(owner).bind(limit).fetch_all(&self.pool).await?;
@@ -127,5 +129,76 @@ mod tests {
         // Only once: newer facts are not overwritten.
         db.backfill_facts("old", &ImageFacts { taken_at: Some(9_999), ..Default::default() }).await.unwrap();
         assert_eq!(ids(taken(0, 1_000)).await, ["old"]);
+    }
+
+    /// The map's cost at scale: 100,000 placed photos of one owner (and
+    /// 20,000 of another) over one blob, on SQLite. Run by `bench/map.sh`:
+    /// `cargo test -p pictor-db --lib places::tests::map_at_100000_photos -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore = "a benchmark: bench/map.sh"]
+    async fn map_at_100000_photos() {
+        let (_d, db) = with_blob().await;
+        generate(&db, "ann", 100_000).await;
+        generate(&db, "bob", 20_000).await;
+        let views = [
+            ("world, 15° cells", None, 15_000_000),
+            (
+                "Europe, 1.5° cells",
+                Some(Area { south: 35_000_000, west: -10_000_000, north: 71_000_000, east: 26_000_000 }),
+                1_500_000,
+            ),
+            (
+                "a city, 0.01° cells",
+                Some(Area { south: 48_700_000, west: 2_200_000, north: 49_000_000, east: 2_500_000 }),
+                10_000,
+            ),
+        ];
+        for (name, area, cell) in views {
+            let filter = ImageFilter { area: area.or(Some(Area::WORLD)), ..Default::default() };
+            let started = std::time::Instant::now();
+            let cells = db.clusters(Some("ann"), &filter, cell).await.unwrap();
+            let clustered = started.elapsed();
+            let started = std::time::Instant::now();
+            let page = db.list_images(Some("ann"), &filter, None, 120).await.unwrap();
+            let listed = started.elapsed();
+            let counted: i64 = cells.iter().map(|c| c.count).sum();
+            println!(
+                "{name}: {} cells of {counted} photos in {clustered:?}; first 120 listed in {listed:?}",
+                cells.len()
+            );
+            assert!(clustered < std::time::Duration::from_millis(200), "{name}: {clustered:?}");
+            assert!(page.images.len() <= 120);
+        }
+    }
+
+    /// `count` photos of `owner` spread over the land's latitudes, with a
+    /// camera, inserted 500 rows a statement in one transaction.
+    async fn generate(db: &Db, owner: &str, count: u64) {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64 ^ count;
+        let mut next = move |range: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % range as u64) as i64
+        };
+        let mut tx = db.pool.begin().await.unwrap();
+        for chunk in 0..count.div_ceil(500) {
+            let rows: Vec<String> = (0..500)
+                .map(|n| {
+                    let (lat, lon, at) = (next(120_000_000) - 55_000_000, next(360_000_000) - 180_000_000, next(1 << 40));
+                    format!(
+                        "('{owner}-{chunk}-{n}', '{owner}', '{sha}', 'm', 'jpeg', 1, 1, 1, 'raw', {at}, {at}, {lat}, {lon}, 'Camera {}')",
+                        next(20),
+                        sha = "bb".repeat(32)
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO images (id, owner, sha256, md5, format, width, height, bytes, source, created_at, taken_at, latitude_e6, longitude_e6, camera) VALUES {}",
+                rows.join(", ")
+            );
+            sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
     }
 }
