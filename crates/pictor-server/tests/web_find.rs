@@ -71,9 +71,9 @@ async fn search_finds_by_tag_text_camera_date_and_album(backend: Backend) {
     let ids = |page: Value| {
         page["images"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
     };
-    assert_eq!(ids(api("camera=EOS".into()).await), [lake.clone()]);
+    assert_eq!(ids(api("camera=EOS".into()).await), [lake.as_str()]);
     let (after, before) = (1_294_900_000_000_i64, 1_295_000_000_000_i64);
-    assert_eq!(ids(api(format!("taken_after={after}&taken_before={before}")).await), [sign.clone()]);
+    assert_eq!(ids(api(format!("taken_after={after}&taken_before={before}")).await), [sign.as_str()]);
     let bad = app.client.get(app.url("/api/v1/img?taken_after=yesterday")).bearer_auth(ann_key.clone()).send().await;
     common::assert_problem(bad.unwrap(), 400, "invalid_request").await;
     app.shutdown().await;
