@@ -10,8 +10,7 @@ const { test, expect } = require('@playwright/test');
 const fs = require('fs');
 const path = require('path');
 
-const shots = process.env.SCREENSHOTS || path.join(__dirname, 'screenshots');
-const base = process.env.PICTOR_URL;
+const { base, offline, shot } = require('./common');
 const corpus = process.env.CORPUS || path.resolve(__dirname, '../../shared/corpus');
 const expectLabels = !!process.env.EXPECT_LABELS;
 
@@ -26,22 +25,6 @@ const photos = [
 const present = photos.every((p) => fs.existsSync(p));
 
 test.describe.configure({ mode: 'serial' });
-
-async function offline(page) {
-  const foreign = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(base)) return route.continue();
-    foreign.push(url);
-    return route.abort();
-  });
-  return foreign;
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
-}
 
 async function signIn(page) {
   await page.goto('/login');

@@ -10,29 +10,11 @@ const { test, expect } = require('@playwright/test');
 const fs = require('fs');
 const path = require('path');
 
-const shots = process.env.SCREENSHOTS || path.join(__dirname, 'screenshots');
-const base = process.env.PICTOR_URL;
+const { base, offline, shot } = require('./common');
 const photos = JSON.parse(process.env.PHOTOS || '[]');
 const expectLabels = !!process.env.EXPECT_LABELS;
 
 test.describe.configure({ mode: 'serial' });
-
-/** Refuses and records every request that is not to the server. */
-async function offline(page) {
-  const foreign = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(base)) return route.continue();
-    foreign.push(url);
-    return route.abort();
-  });
-  return foreign;
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
-}
 
 async function signUp(page, name) {
   await page.goto('/signup');
