@@ -22,6 +22,8 @@
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
 //! - `shares`: links that show an album or a photo to guests (password,
 //!   expiry, revocation, access log) and what a guest may see.
+//! - `search`: the camera, date and place search and the map read from
+//!   metadata, and their backfill.
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -49,6 +51,7 @@ pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod resumable;
+pub mod search;
 pub mod shares;
 pub mod signing;
 pub mod transform;
@@ -170,10 +173,12 @@ impl AppState {
     }
 
     /// Periodic chores until `stop` turns true: the LRU clock, sweeping
-    /// blobs left by dead uploads, and expired resumable uploads.
+    /// blobs left by dead uploads, expired resumable uploads, and (a batch
+    /// a tick until done) search's columns for images stored before them.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
+        let mut backfilling = true;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -181,6 +186,9 @@ impl AppState {
             }
             ticks += 1;
             self.flush_cache_touches("saving cache hits failed").await;
+            if backfilling {
+                backfilling = search::backfill(&self).await;
+            }
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;

@@ -317,7 +317,7 @@ mod tests {
             labels: labels.iter().map(|l| l.to_string()).collect(),
             match_all,
             text: text.map(Into::into),
-            album: None,
+            ..Default::default()
         };
         let list = |f: ImageFilter| {
             let db = db.clone();

@@ -25,6 +25,7 @@ mod jpeg;
 mod png;
 mod shape;
 mod simple;
+mod summary;
 mod tiff;
 mod webp;
 
@@ -32,6 +33,7 @@ use pictor_imaging::ImageFormat;
 use serde::{Deserialize, Serialize};
 
 pub use shape::reference_shape;
+pub use summary::utc_ms;
 
 /// Everything Pictor records about an original.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

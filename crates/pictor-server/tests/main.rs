@@ -17,6 +17,7 @@ mod resumable;
 mod vision;
 mod web;
 mod web_admin;
+mod web_find;
 mod web_library;
 mod web_shares;
 mod webhooks;

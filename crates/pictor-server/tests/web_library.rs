@@ -280,6 +280,11 @@ async fn the_upload_page_writes_with_the_session_and_its_csrf_token(backend: Bac
 async fn every_page_is_private_to_its_owner(backend: Backend) {
     let Some((app, (ann_pw, ann_key), (bob_pw, _))) = two_accounts(backend).await else { return };
     let photo = upload_as(&app, &ann_key).await;
+    // A camera and a place, for search and the map.
+    let metadata =
+        serde_json::json!({"exif": {"make": "Canon", "model": "EOS"}, "gps": {"latitude": 45.0, "longitude": 5.0}});
+    let facts = pictor_core::search::facts(&metadata);
+    app.state.db.set_image_metadata(&photo, &metadata, &facts).await.unwrap();
     let ann = Visitor::sign_in(&app, "ann", &ann_pw).await;
     let album = album_id(&ann.post("/albums", &[("name", "Private"), ("description", "")]).await);
     ann.post("/albums/add", &[("album", &album), ("image", &photo)]).await;
@@ -296,6 +301,10 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
         format!("/upload?album={album}"),
         "/settings".into(),
         "/?label=x&before=9999999999999_z".to_string(),
+        "/search?camera=canon".into(),
+        format!("/search?album={album}"),
+        "/map".into(),
+        "/map?bbox=40,0,50,10".into(),
     ];
     for page in &pages {
         // No credentials: sent to sign in, and back afterwards.
@@ -318,6 +327,10 @@ async fn every_page_is_private_to_its_owner(backend: Backend) {
         assert_eq!(anonymous.status(), 303, "{form} without a session");
     }
     assert!(ann.text(&format!("/albums/{album}")).await.contains(&photo), "ann's album is intact");
+    // Search offers only one's own cameras; the map counts only one's own photos.
+    assert!(ann.text("/map").await.contains("1 photo near 45.00° N, 5.00° E"));
+    assert!(ann.text("/search").await.contains("<option value=\"Canon EOS\">"));
+    assert!(!bob.text("/search").await.contains("Canon") && !bob.text("/map").await.contains("near 45.00"));
     app.shutdown().await;
 }
 

@@ -63,6 +63,8 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/shares/{id}/revoke", post(pages::shares::revoke))
         .route("/s/{token}", get(pages::shared::show).post(pages::shared::unlock))
         .route("/s/{token}/photos/{id}", get(pages::shared::photo))
+        .route("/search", get(pages::search::show))
+        .route("/map", get(pages::map::show))
         .route("/settings", get(pages::settings::show))
         .route("/settings/keys", post(pages::settings::create))
         .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))

@@ -1,4 +1,5 @@
-//! `pictor:store-metadata`: stores the extracted metadata on the image record.
+//! `pictor:store-metadata`: stores the extracted metadata on the image record,
+//! with the camera, date and place that search and the map filter on.
 
 use super::{gone, image, metadata_in, unavailable};
 use pictor_workflow::TaskCall;
@@ -22,7 +23,8 @@ async fn store_metadata(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let metadata = metadata_in(input).ok_or_else(|| {
         fail("pictor.InvalidInput", "store-metadata needs the extracted metadata under \"extractedMetadata\"")
     })?;
-    match env.state.db.set_image_metadata(&record.id, metadata).await {
+    let facts = pictor_core::search::facts(metadata);
+    match env.state.db.set_image_metadata(&record.id, metadata, &facts).await {
         Ok(true) => Ok(json!({ "imageId": record.id, "stored": true })),
         Ok(false) => Err(gone(&record)),
         Err(e) => Err(unavailable(e)),

@@ -402,6 +402,19 @@ pub struct ListQuery {
     pub text: Option<String>,
     /// Only images in this album (the caller's).
     pub album: Option<String>,
+    /// Only images whose camera (EXIF make and model) contains this
+    /// (case-insensitive).
+    pub camera: Option<String>,
+    /// Only images taken at or after this Unix time in milliseconds (the
+    /// EXIF date with its offset; the upload's time without one).
+    pub taken_after: Option<i64>,
+    /// Only images taken before this Unix time in milliseconds.
+    pub taken_before: Option<i64>,
+    /// `true`: only images with a GPS position.
+    pub has_gps: Option<bool>,
+    /// Only images placed in this box: `south,west,north,east` in degrees
+    /// (west ≤ east).
+    pub bbox: Option<String>,
 }
 
 /// A listing request, read from the query string by hand.
@@ -421,10 +434,7 @@ impl Listing {
         let filter = &mut listing.filter;
         for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
             match name.as_ref() {
-                "limit" => {
-                    let limit = value.parse().map_err(|_| ApiError::bad_request("limit must be a whole number"))?;
-                    listing.limit = Some(limit);
-                }
+                "limit" => listing.limit = Some(whole(&name, &value)?),
                 "cursor" => listing.cursor = Some(value.into_owned()),
                 "label" => {
                     filter.labels.extend(value.split(',').map(str::trim).filter(|l| !l.is_empty()).map(Into::into))
@@ -438,9 +448,19 @@ impl Listing {
                 }
                 "text" => filter.text = Some(value.trim().to_string()).filter(|t| !t.is_empty()),
                 "album" => filter.album = Some(value.into_owned()),
+                "camera" => filter.camera = Some(value.trim().to_string()).filter(|c| !c.is_empty()),
+                "taken_after" => filter.taken_after = Some(whole(&name, &value)?),
+                "taken_before" => filter.taken_before = Some(whole(&name, &value)?),
+                "has_gps" => match value.as_ref() {
+                    "true" => filter.area = filter.area.or(Some(pictor_db::Area::WORLD)),
+                    "false" => {}
+                    other => return Err(ApiError::bad_request(format!("has_gps={other:?}: use true or false"))),
+                },
+                "bbox" => filter.area = Some(area(&value)?),
                 other => {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter {other:?}; known: limit, cursor, label, match, text, album"
+                        "unknown parameter {other:?}; known: limit, cursor, label, match, text, album, camera, \
+                         taken_after, taken_before, has_gps, bbox"
                     )));
                 }
             }
@@ -452,6 +472,31 @@ impl Listing {
     }
 }
 
+/// A parameter that must be a whole number.
+fn whole(name: &str, value: &str) -> ApiResult<i64> {
+    value.trim().parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number")))
+}
+
+/// `bbox=south,west,north,east` in degrees, as microdegrees.
+fn area(bbox: &str) -> ApiResult<pictor_db::Area> {
+    let e6 = |d: &str| d.trim().parse::<f64>().ok().filter(|d| d.is_finite()).map(|d| (d * 1e6).round() as i64);
+    let edges: Vec<i64> = bbox.split(',').map(e6).collect::<Option<_>>().unwrap_or_default();
+    let world = pictor_db::Area::WORLD;
+    match edges[..] {
+        [south, west, north, east]
+            if world.south <= south
+                && south < north
+                && north <= world.north
+                && world.west <= west
+                && west <= east
+                && east <= world.east =>
+        {
+            Ok(pictor_db::Area { south, west, north, east })
+        }
+        _ => Err(ApiError::bad_request("bbox must be south,west,north,east in degrees (south < north, west <= east)")),
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ImagePage {
     pub images: Vec<ImageView>,
@@ -459,8 +504,9 @@ pub struct ImagePage {
     pub next: Option<String>,
 }
 
-/// `GET /api/v1/img`: the caller's images, newest first; `label`, `match`
-/// and `text` narrow them.
+/// `GET /api/v1/img`: the caller's images, newest first; `label`, `match`,
+/// `text`, `album`, `camera`, `taken_after`/`taken_before`, `has_gps` and
+/// `bbox` narrow them.
 #[utoipa::path(
     get, operation_id = "list_images", path = "/api/v1/img", tag = "images", params(ListQuery),
     responses((status = 200, description = "A page of the caller's images", body = ImagePage))

@@ -56,7 +56,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, RawQue
     };
     let batch = html! {
         (grid.months(q.continues.as_deref()))
-        @if let Some(next) = &next { (more(&q.filter, next, grid.last_month().as_deref())) }
+        @if let Some(next) = &next { (more("/", &filter_query(&q.filter), next, grid.last_month().as_deref())) }
     };
     if q.fragment {
         return Html(batch.into_string()).into_response();
@@ -157,16 +157,16 @@ fn month_index(months: &[Month]) -> Markup {
     }
 }
 
-/// The sentinel that loads the next batch when it nears the screen.
-fn more(filter: &ImageFilter, next: &str, month: Option<&str>) -> Markup {
-    let mut query = filter_query(filter);
-    query.push_str(&format!("&before={}", encode(next)));
+/// The sentinel that loads the batch after `next` of the page at `path`
+/// (with `query`, `&`-separated) when it nears the screen.
+pub fn more(path: &str, query: &str, next: &str, month: Option<&str>) -> Markup {
+    let mut query = format!("{query}&before={}", encode(next));
     if let Some(month) = month {
         query.push_str(&format!("&continues={}", encode(month)));
     }
     html! {
-        div.more hx-get=(format!("/?{query}&fragment=1")) hx-trigger="revealed" hx-swap="outerHTML" {
-            a href=(format!("/?{query}")) { "Older photos" }
+        div.more hx-get=(format!("{path}?{query}&fragment=1")) hx-trigger="revealed" hx-swap="outerHTML" {
+            a href=(format!("{path}?{query}")) { "Older photos" }
         }
     }
 }

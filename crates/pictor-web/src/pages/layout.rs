@@ -31,6 +31,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                         nav aria-label="Main" {
                             a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
                             a href="/upload" { "Upload" } " " a href="/tags" { "Tags" } " "
+                            a href="/search" { "Search" } " " a href="/map" { "Map" } " "
                             a href="/shares" { "Shares" }
                             @if session.user.admin { " " a href="/admin" { "Admin" } }
                         }
