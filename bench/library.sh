@@ -12,8 +12,9 @@
 # CHROMIUM (/usr/bin/chromium; the browser part needs web-tests' npm ci).
 # The generator is one SQL statement over the data folder's SQLite: the
 # five uploaded records (processed by the real workflow, so with labels,
-# metadata and thumbnails) copied N times with new ids and dates, labels
-# included, no events or jobs. Results: bench/work/library/results.txt.
+# metadata and thumbnails) copied N times with new ids, dates and places
+# (spread over the world, for the map), labels included, no events or
+# jobs. Results: bench/work/library/results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PICTOR=${PICTOR:-target/release/pictor}
@@ -65,6 +66,8 @@ select=$(sqlite3 "$DATA/pictor.db" "SELECT group_concat(CASE name
   WHEN 'id' THEN 'printf(''00000000-0000-7000-8000-%012x'', n.i)'
   WHEN 'created_at' THEN 'CASE WHEN n.i < 20000 THEN $big + n.i * ($month / 20000)
                           ELSE $now - 86400000 - (n.i - 20000) * ($span / ($N - 20000)) END'
+  WHEN 'latitude_e6' THEN '(n.i * 7919) % 140000000 - 60000000'
+  WHEN 'longitude_e6' THEN '(n.i * 104729) % 360000000 - 180000000'
   ELSE 't.' || name END, ', ') FROM pragma_table_info('images')")
 time sqlite3 "$DATA/pictor.db" <<SQL
 PRAGMA journal_mode = WAL;
@@ -104,7 +107,8 @@ photo=$(curl -s -H "Authorization: Bearer $KEY" "$URL/api/v1/img?limit=1" | pyth
 # localhost; the pages are rendered whole before the first byte).
 {
   echo "pictor at $URL, $(sqlite3 "$DATA/pictor.db" 'SELECT COUNT(*) FROM images') photos"
-  for page in / "$deep" "$big_month" /tags /albums "/photos/$photo" /upload /settings; do
+  for page in / "$deep" "$big_month" /tags /albums "/photos/$photo" /upload /settings \
+    /map "/map?bbox=35,-10,60,30" "/map?bbox=48.8,2.3,48.9,2.4" "/search?label=label-1" /search; do
     for _ in $(seq 20); do
       curl -s -o /dev/null -w '%{time_starttransfer}\n' -H "Cookie: $cookie" "$URL$page"
     done | sort -n | sed -n 10p | awk -v p="$page" '{ printf "%-60s %6.1f ms\n", p, $1 * 1000 }'

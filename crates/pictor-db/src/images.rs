@@ -112,7 +112,8 @@ impl Db {
         limit: i64,
     ) -> Result<Page> {
         let (before_at, before_id) = parse_cursor(cursor);
-        let (conditions, args) = filter.conditions(5);
+        let probe = !filter.labels.is_empty() && self.labels_are_common(owner, &filter.labels).await?;
+        let (conditions, args) = filter.conditions_with(5, probe);
         let owned = owned(owner);
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM images
@@ -130,7 +131,30 @@ impl Db {
         };
         Ok(Page { images, next })
     }
+
+    /// Whether the owner's photos carry `labels` more than [`COMMON_LABEL`]
+    /// times: then a listing walks photos newest first and probes each for
+    /// its labels, and finds a page early; for a rarer label it reads the
+    /// label's few photos and sorts them. (Either way alone costs 70 ms or
+    /// more at 100,000 photos for the other kind of label.)
+    async fn labels_are_common(&self, owner: Option<&str>, labels: &[String]) -> Result<bool> {
+        let list: Vec<String> = (0..labels.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM image_labels WHERE {owned} AND label IN ({list}) LIMIT {limit}) AS found",
+            owned = owned(owner),
+            list = list.join(", "),
+            limit = COMMON_LABEL + 1,
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(owner);
+        for label in labels {
+            query = query.bind(label.as_str());
+        }
+        Ok(query.fetch_one(&self.pool).await? > COMMON_LABEL)
+    }
 }
+
+/// Label rows past which a label counts as common (see `labels_are_common`).
+const COMMON_LABEL: i64 = 2000;
 
 /// The condition for the owner's rows (`$1`; NULL on an open server),
 /// written so that the planner can use the indexes that start with `owner`
@@ -203,6 +227,12 @@ impl ImageFilter {
     /// The filter as ` AND …` conditions whose parameters start at `$first`,
     /// with their values in order.
     pub(crate) fn conditions(&self, first: usize) -> (String, Vec<Arg>) {
+        self.conditions_with(first, false)
+    }
+
+    /// As [`conditions`](Self::conditions); with `probe`, the labels are
+    /// checked photo by photo (`EXISTS`) rather than gathered first (`IN`).
+    pub(crate) fn conditions_with(&self, first: usize, probe: bool) -> (String, Vec<Arg>) {
         let mut sql = String::new();
         let mut args = Vec::new();
         let mut param = |arg: Arg| {
@@ -211,11 +241,19 @@ impl ImageFilter {
         };
         if !self.labels.is_empty() {
             let list: Vec<String> = self.labels.iter().map(|l| param(Arg::Text(l.clone()))).collect();
-            sql += &format!(" AND id IN (SELECT image_id FROM image_labels WHERE label IN ({})", list.join(", "));
-            if self.match_all {
-                sql += &format!(" GROUP BY image_id HAVING COUNT(*) = {}", self.labels.len());
-            }
-            sql += ")";
+            let (list, n) = (list.join(", "), self.labels.len());
+            sql += &match (probe, self.match_all) {
+                (false, false) => format!(" AND id IN (SELECT image_id FROM image_labels WHERE label IN ({list}))"),
+                (false, true) => format!(
+                    " AND id IN (SELECT image_id FROM image_labels WHERE label IN ({list}) GROUP BY image_id HAVING COUNT(*) = {n})"
+                ),
+                (true, false) => format!(
+                    " AND EXISTS (SELECT 1 FROM image_labels l WHERE l.image_id = images.id AND l.label IN ({list}))"
+                ),
+                (true, true) => format!(
+                    " AND (SELECT COUNT(*) FROM image_labels l WHERE l.image_id = images.id AND l.label IN ({list})) = {n}"
+                ),
+            };
         }
         if let Some(album) = &self.album {
             sql += &format!(
@@ -238,7 +276,14 @@ impl ImageFilter {
         if let Some(area) = self.area {
             let (south, north) = (param(Arg::Int(area.south)), param(Arg::Int(area.north)));
             let (west, east) = (param(Arg::Int(area.west)), param(Arg::Int(area.east)));
-            sql += &format!(" AND latitude_e6 BETWEEN {south} AND {north} AND longitude_e6 BETWEEN {west} AND {east}");
+            // A large area holds most photos: a unary plus keeps the planner
+            // off the place index, so a listing walks the date index newest
+            // first instead of sorting every placed photo (169 ms to 1 ms
+            // for the world at 100,000 photos); a small one uses it.
+            let plus = if area.is_small() { "" } else { "+" };
+            sql += &format!(
+                " AND {plus}latitude_e6 BETWEEN {south} AND {north} AND {plus}longitude_e6 BETWEEN {west} AND {east}"
+            );
         }
         (sql, args)
     }
@@ -447,6 +492,72 @@ pub(crate) mod tests {
         let sha = "bb".repeat(32);
         db.pin_blob(&NewBlob { sha256: &sha, md5: "m", bytes: 3 }, Duration::from_secs(60)).await.unwrap();
         (dir, db)
+    }
+
+    /// `n` photos of ann's (`a0000`… newest last), every one labelled `sky`,
+    /// each 700th also `lake`; one of bob's labelled both.
+    async fn labelled_library(db: &Db, n: usize) {
+        let mut tx = db.pool.begin().await.unwrap();
+        let sha = "bb".repeat(32);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let rows: Vec<String> =
+                chunk.iter().map(|i| format!("('a{i:04}', 'ann', '{sha}', 'm', 'png', 1, 1, 1, 'raw', {i})")).collect();
+            let labels: Vec<String> = chunk
+                .iter()
+                .flat_map(|i| {
+                    let sky = format!("('a{i:04}', 'sky', 0.9, 1, 'ann')");
+                    let lake = (i % 700 == 0).then(|| format!("('a{i:04}', 'lake', 0.9, 1, 'ann')"));
+                    std::iter::once(sky).chain(lake)
+                })
+                .collect();
+            for (table, values) in [
+                ("images (id, owner, sha256, md5, format, width, height, bytes, source, created_at)", rows),
+                ("image_labels (image_id, label, confidence, direct, owner)", labels),
+            ] {
+                sqlx::query(&format!("INSERT INTO {table} VALUES {}", values.join(", ")))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        db.insert_image(&image("b1", Some("bob"), 1)).await.unwrap();
+        for label in ["sky", "lake"] {
+            sqlx::query("INSERT INTO image_labels (image_id, label, confidence, direct, owner) VALUES ('b1', $1, 0.9, 1, 'bob')")
+                .bind(label)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn common_and_rare_labels_list_the_same_way() {
+        let (_d, db) = with_blob().await;
+        labelled_library(&db, 2100).await;
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(db.labels_are_common(Some("ann"), &strings(&["sky"])).await.unwrap());
+        assert!(!db.labels_are_common(Some("ann"), &strings(&["lake"])).await.unwrap());
+        let ids = |labels: &[&str], all: bool, cursor: Option<String>| {
+            let (db, filter) =
+                (db.clone(), ImageFilter { labels: strings(labels), match_all: all, ..Default::default() });
+            async move {
+                let page = db.list_images(Some("ann"), &filter, cursor.as_deref(), 3).await.unwrap();
+                (page.images.into_iter().map(|i| i.id).collect::<Vec<_>>(), page.next)
+            }
+        };
+        // Common: probed newest first, paged by the cursor.
+        let (first, next) = ids(&["sky"], false, None).await;
+        assert_eq!(first, ["a2099", "a2098", "a2097"]);
+        assert_eq!(ids(&["sky"], false, next).await.0, ["a2096", "a2095", "a2094"]);
+        // Rare: gathered, then sorted; bob's never.
+        let (lakes, next) = ids(&["lake"], false, None).await;
+        assert_eq!(lakes, ["a1400", "a0700", "a0000"]);
+        assert_eq!(next, None);
+        // Both, with either strategy (sky is common, so the list is probed).
+        assert_eq!(ids(&["sky", "lake"], true, None).await.0, ["a1400", "a0700", "a0000"]);
+        assert_eq!(ids(&["lake", "cloud"], false, None).await.0, ["a1400", "a0700", "a0000"]);
+        assert_eq!(ids(&["cloud"], false, None).await.0, Vec::<String>::new());
     }
 
     #[tokio::test]

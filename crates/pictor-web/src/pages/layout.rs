@@ -19,6 +19,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · Pictor" }
+                link rel="icon" type="image/svg+xml" href=(assets::url(assets::ICON));
                 link rel="stylesheet" href=(assets::url("app.css"));
                 script src=(assets::url(assets::HTMX)) defer {}
                 script src=(assets::url(assets::HTMX_SSE)) defer {}
