@@ -162,6 +162,15 @@ async fn journey(first: TestApp, store: Store) {
     );
     assert_eq!(get_json(&app, &ann, "/api/v1/labels").await, counts);
 
+    // The core's API for bundles: restore a batch and wait until readable
+    // (on the local store, through its 2-second delay).
+    pictor_core::tiers::restore_all(&app.state, std::slice::from_ref(&sha), 4).await.unwrap();
+    let original = get(&app, &ann, &format!("/api/v1/img/{id}/original")).await;
+    assert_eq!((original.status().as_u16(), original.bytes().await.unwrap()), (200, bytes.clone().into()));
+    assert!(pictor_core::tiers::release_restored(&app.state, &sha).await.unwrap());
+    assert!(!pictor_core::tiers::release_restored(&app.state, &sha).await.unwrap(), "released once");
+    assert_problem(get(&app, &ann, &format!("/api/v1/img/{id}/original")).await, 409, "image_archived").await;
+
     // Deleting the image deletes the archived original too.
     let deleted = app.client.delete(app.url(&format!("/api/v1/img/{id}"))).bearer_auth(&ann).send().await.unwrap();
     assert_eq!(deleted.status(), 204);
