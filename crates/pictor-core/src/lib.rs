@@ -24,6 +24,8 @@
 //!   expiry, revocation, access log) and what a guest may see.
 //! - `search`: the camera, date and place search and the map read from
 //!   metadata, and their backfill.
+//! - `tiers`: originals between the hot and archive tiers (archive,
+//!   restore, the janitor of restored copies).
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
 //! - `records`: recently read image records.
 //! - `transform`: rendering a derivative (original → operations → format).
@@ -54,6 +56,7 @@ pub mod resumable;
 pub mod search;
 pub mod shares;
 pub mod signing;
+pub mod tiers;
 pub mod transform;
 pub mod vision;
 pub mod webhook_signing;
@@ -64,7 +67,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use pictor_db::Db;
-use pictor_store::{BlobStore, StoreLocation};
+use pictor_store::{ArchiveSettings, BlobStore, StoreLocation};
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
@@ -173,8 +176,9 @@ impl AppState {
     }
 
     /// Periodic chores until `stop` turns true: the LRU clock, sweeping
-    /// blobs left by dead uploads, expired resumable uploads, and (a batch
-    /// a tick until done) search's columns for images stored before them.
+    /// blobs left by dead uploads, expired resumable uploads, restored
+    /// originals whose time is up, and (a batch a tick until done)
+    /// search's columns for images stored before them.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
@@ -192,6 +196,7 @@ impl AppState {
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;
+                tiers::expire_restored(&self).await;
             }
         }
     }
@@ -228,8 +233,10 @@ pub async fn open_backends(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
         .await
         .with_context(|| format!("opening database {}", redact(&db_url)))?;
     let location = StoreLocation::parse(&config.store_location())?;
-    let store =
-        BlobStore::open(&location).with_context(|| format!("opening store {}", redact(&config.store_location())))?;
+    let archive =
+        ArchiveSettings { local_dir: config.archive_dir(), storage_class: config.tiers.storage_class.clone() };
+    let store = BlobStore::open(&location, &archive)
+        .with_context(|| format!("opening store {}", redact(&config.store_location())))?;
     Ok((db, store))
 }
 

@@ -22,12 +22,15 @@ pub struct NewBlob<'a> {
 
 impl Db {
     /// Creates or pins the blob row for an upload. The pin lapses after
-    /// `lease` in case the uploader dies before [`Db::unpin_blob`].
+    /// `lease` in case the uploader dies before [`Db::unpin_blob`]. An
+    /// archived blob turns hot again: the upload writes its hot copy (the
+    /// archived one stays, for the next time the lifecycle archives it).
     pub async fn pin_blob(&self, blob: &NewBlob<'_>, lease: Duration) -> Result<()> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO blobs (sha256, md5, bytes, pins, pinned_until, created_at) VALUES ($1, $2, $3, 1, $4, $5)
-             ON CONFLICT (sha256) DO UPDATE SET pins = blobs.pins + 1, pinned_until = $4",
+             ON CONFLICT (sha256) DO UPDATE SET pins = blobs.pins + 1, pinned_until = $4,
+               tier = 'hot', restore_state = NULL, restored_until = 0",
         )
         .bind(blob.sha256)
         .bind(blob.md5)

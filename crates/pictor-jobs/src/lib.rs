@@ -7,7 +7,9 @@
 //! - `jobs/`: one file per job kind: `dispatch.rs` (an event starts the
 //!   workflows configured for it and fans out to webhooks),
 //!   `run_execution.rs` (runs one state machine durably),
-//!   `deliver_webhook.rs` (one signed delivery attempt).
+//!   `deliver_webhook.rs` (one signed delivery attempt), `archive_blob.rs`
+//!   (an original to the archive tier, and the lifecycle sweep that queues
+//!   these), `restore_blob.rs` (an archived original back hot).
 //! - `workflows.rs`: which named workflow each event kind starts, and the
 //!   definitions, loaded and checked at start.
 //! - `durable.rs`: the interpreter's side effects, journalled in the database.
@@ -43,8 +45,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
+pub use jobs::archive_blob::ArchiveBlob;
 pub use jobs::deliver_webhook::DeliverWebhook;
 pub use jobs::dispatch::Dispatch;
+pub use jobs::restore_blob::RestoreBlob;
 pub use jobs::run_execution::RunExecution;
 pub use workflows::Workflows;
 
@@ -83,6 +87,8 @@ async fn handle(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
         Ok(JobKind::Dispatch) => run_typed::<Dispatch>(rt, job).await,
         Ok(JobKind::RunExecution) => run_typed::<RunExecution>(rt, job).await,
         Ok(JobKind::DeliverWebhook) => run_typed::<DeliverWebhook>(rt, job).await,
+        Ok(JobKind::ArchiveBlob) => run_typed::<ArchiveBlob>(rt, job).await,
+        Ok(JobKind::RestoreBlob) => run_typed::<RestoreBlob>(rt, job).await,
         Err(e) => Outcome::Failed(e.detail),
     }
 }
@@ -170,11 +176,37 @@ impl Runtime {
         Ok(skipped)
     }
 
+    /// The core's housekeeping plus what needs jobs: the lifecycle sweep
+    /// (`lifecycle.archive_originals`) every minute, until `stop` turns true.
+    pub async fn housekeeping(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let core = tokio::spawn(self.state.clone().housekeeping(stop.clone()));
+        self.lifecycle(stop).await;
+        let _ = core.await;
+    }
+
+    async fn lifecycle(&self, mut stop: watch::Receiver<bool>) {
+        if self.config.lifecycle.archive_originals == pictor_core::config::ArchiveRule::Never {
+            return;
+        }
+        let mut tick = tokio::time::interval(LIFECYCLE_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match jobs::archive_blob::sweep(self).await {
+                Ok(0) => {}
+                Ok(added) => tracing::info!(added, "lifecycle: originals queued for the archive tier"),
+                Err(e) => tracing::warn!(error = %e.detail, "lifecycle sweep failed"),
+            }
+        }
+    }
+
     /// `pictor worker`: the worker loops and housekeeping until `shutdown`
     /// resolves, then the jobs in hand finish.
     pub async fn run_worker(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let background = tokio::spawn(self.state.clone().housekeeping(stop_rx.clone()));
+        let background = tokio::spawn(self.clone().housekeeping(stop_rx.clone()));
         let workers = tokio::spawn(self.clone().run(stop_rx));
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -187,6 +219,9 @@ impl Runtime {
 fn hostname() -> String {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
 }
+
+/// How often the lifecycle rule looks for originals to archive.
+const LIFECYCLE_EVERY: Duration = Duration::from_secs(60);
 
 /// At most this many waits skipped by [`Runtime::settle`].
 const MAX_SETTLE_ROUNDS: usize = 100;

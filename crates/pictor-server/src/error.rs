@@ -34,6 +34,7 @@ impl CodeHttp for Code {
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
             Self::ImageFlagged => StatusCode::FORBIDDEN,
+            Self::ImageArchived => StatusCode::CONFLICT,
             Self::ModelsNotInstalled => StatusCode::SERVICE_UNAVAILABLE,
             Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,6 +58,7 @@ impl CodeHttp for Code {
             Self::Overloaded => "Server busy",
             Self::UpstreamFailed => "Fetching the image failed",
             Self::ImageFlagged => "Image held for moderation",
+            Self::ImageArchived => "Original archived",
             Self::ModelsNotInstalled => "Vision models not installed",
             Self::DatabaseUnavailable => "Database unavailable",
             Self::Internal => "Internal error",
@@ -72,11 +74,19 @@ pub struct ApiError {
     /// Overrides the code's usual status (e.g. 400 for a bad output format).
     pub status: Option<StatusCode>,
     pub retry_after: Option<u64>,
+    /// Links for what to do next, by name (`restore`: where to ask for an
+    /// archived original), answered as the problem's `links`.
+    pub links: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), status: None, retry_after: None }
+        Self { code, detail: detail.into(), status: None, retry_after: None, links: Vec::new() }
+    }
+
+    pub fn with_link(mut self, name: &'static str, href: String) -> Self {
+        self.links.push((name, href));
+        self
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -127,6 +137,8 @@ struct Problem<'a> {
     status: u16,
     detail: &'a str,
     code: &'a str,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    links: std::collections::BTreeMap<&'a str, &'a str>,
 }
 
 impl IntoResponse for ApiError {
@@ -138,6 +150,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: &self.detail,
             code: self.code.as_str(),
+            links: self.links.iter().map(|(name, href)| (*name, href.as_str())).collect(),
         };
         let body = serde_json::to_vec(&problem).expect("problem serialises");
         let mut response = (status, body).into_response();
@@ -152,7 +165,7 @@ impl IntoResponse for ApiError {
 
 impl From<pictor_core::Error> for ApiError {
     fn from(e: pictor_core::Error) -> Self {
-        Self { code: e.kind, detail: e.detail, status: None, retry_after: e.retry_after }
+        Self { code: e.kind, detail: e.detail, status: None, retry_after: e.retry_after, links: Vec::new() }
     }
 }
 

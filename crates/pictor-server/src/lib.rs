@@ -62,7 +62,7 @@ impl Server {
         let rt = self.runtime;
         let app = routes::router(rt.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let background = tokio::spawn(rt.state.clone().housekeeping(stop_rx.clone()));
+        let background = tokio::spawn(rt.clone().housekeeping(stop_rx.clone()));
         let workers = rt.config.workflow.run_workers.then(|| tokio::spawn(rt.clone().run(stop_rx)));
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopping = rt.clone();

@@ -14,6 +14,7 @@ mod outage;
 mod overload;
 mod privacy;
 mod resumable;
+mod tiers;
 mod vision;
 mod web;
 mod web_admin;

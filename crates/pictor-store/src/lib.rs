@@ -14,12 +14,16 @@
 //!   generic `*_object` helpers, e.g. `uploads/<id>/<offset>-<n>`: the parts
 //!   of a resumable upload, one per accepted chunk (object stores cannot
 //!   append).
+//! - the archive tier (`archive.rs`): originals moved to a second folder or
+//!   a cold S3 storage class, and their restores.
 //!
 //! Durability: on the local backend a put is fsynced (file and folder) before
 //! it returns, so a blob is on disk before its database row commits. S3
 //! stores acknowledge a PUT only once it is durable.
 
+mod archive;
 mod location;
+mod s3raw;
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -32,7 +36,11 @@ use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 use sha2::Digest as _;
 
+pub use archive::{ArchiveSettings, RestoreStatus};
 pub use location::StoreLocation;
+pub use s3raw::RestoreHeader;
+
+use archive::Archive;
 
 /// Errors from the store. `NotFound` is split out because callers treat a
 /// missing object as a normal outcome (a cache miss, a deleted image).
@@ -46,6 +54,13 @@ pub enum StoreError {
     Backend(#[from] object_store::Error),
     #[error("local store I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The original is in the archive tier and has no hot copy: it must be
+    /// restored before it can be read.
+    #[error("blob {0} is archived; restore it to read it")]
+    Archived(String),
+    /// A raw S3 request (storage class, restore) failed.
+    #[error("S3: {0}")]
+    S3(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -78,6 +93,8 @@ pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     /// Set for the local backend, whose writes we fsync ourselves.
     local: Option<Arc<LocalFileSystem>>,
+    /// Where archived originals go.
+    archive: Archive,
     describe: String,
 }
 
@@ -88,21 +105,29 @@ impl std::fmt::Debug for BlobStore {
 }
 
 impl BlobStore {
-    /// Opens (and for a local folder, creates) the store at `location`.
-    pub fn open(location: &StoreLocation) -> Result<Self> {
+    /// Opens (and for a local folder, creates) the store at `location`,
+    /// with its archive tier as `archive` says.
+    pub fn open(location: &StoreLocation, archive: &ArchiveSettings) -> Result<Self> {
         match location {
-            StoreLocation::Local(dir) => Self::open_local(dir.clone()),
+            StoreLocation::Local(dir) => Self::open_local(dir.clone(), archive),
             StoreLocation::S3 { .. } => {
-                let (store, describe) = location.build_s3()?;
-                Ok(Self { inner: store, local: None, describe })
+                let (store, describe, raw) = location.build_s3()?;
+                let archive = Archive::S3 { raw: Arc::new(raw), storage_class: archive.storage_class.clone() };
+                Ok(Self { inner: store, local: None, archive, describe })
             }
         }
     }
 
-    fn open_local(dir: PathBuf) -> Result<Self> {
+    fn open_local(dir: PathBuf, archive: &ArchiveSettings) -> Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let fs = Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true));
-        Ok(Self { inner: fs.clone(), local: Some(fs), describe: format!("local folder {}", dir.display()) })
+        let archive = Archive::local(&archive.local_dir)?;
+        Ok(Self { inner: fs.clone(), local: Some(fs), archive, describe: format!("local folder {}", dir.display()) })
+    }
+
+    /// Whether this is a local folder (whose archive is another folder).
+    pub fn is_local(&self) -> bool {
+        self.local.is_some()
     }
 
     fn blob_path(sha256: &str) -> Path {
@@ -131,20 +156,30 @@ impl BlobStore {
         }
     }
 
+    /// The blob's bytes; [`StoreError::Archived`] when only the archive
+    /// tier holds it.
     pub async fn get_blob(&self, sha256: &str) -> Result<Bytes> {
-        self.get(&Self::blob_path(sha256)).await
+        match self.get(&Self::blob_path(sha256)).await {
+            Err(missing @ StoreError::NotFound(_)) => Err(self.missing_or_archived(sha256, missing).await),
+            other => other,
+        }
     }
 
     /// Reads `range` of a blob (for HTTP `Range` requests).
     pub async fn get_blob_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes> {
         let path = Self::blob_path(sha256);
-        self.inner.get_range(&path, range).await.map_err(|e| not_found_or(e, &path))
+        match self.inner.get_range(&path, range).await.map_err(|e| not_found_or(e, &path)) {
+            Err(missing @ StoreError::NotFound(_)) => Err(self.missing_or_archived(sha256, missing).await),
+            other => other,
+        }
     }
 
-    /// Deletes a blob and every derivative made from it. Missing objects are
-    /// not an error: deletion is idempotent so it can be retried after a crash.
+    /// Deletes a blob (both tiers) and every derivative made from it.
+    /// Missing objects are not an error: deletion is idempotent so it can
+    /// be retried after a crash.
     pub async fn delete_blob(&self, sha256: &str) -> Result<()> {
         ignore_missing(self.inner.delete(&Self::blob_path(sha256)).await)?;
+        self.delete_archived_blob(sha256).await?;
         self.delete_derivatives(sha256).await
     }
 
@@ -220,13 +255,22 @@ impl BlobStore {
     }
 
     async fn put_durable(&self, path: &Path, bytes: Bytes) -> Result<()> {
-        self.inner.put(path, PutPayload::from_bytes(bytes)).await?;
-        if let Some(local) = &self.local {
-            let file = local.path_to_filesystem(path)?;
-            tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
+        match &self.local {
+            Some(local) => put_fsynced(local, path, bytes).await,
+            None => {
+                self.inner.put(path, PutPayload::from_bytes(bytes)).await?;
+                Ok(())
+            }
         }
-        Ok(())
     }
+}
+
+/// Writes `bytes` at `path` in a local folder and fsyncs file and folder.
+pub(crate) async fn put_fsynced(fs: &LocalFileSystem, path: &Path, bytes: Bytes) -> Result<()> {
+    fs.put(path, PutPayload::from_bytes(bytes)).await?;
+    let file = fs.path_to_filesystem(path)?;
+    tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
+    Ok(())
 }
 
 /// The path of a staging object: never inside the originals or the
@@ -251,14 +295,14 @@ fn fsync_file_and_dir(file: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn not_found_or(e: object_store::Error, path: &Path) -> StoreError {
+pub(crate) fn not_found_or(e: object_store::Error, path: &Path) -> StoreError {
     match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound(path.to_string()),
         other => StoreError::Backend(other),
     }
 }
 
-fn ignore_missing(result: object_store::Result<()>) -> Result<()> {
+pub(crate) fn ignore_missing(result: object_store::Result<()>) -> Result<()> {
     match result {
         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
         Err(e) => Err(e.into()),
@@ -271,7 +315,8 @@ mod tests {
 
     fn local() -> (tempfile::TempDir, BlobStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(&StoreLocation::Local(dir.path().to_path_buf())).unwrap();
+        let archive = ArchiveSettings { local_dir: dir.path().join("archive"), storage_class: "GLACIER".into() };
+        let store = BlobStore::open(&StoreLocation::Local(dir.path().join("store")), &archive).unwrap();
         (dir, store)
     }
 
@@ -298,7 +343,7 @@ mod tests {
         assert!(store.has_blob(&d.sha256).await.unwrap());
         assert_eq!(store.get_blob(&d.sha256).await.unwrap(), "hello world");
         assert_eq!(store.get_blob_range(&d.sha256, 6..11).await.unwrap(), "world");
-        let on_disk = dir.path().join("blobs").join(&d.sha256[..2]).join(&d.sha256);
+        let on_disk = dir.path().join("store").join("blobs").join(&d.sha256[..2]).join(&d.sha256);
         assert_eq!(std::fs::read(on_disk).unwrap(), b"hello world");
 
         store.put_derivative(&d.sha256, "x.webp", Bytes::from_static(b"d")).await.unwrap();
@@ -328,5 +373,28 @@ mod tests {
         store.delete_object("uploads/u1/00-a").await.unwrap();
         assert!(matches!(store.get_object("uploads/u1/00-a").await, Err(StoreError::NotFound(_))));
         assert!(store.put_object("blobs/ab/x", Bytes::new()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn archived_blob_reads_as_archived_until_copied_back() {
+        let (dir, store) = local();
+        let d = Digests::of(b"cold bytes");
+        store.put_blob(&d.sha256, Bytes::from_static(b"cold bytes")).await.unwrap();
+        store.put_derivative(&d.sha256, "t.webp", Bytes::from_static(b"thumb")).await.unwrap();
+        store.archive_blob(&d.sha256).await.unwrap();
+        let archived = dir.path().join("archive/blobs").join(&d.sha256[..2]).join(&d.sha256);
+        assert_eq!(std::fs::read(&archived).unwrap(), b"cold bytes");
+        store.delete_hot_blob(&d.sha256).await.unwrap();
+        // Idempotent after the hot copy is gone (a crash between the steps).
+        store.archive_blob(&d.sha256).await.unwrap();
+        assert!(matches!(store.get_blob(&d.sha256).await, Err(StoreError::Archived(_))));
+        assert!(matches!(store.get_blob_range(&d.sha256, 0..4).await, Err(StoreError::Archived(_))));
+        assert_eq!(store.get_derivative(&d.sha256, "t.webp").await.unwrap().unwrap(), "thumb");
+        assert_eq!(store.restore_status(&d.sha256).await.unwrap(), RestoreStatus::Readable);
+        store.copy_archived_to_hot(&d.sha256).await.unwrap();
+        assert_eq!(store.get_blob(&d.sha256).await.unwrap(), "cold bytes");
+        store.delete_blob(&d.sha256).await.unwrap();
+        assert!(!archived.exists());
+        assert!(matches!(store.get_blob(&d.sha256).await, Err(StoreError::NotFound(_))));
     }
 }

@@ -10,6 +10,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 
 use crate::StoreError;
+use crate::s3raw::RawS3;
 
 /// A store location: a local folder, or an S3-compatible bucket written as
 /// `s3://BUCKET?endpoint=http://host:9000&region=…&access_key_id=…&secret_access_key=…&allow_http=true&prefix=…`.
@@ -49,18 +50,22 @@ impl StoreLocation {
         Ok(Self::S3 { bucket: bucket.to_string(), options, prefix })
     }
 
-    pub(crate) fn build_s3(&self) -> Result<(Arc<dyn ObjectStore>, String), StoreError> {
+    /// The bucket as an `object_store` (under the prefix, if any), its
+    /// description, and the raw client for what `object_store` cannot ask.
+    pub(crate) fn build_s3(&self) -> Result<(Arc<dyn ObjectStore>, String, RawS3), StoreError> {
         let Self::S3 { bucket, options, prefix } = self else { unreachable!("build_s3 on a local location") };
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         for (key, value) in options {
             // Keys were validated in `parse`.
             builder = builder.with_config(key.parse().expect("validated S3 option"), value);
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let s3 = Arc::new(builder.clone().build()?);
+        let raw = RawS3::new(&builder, s3.clone(), bucket, prefix.clone());
+        let store: Arc<dyn ObjectStore> = s3;
         let describe = format!("S3 bucket {bucket}");
         Ok(match prefix {
-            Some(p) => (Arc::new(PrefixStore::new(store, Path::from(p.as_str()))), format!("{describe}/{p}")),
-            None => (store, describe),
+            Some(p) => (Arc::new(PrefixStore::new(store, Path::from(p.as_str()))), format!("{describe}/{p}"), raw),
+            None => (store, describe, raw),
         })
     }
 }

@@ -1,5 +1,7 @@
 //! One file per job kind; each defines its payload type and `Job` impl.
 
+pub mod archive_blob;
 pub mod deliver_webhook;
 pub mod dispatch;
+pub mod restore_blob;
 pub mod run_execution;

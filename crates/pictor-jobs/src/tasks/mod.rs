@@ -107,8 +107,15 @@ pub async fn image(env: &TaskEnv<'_>, input: &Value) -> Result<ImageRecord, Task
     }
 }
 
+/// The image's original; `pictor.ImageArchived` when only the archive tier
+/// holds it (restore it first).
 pub async fn original(env: &TaskEnv<'_>, record: &ImageRecord) -> Result<Bytes, TaskError> {
-    env.state.store.get_blob(&record.sha256).await.map_err(unavailable)
+    env.state.store.get_blob(&record.sha256).await.map_err(|e| match e {
+        pictor_store::StoreError::Archived(_) => {
+            fail("pictor.ImageArchived", format!("the original of image {} is archived: restore it first", record.id))
+        }
+        other => unavailable(other),
+    })
 }
 
 /// The metadata in an input: itself, or under `extractedMetadata`/`metadata`.

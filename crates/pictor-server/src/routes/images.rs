@@ -1,5 +1,6 @@
 //! Reading images: records, originals (with `Range`), on-the-fly transforms
-//! through the derivative cache, listing and deleting.
+//! through the derivative cache, listing and deleting, and restoring an
+//! original from the archive tier.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use pictor_core::access::ensure_manages;
 use pictor_core::auth::{Principal, Scope};
 use pictor_core::cache::Derivative;
 use pictor_core::signing;
+use pictor_core::tiers::{self, TierState};
 use pictor_core::transform;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -83,6 +85,12 @@ pub struct ImageView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub text: Option<serde_json::Value>,
+    /// Where the original is: `tier` (`hot` or `archive`), and while a
+    /// restore is asked for or readable, `restore` (`requested`,
+    /// `restoring`, `restored`) and `restored_until` (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub storage: Option<TierState>,
 }
 
 impl ImageView {
@@ -137,6 +145,7 @@ impl From<&ImageRecord> for ImageView {
             nsfw_score: None,
             faces: None,
             text: None,
+            storage: None,
         }
     }
 }
@@ -167,6 +176,7 @@ pub async fn get(
         if let Some(processing) = state.db.image_state(&record.id).await? {
             view = view.with_state(processing);
         }
+        view.storage = Some(tiers::state(&state, &record.sha256).await?);
         return Ok(Json(view).into_response());
     };
     // A format we cannot write is refused before any lookup.
@@ -182,7 +192,8 @@ pub async fn get(
     ensure_viewable(&state, &record, principal.as_ref()).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(requested, accept, state.config.transforms.negotiate_avif);
-    let derivative = transform::cached(&state, &record, pipeline, format).await?;
+    let derivative =
+        transform::cached(&state, &record, pipeline, format).await.map_err(|e| restorable(e.into(), &record.id))?;
     Ok(derivative_response(&derivative, &headers, requested == OutputFormat::Auto))
 }
 
@@ -286,7 +297,72 @@ pub async fn original(
 ) -> ApiResult<Response> {
     let record = state.image_for(&principal, &id).await?;
     ensure_viewable(&state, &record, Some(&principal)).await?;
-    original_response(&state, &record, &headers).await
+    original_response(&state, &record, &headers).await.map_err(|e| restorable(e, &id))
+}
+
+/// An archived original's problem gets the link that asks for its restore.
+fn restorable(error: ApiError, id: &str) -> ApiError {
+    match error.code {
+        Code::ImageArchived => error.with_link("restore", format!("/api/v1/img/{id}/restore")),
+        _ => error,
+    }
+}
+
+/// What a restore request answers: where the original is now.
+#[derive(Serialize, ToSchema)]
+pub struct RestoreView {
+    pub id: String,
+    /// `hot` or `archive`.
+    pub tier: String,
+    /// `requested`, `restoring` or `restored`; absent when hot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
+    /// Unix ms until which the restored original is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_until: Option<i64>,
+    pub links: RestoreLinks,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RestoreLinks {
+    /// The original: served once `restore` is `restored` (or when hot).
+    pub original: String,
+    /// The record, whose `storage` follows the restore.
+    #[serde(rename = "self")]
+    pub this: String,
+}
+
+/// `POST /api/v1/img/{id}/restore`: asks for an archived original back.
+/// `202` while the restore runs (poll the record's `storage`, or the
+/// original), `200` when it is readable already; only the owner may.
+#[utoipa::path(
+    post, path = "/api/v1/img/{id}/restore", tag = "images",
+    params(("id" = String, Path, description = "Image id")),
+    responses((status = 202, description = "Restore requested or under way", body = RestoreView),
+              (status = 200, description = "The original is readable (hot, or restored)", body = RestoreView),
+              (status = 403, description = "Not the owner"), (status = 404, description = "Not found"))
+)]
+pub async fn restore(
+    State(state): State<Arc<Runtime>>,
+    principal: Authed<Upload>,
+    ImagePath(id): ImagePath,
+) -> ApiResult<Response> {
+    let record = state.image_for(&principal, &id).await?;
+    ensure_manages(&principal, record.owner.as_deref(), "this image")?;
+    let tier = match tiers::state(&state, &record.sha256).await? {
+        hot if hot.tier == "hot" => hot,
+        _ => pictor_jobs::jobs::restore_blob::request(&state, &record.sha256).await?,
+    };
+    let status = if tier.readable() { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let base = format!("/api/v1/img/{id}");
+    let view = RestoreView {
+        id: id.to_string(),
+        tier: tier.tier,
+        restore: tier.restore,
+        restored_until: tier.restored_until,
+        links: RestoreLinks { original: format!("{base}/original"), this: base },
+    };
+    Ok((status, Json(view)).into_response())
 }
 
 /// The original's bytes as a response (whole, a `Range`, or 304), once the

@@ -47,6 +47,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/img", get(images::list).post(upload::upload))
         .route("/api/v1/img/{file}", get(images::get).delete(images::delete))
         .route("/api/v1/img/{id}/original", get(images::original))
+        .route("/api/v1/img/{id}/restore", post(images::restore))
         .route("/api/v1/img/{id}/executions", get(executions::for_image))
         .route("/api/v1/img/{id}/reprocess", axum::routing::post(executions::reprocess))
         .route("/api/v1/img/{id}/labels", get(vision::of_image))

@@ -21,6 +21,7 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
         super::resumable::overridden,
         super::images::get,
         super::images::original,
+        super::images::restore,
         super::images::delete,
         super::images::list,
         super::albums::list,

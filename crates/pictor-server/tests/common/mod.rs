@@ -117,7 +117,7 @@ impl TestApp {
 }
 
 /// Creates a throw-away database next to `admin_url`'s and returns its URL.
-async fn fresh_database(admin_url: &str, name: &str) -> String {
+pub async fn fresh_database(admin_url: &str, name: &str) -> String {
     let mut conn =
         sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL from PICTOR_TEST_DATABASE_URL answers");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
