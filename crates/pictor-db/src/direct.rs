@@ -168,7 +168,8 @@ mod tests {
         assert!(db.create_direct_uploads(&[upload("n1", None, 100)], 1, 100).await.unwrap());
         assert!(!db.create_direct_uploads(&[upload("n2", None, 100)], 1, 100).await.unwrap());
         // Expired ones no longer count, and are swept.
-        assert!(db.create_direct_uploads(&two_more, 3, 1200).await.unwrap());
+        let later = [upload("a3", Some("alice"), 1200), upload("a4", Some("alice"), 1200)];
+        assert!(db.create_direct_uploads(&later, 3, 1200).await.unwrap());
         assert_eq!(db.expired_direct_uploads(1200, 10).await.unwrap().len(), 4);
         assert_eq!(db.get_direct_upload("a1").await.unwrap().unwrap().object_key, "direct/a1/a.jpg");
         assert!(db.delete_direct_upload("a1").await.unwrap());
