@@ -24,7 +24,8 @@
 //!   their staging objects: abandoned uploads go.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -57,43 +58,66 @@ const FINISH_LEASE: Duration = Duration::from_secs(300);
 /// The longest file name kept.
 const MAX_NAME_CHARS: usize = 255;
 
-/// The server's key for what it signs itself (the local store's URLs).
-pub struct DirectKey(Vec<u8>);
+/// The server's key for what it signs itself (the local store's URLs):
+/// `direct.secret`, else a random key kept in the data folder, made on
+/// first use (a server on S3, or `pictor workflow run`, writes none).
+pub struct DirectKey {
+    /// Where the key is kept, when none is configured.
+    path: Option<PathBuf>,
+    key: OnceLock<Vec<u8>>,
+}
 
 impl DirectKey {
-    /// `direct.secret`, else the key kept in `data_dir` (made once, random).
-    pub fn load(secret: &str, data_dir: &Path, local_store: bool) -> std::io::Result<Self> {
-        if !secret.is_empty() {
-            return Ok(Self(secret.as_bytes().to_vec()));
-        }
-        if !local_store {
+    pub fn new(secret: &str, data_dir: &Path, local_store: bool) -> Self {
+        let key = OnceLock::new();
+        let path = if !secret.is_empty() {
+            let _ = key.set(secret.as_bytes().to_vec());
+            None
+        } else if local_store {
+            Some(data_dir.join("direct-upload.key"))
+        } else {
             // Nothing is served by this server: a key for this process.
-            return Ok(Self(hex::encode(rand::random::<[u8; 32]>()).into_bytes()));
-        }
-        let path = data_dir.join("direct-upload.key");
-        match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => return Ok(Self(text.trim().as_bytes().to_vec())),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        std::fs::create_dir_all(data_dir)?;
-        let key = hex::encode(rand::random::<[u8; 32]>());
-        let temporary = data_dir.join(format!("direct-upload.key.{}", hex::encode(rand::random::<[u8; 4]>())));
-        write_private(&temporary, &key)?;
-        // Another process may have made one meanwhile: the first one stays.
-        let _ = std::fs::hard_link(&temporary, &path);
-        let _ = std::fs::remove_file(&temporary);
-        Ok(Self(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec()))
+            let _ = key.set(hex::encode(rand::random::<[u8; 32]>()).into_bytes());
+            None
+        };
+        Self { path, key }
     }
 
-    fn secret(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
+    fn bytes(&self) -> Result<&[u8]> {
+        if let Some(key) = self.key.get() {
+            return Ok(key);
+        }
+        let path = self.path.as_deref().expect("a key or a place for one");
+        let key = read_or_make(path).map_err(|e| Error::internal(format!("the key {}: {e}", path.display())))?;
+        let _ = self.key.set(key);
+        Ok(self.key.get().expect("just set"))
     }
 
-    fn mac(&self) -> Hmac<Sha256> {
-        Hmac::new_from_slice(&self.0).expect("HMAC takes any key length")
+    fn secret(&self) -> Result<&str> {
+        Ok(std::str::from_utf8(self.bytes()?).unwrap_or_default())
     }
+
+    fn mac(&self) -> Result<Hmac<Sha256>> {
+        Ok(Hmac::new_from_slice(self.bytes()?).expect("HMAC takes any key length"))
+    }
+}
+
+/// The key kept at `path`, made (random, private) if there is none.
+fn read_or_make(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!("direct-upload.key.{}", hex::encode(rand::random::<[u8; 4]>())));
+    write_private(&temporary, &hex::encode(rand::random::<[u8; 32]>()))?;
+    // Another process may have made one meanwhile: the first one stays.
+    let _ = std::fs::hard_link(&temporary, path);
+    let _ = std::fs::remove_file(&temporary);
+    Ok(std::fs::read_to_string(path)?.trim().as_bytes().to_vec())
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -316,7 +340,7 @@ async fn sign(
                 None => {
                     let credentials = presign::Credentials {
                         key_id: LOCAL_KEY_ID,
-                        secret: state.direct_key.secret(),
+                        secret: state.direct_key.secret()?,
                         token: None,
                         region: LOCAL_REGION,
                     };
@@ -345,12 +369,12 @@ pub struct PutQuery {
     pub signature: String,
 }
 
-fn put_mac(key: &DirectKey, object_key: &str, query: &PutQuery) -> Hmac<Sha256> {
-    let mut mac = key.mac();
+fn put_mac(key: &DirectKey, object_key: &str, query: &PutQuery) -> Result<Hmac<Sha256>> {
+    let mut mac = key.mac()?;
     let text =
         format!("PUT\n{object_key}\n{}\n{}\n{}\n{}", query.date, query.expires, query.content_type, query.max_bytes);
     mac.update(text.as_bytes());
-    mac
+    Ok(mac)
 }
 
 fn local_put_url(
@@ -368,7 +392,7 @@ fn local_put_url(
         max_bytes: row.size as u64,
         signature: String::new(),
     };
-    query.signature = hex::encode(put_mac(key, &row.object_key, &query).finalize().into_bytes());
+    query.signature = hex::encode(put_mac(key, &row.object_key, &query)?.finalize().into_bytes());
     let mut url = url::Url::parse(&format!("{base_url}/api/v1/{}", row.object_key)).map_err(|e| {
         Error::bad_request(format!("the server's URL {base_url:?} is not one (direct.public_url): {e}"))
     })?;
@@ -410,7 +434,8 @@ pub async fn accept_put(
 ) -> Result<Grant> {
     let key = format!("{}/{name}", staging_prefix(id));
     let signature = hex::decode(&query.signature).unwrap_or_default();
-    if query.algorithm != LOCAL_ALGORITHM || put_mac(&state.direct_key, &key, query).verify_slice(&signature).is_err() {
+    if query.algorithm != LOCAL_ALGORITHM || put_mac(&state.direct_key, &key, query)?.verify_slice(&signature).is_err()
+    {
         return Err(signature_mismatch("URL's"));
     }
     let signed = parse_amz_date(&query.date).ok_or_else(|| signature_mismatch("URL's"))?;
@@ -436,7 +461,7 @@ pub async fn accept_put(
 /// is read: the SigV4 policy (signature, expiration, conditions) and the
 /// upload (still open).
 pub async fn accept_post(state: &AppState, fields: &BTreeMap<String, String>) -> Result<Grant> {
-    let allowed = presign::verify_post(fields, LOCAL_KEY_ID, state.direct_key.secret(), LOCAL_REGION, now_ms())
+    let allowed = presign::verify_post(fields, LOCAL_KEY_ID, state.direct_key.secret()?, LOCAL_REGION, now_ms())
         .map_err(|e| match e {
             PostError::Signature => signature_mismatch("form's policy"),
             PostError::Expired(at) => Error::new(
@@ -669,6 +694,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_kept_key_is_made_once_on_first_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DirectKey::new("", dir.path(), true);
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written before use");
+        let first = key.secret().unwrap().to_string();
+        assert_eq!(first.len(), 64);
+        assert_eq!(DirectKey::new("", dir.path(), true).secret().unwrap(), first);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_ne!(DirectKey::new("", dir.path(), false).secret().unwrap(), first);
+    }
+
+    #[test]
     fn names_become_safe_key_segments() {
         assert_eq!(safe_name("IMG 0001.JPG"), "IMG0001.JPG");
         assert_eq!(safe_name("../../etc/passwd"), "passwd");
@@ -689,7 +726,7 @@ mod tests {
 
     #[test]
     fn a_local_put_url_signs_every_parameter() {
-        let key = DirectKey(b"k".to_vec());
+        let key = DirectKey::new("k", Path::new("/nonexistent"), true);
         let row = DirectUploadRecord {
             id: "u1".into(),
             owner: None,
@@ -713,8 +750,9 @@ mod tests {
             max_bytes: pairs["X-Pictor-Max-Bytes"].parse().unwrap(),
             signature: pairs["X-Amz-Signature"].clone(),
         };
-        let verifies =
-            |q: &PutQuery, k: &str| put_mac(&key, k, q).verify_slice(&hex::decode(&q.signature).unwrap()).is_ok();
+        let verifies = |q: &PutQuery, k: &str| {
+            put_mac(&key, k, q).unwrap().verify_slice(&hex::decode(&q.signature).unwrap()).is_ok()
+        };
         assert!(verifies(&query, "direct/u1/a.jpg"));
         assert!(!verifies(&query, "direct/u2/a.jpg"));
         query.max_bytes = 11;

@@ -128,8 +128,7 @@ impl AppState {
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
         let oidc = oidc::Oidc::new(&config.auth.oidc).context("auth.oidc")?;
-        let direct_key = direct::DirectKey::load(&config.direct.secret, &config.data_dir, !store.is_remote())
-            .context("the direct-upload key in the data folder")?;
+        let direct_key = direct::DirectKey::new(&config.direct.secret, &config.data_dir, !store.is_remote());
         Ok(Arc::new(AppState {
             config,
             db,
