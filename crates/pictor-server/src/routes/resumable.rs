@@ -50,7 +50,10 @@ const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 /// an offset is only true now.
 pub async fn protocol(request: Request, next: Next) -> Response {
     // A JSON `POST /api/v1/uploads` asks for direct uploads, not tus.
-    if request.method() == Method::POST && super::direct::is_direct(request.headers()) {
+    if request.method() == Method::POST
+        && request.uri().path() == "/api/v1/uploads"
+        && super::direct::is_direct(request.headers())
+    {
         return next.run(request).await;
     }
     let discovery = request.method() == Method::OPTIONS;
