@@ -250,6 +250,14 @@ async fn tampered_uploads_are_refused_and_leave_nothing(backend: Backend) {
     let widened = base64::engine::Engine::encode(&base64::engine::general_purpose::STANDARD, widened);
     assert_eq!(send_form_with(&app, &ticket, &bytes, "policy", &widened).await.status(), 403);
     assert_eq!(send_form_with(&app, &ticket, &bytes, "x-amz-signature", &"0".repeat(64)).await.status(), 403);
+    // A key outside the upload's prefix breaks the policy (S3 answers 400
+    // InvalidPolicyDocument, the local store 403).
+    let (key, prefix) =
+        (ticket["fields"]["key"].as_str().unwrap(), format!("direct/{}/", ticket["id"].as_str().unwrap()));
+    let elsewhere = key.replacen(&prefix, "direct/elsewhere/", 1);
+    assert_ne!(elsewhere, key);
+    let refused = send_form_with(&app, &ticket, &bytes, "key", &elsewhere).await.status();
+    assert!(matches!(refused.as_u16(), 400 | 403), "{refused}");
     assert_problem(caller.complete(&ticket).await, 409, "conflict").await;
     if backend == Backend::Local {
         // The server's own checks, by code.
