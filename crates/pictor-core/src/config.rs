@@ -44,6 +44,7 @@ pub struct Config {
     pub vision: VisionConfig,
     pub tiers: TiersConfig,
     pub lifecycle: LifecycleConfig,
+    pub direct: DirectConfig,
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -137,6 +138,27 @@ impl From<ArchiveRule> for String {
                 s => format!("{s}s"),
             },
         }
+    }
+}
+
+/// Direct uploads: presigned URLs and POST forms that send files straight
+/// to the store (`POST /api/v1/uploads` with a JSON body).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DirectConfig {
+    /// Seconds a presigned URL or form stays valid.
+    pub expiry_secs: u64,
+    /// HMAC key for the URLs and forms the server itself serves on a local
+    /// store; empty: a random key kept in `DATA_DIR/direct-upload.key`.
+    pub secret: String,
+    /// The server's public base URL in those (`https://photos.example`);
+    /// empty: from the request's Host (and X-Forwarded-Proto).
+    pub public_url: String,
+}
+
+impl Default for DirectConfig {
+    fn default() -> Self {
+        Self { expiry_secs: 900, secret: String::new(), public_url: String::new() }
     }
 }
 
@@ -476,6 +498,7 @@ impl Default for Config {
             vision: VisionConfig::default(),
             tiers: TiersConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            direct: DirectConfig::default(),
         }
     }
 }
@@ -633,6 +656,15 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "When originals move to the archive tier: never, labelled (once their labels are counted), or an age after upload (30d, 12h)",
     ),
     ("vision.nsfw_threshold", "NSFW score (0-1) at or over which an image is flagged until an admin approves it"),
+    ("direct.expiry_secs", "Seconds a direct upload's presigned URL or POST form stays valid (at most 7 days)"),
+    (
+        "direct.secret",
+        "HMAC key for the direct-upload URLs the server serves itself on a local store; empty = a random key in DATA_DIR/direct-upload.key",
+    ),
+    (
+        "direct.public_url",
+        "Base URL of the server in those URLs, e.g. https://photos.example; empty = from the request's Host (and X-Forwarded-Proto)",
+    ),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -724,6 +756,15 @@ impl Config {
             "transforms.only_presets_and_signed needs presets or a signing_key"
         );
         self.auth.oidc.validate()?;
+        anyhow::ensure!(
+            (1..=7 * 24 * 3600).contains(&self.direct.expiry_secs),
+            "direct.expiry_secs must be between 1 and 604800 (7 days, S3's longest)"
+        );
+        anyhow::ensure!(
+            self.direct.public_url.is_empty() || self.direct.public_url.starts_with("http"),
+            "direct.public_url must be an http(s) URL, not {:?}",
+            self.direct.public_url
+        );
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),

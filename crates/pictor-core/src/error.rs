@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Gone,
     Unauthorized,
     Forbidden,
+    /// A presigned URL's or form's signature does not match (tampered, or
+    /// signed with another key).
+    SignatureMismatch,
     RateLimited,
     Overloaded,
     UpstreamFailed,
@@ -51,6 +54,7 @@ impl ErrorKind {
             Self::Gone => "gone",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::SignatureMismatch => "signature_mismatch",
             Self::RateLimited => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::UpstreamFailed => "upstream_failed",

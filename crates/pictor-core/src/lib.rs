@@ -20,6 +20,8 @@
 //!   OpenID Connect provider (authorization code with PKCE).
 //! - `ingest`: the path of an upload, from bytes to a record.
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
+//! - `direct`: presigned direct uploads (PUT URLs, S3 POST forms) straight
+//!   to the store, completed into `ingest`.
 //! - `shares`: links that show an album or a photo to guests (password,
 //!   expiry, revocation, access log) and what a guest may see.
 //! - `search`: the camera, date and place search and the map read from
@@ -43,6 +45,7 @@ pub mod albums;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod direct;
 pub mod domain;
 pub mod error;
 pub mod feed;
@@ -96,6 +99,8 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The vision models, loaded on first use.
     pub vision: Arc<vision::Vision>,
+    /// The key of the direct-upload URLs this server serves itself.
+    pub direct_key: direct::DirectKey,
 }
 
 impl AppState {
@@ -126,6 +131,7 @@ impl AppState {
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
         let oidc = oidc::Oidc::new(&config.auth.oidc).context("auth.oidc")?;
+        let direct_key = direct::DirectKey::new(&config.direct.secret, &config.data_dir, !store.is_remote());
         Ok(Arc::new(AppState {
             config,
             db,
@@ -143,6 +149,7 @@ impl AppState {
             job_signal: tokio::sync::Notify::new(),
             stopping: tokio::sync::watch::Sender::new(false),
             vision,
+            direct_key,
         }))
     }
 
@@ -197,6 +204,7 @@ impl AppState {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;
                 tiers::expire_restored(&self).await;
+                direct::sweep_expired(&self, pictor_db::now_ms()).await;
             }
         }
     }

@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod auth;
 mod corpus;
+mod direct;
 mod oidc;
 mod openapi;
 mod outage;

@@ -13,7 +13,9 @@
 //! - anything else — staging objects named by their callers through the
 //!   generic `*_object` helpers, e.g. `uploads/<id>/<offset>-<n>`: the parts
 //!   of a resumable upload, one per accepted chunk (object stores cannot
-//!   append).
+//!   append), and `direct/<id>/<name>`: a presigned direct upload, sent
+//!   by the client straight to the store ([`BlobStore::presign_put`],
+//!   [`BlobStore::presign_post`]; see [`presign`]).
 //! - the archive tier (`archive.rs`): originals moved to a second folder or
 //!   a cold S3 storage class, and their restores.
 //!
@@ -23,17 +25,20 @@
 
 mod archive;
 mod location;
+pub mod presign;
 mod s3raw;
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::signer::Signer as _;
+use object_store::{Attribute, ObjectStore, PutPayload};
 use sha2::Digest as _;
 
 pub use archive::{ArchiveSettings, RestoreStatus};
@@ -95,6 +100,8 @@ pub struct BlobStore {
     local: Option<Arc<LocalFileSystem>>,
     /// Where archived originals go.
     archive: Archive,
+    /// Set for S3: what presigning needs.
+    s3: Option<Arc<location::S3Target>>,
     describe: String,
 }
 
@@ -111,9 +118,10 @@ impl BlobStore {
         match location {
             StoreLocation::Local(dir) => Self::open_local(dir.clone(), archive),
             StoreLocation::S3 { .. } => {
-                let (store, describe, raw) = location.build_s3()?;
-                let archive = Archive::S3 { raw: Arc::new(raw), storage_class: archive.storage_class.clone() };
-                Ok(Self { inner: store, local: None, archive, describe })
+                let (store, describe, target) = location.build_s3()?;
+                let raw = Arc::new(s3raw::RawS3::new(&target));
+                let archive = Archive::S3 { raw, storage_class: archive.storage_class.clone() };
+                Ok(Self { inner: store, local: None, archive, s3: Some(Arc::new(target)), describe })
             }
         }
     }
@@ -122,7 +130,8 @@ impl BlobStore {
         std::fs::create_dir_all(&dir)?;
         let fs = Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true));
         let archive = Archive::local(&archive.local_dir)?;
-        Ok(Self { inner: fs.clone(), local: Some(fs), archive, describe: format!("local folder {}", dir.display()) })
+        let describe = format!("local folder {}", dir.display());
+        Ok(Self { inner: fs.clone(), local: Some(fs), archive, s3: None, describe })
     }
 
     /// Whether this is a local folder (whose archive is another folder).
@@ -242,6 +251,56 @@ impl BlobStore {
         Ok(keys.len())
     }
 
+    /// The size of every object under `prefix`, by key.
+    pub async fn object_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let prefix = staging_path(prefix)?;
+        let listing = self.inner.list(Some(&prefix)).map_ok(|meta| (meta.location.to_string(), meta.size));
+        Ok(listing.try_collect().await?)
+    }
+
+    /// A staging object and the `Content-Type` it was stored with, if the
+    /// store keeps one (S3 does; a local folder does not).
+    pub async fn get_object_typed(&self, key: &str) -> Result<(Bytes, Option<String>)> {
+        let path = staging_path(key)?;
+        let result = self.inner.get(&path).await.map_err(|e| not_found_or(e, &path))?;
+        let content_type = result.attributes.get(&Attribute::ContentType).map(|v| v.as_ref().to_string());
+        Ok((result.bytes().await?, content_type))
+    }
+
+    /// Whether clients send bytes to the store itself (S3) rather than to
+    /// the server (a local folder, which the server serves).
+    pub fn is_remote(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    /// On S3, a URL that lets its holder `PUT` the staging object `key`
+    /// for `expires_in` (object_store's SigV4 query signer); `None` on a
+    /// local folder.
+    pub async fn presign_put(&self, key: &str, expires_in: Duration) -> Result<Option<String>> {
+        let Some(s3) = &self.s3 else { return Ok(None) };
+        let path = Path::from(s3_key(s3, staging_path(key)?.as_ref()));
+        let url = s3.s3.signed_url(reqwest::Method::PUT, &path, expires_in).await?;
+        Ok(Some(url.to_string()))
+    }
+
+    /// On S3, a browser-upload form for keys under the staging prefix
+    /// `rules.key_prefix` (the keys in `rules` are the store's, and get
+    /// the bucket's prefix here); `None` on a local folder.
+    pub async fn presign_post(&self, rules: &presign::PostRules<'_>) -> Result<Option<presign::PostForm>> {
+        let Some(s3) = &self.s3 else { return Ok(None) };
+        let credential = s3.s3.credentials().get_credential().await?;
+        let credentials = presign::Credentials {
+            key_id: &credential.key_id,
+            secret: &credential.secret_key,
+            token: credential.token.as_deref(),
+            region: &s3.region,
+        };
+        let (key, key_prefix) = (s3_key(s3, rules.key), s3_key(s3, rules.key_prefix));
+        let rules =
+            presign::PostRules { bucket: Some(&s3.bucket), key: &key, key_prefix: &key_prefix, ..rules.clone() };
+        Ok(Some(presign::post_form(&s3.bucket_url, &credentials, &rules)))
+    }
+
     /// Checks the store answers (for `/readyz`): a listing of one page.
     pub async fn ping(&self) -> Result<()> {
         let mut listing = self.inner.list(Some(&Path::from("blobs")));
@@ -271,6 +330,14 @@ pub(crate) async fn put_fsynced(fs: &LocalFileSystem, path: &Path, bytes: Bytes)
     let file = fs.path_to_filesystem(path)?;
     tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
     Ok(())
+}
+
+/// A store key as the bucket names it: under the configured prefix.
+fn s3_key(s3: &location::S3Target, key: &str) -> String {
+    match &s3.prefix {
+        Some(prefix) => format!("{prefix}/{key}"),
+        None => key.to_string(),
+    }
 }
 
 /// The path of a staging object: never inside the originals or the

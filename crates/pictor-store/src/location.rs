@@ -5,12 +5,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 
 use crate::StoreError;
-use crate::s3raw::RawS3;
+
+/// What presigning needs of an S3 store: the client (its signer and
+/// credentials), the bucket's URL as object_store addresses it, its region,
+/// and the key prefix every object sits under.
+#[derive(Debug)]
+pub(crate) struct S3Target {
+    pub s3: AmazonS3,
+    pub bucket: String,
+    pub bucket_url: String,
+    pub region: String,
+    pub prefix: Option<String>,
+}
 
 /// A store location: a local folder, or an S3-compatible bucket written as
 /// `s3://BUCKET?endpoint=http://host:9000&region=…&access_key_id=…&secret_access_key=…&allow_http=true&prefix=…`.
@@ -50,22 +61,30 @@ impl StoreLocation {
         Ok(Self::S3 { bucket: bucket.to_string(), options, prefix })
     }
 
-    /// The bucket as an `object_store` (under the prefix, if any), its
-    /// description, and the raw client for what `object_store` cannot ask.
-    pub(crate) fn build_s3(&self) -> Result<(Arc<dyn ObjectStore>, String, RawS3), StoreError> {
+    pub(crate) fn build_s3(&self) -> Result<(Arc<dyn ObjectStore>, String, S3Target), StoreError> {
         let Self::S3 { bucket, options, prefix } = self else { unreachable!("build_s3 on a local location") };
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         for (key, value) in options {
             // Keys were validated in `parse`.
             builder = builder.with_config(key.parse().expect("validated S3 option"), value);
         }
-        let s3 = Arc::new(builder.clone().build()?);
-        let raw = RawS3::new(&builder, s3.clone(), bucket, prefix.clone());
-        let store: Arc<dyn ObjectStore> = s3;
+        let config = |key: AmazonS3ConfigKey| builder.get_config_value(&key).filter(|v| !v.is_empty());
+        let region = config(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+        let virtual_hosted = config(AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
+        // As object_store addresses the bucket (its `bucket_endpoint`).
+        let bucket_url = match (config(AmazonS3ConfigKey::Endpoint), virtual_hosted) {
+            (Some(endpoint), true) => endpoint,
+            (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+            (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        };
+        let s3 = builder.build()?;
+        let target = S3Target { s3: s3.clone(), bucket: bucket.clone(), bucket_url, region, prefix: prefix.clone() };
+        let store: Arc<dyn ObjectStore> = Arc::new(s3);
         let describe = format!("S3 bucket {bucket}");
         Ok(match prefix {
-            Some(p) => (Arc::new(PrefixStore::new(store, Path::from(p.as_str()))), format!("{describe}/{p}"), raw),
-            None => (store, describe, raw),
+            Some(p) => (Arc::new(PrefixStore::new(store, Path::from(p.as_str()))), format!("{describe}/{p}"), target),
+            None => (store, describe, target),
         })
     }
 }

@@ -13,11 +13,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::aws::{AmazonS3, AwsAuthorizer};
 use object_store::client::HttpRequestBody;
 use reqwest::Method;
 
 use crate::StoreError;
+use crate::location::S3Target;
 
 /// What `HeadObject` says about an object's tier.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,18 +67,15 @@ impl std::fmt::Debug for RawS3 {
 }
 
 impl RawS3 {
-    /// The raw client for the store `builder` built as `s3`.
-    pub(crate) fn new(builder: &AmazonS3Builder, s3: Arc<AmazonS3>, bucket: &str, prefix: Option<String>) -> Self {
-        let region = builder.get_config_value(&AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
-        let virtual_hosted =
-            builder.get_config_value(&AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
-        let bucket_url = match builder.get_config_value(&AmazonS3ConfigKey::Endpoint) {
-            // As object_store reads it: a virtual-hosted endpoint is the bucket's own.
-            Some(endpoint) if virtual_hosted => endpoint.trim_end_matches('/').to_string(),
-            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-        };
-        Self { http: reqwest::Client::new(), s3, bucket_url, prefix, region }
+    /// The raw client for the bucket `target` names.
+    pub(crate) fn new(target: &S3Target) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            s3: Arc::new(target.s3.clone()),
+            bucket_url: target.bucket_url.trim_end_matches('/').to_string(),
+            prefix: target.prefix.clone(),
+            region: target.region.clone(),
+        }
     }
 
     fn url(&self, key: &str) -> String {
@@ -159,18 +157,16 @@ mod tests {
 
     #[test]
     fn urls_are_path_style_with_an_endpoint_and_virtual_hosted_on_aws() {
-        let build = |pairs: &[(AmazonS3ConfigKey, &str)]| {
-            let mut b =
-                AmazonS3Builder::new().with_bucket_name("pics").with_access_key_id("a").with_secret_access_key("s");
-            for (k, v) in pairs {
-                b = b.with_config(*k, *v);
-            }
-            let s3 = Arc::new(b.clone().build().unwrap());
-            RawS3::new(&b, s3, "pics", Some("t1".into()))
+        let build = |query: &str| {
+            let location =
+                crate::StoreLocation::parse(&format!("s3://pics?access_key_id=a&secret_access_key=s&prefix=t1{query}"));
+            RawS3::new(&location.unwrap().build_s3().unwrap().2)
         };
-        let local = build(&[(AmazonS3ConfigKey::Endpoint, "http://127.0.0.1:9000/"), (AmazonS3ConfigKey::Region, "x")]);
+        let local = build("&endpoint=http://127.0.0.1:9000/&region=x");
         assert_eq!(local.url("archive/ab/abc"), "http://127.0.0.1:9000/pics/t1/archive/ab/abc");
-        let aws = build(&[(AmazonS3ConfigKey::Region, "eu-west-1")]);
-        assert_eq!(aws.url("k"), "https://pics.s3.eu-west-1.amazonaws.com/t1/k");
+        let aws = build("&region=eu-west-1");
+        assert_eq!(aws.url("k"), "https://s3.eu-west-1.amazonaws.com/pics/t1/k");
+        let hosted = build("&region=eu-west-1&virtual_hosted_style_request=true");
+        assert_eq!(hosted.url("k"), "https://pics.s3.eu-west-1.amazonaws.com/t1/k");
     }
 }

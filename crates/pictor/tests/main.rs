@@ -7,5 +7,6 @@ mod common;
 mod browser;
 mod crash;
 mod serve;
+mod upload_dir;
 mod vision_cli;
 mod workflow_cli;

@@ -2,6 +2,8 @@
 //!
 //! - `upload`: `POST /api/v1/img` in all its forms.
 //! - `resumable`: resumable uploads over tus (`/api/v1/uploads`).
+//! - `direct`: presigned direct uploads (a JSON `POST /api/v1/uploads`,
+//!   `/api/v1/uploads/{id}/complete`, and the local store's `/api/v1/direct`).
 //! - `images`: reading, transforming, listing and deleting images.
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
@@ -13,6 +15,7 @@
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
 pub(crate) mod albums;
+pub(crate) mod direct;
 pub(crate) mod events;
 pub(crate) mod executions;
 mod http;
@@ -33,7 +36,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, head, post};
+use axum::routing::{get, head, post, put};
 use pictor_core::metrics::Metrics;
 use tower_http::classify::ServerErrorsFailureClass;
 
@@ -48,6 +51,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/img/{file}", get(images::get).delete(images::delete))
         .route("/api/v1/img/{id}/original", get(images::original))
         .route("/api/v1/img/{id}/restore", post(images::restore))
+        .route("/api/v1/uploads/{id}/complete", post(direct::complete))
         .route("/api/v1/img/{id}/executions", get(executions::for_image))
         .route("/api/v1/img/{id}/reprocess", axum::routing::post(executions::reprocess))
         .route("/api/v1/img/{id}/labels", get(vision::of_image))
@@ -89,6 +93,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .with_state(state.clone());
     api.merge(streams)
         .merge(resumable_router(state.clone()))
+        .merge(direct_router(state.clone()))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
 }
 
@@ -104,6 +109,20 @@ fn resumable_router(state: Arc<Runtime>) -> Router {
         )
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn(resumable::protocol))
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
+        .with_state(state)
+}
+
+/// The local store's direct-upload endpoints: no request timeout (a body
+/// that stalls is cut by its own idle bound), no credentials (the URL's or
+/// form's signature is one).
+fn direct_router(state: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/api/v1/direct", post(direct::post_object))
+        .route("/api/v1/direct/{id}/{name}", put(direct::put_object))
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))

@@ -4,6 +4,7 @@ use utoipa::OpenApi;
 
 use axum::Json;
 
+use super::direct::{DirectFile, DirectRequest, DirectTicket, DirectTickets};
 use super::executions::{ExecutionList, ExecutionView, HistoryView};
 use super::images::ImageView;
 use super::upload::{PinsterImage, UploadPinster, UploadSeed};
@@ -19,6 +20,9 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
         super::resumable::patch,
         super::resumable::delete,
         super::resumable::overridden,
+        super::direct::complete,
+        super::direct::put_object,
+        super::direct::post_object,
         super::images::get,
         super::images::original,
         super::images::restore,
@@ -57,7 +61,7 @@ use super::upload::{PinsterImage, UploadPinster, UploadSeed};
         super::ops::metrics,
         serve,
     ),
-    components(schemas(ImageView, UploadSeed, UploadPinster, PinsterImage, ExecutionView, HistoryView, ExecutionList)),
+    components(schemas(ImageView, DirectRequest, DirectFile, DirectTickets, DirectTicket, UploadSeed, UploadPinster, PinsterImage, ExecutionView, HistoryView, ExecutionList)),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;

@@ -49,6 +49,13 @@ const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 /// every answer says which it speaks. No answer but discovery is cached:
 /// an offset is only true now.
 pub async fn protocol(request: Request, next: Next) -> Response {
+    // A JSON `POST /api/v1/uploads` asks for direct uploads, not tus.
+    if request.method() == Method::POST
+        && request.uri().path() == "/api/v1/uploads"
+        && super::direct::is_direct(request.headers())
+    {
+        return next.run(request).await;
+    }
     let discovery = request.method() == Method::OPTIONS;
     let mut response = match check_version(&request) {
         Ok(()) => next.run(request).await,
@@ -81,7 +88,7 @@ fn check_version(request: &Request) -> ApiResult<()> {
 /// an API credential as for `POST /api/v1/img`, or from the web app's
 /// session cookie with the session's CSRF token in `X-CSRF-Token` (a header
 /// no cross-site form can send).
-pub struct Uploader(Principal);
+pub struct Uploader(pub(crate) Principal);
 
 impl FromRequestParts<Arc<Runtime>> for Uploader {
     type Rejection = ApiError;
@@ -131,8 +138,9 @@ pub async fn options(State(state): State<Arc<Runtime>>) -> Response {
         ("Upload-Length" = u64, Header, description = "The upload's size in bytes, at most limits.max_upload_bytes"),
         ("Upload-Metadata" = Option<String>, Header, description = "Comma-separated `key base64(value)` pairs: `filename` names the image"),
     ),
-    request_body(description = "Optionally the first chunk (creation-with-upload)", content((String = "application/offset+octet-stream"))),
+    request_body(description = "Optionally the first chunk (creation-with-upload); or, with `Content-Type: application/json` and no `Tus-Resumable`, a request for direct uploads (presigned PUT URLs or S3 POST forms)", content((String = "application/offset+octet-stream"), (super::direct::DirectRequest = "application/json"))),
     responses(
+        (status = 200, description = "Direct uploads (a JSON request): per file a presigned target, or `duplicate_of`", body = super::direct::DirectTickets),
         (status = 201, description = "Created", headers(
             ("Location" = String, description = "The upload's URL, /api/v1/uploads/{id}"),
             ("Upload-Offset" = u64, description = "Bytes received"),
@@ -147,6 +155,9 @@ pub async fn create(
     request: Request,
 ) -> ApiResult<Response> {
     state.uploads.check(&super::upload::client_key(&principal, &request))?;
+    if super::direct::is_direct(request.headers()) {
+        return super::direct::create(&state, principal, request).await;
+    }
     let headers = request.headers();
     if headers.contains_key("upload-defer-length") {
         return Err(ApiError::bad_request("Upload-Defer-Length is not supported: send Upload-Length"));

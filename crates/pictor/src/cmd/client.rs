@@ -1,4 +1,10 @@
 //! `pictor upload` and `pictor get`: clients of a running server.
+//!
+//! `pictor upload DIR [--recursive]` sends files through direct uploads
+//! (`POST /api/v1/uploads` with JSON → a presigned PUT URL or POST form per
+//! file → the bytes to the store → `complete`), several at once. Each file
+//! is hashed first and sent along: the server answers content it already
+//! has with that image, so running it again sends nothing new.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +14,7 @@ use anyhow::Context as _;
 use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use sha2::Digest as _;
 
 /// How to reach the server.
 #[derive(Debug, Clone, Args)]
@@ -16,7 +23,7 @@ pub struct ServerArgs {
     #[arg(long, env = "PICTOR_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
     /// An API key or JWT, sent as `Authorization: Bearer`.
-    #[arg(long, env = "PICTOR_API_KEY", hide_env_values = true)]
+    #[arg(long, visible_alias = "key", env = "PICTOR_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
 }
 
@@ -32,12 +39,19 @@ impl ServerArgs {
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// Files, or folders to upload every file under.
+    /// Files, or folders to upload the files in.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// Also upload the files in the folders' subfolders.
+    #[arg(long, short = 'r')]
+    recursive: bool,
     /// Uploads in flight at once.
     #[arg(long, short = 'j', default_value_t = 4)]
     jobs: usize,
+    /// How to send the bytes: `put` (a presigned URL) or `post` (an S3
+    /// browser-upload form).
+    #[arg(long, default_value = "put", value_parser = ["put", "post"])]
+    form: String,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -60,53 +74,127 @@ pub struct GetArgs {
 }
 
 pub fn upload(args: UploadArgs) -> anyhow::Result<ExitCode> {
-    let files = collect_files(&args.paths)?;
+    let files = collect_files(&args.paths, args.recursive)?;
     anyhow::ensure!(!files.is_empty(), "no files found under the given paths");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let failed = runtime.block_on(upload_all(&args, files))?;
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// What became of one file.
+enum Outcome {
+    /// Uploaded as this new image.
+    Uploaded(String),
+    /// Its content is stored already, as this image: nothing was sent.
+    Duplicate(String),
+    /// Not an image (by its first bytes): not sent.
+    Skipped,
+}
+
+/// Uploads `files` through direct uploads, `args.jobs` at a time: each is
+/// hashed here first, and the server answers a content it already has
+/// with that image (so a second run sends nothing). Returns the failures.
 async fn upload_all(args: &UploadArgs, files: Vec<PathBuf>) -> anyhow::Result<usize> {
     let client = reqwest::Client::new();
-    let bar = Arc::new(ProgressBar::new(files.len() as u64));
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} uploaded  {elapsed} elapsed, {eta} left")?);
+    let total_bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
+    let bar = Arc::new(ProgressBar::new(total_bytes));
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec}  {msg}  {elapsed} elapsed, {eta} left",
+    )?);
+    let started = std::time::Instant::now();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = files.len();
     let results = futures::stream::iter(files)
         .map(|path| {
-            let (client, bar) = (client.clone(), bar.clone());
+            let (client, bar, done) = (client.clone(), bar.clone(), done.clone());
             async move {
-                let result = upload_one(&args.server, &client, &path).await;
+                let result = upload_one(args, &client, &path).await;
                 // Ids go to stdout (for scripts), failures to stderr, both
                 // above the bar.
                 bar.suspend(|| match &result {
-                    Ok(id) => println!("{id}  {}", path.display()),
+                    Ok((Outcome::Uploaded(id), _)) => println!("{id}  {}", path.display()),
+                    Ok((Outcome::Duplicate(id), _)) => println!("{id}  {}  (duplicate)", path.display()),
+                    Ok((Outcome::Skipped, _)) => eprintln!("skipped  {}: not an image", path.display()),
                     Err(e) => eprintln!("failed  {}: {e:#}", path.display()),
                 });
-                bar.inc(1);
-                result
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                bar.inc(size);
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!("{n}/{count} files, {rate:.1} files/s"));
+                result.map(|(outcome, _)| outcome)
             }
         })
         .buffer_unordered(args.jobs.max(1))
         .collect::<Vec<_>>()
         .await;
     bar.finish_and_clear();
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    if failed > 0 {
-        eprintln!("{failed} of {} uploads failed", results.len());
+    let seconds = started.elapsed().as_secs_f64().max(0.001);
+    let (mut uploaded, mut duplicates, mut skipped, mut failed) = (0, 0, 0, 0);
+    for result in &results {
+        match result {
+            Ok(Outcome::Uploaded(_)) => uploaded += 1,
+            Ok(Outcome::Duplicate(_)) => duplicates += 1,
+            Ok(Outcome::Skipped) => skipped += 1,
+            Err(_) => failed += 1,
+        }
     }
+    eprintln!(
+        "{uploaded} uploaded, {duplicates} duplicates, {skipped} skipped (not images), {failed} failed, \
+         of {count} files in {seconds:.1} s ({:.1} files/s, {:.1} MB/s)",
+        count as f64 / seconds,
+        total_bytes as f64 / 1e6 / seconds,
+    );
     Ok(failed)
 }
 
-async fn upload_one(server: &ServerArgs, client: &reqwest::Client, path: &Path) -> anyhow::Result<String> {
+/// Uploads one file: hash, ask, send, complete.
+async fn upload_one(args: &UploadArgs, client: &reqwest::Client, path: &Path) -> anyhow::Result<(Outcome, u64)> {
     let bytes = tokio::fs::read(path).await.with_context(|| format!("reading {}", path.display()))?;
-    let response = server
-        .request(client, reqwest::Method::POST, "/api/v1/img")
-        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await?;
-    let json = answer(response).await?;
-    json["id"].as_str().map(str::to_string).context("the server's answer has no id")
+    let size = bytes.len() as u64;
+    let Some(format) = pictor_imaging::ImageFormat::sniff(&bytes) else { return Ok((Outcome::Skipped, size)) };
+    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let request = serde_json::json!({
+        "files": [{ "name": name, "size": size, "content_type": format.mime(), "sha256": sha256 }],
+        "form": args.form,
+    });
+    let response = args.server.request(client, reqwest::Method::POST, "/api/v1/uploads").json(&request).send().await?;
+    let tickets = answer(response).await?;
+    let ticket = &tickets["uploads"][0];
+    if let Some(earlier) = ticket["duplicate_of"].as_str() {
+        return Ok((Outcome::Duplicate(earlier.to_string()), size));
+    }
+    let (Some(id), Some(url)) = (ticket["id"].as_str(), ticket["url"].as_str()) else {
+        anyhow::bail!("the server's answer has no upload: {tickets}");
+    };
+    let sent = match ticket["method"].as_str() {
+        Some("POST") => {
+            let mut form = reqwest::multipart::Form::new();
+            for (field, value) in ticket["fields"].as_object().into_iter().flatten() {
+                form = form.text(field.clone(), value.as_str().unwrap_or_default().to_string());
+            }
+            let part = reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str(format.mime())?;
+            client.post(url).multipart(form.part("file", part)).send().await?
+        }
+        _ => {
+            let mut put = client.put(url).body(bytes);
+            for (header, value) in ticket["headers"].as_object().into_iter().flatten() {
+                put = put.header(header.as_str(), value.as_str().unwrap_or_default());
+            }
+            put.send().await?
+        }
+    };
+    if !sent.status().is_success() {
+        let status = sent.status();
+        let body = sent.text().await.unwrap_or_default();
+        anyhow::bail!("sending the file: {status}: {}", body.chars().take(300).collect::<String>());
+    }
+    let path = format!("/api/v1/uploads/{id}/complete");
+    let response = args.server.request(client, reqwest::Method::POST, &path).send().await?;
+    let image = answer(response).await?;
+    let image_id = image["id"].as_str().context("the server's answer has no image id")?;
+    Ok((Outcome::Uploaded(image_id.to_string()), size))
 }
 
 /// The JSON body of a 2xx answer, or the problem's detail as the error.
@@ -122,19 +210,27 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<serde_json::Value
     Ok(json)
 }
 
-fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+fn collect_files(paths: &[PathBuf], recursive: bool) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
-        walk(path, &mut files).with_context(|| format!("reading {}", path.display()))?;
+        walk(path, recursive, true, &mut files).with_context(|| format!("reading {}", path.display()))?;
     }
     files.sort();
     Ok(files)
 }
 
-fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The files at `path`: itself, or those in it (in its subfolders too when
+/// `recursive`; hidden entries of a folder are left out).
+fn walk(path: &Path, recursive: bool, top: bool, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
+        if !top && !recursive {
+            return Ok(());
+        }
         for entry in std::fs::read_dir(path)? {
-            walk(&entry?.path(), files)?;
+            let entry = entry?;
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                walk(&entry.path(), recursive, false, files)?;
+            }
         }
     } else {
         files.push(path.to_path_buf());

@@ -1,0 +1,413 @@
+//! Direct uploads over HTTP (the rules are [`pictor_core::direct`]'s):
+//!
+//! - `POST /api/v1/uploads` with `Content-Type: application/json` (a tus
+//!   request carries `Tus-Resumable` instead): `{"files": [{"name",
+//!   "size", "content_type", "sha256"?}], "form": "put"|"post"}` → per
+//!   file a presigned `PUT` URL or an S3 POST form, or `duplicate_of`.
+//! - `POST /api/v1/uploads/{id}/complete`: lands the object: `201` with the
+//!   image, as `POST /api/v1/img` answers.
+//! - On a local store the server is the store: `PUT
+//!   /api/v1/direct/{id}/{name}?X-Amz-…` (a URL it signed) and `POST
+//!   /api/v1/direct` (a form with its SigV4 policy), each checked before
+//!   the body is read. No credentials: the signature is one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use pictor_core::auth::Principal;
+use pictor_core::direct::{self, FileRequest, Form, Target, Ticket};
+use pictor_jobs::Runtime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::images::ImageView;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::PathId;
+
+use super::resumable::Uploader;
+
+/// A request for direct uploads.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectRequest {
+    /// The files to send, at most `limits.max_files`.
+    pub files: Vec<DirectFile>,
+    /// `put` (default): a presigned PUT URL per file; `post`: an S3-style
+    /// POST form (policy) per file.
+    #[serde(default)]
+    pub form: Option<String>,
+}
+
+/// One file to send.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectFile {
+    /// Its name (the image's name once it lands).
+    pub name: String,
+    /// Its size in bytes; the object may hold no more.
+    pub size: u64,
+    /// `image/jpeg`, `image/png`, `image/gif`, `image/webp`, `image/tiff`,
+    /// `image/bmp`, `image/avif` or `image/heic`: the object must be sent
+    /// with it, and be one.
+    pub content_type: String,
+    /// Lower-case hex sha256 of its bytes: when you already have an image
+    /// with them, the answer names it (`duplicate_of`) and no upload is made.
+    pub sha256: Option<String>,
+}
+
+/// What to do with each file, in the request's order.
+#[derive(Serialize, ToSchema)]
+pub struct DirectTickets {
+    pub uploads: Vec<DirectTicket>,
+}
+
+/// One file's upload, or the image that already holds its content.
+#[derive(Serialize, ToSchema)]
+pub struct DirectTicket {
+    pub name: String,
+    /// The upload's id (absent for a duplicate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Your earlier image with this content (then nothing is to be sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// `PUT` or `POST`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Where to send the bytes: the store's, or this server's on a local store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For `PUT`: the headers to send (`Content-Type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// For `POST`: the form's fields, sent before the `file` field (last).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+    /// When the URL or form expires (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Where to `POST` once the bytes are sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_url: Option<String>,
+}
+
+impl From<Ticket> for DirectTicket {
+    fn from(ticket: Ticket) -> Self {
+        let none = Self {
+            name: String::new(),
+            id: None,
+            duplicate_of: None,
+            method: None,
+            url: None,
+            headers: None,
+            fields: None,
+            expires_at: None,
+            complete_url: None,
+        };
+        match ticket {
+            Ticket::Duplicate { name, image_id } => Self { name, duplicate_of: Some(image_id), ..none },
+            Ticket::Upload { id, name, target, expires_at } => {
+                let complete_url = Some(format!("/api/v1/uploads/{id}/complete"));
+                let common = Self { name, id: Some(id), expires_at: Some(expires_at), complete_url, ..none };
+                match target {
+                    Target::Put { url, headers } => {
+                        Self { method: Some("PUT".into()), url: Some(url), headers: Some(headers), ..common }
+                    }
+                    Target::Post { url, fields } => {
+                        Self { method: Some("POST".into()), url: Some(url), fields: Some(fields), ..common }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a `POST /api/v1/uploads` asks for direct uploads (JSON, and no
+/// tus header) rather than a resumable one.
+pub fn is_direct(headers: &HeaderMap) -> bool {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    json && !headers.contains_key("tus-resumable") && !headers.contains_key("upload-length")
+}
+
+/// `POST /api/v1/uploads` with a JSON body (dispatched from the tus route,
+/// whose OpenAPI entry documents both).
+pub async fn create(state: &Arc<Runtime>, principal: Principal, request: Request) -> ApiResult<Response> {
+    let base_url = public_url(state, request.headers());
+    let Json(body) = Json::<DirectRequest>::from_request(request, state).await.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"files\": [{{\"name\", \"size\", \"content_type\"}}]}}: {}",
+            e.body_text()
+        ))
+    })?;
+    let form = match body.form.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("put") => Form::Put,
+        Some("post") => Form::Post,
+        Some(other) => return Err(ApiError::bad_request(format!("form must be \"put\" or \"post\", not {other:?}"))),
+    };
+    let files = body
+        .files
+        .into_iter()
+        .map(|f| FileRequest { name: f.name, size: f.size, content_type: f.content_type, sha256: f.sha256 })
+        .collect();
+    let tickets = direct::create(state, &principal, &base_url, files, form).await?;
+    let uploads = tickets.into_iter().map(DirectTicket::from).collect();
+    let mut response = (StatusCode::OK, Json(DirectTickets { uploads })).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The server's URL as clients reach it: `direct.public_url`, else from
+/// the request's `Host` (and `X-Forwarded-Proto`).
+fn public_url(state: &Runtime, headers: &HeaderMap) -> String {
+    if !state.config.direct.public_url.is_empty() {
+        return state.config.direct.public_url.trim_end_matches('/').to_string();
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|h| valid_host(h));
+    let host = host.map_or_else(|| state.config.listen.clone(), str::to_string);
+    let https =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn valid_host(host: &str) -> bool {
+    !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+#[utoipa::path(
+    post, operation_id = "direct_complete", path = "/api/v1/uploads/{id}/complete", tag = "uploads",
+    params(("id" = String, Path, description = "The direct upload's id")),
+    responses(
+        (status = 201, description = "Landed (or landed before: the same image)", body = ImageView, headers(
+            ("Location" = String, description = "/api/v1/img/{id}"),
+            ("Pictor-Duplicate-Of" = String, description = "An earlier image of yours with the same content"),
+        )),
+        (status = 404, description = "No such upload (or another's)"),
+        (status = 409, description = "Nothing has arrived yet, or another request is completing it"),
+        (status = 410, description = "Expired"),
+        (status = "4XX", description = "Problem (application/problem+json): over the declared size (413), another type (415), not an image (415, 422); the upload is then deleted"),
+    )
+)]
+pub async fn complete(
+    State(state): State<Arc<Runtime>>,
+    Uploader(principal): Uploader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let completed = direct::complete(&state, &principal, &id).await?;
+    let mut response = (StatusCode::CREATED, Json(ImageView::from(&completed.image))).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("/api/v1/img/{}", completed.image.id)) {
+        headers.insert(header::LOCATION, value);
+    }
+    if let Some(earlier) = completed.duplicate_of.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        headers.insert("pictor-duplicate-of", earlier);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(
+    put, operation_id = "direct_put", path = "/api/v1/direct/{id}/{name}", tag = "uploads",
+    params(
+        ("id" = String, Path, description = "The direct upload's id"),
+        ("name" = String, Path, description = "The object's name"),
+        ("X-Amz-Algorithm" = String, Query, description = "PICTOR-HMAC-SHA256"),
+        ("X-Amz-Date" = String, Query, description = "When it was signed, 20261203T063000Z"),
+        ("X-Amz-Expires" = u64, Query, description = "Seconds it is valid"),
+        ("X-Pictor-Content-Type" = String, Query, description = "The Content-Type to send"),
+        ("X-Pictor-Max-Bytes" = u64, Query, description = "The most bytes to send"),
+        ("X-Amz-Signature" = String, Query, description = "HMAC-SHA256 of the above under the server's key"),
+    ),
+    request_body(description = "The file", content((String = "image/*"))),
+    responses(
+        (status = 200, description = "Stored: now complete the upload"),
+        (status = 403, description = "signature_mismatch: tampered or foreign"),
+        (status = 410, description = "The URL expired"),
+        (status = 413, description = "Over the declared size"),
+        (status = 415, description = "Not the declared Content-Type"),
+    )
+)]
+pub async fn put_object(
+    State(state): State<Arc<Runtime>>,
+    Path((id, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> ApiResult<StatusCode> {
+    let (parts, body) = request.into_parts();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let checked = match put_query(query.as_deref().unwrap_or("")) {
+        Ok(query) => direct::accept_put(&state, &id, &name, &query, content_type).await.map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    let grant = match checked.and_then(|grant| Ok((grant, slot(&state)?))) {
+        Ok(granted) => granted,
+        Err(e) => {
+            drain(body.into_data_stream()).await;
+            return Err(e);
+        }
+    };
+    let bytes = receive(body, grant.0.max_bytes, state.config.request_timeout()).await?;
+    direct::store(&state, &grant.0, bytes).await?;
+    Ok(StatusCode::OK)
+}
+
+#[utoipa::path(
+    post, operation_id = "direct_post", path = "/api/v1/direct", tag = "uploads",
+    request_body(description = "multipart/form-data: the form's fields (key, Content-Type, policy, x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature), then `file`", content((String = "multipart/form-data"))),
+    responses(
+        (status = 204, description = "Stored: now complete the upload"),
+        (status = 403, description = "signature_mismatch (tampered or foreign policy), or forbidden (a field breaks the policy)"),
+        (status = 410, description = "The policy expired"),
+        (status = 413, description = "Outside the policy's content-length-range"),
+    )
+)]
+pub async fn post_object(State(state): State<Arc<Runtime>>, request: Request) -> ApiResult<StatusCode> {
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("send multipart/form-data: {e}")))?;
+    let mut fields = BTreeMap::new();
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name != "file" {
+            if fields.len() >= 32 {
+                return Err(ApiError::bad_request("the form has too many fields"));
+            }
+            let value = read_field(&mut field, 64 * 1024).await?;
+            fields.insert(name, String::from_utf8_lossy(&value).into_owned());
+            continue;
+        }
+        // The policy is checked before any byte of the file is read.
+        let grant = match direct::accept_post(&state, &fields).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                drain_field(&mut field).await;
+                return Err(e.into());
+            }
+        };
+        let _slot = slot(&state)?;
+        let bytes = read_field(&mut field, grant.max_bytes).await?;
+        direct::store(&state, &grant, bytes).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(ApiError::bad_request("the form has no file field (it comes last, after the policy's fields)"))
+}
+
+fn put_query(query: &str) -> ApiResult<direct::PutQuery> {
+    let pairs: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let value = match k.as_ref() {
+                "X-Amz-Expires" | "X-Pictor-Max-Bytes" => {
+                    v.parse::<u64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)
+                }
+                _ => serde_json::Value::String(v.into_owned()),
+            };
+            (k.into_owned(), value)
+        })
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(pairs))
+        .map_err(|e| ApiError::bad_request(format!("the presigned URL's query is malformed: {e}")))
+}
+
+fn slot(state: &Runtime) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    state.upload_slots.clone().try_acquire_owned().map_err(|_| {
+        let mut busy = ApiError::overloaded();
+        busy.detail = "too many uploads are being received (limits.concurrent_uploads); retry shortly".into();
+        busy
+    })
+}
+
+fn too_large(sent: u64, max: u64) -> ApiError {
+    ApiError::new(
+        Code::PayloadTooLarge,
+        format!(
+            "the file is over the {max} bytes declared ({sent} or more sent): start a new upload with its real size"
+        ),
+    )
+}
+
+/// How much more of a refused body is read and dropped, and for how long:
+/// closing a socket with unread data resets it, and the client would lose
+/// the answer. Past either bound the connection is cut anyway.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads a body of at most `max` bytes; one that stalls for `idle` is cut.
+async fn receive(body: Body, max: u64, idle: Duration) -> ApiResult<Bytes> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = BytesMut::new();
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(data))) => {
+                let seen = (buffer.len() + data.len()) as u64;
+                if seen > max {
+                    drain(stream).await;
+                    return Err(too_large(seen, max));
+                }
+                buffer.extend_from_slice(&data);
+            }
+            Ok(None) => return Ok(buffer.freeze()),
+            Ok(Some(Err(e))) => return Err(ApiError::bad_request(format!("reading the body failed: {e}"))),
+            Err(_) => {
+                return Err(
+                    ApiError::bad_request("the body stalled: send it again").with_status(StatusCode::REQUEST_TIMEOUT)
+                );
+            }
+        }
+    }
+}
+
+async fn read_field(field: &mut axum::extract::multipart::Field<'_>, max: u64) -> ApiResult<Bytes> {
+    let mut buffer = BytesMut::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if (buffer.len() + chunk.len()) as u64 > max {
+            let seen = (buffer.len() + chunk.len()) as u64;
+            drain_field(field).await;
+            return Err(too_large(seen, max));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}
+
+/// Reads and drops what is left of a refused body (see [`DRAIN_BYTES`]).
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let drain = async {
+        let mut drained = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            drained += chunk.len();
+            if drained > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+}
+
+/// Reads and drops what is left of a refused field (see [`DRAIN_BYTES`]).
+async fn drain_field(field: &mut axum::extract::multipart::Field<'_>) {
+    let drain = async {
+        let mut drained = 0;
+        while let Ok(Some(chunk)) = field.chunk().await {
+            drained += chunk.len();
+            if drained > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::bad_request(format!("invalid multipart body: {}", e.body_text()))
+}
