@@ -241,52 +241,14 @@ pub fn amz_date(ms: i64) -> (String, String) {
 
 /// Unix ms as `2026-12-03T06:30:00.000Z`.
 pub fn iso8601(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem / 60 % 60, rem % 60, ms.rem_euclid(1000))
+    let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// `2026-12-03T06:30:00.000Z` (milliseconds optional) as Unix ms.
 pub fn parse_iso8601(text: &str) -> Option<i64> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (date.next()??, date.next()??, date.next()??);
-    let (time, millis) = match time.split_once('.') {
-        Some((time, fraction)) => (time, format!("{fraction:0<3}")[..3].parse::<i64>().ok()?),
-        None => (time, 0),
-    };
-    let mut time = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (h, min, s) = (time.next()??, time.next()??, time.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || s > 60 {
-        return None;
-    }
-    Some(((days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + s) * 1000) + millis)
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// And back: days since 1970-01-01.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    text.strip_suffix('Z')?;
+    Some(chrono::DateTime::parse_from_rfc3339(text).ok()?.timestamp_millis())
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use pictor_jobs::Runtime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::http::{DRAIN_BYTES, DRAIN_TIME, drain};
 use super::images::ImageView;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::PathId;
@@ -336,12 +337,6 @@ fn too_large(sent: u64, max: u64) -> ApiError {
     )
 }
 
-/// How much more of a refused body is read and dropped, and for how long:
-/// closing a socket with unread data resets it, and the client would lose
-/// the answer. Past either bound the connection is cut anyway.
-const DRAIN_BYTES: usize = 4 << 20;
-const DRAIN_TIME: Duration = Duration::from_secs(2);
-
 /// Reads a body of at most `max` bytes; one that stalls for `idle` is cut.
 async fn receive(body: Body, max: u64, idle: Duration) -> ApiResult<Bytes> {
     let mut stream = body.into_data_stream();
@@ -378,20 +373,6 @@ async fn read_field(field: &mut axum::extract::multipart::Field<'_>, max: u64) -
         buffer.extend_from_slice(&chunk);
     }
     Ok(buffer.freeze())
-}
-
-/// Reads and drops what is left of a refused body (see [`DRAIN_BYTES`]).
-async fn drain(mut stream: axum::body::BodyDataStream) {
-    let drain = async {
-        let mut drained = 0;
-        while let Some(Ok(chunk)) = stream.next().await {
-            drained += chunk.len();
-            if drained > DRAIN_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
 
 /// Reads and drops what is left of a refused field (see [`DRAIN_BYTES`]).

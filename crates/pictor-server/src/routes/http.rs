@@ -47,10 +47,16 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult
 /// How much more of a refused body is read and dropped, and for how long:
 /// closing a socket with unread data resets it, and the client would lose
 /// the 413. Past either bound the connection is cut anyway.
-const DRAIN_BYTES: usize = 4 << 20;
-const DRAIN_TIME: Duration = Duration::from_secs(2);
+pub(crate) const DRAIN_BYTES: usize = 4 << 20;
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-async fn refuse(mut stream: BodyDataStream, limit: u64) -> ApiError {
+async fn refuse(stream: BodyDataStream, limit: u64) -> ApiError {
+    drain(stream).await;
+    too_large(limit)
+}
+
+/// Reads and drops what is left of a refused body (see [`DRAIN_BYTES`]).
+pub(crate) async fn drain(mut stream: BodyDataStream) {
     let drain = async {
         let mut drained = 0;
         while let Some(Ok(chunk)) = stream.next().await {
@@ -61,7 +67,6 @@ async fn refuse(mut stream: BodyDataStream, limit: u64) -> ApiError {
         }
     };
     let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-    too_large(limit)
 }
 
 pub fn too_large(limit: u64) -> ApiError {
