@@ -45,6 +45,7 @@ pub use images::{Area, ImageFacts, ImageFilter, ImageRecord, ImageState, Page};
 pub use jobs::{Job, NewJob, Outbox, QueueStats};
 pub use keys::{ApiKeyRecord, ApiKeySummary};
 pub use oidc::{NewIdentity, OidcLogin};
+pub use places::WORLD_CELL;
 pub use places::{Cell, Cluster};
 pub use shares::{NewShare, ShareAccess, ShareRecord, ShareSummary};
 pub use tiers::{ArchiveCandidates, BlobTier};

@@ -26,20 +26,28 @@ pub struct Cell {
     pub col: i64,
 }
 
+/// The side of the whole-world map's cells in microdegrees (15 degrees):
+/// migration 0013 indexes the photos by these cells.
+pub const WORLD_CELL: i64 = 15_000_000;
+
 impl Db {
     /// The owner's placed photos that `filter` keeps, grouped in cells of
     /// `cell` microdegrees (at least 1).
     pub async fn clusters(&self, owner: Option<&str>, filter: &ImageFilter, cell: i64) -> Result<Vec<Cluster>> {
-        let (conditions, args) = filter.conditions(3);
+        let (conditions, args) = filter.conditions(2);
         let owned = owned(owner);
+        // The cell size is written out (a number, not a parameter) so that
+        // the world's cells match the index on them (migration 0013).
+        let cell = cell.max(1);
+        let (row, col) = (format!("(latitude_e6 + 90000000) / {cell}"), format!("(longitude_e6 + 180000000) / {cell}"));
         let sql = format!(
-            "SELECT (latitude_e6 + 90000000) / $2 AS row, (longitude_e6 + 180000000) / $2 AS col, COUNT(*) AS count,
+            "SELECT {row} AS row, {col} AS col, COUNT(*) AS count,
                     CAST(AVG(latitude_e6) AS DOUBLE PRECISION) / 1000000.0 AS latitude,
                     CAST(AVG(longitude_e6) AS DOUBLE PRECISION) / 1000000.0 AS longitude, MAX(id) AS sample
              FROM images WHERE {owned} AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL{conditions}
-             GROUP BY (latitude_e6 + 90000000) / $2, (longitude_e6 + 180000000) / $2"
+             GROUP BY {row}, {col}"
         );
-        let query = sqlx::query_as(&sql).bind(owner).bind(cell.max(1));
+        let query = sqlx::query_as(&sql).bind(owner);
         Ok(bind_all(query, &args).fetch_all(&self.pool).await?)
     }
 

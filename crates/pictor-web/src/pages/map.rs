@@ -233,6 +233,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_world_uses_the_indexed_cells() {
+        assert_eq!(View::WORLD.cell(), pictor_db::WORLD_CELL);
+    }
+
+    #[test]
     fn views_parse_clamp_and_zoom() {
         assert_eq!(View::parse("-100,-200,100,200"), Some(View::WORLD));
         assert_eq!(View::parse("10,10,5,20"), None);
