@@ -47,15 +47,32 @@ pub struct ArchiveSettings {
 #[derive(Clone)]
 pub(crate) enum Archive {
     /// A second folder; `blobs/ab/<sha256>` inside it.
-    Local(Arc<LocalFileSystem>),
+    Local(Arc<LocalArchive>),
     /// `archive/ab/<sha256>` in the same bucket, in a cold class.
     S3 { raw: Arc<RawS3>, storage_class: String },
 }
 
 impl Archive {
     pub(crate) fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        Ok(Self::Local(Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true))))
+        Ok(Self::Local(Arc::new(LocalArchive { dir: dir.to_path_buf(), fs: std::sync::OnceLock::new() })))
+    }
+}
+
+/// The archive folder of a local store, made on first use: a process that
+/// never archives (`pictor workflow run`, say) leaves no folder behind.
+pub(crate) struct LocalArchive {
+    dir: std::path::PathBuf,
+    fs: std::sync::OnceLock<LocalFileSystem>,
+}
+
+impl LocalArchive {
+    fn store(&self) -> Result<&LocalFileSystem> {
+        if let Some(fs) = self.fs.get() {
+            return Ok(fs);
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let fs = LocalFileSystem::new_with_prefix(&self.dir)?.with_automatic_cleanup(true);
+        Ok(self.fs.get_or_init(|| fs))
     }
 }
 
@@ -91,7 +108,7 @@ impl BlobStore {
         let bytes = self.get(&Self::blob_path(sha256)).await?;
         let path = self.archive_path(sha256);
         match &self.archive {
-            Archive::Local(fs) => put_fsynced(fs, &path, bytes).await,
+            Archive::Local(local) => put_fsynced(local.store()?, &path, bytes).await,
             Archive::S3 { storage_class, .. } => {
                 let attributes = Attributes::from_iter([(Attribute::StorageClass, storage_class.clone())]);
                 let options = PutOptions { attributes, ..Default::default() };
@@ -105,7 +122,7 @@ impl BlobStore {
     pub async fn has_archived_blob(&self, sha256: &str) -> Result<bool> {
         let path = self.archive_path(sha256);
         let found = match &self.archive {
-            Archive::Local(fs) => fs.head(&path).await,
+            Archive::Local(local) => local.store()?.head(&path).await,
             // A HEAD works on archived objects, whatever their class.
             Archive::S3 { .. } => self.inner.head(&path).await,
         };
@@ -126,7 +143,7 @@ impl BlobStore {
     pub(crate) async fn delete_archived_blob(&self, sha256: &str) -> Result<()> {
         let path = self.archive_path(sha256);
         match &self.archive {
-            Archive::Local(fs) => ignore_missing(fs.delete(&path).await),
+            Archive::Local(local) => ignore_missing(local.store()?.delete(&path).await),
             Archive::S3 { .. } => ignore_missing(self.inner.delete(&path).await),
         }
     }
@@ -163,7 +180,9 @@ impl BlobStore {
     pub async fn copy_archived_to_hot(&self, sha256: &str) -> Result<()> {
         let path = self.archive_path(sha256);
         let bytes: Bytes = match &self.archive {
-            Archive::Local(fs) => fs.get(&path).await.map_err(|e| not_found_or(e, &path))?.bytes().await?,
+            Archive::Local(local) => {
+                local.store()?.get(&path).await.map_err(|e| not_found_or(e, &path))?.bytes().await?
+            }
             Archive::S3 { .. } => self.get(&path).await?,
         };
         self.put_blob(sha256, bytes).await
