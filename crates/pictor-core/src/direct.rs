@@ -438,7 +438,7 @@ pub async fn accept_put(
     {
         return Err(signature_mismatch("URL's"));
     }
-    let signed = parse_amz_date(&query.date).ok_or_else(|| signature_mismatch("URL's"))?;
+    let signed = presign::parse_amz_date(&query.date).ok_or_else(|| signature_mismatch("URL's"))?;
     let expires = signed.saturating_add((query.expires as i64).saturating_mul(1000));
     if expires <= now_ms() {
         return Err(Error::new(
@@ -519,23 +519,6 @@ fn wrong_type(sent: &str, declared: &str) -> Error {
         ErrorKind::UnsupportedFormat,
         format!("the file was sent as {sent:?}, not the {declared:?} declared: send it with its declared Content-Type"),
     )
-}
-
-/// `20261203T063000Z` as Unix ms.
-fn parse_amz_date(text: &str) -> Option<i64> {
-    if text.len() != 16 || !text.is_ascii() {
-        return None;
-    }
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &text[0..4],
-        &text[4..6],
-        &text[6..8],
-        &text[9..11],
-        &text[11..13],
-        &text[13..15]
-    );
-    presign::parse_iso8601(&iso)
 }
 
 /// A completed upload: its image, and an earlier image of the caller's
@@ -720,8 +703,8 @@ mod tests {
         assert_eq!(canonical_type("Image/JPEG; charset=x"), "image/jpeg");
         assert_eq!(canonical_type("image/heif"), "image/heic");
         assert!(content_types().any(|t| t == "image/webp"));
-        assert_eq!(parse_amz_date("20261203T063000Z"), Some(1_796_279_400_000));
-        assert_eq!(parse_amz_date("2026-12-03"), None);
+        assert_eq!(presign::parse_amz_date("20261203T063000Z"), Some(1_796_279_400_000));
+        assert_eq!(presign::parse_amz_date("2026-12-03"), None);
     }
 
     #[test]

@@ -231,12 +231,19 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// The `x-amz-date` form: `20261203T063000Z`.
+const AMZ_DATE: &str = "%Y%m%dT%H%M%SZ";
+
 /// `(20261203T063000Z, 20261203)`: the `x-amz-date` form of Unix ms, and its day.
 pub fn amz_date(ms: i64) -> (String, String) {
-    let iso = iso8601(ms);
-    let basic: String = iso[..19].chars().filter(|c| *c != '-' && *c != ':').collect::<String>() + "Z";
+    let basic = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format(AMZ_DATE).to_string();
     let day = basic[..8].to_string();
     (basic, day)
+}
+
+/// `20261203T063000Z` as Unix ms.
+pub fn parse_amz_date(text: &str) -> Option<i64> {
+    Some(chrono::NaiveDateTime::parse_from_str(text, AMZ_DATE).ok()?.and_utc().timestamp_millis())
 }
 
 /// Unix ms as `2026-12-03T06:30:00.000Z`.
@@ -280,6 +287,8 @@ mod tests {
         assert_eq!(parse_iso8601("2026-12-03T06:30:00.123Z"), Some(NOW));
         assert_eq!(parse_iso8601("2026-12-03T06:30:00Z"), Some(NOW - 123));
         assert_eq!(amz_date(NOW), ("20261203T063000Z".to_string(), "20261203".to_string()));
+        assert_eq!(parse_amz_date("20261203T063000Z"), Some(NOW - 123));
+        assert!(parse_amz_date("20261303T063000Z").is_none() && parse_amz_date("20261203T0630Z").is_none());
         assert_eq!(parse_iso8601("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_iso8601("2024-02-29T23:59:59.5Z"), Some(1_709_251_199_500));
         assert!(parse_iso8601("2026-13-03T06:30:00Z").is_none() && parse_iso8601("yesterday").is_none());

@@ -13,22 +13,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
 use pictor_core::auth::Principal;
 use pictor_core::direct::{self, FileRequest, Form, Target, Ticket};
 use pictor_jobs::Runtime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::http::{DRAIN_BYTES, DRAIN_TIME, drain};
+use super::http::{DRAIN_BYTES, DRAIN_TIME, drain, read_within};
 use super::images::ImageView;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::PathId;
@@ -257,7 +254,8 @@ pub async fn put_object(
             return Err(e);
         }
     };
-    let bytes = receive(body, grant.0.max_bytes, state.config.request_timeout()).await?;
+    let (max, idle) = (grant.0.max_bytes, state.config.request_timeout());
+    let bytes = read_within(body.into_data_stream(), 0, max, Some(idle), |sent| too_large(sent, max)).await?;
     direct::store(&state, &grant.0, bytes).await?;
     Ok(StatusCode::OK)
 }
@@ -335,31 +333,6 @@ fn too_large(sent: u64, max: u64) -> ApiError {
             "the file is over the {max} bytes declared ({sent} or more sent): start a new upload with its real size"
         ),
     )
-}
-
-/// Reads a body of at most `max` bytes; one that stalls for `idle` is cut.
-async fn receive(body: Body, max: u64, idle: Duration) -> ApiResult<Bytes> {
-    let mut stream = body.into_data_stream();
-    let mut buffer = BytesMut::new();
-    loop {
-        match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(Ok(data))) => {
-                let seen = (buffer.len() + data.len()) as u64;
-                if seen > max {
-                    drain(stream).await;
-                    return Err(too_large(seen, max));
-                }
-                buffer.extend_from_slice(&data);
-            }
-            Ok(None) => return Ok(buffer.freeze()),
-            Ok(Some(Err(e))) => return Err(ApiError::bad_request(format!("reading the body failed: {e}"))),
-            Err(_) => {
-                return Err(
-                    ApiError::bad_request("the body stalled: send it again").with_status(StatusCode::REQUEST_TIMEOUT)
-                );
-            }
-        }
-    }
 }
 
 async fn read_field(field: &mut axum::extract::multipart::Field<'_>, max: u64) -> ApiResult<Bytes> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{Bytes, BytesMut};
@@ -29,19 +29,40 @@ pub fn page_limit(limit: Option<i64>, default: i64) -> ApiResult<i64> {
 /// Reads a body, refusing it with 413 as soon as it passes `limit` bytes.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Bytes> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let mut stream = body.into_data_stream();
+    let stream = body.into_data_stream();
     if declared.is_some_and(|n| n > limit) {
         return Err(refuse(stream, limit).await);
     }
-    let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0).min(limit) as usize);
-    while let Some(chunk) = stream.next().await {
+    read_within(stream, declared.unwrap_or(0), limit, None, |_| too_large(limit)).await
+}
+
+/// Reads `stream` (room for `capacity` bytes made first) up to `limit`
+/// bytes; past it, drains the rest and answers `over(bytes seen)`. With
+/// `idle`, a body that sends nothing for that long is cut with 408.
+pub(crate) async fn read_within(
+    mut stream: BodyDataStream,
+    capacity: u64,
+    limit: u64,
+    idle: Option<Duration>,
+    over: impl FnOnce(u64) -> ApiError,
+) -> ApiResult<Bytes> {
+    let mut buffer = BytesMut::with_capacity(capacity.min(limit) as usize);
+    loop {
+        let next = match idle {
+            Some(idle) => tokio::time::timeout(idle, stream.next()).await.map_err(|_| {
+                ApiError::bad_request("the body stalled: send it again").with_status(StatusCode::REQUEST_TIMEOUT)
+            })?,
+            None => stream.next().await,
+        };
+        let Some(chunk) = next else { return Ok(buffer.freeze()) };
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the request body failed: {e}")))?;
-        if (buffer.len() + chunk.len()) as u64 > limit {
-            return Err(refuse(stream, limit).await);
+        let seen = (buffer.len() + chunk.len()) as u64;
+        if seen > limit {
+            drain(stream).await;
+            return Err(over(seen));
         }
         buffer.extend_from_slice(&chunk);
     }
-    Ok(buffer.freeze())
 }
 
 /// How much more of a refused body is read and dropped, and for how long:
