@@ -212,13 +212,13 @@ fn map(view: &View, clusters: &[Cluster], cell: i64) -> Markup {
                 rect.sea x=(world.west) y=(-world.north) width="360" height="180" {}
                 image href=(assets::url(assets::WORLD)) x="-180" y="-90" width="360" height="180" preserveAspectRatio="none" {}
                 @for cluster in clusters {
-                    @let radius = width * (0.012 + 0.005 * (cluster.count as f64).ln());
+                    @let (radius, font) = dot(cluster.count, width, cell);
                     @let zoom = view.of_cell(cluster.row, cluster.col, cell);
                     @let words = if cluster.count == 1 { "1 photo".to_string() } else { format!("{} photos", cluster.count) };
                     a.cluster href=(format!("/map?bbox={}", encode(&zoom.bbox())))
                         aria-label=(format!("{words} near {}", place(cluster.latitude, cluster.longitude))) {
                         circle cx=(degrees(cluster.longitude)) cy=(degrees(-cluster.latitude)) r=(degrees(radius)) {}
-                        text x=(degrees(cluster.longitude)) y=(degrees(-cluster.latitude)) font-size=(degrees(radius))
+                        text x=(degrees(cluster.longitude)) y=(degrees(-cluster.latitude)) font-size=(degrees(font))
                             text-anchor="middle" dominant-baseline="central" aria-hidden="true" { (cluster.count) }
                     }
                 }
@@ -228,9 +228,28 @@ fn map(view: &View, clusters: &[Cluster], cell: i64) -> Markup {
     }
 }
 
+/// A dot's radius and its number's size, in degrees: growing with the
+/// count, but never wider than its cell (so dense views do not pile up),
+/// and the number shrunk to fit inside however many digits it has.
+fn dot(count: i64, view_width: f64, cell: i64) -> (f64, f64) {
+    let radius = (view_width * (0.012 + 0.005 * (count.max(1) as f64).ln())).min(0.45 * cell as f64 / 1e6);
+    let digits = count.max(1).to_string().len().max(2) as f64;
+    (radius, radius * 1.8 / digits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dots_stay_inside_their_cells_and_numbers_inside_their_dots() {
+        let cell = View::WORLD.cell();
+        let (small, small_font) = dot(1, 360.0, cell);
+        let (large, large_font) = dot(40_000, 360.0, cell);
+        assert!(small < large && large <= 0.45 * 15.0, "{small} {large}");
+        assert!((small_font - small * 0.9).abs() < 1e-9);
+        assert!(large_font * 5.0 * 0.6 < 2.0 * large, "five digits fit the dot's width");
+    }
 
     #[test]
     fn the_world_uses_the_indexed_cells() {
