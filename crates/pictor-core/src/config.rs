@@ -43,6 +43,7 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub vision: VisionConfig,
     pub tiers: TiersConfig,
+    pub bundles: BundlesConfig,
     pub lifecycle: LifecycleConfig,
     pub direct: DirectConfig,
 }
@@ -162,6 +163,27 @@ impl Default for DirectConfig {
     }
 }
 
+/// Download bundles: zips of an owner's originals by label.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BundlesConfig {
+    /// Seconds a ready bundle's link stays valid; then the janitor deletes
+    /// the zip and its record, and the link answers 410.
+    pub link_secs: u64,
+    /// The most images one bundle may hold.
+    pub max_images: u64,
+    /// Archived originals restored at once for one bundle.
+    pub restore_parallel: usize,
+    /// Size of each part a zip is written to the store in (MiB; S3 needs 5+).
+    pub part_mib: usize,
+}
+
+impl Default for BundlesConfig {
+    fn default() -> Self {
+        Self { link_secs: 86_400, max_images: 10_000, restore_parallel: 8, part_mib: 8 }
+    }
+}
+
 /// One named workflow: its definition and the event kinds that start it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -169,7 +191,7 @@ pub struct WorkflowSpec {
     /// Event kinds that start an execution (see `EventKind`).
     pub on: Vec<String>,
     /// A JSON or YAML file in Amazon States Language; empty means the
-    /// built-in default workflow.
+    /// built-in default workflow (`builtin:bundles`: the bundles' one).
     pub definition: String,
     /// Binds Task `Resource` strings to built-in tasks.
     pub resource_map: BTreeMap<String, String>,
@@ -177,6 +199,10 @@ pub struct WorkflowSpec {
 
 /// The name of the workflow that `[workflow]` configures.
 pub const IMAGE_PROCESSING: &str = "image-processing";
+/// The name of the download bundles' workflow (on `bundle.requested`).
+pub const BUNDLES_WORKFLOW: &str = "bundles";
+/// The `definition` that names the built-in bundles workflow.
+pub const BUILTIN_BUNDLES: &str = "builtin:bundles";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -497,6 +523,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             vision: VisionConfig::default(),
             tiers: TiersConfig::default(),
+            bundles: BundlesConfig::default(),
             lifecycle: LifecycleConfig::default(),
             direct: DirectConfig::default(),
         }
@@ -662,6 +689,13 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "HMAC key for the direct-upload URLs the server serves itself on a local store; empty = a random key in DATA_DIR/direct-upload.key",
     ),
     (
+        "bundles.link_secs",
+        "Seconds a download bundle's link stays valid; then the zip is deleted and the link answers 410",
+    ),
+    ("bundles.max_images", "The most images one download bundle may hold"),
+    ("bundles.restore_parallel", "Archived originals restored at once for one bundle"),
+    ("bundles.part_mib", "Size (MiB) of each part a bundle's zip is written to the store in; S3 needs 5 or more"),
+    (
         "direct.public_url",
         "Base URL of the server in those URLs, e.g. https://photos.example; empty = from the request's Host (and X-Forwarded-Proto)",
     ),
@@ -738,6 +772,14 @@ impl Config {
             self.log.format
         );
         anyhow::ensure!(self.limits.max_upload_bytes > 0, "limits.max_upload_bytes must be above 0");
+        anyhow::ensure!(
+            self.bundles.link_secs > 0 && self.bundles.max_images > 0 && self.bundles.restore_parallel > 0,
+            "bundles.link_secs, bundles.max_images and bundles.restore_parallel must be above 0"
+        );
+        anyhow::ensure!(
+            (1..=4096).contains(&self.bundles.part_mib),
+            "bundles.part_mib must be between 1 and 4096 (S3 needs parts of 5 MiB or more)"
+        );
         for (name, value) in [
             ("upload_chunk_bytes", self.limits.upload_chunk_bytes),
             ("upload_expiry_secs", self.limits.upload_expiry_secs),
@@ -806,6 +848,11 @@ impl Config {
             on: vec![crate::domain::EventKind::ImageCreated.as_str().to_string()],
             definition: self.workflow.definition.clone(),
             resource_map: self.workflow.resource_map.clone(),
+        });
+        specs.entry(BUNDLES_WORKFLOW.to_string()).or_insert_with(|| WorkflowSpec {
+            on: vec![crate::domain::EventKind::BundleRequested.as_str().to_string()],
+            definition: BUILTIN_BUNDLES.to_string(),
+            resource_map: BTreeMap::new(),
         });
         specs
     }

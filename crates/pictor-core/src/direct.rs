@@ -97,6 +97,14 @@ impl DirectKey {
         Ok(std::str::from_utf8(self.bytes()?).unwrap_or_default())
     }
 
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of
+    /// `purpose`), so that one secret serves each use without reuse.
+    pub fn derive(&self, purpose: &str) -> Result<[u8; 32]> {
+        let mut mac = self.mac()?;
+        mac.update(purpose.as_bytes());
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     fn mac(&self) -> Result<Hmac<Sha256>> {
         Ok(Hmac::new_from_slice(self.bytes()?).expect("HMAC takes any key length"))
     }

@@ -194,6 +194,13 @@ wire_enum!(
         ExecutionStarted = "execution.started",
         ExecutionStep = "execution.step",
         ApiKeyCreated = "api_key.created",
+        /// A download bundle was asked for (its workflow starts).
+        BundleRequested = "bundle.requested",
+        /// A bundle's progress: restoring n/m, zipping n/m.
+        BundleProgress = "bundle.progress",
+        /// A bundle's zip is ready, and linked.
+        BundleReady = "bundle.ready",
+        BundleFailed = "bundle.failed",
     }
 );
 
@@ -210,6 +217,8 @@ wire_enum!(
         ArchiveBlob = "blob.archive",
         /// Bring one archived original back hot, polling until it is.
         RestoreBlob = "blob.restore",
+        /// Send a bundle's link to the address its owner left (sealed).
+        NotifyBundle = "bundle.notify",
     }
 );
 
@@ -224,6 +233,9 @@ impl EventKind {
         Self::ImageDeleted,
         Self::ModerationApproved,
         Self::ModerationRejected,
+        Self::BundleProgress,
+        Self::BundleReady,
+        Self::BundleFailed,
     ];
 }
 

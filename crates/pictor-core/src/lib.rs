@@ -43,6 +43,7 @@ pub mod accounts;
 pub mod admin;
 pub mod albums;
 pub mod auth;
+pub mod bundles;
 pub mod cache;
 pub mod config;
 pub mod direct;
@@ -205,6 +206,7 @@ impl AppState {
                 resumable::sweep_expired(&self).await;
                 tiers::expire_restored(&self).await;
                 direct::sweep_expired(&self, pictor_db::now_ms()).await;
+                bundles::expire(&self, pictor_db::now_ms()).await;
             }
         }
     }

@@ -12,6 +12,7 @@
 mod accounts;
 mod albums;
 mod blobs;
+mod bundles;
 mod columns;
 mod derivatives;
 mod direct;
@@ -37,6 +38,7 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::{SessionRecord, UserRecord, UserSummary};
 pub use albums::AlbumRecord;
 pub use blobs::NewBlob;
+pub use bundles::{BundleCandidate, BundleItem, BundleOutcome, BundleRecord, Flag};
 pub use derivatives::DerivativeRef;
 pub use direct::DirectUploadRecord;
 pub use events::{Audience, Event};

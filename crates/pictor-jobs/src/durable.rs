@@ -8,8 +8,14 @@
 //! - history events are stored under their keys with `ON CONFLICT DO
 //!   NOTHING`, so a replay adds only what is new;
 //! - a sleep's deadline is journalled on first sight, so a resumed Wait
-//!   waits only for what is left.
+//!   waits only for what is left;
+//! - a sleep of [`SUSPEND_AT`] or more while no task is running suspends
+//!   the execution instead of holding its worker: the host reports the
+//!   wake-up time through [`Suspend`], the job ends with a retry at that
+//!   time, and the execution resumes from the journal then. A bundle
+//!   waiting hours for an archive restore holds no worker meanwhile.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pictor_core::AppState;
@@ -32,10 +38,44 @@ pub fn context(execution: &ExecutionRecord) -> ExecutionContext {
     }
 }
 
+/// Sleeps at least this long suspend the execution (when no task runs).
+pub const SUSPEND_AT: Duration = Duration::from_secs(1);
+
 /// Side effects for the interpreter, journalled in the database.
 pub struct DurableHost<'a> {
     pub state: &'a AppState,
     pub execution: &'a ExecutionRecord,
+    pub suspend: Suspend,
+}
+
+/// How a host asks its job to suspend the execution until a time.
+#[derive(Default)]
+pub struct Suspend {
+    /// Tasks running now (in any Parallel or Map branch).
+    running: AtomicUsize,
+    /// The earliest wake-up asked for, Unix ms.
+    until: tokio::sync::watch::Sender<Option<i64>>,
+}
+
+impl Suspend {
+    /// Resolves with the wake-up time (Unix ms) once a sleep asks to
+    /// suspend; the execution's future is then dropped (everything it did
+    /// is journalled) and run again from the journal at that time.
+    pub async fn requested(&self) -> i64 {
+        let mut until = self.until.subscribe();
+        let asked = until.wait_for(Option::is_some).await.map(|v| v.unwrap_or_default());
+        asked.unwrap_or_default()
+    }
+
+    fn request(&self, wake_at: i64) {
+        self.until.send_if_modified(|until| {
+            let earlier = until.is_none_or(|u| wake_at < u);
+            if earlier {
+                *until = Some(wake_at);
+            }
+            earlier
+        });
+    }
 }
 
 impl Host for DurableHost<'_> {
@@ -49,7 +89,9 @@ impl Host for DurableHost<'_> {
         }
         let env =
             TaskEnv { state: self.state, execution: &self.execution.id, image: self.execution.image_id.as_deref() };
+        self.suspend.running.fetch_add(1, Ordering::SeqCst);
         let result = tasks::run(&env, &call).await;
+        self.suspend.running.fetch_sub(1, Ordering::SeqCst);
         let (ok, value) = match &result {
             Ok(v) => (true, v.clone()),
             Err(e) => (false, json!({ "error": e.error, "cause": e.cause })),
@@ -83,8 +125,20 @@ impl Host for DurableHost<'_> {
             Ok((_, value)) => value.as_i64().unwrap_or(wake_at),
             Err(_) => wake_at,
         };
-        let left = u64::try_from(wake_at - now_ms()).unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(left)).await;
+        let left = Duration::from_millis(u64::try_from(wake_at - now_ms()).unwrap_or(0));
+        // Suspended here before: the queue held the job until the wake-up
+        // (or a test brought it forward on purpose), so the sleep is over.
+        let suspended = format!("suspended:{key}");
+        if let Ok(Some(_)) = self.state.db.journal_entry(&self.execution.id, &suspended).await {
+            return;
+        }
+        if left >= SUSPEND_AT && self.suspend.running.load(Ordering::SeqCst) == 0 {
+            if self.state.db.journal(&self.execution.id, &suspended, true, &json!(wake_at)).await.is_ok() {
+                self.suspend.request(wake_at);
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(left).await;
     }
 }
 

@@ -23,6 +23,8 @@ use crate::{Job, RunExecution};
 
 /// The default workflow, shipped with Pictor.
 pub const DEFAULT_DEFINITION: &str = include_str!("default_workflow.json");
+/// The download bundles' workflow, shipped with Pictor.
+pub const BUNDLE_DEFINITION: &str = include_str!("bundle_workflow.json");
 
 /// One named workflow, validated at start.
 pub struct Workflow {
@@ -45,6 +47,8 @@ impl Workflow {
         let resources = resources(&spec.resource_map)?;
         let (name, text) = if spec.definition.is_empty() {
             ("default".to_string(), DEFAULT_DEFINITION.to_string())
+        } else if spec.definition == pictor_core::config::BUILTIN_BUNDLES {
+            ("bundles".to_string(), BUNDLE_DEFINITION.to_string())
         } else {
             let path = std::path::Path::new(&spec.definition);
             let text = std::fs::read_to_string(path).with_context(|| {

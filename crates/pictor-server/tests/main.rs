@@ -7,6 +7,7 @@ mod common;
 
 mod api;
 mod auth;
+mod bundles;
 mod corpus;
 mod direct;
 mod oidc;

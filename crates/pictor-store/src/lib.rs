@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt as _, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer as _;
@@ -251,6 +251,45 @@ impl BlobStore {
         Ok(keys.len())
     }
 
+    /// A writer for the object `key` that sends it to the store in parts
+    /// of `part_bytes` (a multipart upload on S3), never holding more than
+    /// a few parts in memory. Call [`ObjectWriter::finish`] to commit it.
+    pub fn object_writer(&self, key: &str, part_bytes: usize) -> Result<ObjectWriter> {
+        let path = staging_path(key)?;
+        let inner = object_store::buffered::BufWriter::with_capacity(self.inner.clone(), path.clone(), part_bytes)
+            .with_max_concurrency(2);
+        Ok(ObjectWriter { inner, path, local: self.local.clone() })
+    }
+
+    /// The object `key`'s size in bytes.
+    pub async fn object_size(&self, key: &str) -> Result<u64> {
+        let path = staging_path(key)?;
+        Ok(self.inner.head(&path).await.map_err(|e| not_found_or(e, &path))?.size)
+    }
+
+    /// The object `key`'s size and its bytes as a stream (of `range`, when
+    /// given), for serving large objects without reading them whole.
+    pub async fn object_stream(&self, key: &str, range: Option<Range<u64>>) -> Result<(u64, ByteStream)> {
+        let path = staging_path(key)?;
+        self.stream(&path, range).await
+    }
+
+    /// A blob's size and its bytes as a stream; [`StoreError::Archived`]
+    /// when only the archive tier holds it.
+    pub async fn blob_stream(&self, sha256: &str) -> Result<(u64, ByteStream)> {
+        match self.stream(&Self::blob_path(sha256), None).await {
+            Err(missing @ StoreError::NotFound(_)) => Err(self.missing_or_archived(sha256, missing).await),
+            other => other,
+        }
+    }
+
+    async fn stream(&self, path: &Path, range: Option<Range<u64>>) -> Result<(u64, ByteStream)> {
+        let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+        let result = self.inner.get_opts(path, options).await.map_err(|e| not_found_or(e, path))?;
+        let size = result.meta.size;
+        Ok((size, result.into_stream().map_err(StoreError::from).boxed()))
+    }
+
     /// The size of every object under `prefix`, by key.
     pub async fn object_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         let prefix = staging_path(prefix)?;
@@ -321,6 +360,62 @@ impl BlobStore {
                 Ok(())
             }
         }
+    }
+}
+
+/// A stream of an object's bytes.
+pub type ByteStream = futures::stream::BoxStream<'static, Result<Bytes>>;
+
+/// An object being written in parts ([`BlobStore::object_writer`]): a
+/// `tokio::io::AsyncWrite`. Nothing is visible under its key until
+/// [`finish`](Self::finish); dropping it unfinished leaves nothing behind
+/// on a local folder (S3 expires abandoned multipart uploads by its own
+/// lifecycle rules; [`abort`](Self::abort) cleans up at once).
+pub struct ObjectWriter {
+    inner: object_store::buffered::BufWriter,
+    path: Path,
+    local: Option<Arc<LocalFileSystem>>,
+}
+
+impl ObjectWriter {
+    /// Commits the object; durable when this returns.
+    pub async fn finish(mut self) -> Result<()> {
+        use tokio::io::AsyncWriteExt as _;
+        self.inner.shutdown().await?;
+        if let Some(local) = &self.local {
+            let file = local.path_to_filesystem(&self.path)?;
+            tokio::task::spawn_blocking(move || fsync_file_and_dir(&file)).await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+
+    /// Gives the object up: the parts written so far are discarded.
+    pub async fn abort(&mut self) -> Result<()> {
+        Ok(self.inner.abort().await?)
+    }
+}
+
+impl tokio::io::AsyncWrite for ObjectWriter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -35,7 +35,7 @@ impl Job for RestoreBlob {
 
 /// Asks for a restore of the archived original `sha256` and queues the job
 /// that completes it (once per restore in progress). Returns its state.
-pub async fn request(rt: &Runtime, sha256: &str) -> pictor_core::Result<TierState> {
+pub async fn request(rt: &pictor_core::AppState, sha256: &str) -> pictor_core::Result<TierState> {
     let (state, first_look) = tiers::request_restore(rt, sha256).await?;
     if matches!(state.restore.as_deref(), Some("requested" | "restoring")) {
         let job = RestoreBlob { sha256: sha256.to_string() };

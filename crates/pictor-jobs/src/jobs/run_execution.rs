@@ -2,7 +2,9 @@
 //!
 //! Resuming is simply running the execution again: the job is claimed again
 //! when a dead worker's lease lapses, and [`crate::durable::DurableHost`]
-//! answers the finished steps from the journal.
+//! answers the finished steps from the journal. A long sleep (a Wait, a
+//! Retry's interval) suspends the same way on purpose: the job retries at
+//! the wake-up time instead of holding its worker.
 //!
 //! Whatever the definition, the image follows its execution: if no task
 //! settled it (`pictor:webhook`, `pictor:reject`), the end of the execution
@@ -10,6 +12,7 @@
 //! `image.failed`, carrying the error), in the transaction that ends it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use pictor_core::domain::JobKind;
 use pictor_core::domain::{EventKind, ImageStatus};
@@ -45,8 +48,15 @@ impl Job for RunExecution {
                 return finish(rt, &execution, End::failed("States.Runtime", &cause)).await;
             }
         };
-        let host = DurableHost { state: &rt.state, execution: &execution };
-        let outcome = pictor_workflow::execute(&definition, execution.input.clone(), context(&execution), &host).await;
+        let host = DurableHost { state: &rt.state, execution: &execution, suspend: Default::default() };
+        let run = pictor_workflow::execute(&definition, execution.input.clone(), context(&execution), &host);
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            wake_at = host.suspend.requested() => {
+                let wait = Duration::from_millis(u64::try_from(wake_at - pictor_db::now_ms()).unwrap_or(0));
+                return Outcome::RetryIn(wait, format!("suspended: sleeping until {}", pictor_db::rfc3339_ms(wake_at)));
+            }
+        };
         let status = match outcome.status {
             Status::Succeeded => "SUCCEEDED",
             Status::Failed => "FAILED",

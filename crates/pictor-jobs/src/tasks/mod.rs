@@ -14,6 +14,7 @@
 //! - `pictor.InvalidInput`: the task's input lacks what it needs;
 //! - `pictor.Unavailable`: the database or store failed (worth retrying).
 
+mod bundle;
 mod detect_faces;
 mod detect_labels;
 mod detect_text;
@@ -70,6 +71,10 @@ builtin_tasks![
     detect_text::DetectText,
     notify::Webhook,
     notify::Reject,
+    bundle::Resolve,
+    bundle::Restore,
+    bundle::Zip,
+    bundle::Failed,
 ];
 
 /// What a task runs for: the execution, and its image if it has one.

@@ -168,7 +168,7 @@ pub async fn create(state: &Arc<Runtime>, principal: Principal, request: Request
 
 /// The server's URL as clients reach it: `direct.public_url`, else from
 /// the request's `Host` (and `X-Forwarded-Proto`).
-fn public_url(state: &Runtime, headers: &HeaderMap) -> String {
+pub(crate) fn public_url(state: &Runtime, headers: &HeaderMap) -> String {
     if !state.config.direct.public_url.is_empty() {
         return state.config.direct.public_url.trim_end_matches('/').to_string();
     }

@@ -8,6 +8,8 @@
 //! - `executions`: workflow executions, their history, reprocessing.
 //! - `events`: the live event feed (server-sent events).
 //! - `albums`: albums and the photos in them.
+//! - `bundles`: download bundles (a zip of photos by label, linked for a
+//!   day) and their zips.
 //! - `shares`: share links (the owner's API) and the images behind one,
 //!   for guests (`/s/{token}/img/…`, `/s/{token}/original/…`).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
@@ -15,6 +17,7 @@
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
 pub(crate) mod albums;
+pub(crate) mod bundles;
 pub(crate) mod direct;
 pub(crate) mod events;
 pub(crate) mod executions;
@@ -52,6 +55,9 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/img/{id}/original", get(images::original))
         .route("/api/v1/img/{id}/restore", post(images::restore))
         .route("/api/v1/uploads/{id}/complete", post(direct::complete))
+        .route("/api/v1/bundles", get(bundles::list).post(bundles::create))
+        .route("/api/v1/bundles/{id}", get(bundles::get))
+        .route("/api/v1/bundles/{id}/zip", get(bundles::zip))
         .route("/api/v1/img/{id}/executions", get(executions::for_image))
         .route("/api/v1/img/{id}/reprocess", axum::routing::post(executions::reprocess))
         .route("/api/v1/img/{id}/labels", get(vision::of_image))

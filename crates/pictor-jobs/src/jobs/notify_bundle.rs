@@ -1,0 +1,134 @@
+//! `bundle.notify`: sends a bundle's link to the address its owner left,
+//! once the bundle is ready (or says it failed).
+//!
+//! The address is personal data, so it lives only here: sealed in this
+//! job's payload, queued with the bundle in one transaction ([`request`]).
+//! The job waits (retrying every [`WAIT`]) until the bundle's workflow
+//! settles it, which wakes the job at once; then it sends one message and
+//! ends, and its row, the only place the address was, is deleted. A job
+//! that cannot send gives up after [`MAX_CLAIMS`] tries and ends the same
+//! way, never kept as `dead` with the address in it. Nothing personal is
+//! logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pictor_core::AppState;
+use pictor_core::auth::Principal;
+use pictor_core::bundles::{self, BundleSpec, Channel};
+use pictor_core::domain::JobKind;
+use pictor_db::BundleRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::{Job, Outcome, Runtime, backoff};
+
+/// How long a notification waits before looking at its bundle again, if
+/// nothing wakes it.
+const WAIT: Duration = Duration::from_secs(60);
+/// Sending attempts (claims while the bundle is settled) before giving up.
+const MAX_CLAIMS: i64 = 12;
+
+/// Sends bundle `bundle`'s outcome to `to` (sealed).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NotifyBundle {
+    pub bundle: String,
+    /// The recipient, sealed with the server's key.
+    pub to: String,
+}
+
+impl Job for NotifyBundle {
+    const KIND: JobKind = JobKind::NotifyBundle;
+
+    async fn run(self, rt: &Arc<Runtime>, claims: i64) -> Outcome {
+        let bundle = match rt.db.get_bundle(&self.bundle).await {
+            Ok(Some(bundle)) => bundle,
+            Ok(None) => return Outcome::Done,
+            Err(e) => return Outcome::RetryIn(backoff(claims), e.to_string()),
+        };
+        if !matches!(bundle.state.as_str(), "ready" | "failed") {
+            return Outcome::RetryIn(WAIT, format!("bundle {} is {}", bundle.id, bundle.state));
+        }
+        match send(rt, &bundle, &self.to).await {
+            Ok(()) => {
+                tracing::info!(bundle = bundle.id, channel = bundle.channel, "bundle notification sent");
+                Outcome::Done
+            }
+            Err(e) if claims < MAX_CLAIMS => Outcome::RetryIn(backoff(claims), e.detail),
+            Err(e) => {
+                tracing::warn!(bundle = bundle.id, channel = bundle.channel, error = %e.detail,
+                    "giving up on a bundle notification; the address is erased");
+                Outcome::Done
+            }
+        }
+    }
+}
+
+/// The dedupe key of a bundle's notification job (what its workflow wakes).
+pub fn dedupe_key(bundle: &str) -> String {
+    format!("{}:{bundle}", JobKind::NotifyBundle.as_str())
+}
+
+/// Where a bundle's link goes, as its owner gave it.
+#[derive(Clone, PartialEq)]
+pub enum Notify {
+    Email(String),
+    Sms(String),
+    /// Only the `bundle.ready` event, to the owner's webhooks.
+    Webhook,
+}
+
+impl std::fmt::Debug for Notify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Email(_) => "Email(<redacted>)",
+            Self::Sms(_) => "Sms(<redacted>)",
+            Self::Webhook => "Webhook",
+        })
+    }
+}
+
+/// Records a bundle for `principal` with `labels` (all, or any) and, for an
+/// address, the job that sends its link there. Links point at `link_base`.
+pub async fn request(
+    state: &AppState,
+    principal: &Principal,
+    labels: &[String],
+    match_all: bool,
+    notify: Notify,
+    link_base: &str,
+) -> pictor_core::Result<BundleRecord> {
+    let channel = match notify {
+        Notify::Email(_) => Channel::Email,
+        Notify::Sms(_) => Channel::Sms,
+        Notify::Webhook => Channel::Webhook,
+    };
+    let spec = BundleSpec::new(labels, match_all, channel, link_base)?;
+    let sealed = seal(state, &notify)?;
+    let job = |id: &str| sealed.map(|to| NotifyBundle { bundle: id.to_string(), to }.queued(Some(dedupe_key(id))));
+    let bundle = bundles::create(state, principal, spec, job).await?;
+    Ok(bundle)
+}
+
+/// The recipient sealed for the job's payload; none for webhooks.
+fn seal(_state: &AppState, notify: &Notify) -> pictor_core::Result<Option<String>> {
+    match notify {
+        Notify::Webhook => Ok(None),
+        Notify::Email(_) | Notify::Sms(_) => Err(pictor_core::Error::bad_request(
+            "this server sends no email or SMS yet: ask for {\"notify\": {\"webhook\": true}}",
+        )),
+    }
+}
+
+/// Sends the bundle's outcome to the sealed recipient.
+async fn send(_rt: &Runtime, _bundle: &BundleRecord, _to: &str) -> pictor_core::Result<()> {
+    Err(pictor_core::Error::internal("sending is not configured"))
+}
+
+/// Wakes a bundle's notification (its workflow settled the bundle).
+pub async fn wake(state: &AppState, bundle: &str) {
+    match state.db.wake_job(&dedupe_key(bundle)).await {
+        Ok(true) => state.job_signal.notify_waiters(),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(bundle, error = %e, "waking a bundle notification failed; it looks again soon"),
+    }
+}

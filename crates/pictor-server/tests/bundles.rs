@@ -1,0 +1,181 @@
+//! Download bundles end to end, black-box over HTTP: photos labelled and
+//! moved to the archive tier; a bundle by labels restores them (the local
+//! store's 2-second delay, skipped by `settle`), streams them into a zip
+//! and links it; the zip holds every original byte for byte under unique,
+//! safe names, as Stored entries with their dates; the restored copies are
+//! gone afterwards and the label counts never moved; only the owner or
+//! the signed link reads it, and once the janitor has run the link
+//! answers 410.
+
+use crate::common;
+
+use std::io::Read as _;
+
+use common::*;
+use pictor_core::auth::create_api_key;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_photos_bundle_into_a_linked_zip() {
+    let Some(app) = TestApp::spawn(Backend::Local, configure).await else { return };
+    let ann = create_api_key(&app.state.db, "ann", "upload read", None).await.unwrap().secret;
+    let bob = create_api_key(&app.state.db, "bob", "upload read", None).await.unwrap().secret;
+
+    let photos = [("lake.jpg", jpeg(40, 30)), ("LAKE.JPG", jpeg(41, 30)), ("../../evil.jpg", jpeg(42, 30))];
+    let mut ids = Vec::new();
+    for (name, bytes) in &photos {
+        ids.push(upload_named(&app, &ann, name, bytes.clone()).await);
+    }
+    let forest = upload_named(&app, &ann, "forest.jpg", jpeg(43, 30)).await;
+    let bobs = upload_named(&app, &bob, "bob.jpg", jpeg(44, 30)).await;
+    app.drain().await;
+    label(&app, &ids[0], &["mountain", "lake"]).await;
+    label(&app, &ids[1], &["lake"]).await;
+    label(&app, &ids[2], &["mountain"]).await;
+    label(&app, &forest, &["forest"]).await;
+    label(&app, &bobs, &["mountain"]).await;
+    assert!(pictor_jobs::jobs::archive_blob::sweep(&app.state).await.unwrap() >= 4);
+    app.drain().await;
+    let counts = get_json(&app, &ann, "/api/v1/labels").await;
+    for id in &ids {
+        assert_problem(get(&app, &ann, &format!("/api/v1/img/{id}/original")).await, 409, "image_archived").await;
+    }
+
+    // Asked for; another user cannot see it.
+    let body = json!({"labels": ["mountain", "lake"], "match": "any", "notify": {"webhook": true}});
+    let accepted = post_json(&app, &ann, "/api/v1/bundles", &body).await;
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_string();
+    let bundle: Value = accepted.json().await.unwrap();
+    assert_eq!((bundle["state"].as_str(), bundle["channel"].as_str()), (Some("requested"), Some("webhook")));
+    assert_eq!(location, format!("/api/v1/bundles/{}", bundle["id"].as_str().unwrap()));
+    assert_problem(get(&app, &bob, &location).await, 404, "not_found").await;
+    assert_problem(get(&app, &bob, &format!("{location}/zip")).await, 404, "not_found").await;
+
+    // The workflow restores (through the 2-second delay), zips and links.
+    let waits = app.settle().await;
+    assert!(!waits.is_empty(), "the restores waited for the archive");
+    let ready = get_json(&app, &ann, &location).await;
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert_eq!(ready["progress"], json!({"total": 3, "restored": 3, "zipped": 3}));
+    let link = ready["links"]["download"].as_str().expect("a download link").to_string();
+    assert!(link.starts_with("http://") && link.contains("sig="), "{link}");
+
+    // Anyone with the link gets the zip: every original, byte for byte.
+    let zip = app.client.get(&link).send().await.unwrap();
+    assert_eq!(zip.status(), 200);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    assert!(zip.headers()["content-disposition"].to_str().unwrap().contains("pictor-mountain-lake-"));
+    let zip = zip.bytes().await.unwrap();
+    assert_eq!(zip.len() as i64, ready["bytes"].as_i64().unwrap());
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
+        assert!(entry.last_modified().is_some_and(|d| d.year() >= 2025), "a real date");
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        let (_, original) = &photos[i];
+        let name = entry.name().unwrap().to_string();
+        assert_eq!(&bytes, original, "entry {name} byte for byte");
+        names.push(name);
+    }
+    assert_eq!(names, ["lake.jpg", "LAKE (2).JPG", "evil.jpg"], "unique, safe names, in upload order");
+
+    // A range resumes a download; a forged link is refused.
+    let ranged = app.client.get(&link).header("range", "bytes=0-3").send().await.unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.unwrap(), &zip[..4]);
+    let forged = link.replace("sig=", "sig=AAAA");
+    assert_problem(app.client.get(&forged).send().await.unwrap(), 403, "forbidden").await;
+    assert_eq!(get(&app, &ann, &format!("{location}/zip")).await.status(), 200, "the owner needs no link");
+
+    // The restored copies were temporary; the originals stay archived;
+    // label counts never moved.
+    for id in &ids {
+        assert_problem(get(&app, &ann, &format!("/api/v1/img/{id}/original")).await, 409, "image_archived").await;
+    }
+    assert_eq!(get_json(&app, &ann, "/api/v1/labels").await, counts);
+    let kinds: Vec<String> = app
+        .state
+        .db
+        .events_for(bundle["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.kind, e.payload.get("phase").and_then(Value::as_str).unwrap_or_default()))
+        .collect();
+    for expected in ["bundle.requested ", "bundle.progress restoring", "bundle.progress zipping", "bundle.ready "] {
+        assert!(kinds.iter().any(|k| k == expected), "{expected:?} in {kinds:?}");
+    }
+
+    // A day later the janitor deletes the zip and the record: 410.
+    pictor_core::bundles::expire(&app.state, pictor_db::now_ms() + 25 * 3600 * 1000).await;
+    assert_problem(app.client.get(&link).send().await.unwrap(), 410, "gone").await;
+    assert_problem(get(&app, &ann, &location).await, 404, "not_found").await;
+    assert!(app.state.store.list_objects("bundles").await.unwrap().is_empty(), "no zip left");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_and_empty_bundles_fail() {
+    let Some(app) = TestApp::spawn(Backend::Local, configure).await else { return };
+    let ann = create_api_key(&app.state.db, "ann", "upload read", None).await.unwrap().secret;
+    for body in [
+        json!({"labels": [], "notify": {"webhook": true}}),
+        json!({"labels": ["lake"], "notify": {}}),
+        json!({"labels": ["lake"], "notify": {"webhook": true, "email": "a@example.com"}}),
+        json!({"labels": ["lake"], "match": "most", "notify": {"webhook": true}}),
+        json!({"labels": ["lake"], "notify": {"webhook": true}, "extra": 1}),
+    ] {
+        assert_problem(post_json(&app, &ann, "/api/v1/bundles", &body).await, 400, "invalid_request").await;
+    }
+
+    let body = json!({"labels": ["nothing-has-this"], "notify": {"webhook": true}});
+    let bundle: Value = post_json(&app, &ann, "/api/v1/bundles", &body).await.json().await.unwrap();
+    app.settle().await;
+    let failed = get_json(&app, &ann, &format!("/api/v1/bundles/{}", bundle["id"].as_str().unwrap())).await;
+    assert_eq!(failed["state"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("no photo carries"), "{failed}");
+    let listed = get_json(&app, &ann, "/api/v1/bundles").await;
+    assert_eq!(listed[0]["id"], bundle["id"]);
+    app.shutdown().await;
+}
+
+fn configure(config: &mut pictor_server::Config) {
+    config.lifecycle.archive_originals = pictor_core::config::ArchiveRule::Labelled;
+    config.tiers.restore_delay_secs = 2;
+    config.workflow.thumbnail_sizes = vec![64];
+}
+
+async fn label(app: &TestApp, id: &str, names: &[&str]) {
+    let labels: Vec<pictor_db::ImageLabel> = names
+        .iter()
+        .map(|name| pictor_db::ImageLabel { name: name.to_string(), confidence: 0.9, direct: true, parents: vec![] })
+        .collect();
+    app.state.db.set_image_labels(id, &labels).await.unwrap();
+}
+
+async fn upload_named(app: &TestApp, key: &str, name: &str, bytes: Vec<u8>) -> String {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str("image/jpeg").unwrap();
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let response = app.client.post(app.url("/api/v1/img")).bearer_auth(key).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["images"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).bearer_auth(key).send().await.unwrap()
+}
+
+async fn post_json(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client.post(app.url(path)).bearer_auth(key).json(body).send().await.unwrap()
+}
+
+async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
+    let response = get(app, key, path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.unwrap()
+}
