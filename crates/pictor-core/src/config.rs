@@ -1155,6 +1155,46 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail error, as in the tests above
+    fn notification_settings_name_the_fix() {
+        let fails = |email: EmailConfig, sms: SmsConfig| {
+            Config { email, sms, ..Config::default() }.validate().unwrap_err().to_string()
+        };
+        let email = |smtp_url: &str| EmailConfig { smtp_url: smtp_url.into(), ..EmailConfig::default() };
+        let ok = SmsConfig::default();
+        for good in ["", "smtp://127.0.0.1:2525", "smtps://user:p%40ss@mail.example.com", "smtp://[::1]:25"] {
+            Config { email: email(good), ..Config::default() }.validate().unwrap();
+        }
+        assert!(fails(email("mail.example.com:587"), ok.clone()).contains("email.smtp_url"));
+        assert!(fails(email("http://mail.example.com"), ok.clone()).contains("smtp://"));
+        assert!(fails(email("smtp://h:25?tls=required"), ok.clone()).contains("email.starttls"));
+        let err = fails(email("smtp://user:hunter2@h:25?tls=x"), ok.clone());
+        assert!(!err.contains("hunter2"), "the password is hidden: {err}");
+        let starttls = EmailConfig { starttls: "yes".into(), ..email("smtp://h") };
+        assert!(fails(starttls, ok.clone()).contains("required"));
+        let from = EmailConfig { from: "Pictor".into(), ..EmailConfig::default() };
+        assert!(fails(from, ok.clone()).contains("email.from"));
+        let sms = |url: &str, secret: &str| SmsConfig { url: url.into(), secret: secret.into(), timeout_secs: 5 };
+        let secret = crate::webhook_signing::new_secret();
+        Config { sms: sms("https://sms.example/send", &secret), ..Config::default() }.validate().unwrap();
+        assert!(fails(EmailConfig::default(), sms("sms.example", &secret)).contains("sms.url"));
+        assert!(fails(EmailConfig::default(), sms("https://sms.example", "")).contains("sms.secret is empty"));
+        assert!(fails(EmailConfig::default(), sms("https://sms.example", "hunter2")).contains("sms.secret"));
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICTOR_EMAIL__SMTP_URL", "smtp://127.0.0.1:2525");
+            jail.set_env("PICTOR_EMAIL__STARTTLS", "opportunistic");
+            jail.set_env("PICTOR_TEST_SMTP_URL", "ignored");
+            let c = Config::load(Sources { env: true, ..Default::default() }).unwrap();
+            assert!(c.email.enabled() && !c.sms.enabled());
+            assert_eq!(
+                (c.email.smtp_url.as_str(), c.email.starttls.as_str()),
+                ("smtp://127.0.0.1:2525", "opportunistic")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn defaults_fill_database_and_store() {
         let c = Config { data_dir: "/d".into(), ..Config::default() };
         assert_eq!(c.database_url(), "sqlite:///d/pictor.db");

@@ -165,7 +165,7 @@ fn smtp_error(e: lettre::transport::smtp::Error) -> Error {
     let detail = format!("sending the email through email.smtp_url failed: {text}");
     if e.is_permanent() {
         Error::new(ErrorKind::UpstreamFailed, detail)
-    } else if e.is_tls() {
+    } else if e.is_tls() || text.contains("certificate") {
         let hint = " (a self-signed or private relay's certificate goes in email.ca_file)";
         Error::new(ErrorKind::UpstreamFailed, format!("{detail}{hint}")).with_retry_after(RETRY_AFTER_SECS)
     } else {
