@@ -794,7 +794,7 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ),
     (
         "email.smtp_url",
-        "SMTP relay for notifications: smtp://[USER:PASS@]HOST[:PORT] (STARTTLS per email.starttls; port 587, 25 when off) or smtps://HOST[:PORT] (TLS at once; port 465); empty = no email",
+        "SMTP relay for notifications: smtp://[USER:PASS@]HOST[:PORT][/EHLO-NAME] (STARTTLS per email.starttls; port 587, 25 when off) or smtps://… (TLS at once; port 465); empty = no email",
     ),
     ("email.from", "Sender of notification emails: \"Name <address>\" or a bare address"),
     (

@@ -4,7 +4,9 @@
 //! - `smtp://HOST[:PORT]` upgrades with STARTTLS as `email.starttls` says
 //!   (`required`: a relay that does not offer it is refused;
 //!   `opportunistic`; `off`: plain text); `smtps://` is TLS from the start.
-//!   User and password in the URL authenticate (after TLS).
+//!   User and password in the URL authenticate (after TLS); a path names
+//!   the client in `EHLO` (`smtp://relay:587/photos.example`; by default
+//!   `[127.0.0.1]`).
 //! - [`Mailer::new`] reads the configuration and the CA file only: it
 //!   connects to nothing, so a relay that is down does not stop the server
 //!   from starting. Each [`Mailer::send`] opens a connection, sends one
