@@ -22,6 +22,13 @@
 #     does not, for the storage-tier tests:
 #       PICTOR_TEST_MOTO_URL=s3://pictor-moto?endpoint=...&access_key_id=...
 #     (optional, like the OIDC provider: the tier tests on S3 say SKIPPED)
+#   - an SMTP server (PyPI aiosmtpd, .ci/smtp_server.py) that requires
+#     STARTTLS, with a certificate made at start by a CA of its own, and
+#     writes each message it is given to a Maildir:
+#       PICTOR_TEST_SMTP_URL=smtp://127.0.0.1:PORT
+#       PICTOR_TEST_SMTP_MAILDIR=DIR (messages in DIR/new)
+#       PICTOR_TEST_SMTP_CA=FILE (the CA's PEM, for email.ca_file)
+#     (optional, like the OIDC provider: the mail tests say SKIPPED)
 # and registers an EXIT trap (pictor_services_stop) that stops them all and
 # deletes their data. A caller that needs its own EXIT trap must call
 # pictor_services_stop from it. Installs what is missing (apt-get, cargo
@@ -39,6 +46,7 @@ PICTOR_S3_REGION=us-east-1
 PICTOR_OIDC_MOCK_VERSION=0.3.4
 PICTOR_MOTO_VERSION=5.2.5
 PICTOR_MOTO_BUCKET=pictor-moto
+PICTOR_AIOSMTPD_VERSION=1.4.6
 # This file's folder (it is sourced from anywhere).
 _svc_ci_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Seconds to wait for each service to answer.
@@ -211,8 +219,38 @@ _svc_moto_answers() {
   [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/") != 000 ]]
 }
 
-# --- SMTP ----------------------------------------------------------------------
-# (A throw-away SMTP server for the mail tests comes with its issue.)
+# --- SMTP (aiosmtpd) ----------------------------------------------------------
+
+_svc_aiosmtpd_installed() {
+  [[ $(python3 -c 'import importlib.metadata as m; print(m.version("aiosmtpd"))' 2>/dev/null) == "$PICTOR_AIOSMTPD_VERSION" ]]
+}
+
+_svc_start_smtp() {
+  local dir=$PICTOR_SERVICES_DIR/smtp port
+  if ! _svc_aiosmtpd_installed; then
+    _svc_log "installing aiosmtpd $PICTOR_AIOSMTPD_VERSION (pip)"
+    python3 -m pip install --quiet "aiosmtpd==$PICTOR_AIOSMTPD_VERSION" >&2 || return 1
+  fi
+  command -v openssl >/dev/null || { _svc_log "smtp: no openssl command to make its certificate"; return 1; }
+  port=$(_svc_free_port) || return 1
+  mkdir -p "$dir" || return 1
+  python3 "$_svc_ci_dir/smtp_server.py" "$port" "$dir" </dev/null >"$dir/server.log" 2>&1 &
+  PICTOR_SERVICES_SMTP_PID=$!
+  _svc_wait "aiosmtpd on 127.0.0.1:$port" _svc_smtp_answers "$port" ||
+    { cat "$dir/server.log" >&2; return 1; }
+  export PICTOR_TEST_SMTP_URL=smtp://127.0.0.1:$port
+  export PICTOR_TEST_SMTP_MAILDIR=$dir/maildir PICTOR_TEST_SMTP_CA=$dir/ca.pem
+  _svc_log "aiosmtpd $PICTOR_AIOSMTPD_VERSION on 127.0.0.1:$port (STARTTLS required), mail in $dir/maildir/new"
+}
+
+# Answers when the process lives, its CA is written and it greets with 220.
+_svc_smtp_answers() {
+  kill -0 "$PICTOR_SERVICES_SMTP_PID" 2>/dev/null || return 125
+  [[ -s $PICTOR_SERVICES_DIR/smtp/ca.pem ]] || return 1
+  python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)
+sys.exit(0 if s.recv(3) == b"220" else 1)' "$1"
+}
 
 # --- browser -------------------------------------------------------------------
 # (Headless Chromium for the UI tests comes with its issue.)
@@ -222,6 +260,11 @@ _svc_moto_answers() {
 # Stops everything started above and deletes the data. Safe to call twice,
 # and under `set -e` (it runs from the EXIT trap: no step may stop it early).
 pictor_services_stop() {
+  if [[ -n ${PICTOR_SERVICES_SMTP_PID:-} ]]; then
+    kill "$PICTOR_SERVICES_SMTP_PID" 2>/dev/null || true
+    wait "$PICTOR_SERVICES_SMTP_PID" 2>/dev/null || true
+    PICTOR_SERVICES_SMTP_PID=
+  fi
   if [[ -n ${PICTOR_SERVICES_MOTO_PID:-} ]]; then
     kill "$PICTOR_SERVICES_MOTO_PID" 2>/dev/null || true
     wait "$PICTOR_SERVICES_MOTO_PID" 2>/dev/null || true
@@ -263,6 +306,7 @@ _svc_start_all() {
   _svc_start_s3 || { _svc_log "s3s-fs failed to start"; return 1; }
   _svc_start_oidc || _svc_log "oidc-provider-mock failed to start: the OIDC tests will say SKIPPED"
   _svc_start_moto || _svc_log "moto failed to start: the storage-tier tests on S3 will say SKIPPED"
+  _svc_start_smtp || _svc_log "aiosmtpd failed to start: the mail tests will say SKIPPED"
 }
 
 _svc_start_all || { pictor_services_stop; return 1 2>/dev/null || exit 1; }

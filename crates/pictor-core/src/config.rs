@@ -46,6 +46,8 @@ pub struct Config {
     pub bundles: BundlesConfig,
     pub lifecycle: LifecycleConfig,
     pub direct: DirectConfig,
+    pub email: EmailConfig,
+    pub sms: SmsConfig,
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -149,8 +151,11 @@ impl From<ArchiveRule> for String {
 pub struct DirectConfig {
     /// Seconds a presigned URL or form stays valid.
     pub expiry_secs: u64,
-    /// HMAC key for the URLs and forms the server itself serves on a local
-    /// store; empty: a random key kept in `DATA_DIR/direct-upload.key`.
+    /// The server's key ([`crate::server_key`]): HMAC key for the URLs and
+    /// forms the server itself serves on a local store, and the root of the
+    /// key that seals personal data in job payloads. Empty: a random key
+    /// kept in `DATA_DIR/server.key`; a cluster must set it, the same on
+    /// every node.
     pub secret: String,
     /// The server's public base URL in those (`https://photos.example`);
     /// empty: from the request's Host (and X-Forwarded-Proto).
@@ -181,6 +186,126 @@ pub struct BundlesConfig {
 impl Default for BundlesConfig {
     fn default() -> Self {
         Self { link_secs: 86_400, max_images: 10_000, restore_parallel: 8, part_mib: 8 }
+    }
+}
+
+/// Notifications by email: an SMTP relay ([`crate::notify::mail`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EmailConfig {
+    /// `smtp://[user:pass@]host[:port]` (STARTTLS per `starttls`) or
+    /// `smtps://…` (TLS from the start); empty: no email.
+    pub smtp_url: String,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// STARTTLS on `smtp://`: `required`, `opportunistic` or `off`.
+    pub starttls: String,
+    /// A PEM file of extra root certificates to trust (a relay with a
+    /// private CA or a self-signed certificate); empty: none.
+    pub ca_file: String,
+    /// Seconds one SMTP command may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            from: "Pictor <pictor@localhost>".into(),
+            starttls: "required".into(),
+            ca_file: String::new(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl EmailConfig {
+    /// Whether email is configured.
+    pub fn enabled(&self) -> bool {
+        !self.smtp_url.trim().is_empty()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            matches!(self.starttls.as_str(), "required" | "opportunistic" | "off"),
+            "email.starttls must be \"required\", \"opportunistic\" or \"off\", not {:?}",
+            self.starttls
+        );
+        anyhow::ensure!(self.timeout_secs > 0, "email.timeout_secs must be above 0");
+        self.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            anyhow::anyhow!(
+                "email.from {:?} is not an address ({e}): use \"Name <name@example.com>\" or a bare address",
+                self.from
+            )
+        })?;
+        if !self.enabled() {
+            return Ok(());
+        }
+        let shown = crate::redact(&self.smtp_url);
+        let url = url::Url::parse(self.smtp_url.trim()).map_err(|e| {
+            anyhow::anyhow!("email.smtp_url {shown:?} is not a URL ({e}): use smtp://HOST:PORT or smtps://HOST:PORT")
+        })?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "smtp" | "smtps"),
+            "email.smtp_url {shown:?} must start with smtp:// (STARTTLS, see email.starttls) or smtps:// (TLS at once)"
+        );
+        anyhow::ensure!(
+            url.host_str().is_some_and(|h| !h.is_empty()),
+            "email.smtp_url {shown:?} names no host: use smtp://HOST:PORT"
+        );
+        anyhow::ensure!(
+            !url.query_pairs().any(|(k, _)| k == "tls"),
+            "email.smtp_url {shown:?} has a tls= parameter: set email.starttls (required, opportunistic, off) instead"
+        );
+        Ok(())
+    }
+}
+
+impl SmsConfig {
+    /// Whether an SMS gateway is configured.
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.timeout_secs > 0, "sms.timeout_secs must be above 0");
+        if !self.enabled() {
+            return Ok(());
+        }
+        let shown = crate::redact(&self.url);
+        let url = url::Url::parse(self.url.trim())
+            .map_err(|e| anyhow::anyhow!("sms.url {shown:?} is not a URL ({e}): use https://HOST/PATH"))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+            "sms.url {shown:?} must be an http(s) URL: use https://HOST/PATH"
+        );
+        anyhow::ensure!(
+            !self.secret.is_empty(),
+            "sms.secret is empty: the gateway checks each request's signature with it; \
+             set whsec_ + base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32)), the same on both sides"
+        );
+        crate::webhook_signing::secret_key(&self.secret).map_err(|e| anyhow::anyhow!("sms.secret: {e}"))?;
+        Ok(())
+    }
+}
+
+/// Notifications by SMS: an HTTP gateway that takes signed JSON
+/// ([`crate::notify::sms`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SmsConfig {
+    /// The gateway's URL (`https://…`); empty: no SMS.
+    pub url: String,
+    /// The Standard Webhooks secret (`whsec_` + base64) each request is
+    /// signed with.
+    pub secret: String,
+    /// Seconds one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self { url: String::new(), secret: String::new(), timeout_secs: 15 }
     }
 }
 
@@ -526,6 +651,8 @@ impl Default for Config {
             bundles: BundlesConfig::default(),
             lifecycle: LifecycleConfig::default(),
             direct: DirectConfig::default(),
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -686,7 +813,7 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("direct.expiry_secs", "Seconds a direct upload's presigned URL or POST form stays valid (at most 7 days)"),
     (
         "direct.secret",
-        "HMAC key for the direct-upload URLs the server serves itself on a local store; empty = a random key in DATA_DIR/direct-upload.key",
+        "The server's key: signs the direct-upload URLs it serves itself on a local store, and seals personal data (notification addresses) in job payloads; empty = a random key in DATA_DIR/server.key, so a cluster must set it, the same on every node",
     ),
     (
         "bundles.link_secs",
@@ -699,6 +826,23 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "direct.public_url",
         "Base URL of the server in those URLs, e.g. https://photos.example; empty = from the request's Host (and X-Forwarded-Proto)",
     ),
+    (
+        "email.smtp_url",
+        "SMTP relay for notifications: smtp://[USER:PASS@]HOST[:PORT][/EHLO-NAME] (STARTTLS per email.starttls; port 587, 25 when off) or smtps://… (TLS at once; port 465); empty = no email",
+    ),
+    ("email.from", "Sender of notification emails: \"Name <address>\" or a bare address"),
+    (
+        "email.starttls",
+        "STARTTLS on smtp:// URLs: required (refuse a relay without it), opportunistic (plain text if the relay lacks it), off",
+    ),
+    ("email.ca_file", "PEM file of extra root certificates for the relay (private CA, self-signed); empty = none"),
+    ("email.timeout_secs", "Seconds one SMTP command may take"),
+    (
+        "sms.url",
+        "SMS gateway: each text is POSTed as JSON {\"to\": \"+E.164\", \"text\": …}, signed like webhooks; empty = no SMS",
+    ),
+    ("sms.secret", "Standard Webhooks secret (whsec_ + base64 of 24-64 bytes) the gateway checks each request with"),
+    ("sms.timeout_secs", "Seconds one request to the SMS gateway may take"),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -724,7 +868,15 @@ impl Config {
             // `PICTOR_TEST_*` belong to the test suite, not to the service.
             figment = figment.merge(
                 Env::prefixed("PICTOR_")
-                    .ignore(&["test_database_url", "test_s3_url", "test_oidc_issuer", "test_moto_url"])
+                    .ignore(&[
+                        "test_database_url",
+                        "test_s3_url",
+                        "test_oidc_issuer",
+                        "test_moto_url",
+                        "test_smtp_url",
+                        "test_smtp_maildir",
+                        "test_smtp_ca",
+                    ])
                     .split("__"),
             );
         }
@@ -807,6 +959,8 @@ impl Config {
             "direct.public_url must be an http(s) URL, not {:?}",
             self.direct.public_url
         );
+        self.email.validate()?;
+        self.sms.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),
@@ -1045,6 +1199,46 @@ mod tests {
         });
         let c = Config { data_dir: "/d".into(), ..Config::default() };
         assert_eq!(c.archive_dir(), PathBuf::from("/d/archive"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail error, as in the tests above
+    fn notification_settings_name_the_fix() {
+        let fails = |email: EmailConfig, sms: SmsConfig| {
+            Config { email, sms, ..Config::default() }.validate().unwrap_err().to_string()
+        };
+        let email = |smtp_url: &str| EmailConfig { smtp_url: smtp_url.into(), ..EmailConfig::default() };
+        let ok = SmsConfig::default();
+        for good in ["", "smtp://127.0.0.1:2525", "smtps://user:p%40ss@mail.example.com", "smtp://[::1]:25"] {
+            Config { email: email(good), ..Config::default() }.validate().unwrap();
+        }
+        assert!(fails(email("mail.example.com:587"), ok.clone()).contains("email.smtp_url"));
+        assert!(fails(email("http://mail.example.com"), ok.clone()).contains("smtp://"));
+        assert!(fails(email("smtp://h:25?tls=required"), ok.clone()).contains("email.starttls"));
+        let err = fails(email("smtp://user:hunter2@h:25?tls=x"), ok.clone());
+        assert!(!err.contains("hunter2"), "the password is hidden: {err}");
+        let starttls = EmailConfig { starttls: "yes".into(), ..email("smtp://h") };
+        assert!(fails(starttls, ok.clone()).contains("required"));
+        let from = EmailConfig { from: "Pictor".into(), ..EmailConfig::default() };
+        assert!(fails(from, ok.clone()).contains("email.from"));
+        let sms = |url: &str, secret: &str| SmsConfig { url: url.into(), secret: secret.into(), timeout_secs: 5 };
+        let secret = crate::webhook_signing::new_secret();
+        Config { sms: sms("https://sms.example/send", &secret), ..Config::default() }.validate().unwrap();
+        assert!(fails(EmailConfig::default(), sms("sms.example", &secret)).contains("sms.url"));
+        assert!(fails(EmailConfig::default(), sms("https://sms.example", "")).contains("sms.secret is empty"));
+        assert!(fails(EmailConfig::default(), sms("https://sms.example", "hunter2")).contains("sms.secret"));
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICTOR_EMAIL__SMTP_URL", "smtp://127.0.0.1:2525");
+            jail.set_env("PICTOR_EMAIL__STARTTLS", "opportunistic");
+            jail.set_env("PICTOR_TEST_SMTP_URL", "ignored");
+            let c = Config::load(Sources { env: true, ..Default::default() }).unwrap();
+            assert!(c.email.enabled() && !c.sms.enabled());
+            assert_eq!(
+                (c.email.smtp_url.as_str(), c.email.starttls.as_str()),
+                ("smtp://127.0.0.1:2525", "opportunistic")
+            );
+            Ok(())
+        });
     }
 
     #[test]

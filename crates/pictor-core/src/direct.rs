@@ -24,8 +24,6 @@
 //!   their staging objects: abandoned uploads go.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -39,6 +37,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ingest;
+use crate::server_key::ServerKey;
 
 /// How `source` reads on images that arrived this way.
 pub const SOURCE: &str = "direct";
@@ -58,85 +57,14 @@ const FINISH_LEASE: Duration = Duration::from_secs(300);
 /// The longest file name kept.
 const MAX_NAME_CHARS: usize = 255;
 
-/// The server's key for what it signs itself (the local store's URLs):
-/// `direct.secret`, else a random key kept in the data folder, made on
-/// first use (a server on S3, or `pictor workflow run`, writes none).
-pub struct DirectKey {
-    /// Where the key is kept, when none is configured.
-    path: Option<PathBuf>,
-    key: OnceLock<Vec<u8>>,
-}
+/// The key of the URLs and forms the server serves itself: the server's
+/// key ([`ServerKey`]) on a local store or when `direct.secret` is set;
+/// else (a server on S3, where the bucket signs) a key for this process.
+pub type DirectKey = ServerKey;
 
-impl DirectKey {
-    pub fn new(secret: &str, data_dir: &Path, local_store: bool) -> Self {
-        let key = OnceLock::new();
-        let path = if !secret.is_empty() {
-            let _ = key.set(secret.as_bytes().to_vec());
-            None
-        } else if local_store {
-            Some(data_dir.join("direct-upload.key"))
-        } else {
-            // Nothing is served by this server: a key for this process.
-            let _ = key.set(hex::encode(rand::random::<[u8; 32]>()).into_bytes());
-            None
-        };
-        Self { path, key }
-    }
-
-    fn bytes(&self) -> Result<&[u8]> {
-        if let Some(key) = self.key.get() {
-            return Ok(key);
-        }
-        let path = self.path.as_deref().expect("a key or a place for one");
-        let key = read_or_make(path).map_err(|e| Error::internal(format!("the key {}: {e}", path.display())))?;
-        let _ = self.key.set(key);
-        Ok(self.key.get().expect("just set"))
-    }
-
-    fn secret(&self) -> Result<&str> {
-        Ok(std::str::from_utf8(self.bytes()?).unwrap_or_default())
-    }
-
-    /// A key for another purpose, derived from this one (HMAC-SHA256 of
-    /// `purpose`), so that one secret serves each use without reuse.
-    pub fn derive(&self, purpose: &str) -> Result<[u8; 32]> {
-        let mut mac = self.mac()?;
-        mac.update(purpose.as_bytes());
-        Ok(mac.finalize().into_bytes().into())
-    }
-
-    fn mac(&self) -> Result<Hmac<Sha256>> {
-        Ok(Hmac::new_from_slice(self.bytes()?).expect("HMAC takes any key length"))
-    }
-}
-
-/// The key kept at `path`, made (random, private) if there is none.
-fn read_or_make(path: &Path) -> std::io::Result<Vec<u8>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let temporary = dir.join(format!("direct-upload.key.{}", hex::encode(rand::random::<[u8; 4]>())));
-    write_private(&temporary, &hex::encode(rand::random::<[u8; 32]>()))?;
-    // Another process may have made one meanwhile: the first one stays.
-    let _ = std::fs::hard_link(&temporary, path);
-    let _ = std::fs::remove_file(&temporary);
-    Ok(std::fs::read_to_string(path)?.trim().as_bytes().to_vec())
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+/// The direct-upload key for a server whose own key is `server`.
+pub fn direct_key(server: &ServerKey, secret_set: bool, local_store: bool) -> DirectKey {
+    if secret_set || local_store { server.clone() } else { ServerKey::ephemeral() }
 }
 
 /// One file the client means to send.
@@ -685,15 +613,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_kept_key_is_made_once_on_first_use() {
+    fn a_server_on_s3_without_a_secret_signs_with_a_key_of_its_own() {
         let dir = tempfile::tempdir().unwrap();
-        let key = DirectKey::new("", dir.path(), true);
-        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written before use");
-        let first = key.secret().unwrap().to_string();
-        assert_eq!(first.len(), 64);
-        assert_eq!(DirectKey::new("", dir.path(), true).secret().unwrap(), first);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        assert_ne!(DirectKey::new("", dir.path(), false).secret().unwrap(), first);
+        let server = ServerKey::new("", dir.path());
+        let local = direct_key(&server, false, true);
+        assert_eq!(local.secret().unwrap(), server.secret().unwrap());
+        assert_ne!(direct_key(&server, false, false).secret().unwrap(), server.secret().unwrap());
+        let set = ServerKey::new("k", dir.path());
+        assert_eq!(direct_key(&set, true, false).secret().unwrap(), "k");
     }
 
     #[test]
@@ -717,7 +644,7 @@ mod tests {
 
     #[test]
     fn a_local_put_url_signs_every_parameter() {
-        let key = DirectKey::new("k", Path::new("/nonexistent"), true);
+        let key = ServerKey::new("k", std::path::Path::new("/nonexistent"));
         let row = DirectUploadRecord {
             id: "u1".into(),
             owner: None,

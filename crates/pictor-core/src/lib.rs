@@ -26,6 +26,10 @@
 //!   expiry, revocation, access log) and what a guest may see.
 //! - `search`: the camera, date and place search and the map read from
 //!   metadata, and their backfill.
+//! - `notify`: notifications to a person (email over SMTP, SMS through a
+//!   signed gateway), and sealing the address or number kept meanwhile.
+//! - `server_key`: the server's own key (`direct.secret`, else one kept in
+//!   the data folder) and the keys derived from it.
 //! - `tiers`: originals between the hot and archive tiers (archive,
 //!   restore, the janitor of restored copies).
 //! - `cache`: the derivative cache (memory and store tiers, single-flight).
@@ -53,11 +57,13 @@ pub mod feed;
 pub mod fetch;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod resumable;
 pub mod search;
+pub mod server_key;
 pub mod shares;
 pub mod signing;
 pub mod tiers;
@@ -102,6 +108,10 @@ pub struct AppState {
     pub vision: Arc<vision::Vision>,
     /// The key of the direct-upload URLs this server serves itself.
     pub direct_key: direct::DirectKey,
+    /// The server's own key (`direct.secret`, else kept in the data folder).
+    pub server_key: server_key::ServerKey,
+    /// Email and SMS, as configured, and the key recipients are sealed under.
+    pub notifier: notify::Notifier,
 }
 
 impl AppState {
@@ -132,7 +142,9 @@ impl AppState {
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
         let oidc = oidc::Oidc::new(&config.auth.oidc).context("auth.oidc")?;
-        let direct_key = direct::DirectKey::new(&config.direct.secret, &config.data_dir, !store.is_remote());
+        let server_key = server_key::ServerKey::new(&config.direct.secret, &config.data_dir);
+        let direct_key = direct::direct_key(&server_key, !config.direct.secret.is_empty(), !store.is_remote());
+        let notifier = notify::Notifier::new(&config, server_key.clone())?;
         Ok(Arc::new(AppState {
             config,
             db,
@@ -151,6 +163,8 @@ impl AppState {
             stopping: tokio::sync::watch::Sender::new(false),
             vision,
             direct_key,
+            server_key,
+            notifier,
         }))
     }
 

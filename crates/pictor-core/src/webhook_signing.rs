@@ -14,7 +14,9 @@
 //! `webhooks.retry_schedule_secs` (plus jitter) until the schedule runs out.
 //! Requests go through the SSRF guard of [`crate::fetch`], so private
 //! addresses are reached only when `fetch.allow` lists them. This module
-//! holds the pure parts: secrets, signatures and the retry schedule.
+//! holds the pure parts: secrets, signatures (made, and checked as a
+//! receiver does: [`verify`]) and the retry schedule. The SMS gateway
+//! ([`crate::notify::sms`]) signs its requests the same way.
 
 use std::time::Duration;
 
@@ -74,6 +76,22 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// Whether a `webhook-signature` header value (space-separated `v1,…`
+/// signatures, as during a secret's rotation) holds one that `key` made
+/// over `{id}.{timestamp}.{body}`; compared in constant time. The caller
+/// checks that `timestamp` is recent (the spec suggests 5 minutes).
+pub fn verify(key: &[u8], id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+    header.split_whitespace().filter_map(|s| s.strip_prefix("v1,")).filter_map(|s| LENIENT.decode(s).ok()).any(
+        |signature| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+            mac.update(id.as_bytes());
+            mac.update(format!(".{timestamp}.").as_bytes());
+            mac.update(body);
+            mac.verify_slice(&signature).is_ok()
+        },
+    )
+}
+
 /// The wait before the attempt after attempt number `attempt` (1-based),
 /// with up to `jitter` × the step added; `None` when the schedule is spent.
 pub fn retry_delay(config: &WebhookConfig, attempt: i64, random: f64) -> Option<Duration> {
@@ -102,6 +120,21 @@ mod tests {
         let body = br#"{"email":"test@example.com","username":"test_user"}"#;
         let signature = sign(&key, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1_649_367_553, body);
         assert_eq!(signature, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+    }
+
+    #[test]
+    fn verifies_its_own_signatures_and_no_others() {
+        let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let (id, ts, body) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, br#"{"test": 2432232314}"#);
+        let good = sign(&key, id, ts, body);
+        assert!(verify(&key, id, ts, body, &good));
+        assert!(verify(&key, id, ts, body, &format!("v1,bm90IGl0 {good}")), "one of several");
+        assert!(!verify(&key, id, ts + 1, body, &good));
+        assert!(!verify(&key, "msg_other", ts, body, &good));
+        assert!(!verify(&key, id, ts, b"{}", &good));
+        assert!(!verify(&[1u8; 24], id, ts, body, &good));
+        assert!(!verify(&key, id, ts, body, &good.replace("v1,", "v2,")));
+        assert!(!verify(&key, id, ts, body, ""));
     }
 
     #[test]

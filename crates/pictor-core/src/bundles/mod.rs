@@ -347,7 +347,7 @@ pub fn link(state: &AppState, bundle: &BundleRecord) -> Result<String> {
 }
 
 fn link_signature(state: &AppState, id: &str, expires: i64) -> Result<String> {
-    let key = state.direct_key.derive("pictor bundle link v1")?;
+    let key = state.server_key.derive("pictor bundle link v1")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(format!("{id}\n{expires}").as_bytes());
     Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
@@ -356,7 +356,7 @@ fn link_signature(state: &AppState, id: &str, expires: i64) -> Result<String> {
 /// Checks a link's signature (in constant time) and its expiry: a forged
 /// one is `Forbidden`, a lapsed one `Gone`.
 pub fn check_link(state: &AppState, id: &str, expires: i64, sig: &str) -> Result<()> {
-    let key = state.direct_key.derive("pictor bundle link v1")?;
+    let key = state.server_key.derive("pictor bundle link v1")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(format!("{id}\n{expires}").as_bytes());
     let given = URL_SAFE_NO_PAD.decode(sig).unwrap_or_default();
