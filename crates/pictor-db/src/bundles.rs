@@ -19,9 +19,9 @@ pub struct BundleRecord {
     pub owner: Option<String>,
     #[sqlx(try_from = "JsonText<Vec<String>>")]
     pub labels: Vec<String>,
-    #[sqlx(try_from = "i64")]
+    #[sqlx(try_from = "crate::columns::Flag")]
     #[serde(skip)]
-    pub match_all: Flag,
+    pub match_all: bool,
     /// How the link is sent: `email`, `sms` or `webhook`.
     pub channel: String,
     /// Where links to the bundle point (the server's public address).
@@ -43,17 +43,6 @@ pub struct BundleRecord {
     pub expires_at: i64,
 }
 
-/// A boolean column as stored (an integer on both backends).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flag(pub bool);
-
-impl TryFrom<i64> for Flag {
-    type Error = std::convert::Infallible;
-    fn try_from(value: i64) -> std::result::Result<Self, Self::Error> {
-        Ok(Self(value != 0))
-    }
-}
-
 /// One image in a bundle.
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct BundleItem {
@@ -66,9 +55,9 @@ pub struct BundleItem {
     /// When the photo was taken (else uploaded), Unix ms: the entry's date.
     pub taken_at: i64,
     /// Whether this bundle asked the archive for the original.
-    #[sqlx(try_from = "i64")]
+    #[sqlx(try_from = "crate::columns::Flag")]
     #[serde(skip)]
-    pub restoring: Flag,
+    pub restoring: bool,
 }
 
 /// An image a bundle's labels match, before it has a name in the zip.
@@ -97,7 +86,7 @@ impl Db {
         .bind(&bundle.id)
         .bind(&bundle.owner)
         .bind(serde_json::to_string(&bundle.labels).expect("strings serialise"))
-        .bind(i64::from(bundle.match_all.0))
+        .bind(i64::from(bundle.match_all))
         .bind(&bundle.channel)
         .bind(&bundle.link_base)
         .bind(&bundle.state)
@@ -107,7 +96,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         let payload =
-            serde_json::json!({ "bundleId": bundle.id, "labels": bundle.labels, "matchAll": bundle.match_all.0 });
+            serde_json::json!({ "bundleId": bundle.id, "labels": bundle.labels, "matchAll": bundle.match_all });
         record(&mut tx, &self.outbox(), "bundle.requested", &bundle.id, bundle.owner.as_deref(), payload).await?;
         if let Some(job) = notify {
             enqueue_in(&mut tx, &job.kind, &job.payload, job.dedupe.as_deref(), notify_at).await?;
@@ -181,7 +170,7 @@ impl Db {
             .bind(&item.name)
             .bind(item.bytes)
             .bind(item.taken_at)
-            .bind(i64::from(item.restoring.0))
+            .bind(i64::from(item.restoring))
             .execute(&mut *tx)
             .await?;
         }

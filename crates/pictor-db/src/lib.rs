@@ -38,7 +38,7 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::{SessionRecord, UserRecord, UserSummary};
 pub use albums::AlbumRecord;
 pub use blobs::NewBlob;
-pub use bundles::{BundleCandidate, BundleItem, BundleOutcome, BundleRecord, Flag};
+pub use bundles::{BundleCandidate, BundleItem, BundleOutcome, BundleRecord};
 pub use derivatives::DerivativeRef;
 pub use direct::DirectUploadRecord;
 pub use events::{Audience, Event};

@@ -20,6 +20,7 @@ mod tiers;
 mod vision;
 mod web;
 mod web_admin;
+mod web_bundles;
 mod web_find;
 mod web_library;
 mod web_shares;

@@ -33,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pictor_jobs::Runtime;
 
-pub use session::{SESSION_COOKIE, session_token};
+pub use session::{SESSION_COOKIE, public_url, session_token};
 
 /// The pass a guest holds for a share with a password (its cookie, which
 /// the browser sends only under that share's `/s/{token}`), if any: the
@@ -59,6 +59,8 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/albums/{id}", get(pages::albums::show).post(pages::albums::update))
         .route("/albums/{id}/{action}", post(pages::albums::act))
         .route("/tags", get(pages::tags::show))
+        .route("/bundles", get(pages::bundles::list).post(pages::bundles::create))
+        .route("/bundles/new", get(pages::bundles::new))
         .route("/shares", get(pages::shares::list).post(pages::shares::create))
         .route("/shares/{id}/revoke", post(pages::shares::revoke))
         .route("/s/{token}", get(pages::shared::show).post(pages::shared::unlock))

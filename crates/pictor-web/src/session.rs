@@ -44,6 +44,22 @@ pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
+/// The server's URL as clients reach it, for links that leave the page
+/// (a message, a presigned URL): `direct.public_url` when set, else the
+/// request's `Host` (when it is a plain host name) and scheme.
+pub fn public_url(config: &pictor_core::Config, headers: &HeaderMap) -> String {
+    if !config.direct.public_url.is_empty() {
+        return config.direct.public_url.trim_end_matches('/').to_string();
+    }
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).filter(|h| valid_host(h));
+    let host = host.map_or_else(|| config.listen.clone(), str::to_string);
+    format!("{}://{host}", if over_tls(headers) { "https" } else { "http" })
+}
+
+fn valid_host(host: &str) -> bool {
+    !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
 /// A `Set-Cookie` value for `name`; `max_age` 0 deletes it.
 pub fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
     set_cookie_at(headers, name, value, max_age_secs, "/")

@@ -28,7 +28,7 @@ pub mod zip;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use pictor_db::{BundleItem, BundleOutcome, BundleRecord, Flag, ImageFilter, NewJob, now_ms};
+use pictor_db::{BundleItem, BundleOutcome, BundleRecord, ImageFilter, NewJob, now_ms};
 use pictor_store::ByteStream;
 use serde_json::json;
 use sha2::Sha256;
@@ -114,7 +114,7 @@ pub async fn create(
         id: id.clone(),
         owner: principal.owner.clone(),
         labels: spec.labels,
-        match_all: Flag(spec.match_all),
+        match_all: spec.match_all,
         channel: spec.channel.as_str().to_string(),
         link_base: spec.link_base,
         state: "requested".into(),
@@ -133,6 +133,20 @@ pub async fn create(
     state.job_signal.notify_waiters();
     tracing::info!(bundle = %id, channel = bundle.channel, labels = bundle.labels.len(), "bundle requested");
     Ok(bundle)
+}
+
+/// What a bundle of `labels` would hold now, for the page that asks:
+/// how many photos (at most `bundles.max_images` + 1) and their bytes.
+pub async fn preview(
+    state: &AppState,
+    principal: &Principal,
+    labels: &[String],
+    match_all: bool,
+) -> Result<(usize, i64)> {
+    let filter = ImageFilter { labels: labels.to_vec(), match_all, ..Default::default() };
+    let limit = i64::try_from(state.config.bundles.max_images).unwrap_or(i64::MAX - 1) + 1;
+    let found = state.db.bundle_candidates(principal.owner.as_deref(), &filter, limit).await?;
+    Ok((found.len(), found.iter().map(|image| image.bytes).sum()))
 }
 
 /// The caller's bundle `id` (another's is `NotFound`, as a missing one).
@@ -160,7 +174,7 @@ pub async fn resolve(state: &AppState, id: &str) -> Result<usize> {
     if !matches!(bundle.state.as_str(), "requested" | "restoring") {
         return Ok(bundle.total as usize);
     }
-    let filter = ImageFilter { labels: bundle.labels.clone(), match_all: bundle.match_all.0, ..Default::default() };
+    let filter = ImageFilter { labels: bundle.labels.clone(), match_all: bundle.match_all, ..Default::default() };
     let max = state.config.bundles.max_images;
     let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
     let found = state.db.bundle_candidates(bundle.owner.as_deref(), &filter, limit).await?;
@@ -183,7 +197,7 @@ pub async fn resolve(state: &AppState, id: &str) -> Result<usize> {
             sha256: image.sha256,
             bytes: image.bytes,
             taken_at: image.taken_at,
-            restoring: Flag(false),
+            restoring: false,
         })
         .collect();
     state.db.set_bundle_items(id, &items).await?;
@@ -217,13 +231,13 @@ pub async fn restore_step(state: &AppState, id: &str) -> Result<(Restored, Vec<S
             waiting.push(item);
         }
     }
-    let under_way = waiting.iter().filter(|item| item.restoring.0).count();
+    let under_way = waiting.iter().filter(|item| item.restoring).count();
     let room = state.config.bundles.restore_parallel.saturating_sub(under_way);
-    let new: Vec<i64> = waiting.iter().filter(|item| !item.restoring.0).take(room).map(|item| item.position).collect();
+    let new: Vec<i64> = waiting.iter().filter(|item| !item.restoring).take(room).map(|item| item.position).collect();
     state.db.mark_bundle_restoring(id, &new).await?;
     let ask = waiting
         .iter()
-        .filter(|item| item.restoring.0 || new.contains(&item.position))
+        .filter(|item| item.restoring || new.contains(&item.position))
         .map(|item| item.sha256.clone())
         .collect();
     let progress = Restored { readable: items.len() - waiting.len(), total: items.len() };
@@ -298,7 +312,7 @@ pub async fn fail(state: &AppState, id: &str, error: &str) -> Result<()> {
 
 /// Removes the restored hot copies this bundle asked for.
 async fn release(state: &AppState, items: &[BundleItem]) {
-    for item in items.iter().filter(|item| item.restoring.0) {
+    for item in items.iter().filter(|item| item.restoring) {
         if let Err(e) = tiers::release_restored(state, &item.sha256).await {
             tracing::warn!(sha256 = item.sha256, error = %e.detail, "releasing a restored copy failed; the janitor will");
         }

@@ -17,6 +17,7 @@ use pictor_core::AppState;
 use pictor_core::auth::Principal;
 use pictor_core::bundles::{self, BundleSpec, Channel};
 use pictor_core::domain::JobKind;
+use pictor_core::notify::{EmailAddress, Message, PhoneNumber, Recipient};
 use pictor_db::BundleRecord;
 use serde::{Deserialize, Serialize};
 
@@ -48,7 +49,7 @@ impl Job for NotifyBundle {
         if !matches!(bundle.state.as_str(), "ready" | "failed") {
             return Outcome::RetryIn(WAIT, format!("bundle {} is {}", bundle.id, bundle.state));
         }
-        match send(rt, &bundle, &self.to).await {
+        match send(rt, &bundle, &self.to, &self.bundle).await {
             Ok(()) => {
                 tracing::info!(bundle = bundle.id, channel = bundle.channel, "bundle notification sent");
                 Outcome::Done
@@ -109,19 +110,59 @@ pub async fn request(
     Ok(bundle)
 }
 
-/// The recipient sealed for the job's payload; none for webhooks.
-fn seal(_state: &AppState, notify: &Notify) -> pictor_core::Result<Option<String>> {
-    match notify {
-        Notify::Webhook => Ok(None),
-        Notify::Email(_) | Notify::Sms(_) => Err(pictor_core::Error::bad_request(
-            "this server sends no email or SMS yet: ask for {\"notify\": {\"webhook\": true}}",
-        )),
-    }
+/// The recipient, checked and sealed for the job's payload; none for
+/// webhooks. A channel the server cannot send on is refused now, before
+/// any work is queued.
+fn seal(state: &AppState, notify: &Notify) -> pictor_core::Result<Option<String>> {
+    let recipient = match notify {
+        Notify::Webhook => return Ok(None),
+        Notify::Email(address) => Recipient::Email(EmailAddress::parse(address)?),
+        Notify::Sms(number) => Recipient::Sms(PhoneNumber::parse(number)?),
+    };
+    state.notifier.check(recipient.channel())?;
+    state.notifier.seal(&recipient).map(Some)
 }
 
 /// Sends the bundle's outcome to the sealed recipient.
-async fn send(_rt: &Runtime, _bundle: &BundleRecord, _to: &str) -> pictor_core::Result<()> {
-    Err(pictor_core::Error::internal("sending is not configured"))
+async fn send(rt: &Runtime, bundle: &BundleRecord, sealed: &str, job: &str) -> pictor_core::Result<()> {
+    let recipient = rt.notifier.open(sealed)?;
+    let mut message = message(rt, bundle, &recipient)?;
+    message.id = Some(format!("msg_{job}"));
+    rt.notifier.send(&recipient, &message).await
+}
+
+/// What the owner is told: the link and until when, or why it failed.
+fn message(state: &AppState, bundle: &BundleRecord, to: &Recipient) -> pictor_core::Result<Message> {
+    let labels = bundle.labels.join(", ");
+    if bundle.state != "ready" {
+        let why = bundle.error.as_deref().unwrap_or("it failed");
+        let text = format!("Your Pictor bundle of photos tagged {labels} could not be made: {why}.");
+        return Ok(Message::new("Your Pictor bundle could not be made", text));
+    }
+    let link = bundles::link(state, bundle)?;
+    let until = pictor_db::rfc3339_ms(bundle.expires_at);
+    let size = format!("{:.1} MB", bundle.bytes as f64 / 1e6);
+    let photos = bundle.total;
+    if matches!(to, Recipient::Sms(_)) {
+        let text = format!("Pictor: your {photos} photos tagged {labels} ({size}) are ready until {until}: {link}");
+        return Ok(Message::new("Your Pictor bundle is ready", text));
+    }
+    let text = format!(
+        "Your zip of {photos} photos tagged {labels} ({size}) is ready:\n\n{link}\n\n\
+         The link works until {until} (UTC); then the zip is deleted.\n"
+    );
+    let html = format!(
+        "<p>Your zip of {photos} photos tagged <b>{}</b> ({size}) is ready:</p>\
+         <p><a href=\"{link}\">Download the zip</a></p><p>The link works until {until} (UTC); then the zip is deleted.</p>",
+        html_escape(&labels)
+    );
+    let mut message = Message::new(format!("Your Pictor bundle is ready: {photos} photos"), text);
+    message.html = Some(html);
+    Ok(message)
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Wakes a bundle's notification (its workflow settled the bundle).

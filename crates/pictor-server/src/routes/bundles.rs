@@ -26,7 +26,6 @@ use pictor_jobs::jobs::notify_bundle::{self, Notify};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::direct::public_url;
 use super::http::{RangeRequest, parse_range};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{Authed, PathId, Read, caller};
@@ -121,7 +120,7 @@ impl BundleView {
             links: BundleLinks { this: format!("/api/v1/bundles/{}", bundle.id), download },
             id: bundle.id,
             labels: bundle.labels,
-            match_: if bundle.match_all.0 { "all" } else { "any" },
+            match_: if bundle.match_all { "all" } else { "any" },
             channel: bundle.channel,
             state: bundle.state,
             progress: BundleProgress { total: bundle.total, restored: bundle.restored, zipped: bundle.zipped },
@@ -156,7 +155,7 @@ pub async fn create(
         }
     };
     let notify = request.notify.into_notify()?;
-    let base = public_url(&state, &headers);
+    let base = pictor_web::public_url(&state.config, &headers);
     let bundle = notify_bundle::request(&state, &principal, &request.labels, match_all, notify, &base).await?;
     let location = format!("/api/v1/bundles/{}", bundle.id);
     let mut response = (StatusCode::ACCEPTED, Json(BundleView::of(&state, bundle)?)).into_response();

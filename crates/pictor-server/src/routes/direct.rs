@@ -142,7 +142,7 @@ pub fn is_direct(headers: &HeaderMap) -> bool {
 /// `POST /api/v1/uploads` with a JSON body (dispatched from the tus route,
 /// whose OpenAPI entry documents both).
 pub async fn create(state: &Arc<Runtime>, principal: Principal, request: Request) -> ApiResult<Response> {
-    let base_url = public_url(state, request.headers());
+    let base_url = pictor_web::public_url(&state.config, request.headers());
     let Json(body) = Json::<DirectRequest>::from_request(request, state).await.map_err(|e| {
         ApiError::bad_request(format!(
             "send {{\"files\": [{{\"name\", \"size\", \"content_type\"}}]}}: {}",
@@ -164,23 +164,6 @@ pub async fn create(state: &Arc<Runtime>, principal: Principal, request: Request
     let mut response = (StatusCode::OK, Json(DirectTickets { uploads })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-/// The server's URL as clients reach it: `direct.public_url`, else from
-/// the request's `Host` (and `X-Forwarded-Proto`).
-pub(crate) fn public_url(state: &Runtime, headers: &HeaderMap) -> String {
-    if !state.config.direct.public_url.is_empty() {
-        return state.config.direct.public_url.trim_end_matches('/').to_string();
-    }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|h| valid_host(h));
-    let host = host.map_or_else(|| state.config.listen.clone(), str::to_string);
-    let https =
-        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
-}
-
-fn valid_host(host: &str) -> bool {
-    !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 #[utoipa::path(

@@ -33,7 +33,7 @@ pub fn page(title: &str, session: Option<&SessionRecord>, body: Markup) -> Marku
                             a href="/" { "Photos" } " " a href="/albums" { "Albums" } " "
                             a href="/upload" { "Upload" } " " a href="/tags" { "Tags" } " "
                             a href="/search" { "Search" } " " a href="/map" { "Map" } " "
-                            a href="/shares" { "Shares" }
+                            a href="/shares" { "Shares" } " " a href="/bundles" { "Bundles" }
                             @if session.user.admin { " " a href="/admin" { "Admin" } }
                         }
                         a.muted href="/settings" title="Settings" { (session.user.name) }

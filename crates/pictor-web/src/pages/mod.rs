@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod albums;
+pub mod bundles;
 pub mod gallery;
 pub mod layout;
 pub mod live;

@@ -143,7 +143,8 @@ fn day(ms: i64) -> String {
     rfc3339_ms(ms).get(..10).unwrap_or("").to_string()
 }
 
-fn minute(ms: i64) -> String {
+/// `YYYY-MM-DD HH:MM` (UTC).
+pub(crate) fn minute(ms: i64) -> String {
     rfc3339_ms(ms).get(..16).unwrap_or("").replace('T', " ")
 }
 

@@ -1,6 +1,7 @@
 //! `GET /tags`: every label on the account's photos with its count
 //! (`mountain (32)`), each image counted once; parents are labels too, so
-//! they browse the same way. Picking tags opens the gallery filtered by them.
+//! they browse the same way. Picking tags opens the gallery filtered by them,
+//! or (Download originals) the page that makes a zip of their originals.
 
 use std::sync::Arc;
 
@@ -43,8 +44,11 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Res
                     label { input type="radio" name="match" value="any" checked; " any of these tags" }
                     label { input type="radio" name="match" value="all"; " all of them" }
                 }
-                p { button type="submit" { "Show photos" } }
-                // The download-bundle button arrives with issue 14.
+                p {
+                    button type="submit" { "Show photos" } " "
+                    // The same picks, to the page that makes a zip of their originals.
+                    button type="submit" formaction="/bundles/new" { "Download originals" }
+                }
             }
         }
     };
