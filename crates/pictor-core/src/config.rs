@@ -45,6 +45,7 @@ pub struct Config {
     pub tiers: TiersConfig,
     pub lifecycle: LifecycleConfig,
     pub direct: DirectConfig,
+    pub import: ImportConfig,
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -159,6 +160,37 @@ pub struct DirectConfig {
 impl Default for DirectConfig {
     fn default() -> Self {
         Self { expiry_secs: 900, secret: String::new(), public_url: String::new() }
+    }
+}
+
+/// Imports of a bucket prefix or a server folder (`POST /api/v1/imports`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ImportConfig {
+    /// Folders on the server under which local folders may be imported;
+    /// empty: local imports are refused.
+    pub local_roots: Vec<String>,
+    /// Whether an S3 endpoint may be a loopback or private address.
+    pub allow_private_endpoints: bool,
+    /// Objects listed and ingested per page (the cursor moves per page).
+    pub page_size: usize,
+    /// Objects of a page ingested at once.
+    pub concurrency: usize,
+    /// Key that seals an S3 source's credentials in the job's payload;
+    /// empty: a random key kept in `DATA_DIR/import.key` (give every
+    /// process the same one when workers run on other machines).
+    pub secret: String,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            local_roots: Vec::new(),
+            allow_private_endpoints: false,
+            page_size: 100,
+            concurrency: 4,
+            secret: String::new(),
+        }
     }
 }
 
@@ -499,6 +531,7 @@ impl Default for Config {
             tiers: TiersConfig::default(),
             lifecycle: LifecycleConfig::default(),
             direct: DirectConfig::default(),
+            import: ImportConfig::default(),
         }
     }
 }
@@ -665,6 +698,14 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "direct.public_url",
         "Base URL of the server in those URLs, e.g. https://photos.example; empty = from the request's Host (and X-Forwarded-Proto)",
     ),
+    ("import.local_roots", "Server folders under which local folders may be imported; empty = local imports refused"),
+    ("import.allow_private_endpoints", "Let an import's S3 endpoint be a loopback or private address"),
+    ("import.page_size", "Objects an import lists and ingests per page (its cursor moves per page)"),
+    ("import.concurrency", "Objects of an import's page ingested at once"),
+    (
+        "import.secret",
+        "Key sealing an S3 import's credentials in its job; empty = a random key in DATA_DIR/import.key (share it with other machines' workers)",
+    ),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -765,6 +806,8 @@ impl Config {
             "direct.public_url must be an http(s) URL, not {:?}",
             self.direct.public_url
         );
+        anyhow::ensure!((1..=1000).contains(&self.import.page_size), "import.page_size must be between 1 and 1000");
+        anyhow::ensure!(self.import.concurrency > 0, "import.concurrency must be above 0");
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),

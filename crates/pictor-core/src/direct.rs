@@ -102,8 +102,9 @@ impl DirectKey {
     }
 }
 
-/// The key kept at `path`, made (random, private) if there is none.
-fn read_or_make(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The key kept at `path`, made (random, private) if there is none (also
+/// the import key, `import.rs`).
+pub(crate) fn read_or_make(path: &Path) -> std::io::Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
         Ok(_) => {}
@@ -112,7 +113,8 @@ fn read_or_make(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let temporary = dir.join(format!("direct-upload.key.{}", hex::encode(rand::random::<[u8; 4]>())));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let temporary = dir.join(format!("{name}.{}", hex::encode(rand::random::<[u8; 4]>())));
     write_private(&temporary, &hex::encode(rand::random::<[u8; 32]>()))?;
     // Another process may have made one meanwhile: the first one stays.
     let _ = std::fs::hard_link(&temporary, path);

@@ -210,6 +210,8 @@ wire_enum!(
         ArchiveBlob = "blob.archive",
         /// Bring one archived original back hot, polling until it is.
         RestoreBlob = "blob.restore",
+        /// Ingest an import's source page by page from its cursor.
+        ImportRun = "import.run",
     }
 );
 
