@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod corpus;
 mod direct;
+mod import;
 mod oidc;
 mod openapi;
 mod outage;
