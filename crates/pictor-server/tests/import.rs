@@ -3,7 +3,7 @@
 //! images, a duplicate, one the importer had already and a text file; the
 //! counts, the images (processed, the importer's), another account's 404,
 //! refused sources, credentials never shown, and a resumed import that
-//! imports nothing twice.
+//! imports nothing twice; and the upload page's import form and list.
 
 use crate::common;
 
@@ -268,10 +268,62 @@ async fn an_s3_prefix_is_imported_without_showing_its_credentials(backend: Backe
     app.shutdown().await;
 }
 
+async fn the_upload_page_starts_and_shows_imports(backend: Backend) {
+    use crate::web_library::Visitor;
+    let roots = tempfile::tempdir().unwrap();
+    let root = roots.path().display().to_string();
+    let Some(first) = TestApp::spawn(backend, |c| {
+        c.import.local_roots = vec![root];
+        c.import.allow_private_endpoints = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let ann_pw = crate::web::account(&first, "ann").await;
+    let bob_pw = crate::web::account(&first, "bob").await;
+    let key = create_api_key(&first.state.db, "ann", "upload read", None).await.unwrap().secret;
+    let app = crate::web::restarted(first).await;
+    let (ann, bob) = (Visitor::sign_in(&app, "ann", &ann_pw).await, Visitor::sign_in(&app, "bob", &bob_pw).await);
+    let folder = roots.path().join("holiday");
+    write_files(&folder, &files(&png(16, 16)));
+    assert!(ann.text("/upload").await.contains("Import from a bucket"));
+
+    let started = ann.post("/upload/import", &[("source", &folder.display().to_string())]).await;
+    assert_eq!(started.status(), 303);
+    assert_eq!(started.headers()["location"], "/upload#imports");
+    let page = ann.text("/upload").await;
+    assert!(page.contains("holiday") && page.contains("hx-get=\"/upload/imports\""), "polls while it runs: {page}");
+    assert!(!bob.text("/upload").await.contains("holiday") && !bob.text("/upload/imports").await.contains("holiday"));
+    app.drain().await;
+    let list = ann.text("/upload/imports").await;
+    assert!(list.contains("data-state=\"done\"") && !list.contains("hx-get"), "stops polling when done: {list}");
+
+    // Credentials typed into the form are never shown back.
+    let source = "s3://bucket/pics?endpoint=http://127.0.0.1:9&access_key_id=AKID&secret_access_key=SECRETXYZ";
+    assert_eq!(ann.post("/upload/import", &[("source", source)]).await.status(), 303);
+    let page = ann.text("/upload").await;
+    assert!(page.contains("s3://bucket/pics") && !page.contains("SECRETXYZ") && !page.contains("AKID"), "{page}");
+    let imports: Value = send(&app, &key, Method::GET, "/api/v1/imports", None).await.json().await.unwrap();
+    let id = imports["imports"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(send(&app, &key, Method::DELETE, &format!("/api/v1/imports/{id}"), None).await.status(), 200);
+
+    // Refused sources get a readable page; a form without the token, 403.
+    let outside = ann.post("/upload/import", &[("source", "/")]).await;
+    assert_eq!(outside.status(), 403);
+    assert!(outside.text().await.unwrap().contains("import.local_roots"));
+    let bad = ann.post("/upload/import", &[("source", "ftp://x")]).await;
+    assert_eq!(bad.status(), 400);
+    let forged = ann.client.post(app.url("/upload/import")).header(reqwest::header::COOKIE, &ann.cookie);
+    assert_eq!(forged.form(&[("csrf", "guess"), ("source", "/")]).send().await.unwrap().status(), 403);
+    app.shutdown().await;
+}
+
 both_backends!(
     a_folder_is_imported_once_with_its_counts,
     sources_outside_the_rules_are_refused,
     a_crashed_import_resumes_from_its_cursor,
     an_import_is_cancelled,
     an_s3_prefix_is_imported_without_showing_its_credentials,
+    the_upload_page_starts_and_shows_imports,
 );

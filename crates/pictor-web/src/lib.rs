@@ -52,6 +52,8 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/signup", get(pages::login::show_signup).post(pages::login::submit_signup))
         .route("/logout", post(pages::login::sign_out))
         .route("/upload", get(pages::upload::show).post(pages::upload::submit).layer(DefaultBodyLimit::disable()))
+        .route("/upload/import", post(pages::imports::start))
+        .route("/upload/imports", get(pages::imports::fragment))
         .route("/photos/{id}", get(pages::photo::show))
         .route("/photos/{id}/{part}", get(pages::photo::fragment))
         .route("/albums", get(pages::albums::list).post(pages::albums::create))

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod albums;
 pub mod gallery;
+pub mod imports;
 pub mod layout;
 pub mod live;
 pub mod login;
