@@ -194,6 +194,10 @@ wire_enum!(
         ExecutionStarted = "execution.started",
         ExecutionStep = "execution.step",
         ApiKeyCreated = "api_key.created",
+        /// An import's page is done (its counters in the payload).
+        ImportProgress = "import.progress",
+        /// An import has ended: done, failed or cancelled.
+        ImportDone = "import.done",
     }
 );
 

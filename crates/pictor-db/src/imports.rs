@@ -2,7 +2,11 @@
 //! state, counters and cursor. The job that runs one advances the cursor
 //! and the counters by a conditional update on the cursor it started the
 //! page from, so a worker that lost its lease cannot count a page twice.
+//! Each page records an `import.progress` event and the end an
+//! `import.done` event (its state in the payload), in the same
+//! transaction, for the owner's event feed.
 
+use crate::events::record;
 use crate::jobs::{NewJob, enqueue_in};
 use crate::{Db, Result, now_ms};
 
@@ -116,6 +120,7 @@ impl Db {
     /// Adds a page's counts and moves the cursor, if the import is still
     /// active and its cursor is still `from` (else another run did it).
     pub async fn advance_import(&self, id: &str, from: &str, page: &ImportPage) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(&format!(
             "UPDATE imports SET cursor_key = $1, seen = seen + $2, imported = imported + $3,
                  duplicates = duplicates + $4, skipped = skipped + $5, failed = failed + $6, bytes = bytes + $7,
@@ -133,9 +138,13 @@ impl Db {
         .bind(now_ms())
         .bind(id)
         .bind(from)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if changed == 1 {
+            self.record_import_event(&mut tx, "import.progress", id).await?;
+        }
+        tx.commit().await?;
         Ok(changed == 1)
     }
 
@@ -143,6 +152,7 @@ impl Db {
     /// with `error` for a failure; false when it had ended already.
     pub async fn finish_import(&self, id: &str, state: &str, error: Option<&str>) -> Result<bool> {
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(&format!(
             "UPDATE imports SET state = $1, error = $2, updated_at = $3, finished_at = $3 WHERE id = $4 AND {ACTIVE}"
         ))
@@ -150,10 +160,33 @@ impl Db {
         .bind(error)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if changed == 1 {
+            self.record_import_event(&mut tx, "import.done", id).await?;
+        }
+        tx.commit().await?;
         Ok(changed == 1)
+    }
+
+    /// Records `kind` for the import as it now is (state and counters).
+    async fn record_import_event(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        kind: &str,
+        id: &str,
+    ) -> Result<()> {
+        let row: ImportRecord = sqlx::query_as(&format!("SELECT {COLUMNS} FROM imports WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let payload = serde_json::json!({
+            "import": row.id, "source": row.source, "state": row.state, "seen": row.seen,
+            "imported": row.imported, "duplicates": row.duplicates, "skipped": row.skipped,
+            "failed": row.failed, "bytes": row.bytes, "error": row.error,
+        });
+        record(tx, &self.outbox(), kind, id, row.owner.as_deref(), payload).await
     }
 }
 
@@ -209,6 +242,8 @@ mod tests {
         assert!(!db.advance_import("i", "a/2.jpg", &page).await.unwrap());
         let row = db.get_import("i").await.unwrap().unwrap();
         assert_eq!(row.state, "done");
+        let kinds: Vec<String> = db.events_for("i").await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["import.progress", "import.done"]);
         assert!(row.finished_at.is_some());
         assert_eq!(db.active_imports(Some("alice")).await.unwrap(), 0);
     }

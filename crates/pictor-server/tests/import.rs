@@ -100,6 +100,14 @@ async fn check_finished(app: &TestApp, ann: &str, bob: &str, id: &str) {
     assert_eq!(theirs["imports"].as_array().unwrap().len(), 0);
     let mine: Value = send(app, ann, Method::GET, "/api/v1/imports", None).await.json().await.unwrap();
     assert_eq!(mine["imports"][0]["id"], id);
+    // Its events: a progress event a page (three, at two keys a page), then the end.
+    let events = app.state.db.events_for(id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.last(), Some(&"import.done"), "{kinds:?}");
+    assert!(kinds.iter().filter(|k| **k == "import.progress").count() >= 3, "{kinds:?}");
+    let done = &events.last().unwrap().payload;
+    assert_eq!((done["state"].as_str(), done["imported"].as_i64()), (Some("done"), Some(3)), "{done}");
+    assert_eq!(events.last().unwrap().owner.as_deref(), Some("ann"));
 }
 
 fn write_files(root: &std::path::Path, files: &[(&str, Vec<u8>)]) {
