@@ -9,12 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use crate::{Result, StoreError};
 
@@ -42,7 +43,13 @@ impl BucketSource {
     /// (each one of [`SOURCE_OPTIONS`]).
     pub fn open(bucket: &str, prefix: &str, options: &BTreeMap<String, String>) -> Result<Self> {
         let invalid = |why: String| StoreError::InvalidLocation { location: format!("s3://{bucket}"), why };
-        let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+        // Bounded: a source that does not answer fails the page in well
+        // under a minute (the job retries it later) instead of holding a
+        // worker through the default three minutes of retries.
+        let retry = RetryConfig { max_retries: 2, retry_timeout: Duration::from_secs(20), ..RetryConfig::default() };
+        let client =
+            ClientOptions::new().with_connect_timeout(Duration::from_secs(5)).with_timeout(Duration::from_secs(60));
+        let mut builder = AmazonS3Builder::new().with_bucket_name(bucket).with_retry(retry).with_client_options(client);
         for (key, value) in options {
             if !SOURCE_OPTIONS.contains(&key.as_str()) {
                 return Err(invalid(format!("unknown option {key:?}; use {}", SOURCE_OPTIONS.join(", "))));
