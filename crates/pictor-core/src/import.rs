@@ -193,6 +193,9 @@ async fn check_endpoint(config: &Config, endpoint: &str) -> Result<()> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::bad_request("the endpoint must be an http(s) URL"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::bad_request("give the keys as access_key_id and secret_access_key, not in the endpoint"));
+    }
     if config.import.allow_private_endpoints {
         return Ok(());
     }
@@ -629,6 +632,8 @@ mod tests {
             std::os::unix::fs::symlink(dir.path().join("outside"), root.join("link")).unwrap();
             assert!(admit(&config, Source::Folder(root.join("link"))).await.is_err());
         }
+        let userinfo = Source::parse("s3://b/p?endpoint=http://u:pw@127.0.0.1:9000").unwrap();
+        assert_eq!(admit(&config, userinfo).await.unwrap_err().kind, ErrorKind::InvalidRequest);
         let private = Source::parse("s3://b/p?endpoint=http://127.0.0.1:9000").unwrap();
         assert_eq!(admit(&config, private.clone()).await.unwrap_err().kind, ErrorKind::Forbidden);
         config.import.allow_private_endpoints = true;
