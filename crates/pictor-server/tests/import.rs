@@ -314,7 +314,11 @@ async fn the_upload_page_starts_and_shows_imports(backend: Backend) {
     assert!(page.contains("s3://bucket/pics") && !page.contains("SECRETXYZ") && !page.contains("AKID"), "{page}");
     let imports: Value = send(&app, &key, Method::GET, "/api/v1/imports", None).await.json().await.unwrap();
     let id = imports["imports"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(send(&app, &key, Method::DELETE, &format!("/api/v1/imports/{id}"), None).await.status(), 200);
+    // Its Cancel button: not bob's to press.
+    assert!(page.contains(&format!("/upload/imports/{id}/cancel")));
+    assert_eq!(bob.post(&format!("/upload/imports/{id}/cancel"), &[]).await.status(), 404);
+    assert_eq!(ann.post(&format!("/upload/imports/{id}/cancel"), &[]).await.status(), 303);
+    assert_eq!(import_of(&app, &key, &id).await["state"], "cancelled");
 
     // Refused sources get a readable page; a form without the token, 403.
     let outside = ann.post("/upload/import", &[("source", "/")]).await;

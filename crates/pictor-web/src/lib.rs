@@ -54,6 +54,7 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/upload", get(pages::upload::show).post(pages::upload::submit).layer(DefaultBodyLimit::disable()))
         .route("/upload/import", post(pages::imports::start))
         .route("/upload/imports", get(pages::imports::fragment))
+        .route("/upload/imports/{id}/cancel", post(pages::imports::cancel))
         .route("/photos/{id}", get(pages::photo::show))
         .route("/photos/{id}/{part}", get(pages::photo::fragment))
         .route("/albums", get(pages::albums::list).post(pages::albums::create))

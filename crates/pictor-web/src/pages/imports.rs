@@ -3,7 +3,8 @@
 //! through `pictor_jobs::jobs::import_run::start`, as the API does, and the
 //! account's imports with their counters. While one is queued or running,
 //! the list asks for itself again every 3 s (htmx, as the admin's counts
-//! do) and stops once none is. Bad sources get a readable error page.
+//! do) and stops once none is; a running one has a Cancel button. Bad
+//! sources get a readable error page.
 
 use std::sync::Arc;
 
@@ -42,13 +43,13 @@ pub fn section(state: &Runtime, session: &SessionRecord, imports: &[ImportRecord
                 }
                 p { button type="submit" { "Import" } }
             }
-            (list(imports))
+            (list(session, imports))
         }
     }
 }
 
 /// The account's imports; it refreshes itself while one is in progress.
-fn list(imports: &[ImportRecord]) -> Markup {
+fn list(session: &SessionRecord, imports: &[ImportRecord]) -> Markup {
     let active = imports.iter().any(import::is_active);
     html! {
         div #imports hx-get=[active.then_some("/upload/imports")] hx-trigger=[active.then_some("every 3s")]
@@ -72,7 +73,16 @@ fn list(imports: &[ImportRecord]) -> Markup {
                                     br; small.muted { (last.key) ": " (last.reason) }
                                 }
                             }
-                            td { (i.state) @if let Some(error) = &i.error { br; small { (error) } } }
+                            td {
+                                (i.state)
+                                @if let Some(error) = &i.error { br; small { (error) } }
+                                @if import::is_active(i) {
+                                    form.inline method="post" action=(format!("/upload/imports/{}/cancel", i.id)) {
+                                        input type="hidden" name="csrf" value=(session.csrf);
+                                        button.link type="submit" aria-label=(format!("Cancel the import of {}", i.source)) { "Cancel" }
+                                    }
+                                }
+                            }
                         }
                     } }
                 }
@@ -85,7 +95,7 @@ fn list(imports: &[ImportRecord]) -> Markup {
 pub async fn fragment(State(state): State<Arc<Runtime>>, signed_in: SignedIn) -> Response {
     let caller = pictor_core::accounts::principal(&signed_in.session.user);
     match import::list(&state.db, &caller).await {
-        Ok(imports) => Html(list(&imports).into_string()).into_response(),
+        Ok(imports) => Html(list(&signed_in.session, &imports).into_string()).into_response(),
         Err(e) => failed(e),
     }
 }
@@ -102,5 +112,22 @@ pub async fn start(State(state): State<Arc<Runtime>>, signed_in: SignedIn, body:
         Ok(_) => Redirect::to("/upload#imports").into_response(),
         Err(e) if matches!(status_of(e.kind), StatusCode::INTERNAL_SERVER_ERROR) => failed(e),
         Err(e) => error_page(status_of(e.kind), &format!("This import cannot start: {}", e.detail)),
+    }
+}
+
+/// `POST /upload/imports/{id}/cancel`: cancels one of the account's imports.
+pub async fn cancel(
+    State(state): State<Arc<Runtime>>,
+    signed_in: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = Fields::checked(&body, &signed_in.session) {
+        return refused;
+    }
+    let caller = pictor_core::accounts::principal(&signed_in.session.user);
+    match import::cancel(&state.db, &caller, &id).await {
+        Ok(_) => Redirect::to("/upload#imports").into_response(),
+        Err(e) => failed(e),
     }
 }
