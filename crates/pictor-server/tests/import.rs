@@ -306,6 +306,7 @@ async fn the_upload_page_starts_and_shows_imports(backend: Backend) {
     app.drain().await;
     let list = ann.text("/upload/imports").await;
     assert!(list.contains("data-state=\"done\"") && !list.contains("hx-get"), "stops polling when done: {list}");
+    assert!(list.contains("4 imported, 1 duplicates, 1 skipped") && list.contains("notes.txt"), "{list}");
 
     // Credentials typed into the form are never shown back.
     let source = "s3://bucket/pics?endpoint=http://127.0.0.1:9&access_key_id=AKID&secret_access_key=SECRETXYZ";

@@ -58,16 +58,16 @@ fn list(session: &SessionRecord, imports: &[ImportRecord]) -> Markup {
                 table.imports {
                     caption.visually-hidden { "Your imports" }
                     thead { tr {
-                        th scope="col" { "Source" } th scope="col" { "Files" } th scope="col" { "Imported" }
-                        th scope="col" { "Duplicates" } th scope="col" { "Skipped" } th scope="col" { "State" }
+                        th scope="col" { "Source" } th scope="col" { "Files" } th scope="col" { "Result" }
+                        th scope="col" { "State" }
                     } }
                     tbody { @for i in imports {
                         tr data-import=(i.id) data-state=(i.state) {
                             td.name { (i.source) }
                             td { (i.seen) }
-                            td { (i.imported) }
-                            td { (i.duplicates) }
-                            td { (i.skipped + i.failed)
+                            td {
+                                (i.imported) " imported, " (i.duplicates) " duplicates, " (i.skipped) " skipped"
+                                @if i.failed > 0 { ", " (i.failed) " failed" }
                                 @let problems = import::problems(i);
                                 @if let Some(last) = problems.last() {
                                     br; small.muted { (last.key) ": " (last.reason) }
