@@ -27,8 +27,9 @@
 //!   time, then adds its counts and moves the cursor in one conditional
 //!   update. A process that dies mid-page leaves the cursor where the page
 //!   began; the job runs again when its lease lapses, and what the page had
-//!   landed is found by its content (counted as a duplicate then), so
-//!   nothing is imported twice.
+//!   landed is found by its content, so nothing is imported twice (and an
+//!   image this import landed since its last page counts as imported, not
+//!   as a duplicate).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -345,8 +346,9 @@ pub async fn step(state: &AppState, id: &str, sealed_source: &str) -> Result<Ste
     let outcomes: Vec<(String, Outcome)> = futures::stream::iter(page)
         .map(|object| {
             let (reader, owner, seen) = (&reader, import.owner.as_deref(), &seen_in_page);
+            let page_began = import.updated_at;
             async move {
-                let outcome = one(state, reader, owner, &object, seen).await;
+                let outcome = one(state, reader, owner, &object, seen, page_began).await;
                 outcome.map(|o| (object.key, o))
             }
         })
@@ -399,12 +401,16 @@ enum Outcome {
 }
 
 /// Ingests one object; an error means the page should be run again later.
+/// `page_began` is when the import last changed: an image over the same
+/// content that an import made since then was landed by a run of this
+/// page that died before counting it.
 async fn one(
     state: &AppState,
     reader: &Reader,
     owner: Option<&str>,
     object: &SourceObject,
     seen: &Mutex<HashSet<String>>,
+    page_began: i64,
 ) -> Result<Outcome> {
     let limit = state.config.limits.max_upload_bytes;
     if object.size > limit {
@@ -422,11 +428,16 @@ async fn one(
     if !seen.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.clone()) {
         return Ok(Outcome::Duplicate);
     }
-    if state.db.image_with_sha256(owner, &sha256).await?.is_some() {
-        return Ok(Outcome::Duplicate);
+    let length = bytes.len() as i64;
+    if let Some(existing) = state.db.image_with_sha256(owner, &sha256).await? {
+        let landed_here = state
+            .db
+            .get_image(&existing)
+            .await?
+            .is_some_and(|image| image.source == SOURCE && image.created_at >= page_began);
+        return Ok(if landed_here { Outcome::Imported(length) } else { Outcome::Duplicate });
     }
     let name = object.key.rsplit('/').next().unwrap_or(&object.key).chars().take(MAX_NAME_CHARS).collect();
-    let length = bytes.len() as i64;
     let upload = Upload { bytes, source: SOURCE, owner: owner.map(Into::into), name: Some(name), description: None };
     match ingest::ingest(state, upload).await {
         Ok(_) => Ok(Outcome::Imported(length)),

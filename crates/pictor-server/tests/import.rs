@@ -2,8 +2,9 @@
 //! prefix of the real S3 test server (`PICTOR_TEST_S3_URL`), each holding
 //! images, a duplicate, one the importer had already and a text file; the
 //! counts, the images (processed, the importer's), another account's 404,
-//! refused sources, credentials never shown, and a resumed import that
-//! imports nothing twice; and the upload page's import form and list.
+//! refused sources, credentials never shown, and an import resumed after
+//! a crash mid-page that imports nothing twice and counts it right; and
+//! the upload page's import form and list.
 
 use crate::common;
 
@@ -201,8 +202,19 @@ async fn a_crashed_import_resumes_from_its_cursor(backend: Backend) {
     let import = import_of(&app, &ann, &id).await;
     assert_eq!((import["state"].as_str(), import["seen"].as_i64()), (Some("running"), Some(2)), "{import}");
     assert_eq!(import["cursor"], "b.png");
+    // It had landed the next page's image (sub/c.jpg) when it died, before
+    // counting that page.
+    let landed = pictor_core::ingest::Upload {
+        bytes: jpeg(40, 30).into(),
+        source: pictor_core::import::SOURCE,
+        owner: Some("ann".into()),
+        name: Some("c.jpg".into()),
+        description: None,
+    };
+    pictor_core::ingest::ingest(&app.state, landed).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    // Another picks it up where the first left off.
+    // Another picks it up where the first left off: c.jpg is found by its
+    // content (not imported twice) and counted as imported, as it was.
     app.drain().await;
     check_finished(&app, &ann, &bob, &id).await;
     app.shutdown().await;
