@@ -48,6 +48,7 @@ pub struct Config {
     pub direct: DirectConfig,
     pub email: EmailConfig,
     pub sms: SmsConfig,
+    pub import: ImportConfig,
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -215,6 +216,32 @@ impl Default for EmailConfig {
             starttls: "required".into(),
             ca_file: String::new(),
             timeout_secs: 30,
+        }
+    }
+}
+
+/// Imports of a bucket prefix or a server folder (`POST /api/v1/imports`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ImportConfig {
+    /// Folders on the server under which local folders may be imported;
+    /// empty: local imports are refused.
+    pub local_roots: Vec<String>,
+    /// Whether an S3 endpoint may be a loopback or private address.
+    pub allow_private_endpoints: bool,
+    /// Objects listed and ingested per page (the cursor moves per page).
+    pub page_size: usize,
+    /// Objects of a page ingested at once.
+    pub concurrency: usize,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            local_roots: Vec::new(),
+            allow_private_endpoints: false,
+            page_size: 100,
+            concurrency: 4,
         }
     }
 }
@@ -653,6 +680,7 @@ impl Default for Config {
             direct: DirectConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
+            import: ImportConfig::default(),
         }
     }
 }
@@ -843,6 +871,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ),
     ("sms.secret", "Standard Webhooks secret (whsec_ + base64 of 24-64 bytes) the gateway checks each request with"),
     ("sms.timeout_secs", "Seconds one request to the SMS gateway may take"),
+    ("import.local_roots", "Server folders under which local folders may be imported; empty = local imports refused"),
+    ("import.allow_private_endpoints", "Let an import's S3 endpoint be a loopback or private address"),
+    ("import.page_size", "Objects an import lists and ingests per page (its cursor moves per page)"),
+    ("import.concurrency", "Objects of an import's page ingested at once"),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -961,6 +993,8 @@ impl Config {
         );
         self.email.validate()?;
         self.sms.validate()?;
+        anyhow::ensure!((1..=1000).contains(&self.import.page_size), "import.page_size must be between 1 and 1000");
+        anyhow::ensure!(self.import.concurrency > 0, "import.concurrency must be above 0");
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),

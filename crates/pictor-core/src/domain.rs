@@ -201,6 +201,10 @@ wire_enum!(
         /// A bundle's zip is ready, and linked.
         BundleReady = "bundle.ready",
         BundleFailed = "bundle.failed",
+        /// An import's page is done (its counters in the payload).
+        ImportProgress = "import.progress",
+        /// An import has ended: done, failed or cancelled.
+        ImportDone = "import.done",
     }
 );
 
@@ -219,6 +223,8 @@ wire_enum!(
         RestoreBlob = "blob.restore",
         /// Send a bundle's link to the address its owner left (sealed).
         NotifyBundle = "bundle.notify",
+        /// Ingest an import's source page by page from its cursor.
+        ImportRun = "import.run",
     }
 );
 

@@ -388,7 +388,7 @@ const fn v6(s: [u16; 8], len: u8) -> Ipv6Net {
 }
 
 /// Whether `ip` is globally routable unicast (std's `is_global` is unstable).
-fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => !NON_PUBLIC_V4.iter().any(|net| net.contains(&ip)),
         IpAddr::V6(ip) => is_public_v6(ip),

@@ -22,6 +22,8 @@
 //! - `resumable`: resumable (tus) uploads, chunk by chunk, into `ingest`.
 //! - `direct`: presigned direct uploads (PUT URLs, S3 POST forms) straight
 //!   to the store, completed into `ingest`.
+//! - `import`: imports of an S3 prefix or a server folder, page by page
+//!   into `ingest` (sources, their checks, sealed credentials, one page).
 //! - `shares`: links that show an album or a photo to guests (password,
 //!   expiry, revocation, access log) and what a guest may see.
 //! - `search`: the camera, date and place search and the map read from
@@ -55,6 +57,7 @@ pub mod domain;
 pub mod error;
 pub mod feed;
 pub mod fetch;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;

@@ -10,7 +10,8 @@
 //!   `deliver_webhook.rs` (one signed delivery attempt), `archive_blob.rs`
 //!   (an original to the archive tier, and the lifecycle sweep that queues
 //!   these), `restore_blob.rs` (an archived original back hot),
-//!   `notify_bundle.rs` (a bundle's link to the address left for it).
+//!   `notify_bundle.rs` (a bundle's link to the address left for it),
+//!   `import_run.rs` (an import, page by page from its cursor).
 //! - `workflows.rs`: which named workflow each event kind starts, and the
 //!   definitions, loaded and checked at start.
 //! - `durable.rs`: the interpreter's side effects, journalled in the database.
@@ -50,6 +51,7 @@ pub use jobs::archive_blob::ArchiveBlob;
 pub use jobs::deliver_webhook::DeliverWebhook;
 pub use jobs::dispatch::Dispatch;
 pub use jobs::notify_bundle::NotifyBundle;
+pub use jobs::import_run::ImportRun;
 pub use jobs::restore_blob::RestoreBlob;
 pub use jobs::run_execution::RunExecution;
 pub use workflows::Workflows;
@@ -92,6 +94,7 @@ async fn handle(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
         Ok(JobKind::ArchiveBlob) => run_typed::<ArchiveBlob>(rt, job).await,
         Ok(JobKind::RestoreBlob) => run_typed::<RestoreBlob>(rt, job).await,
         Ok(JobKind::NotifyBundle) => run_typed::<NotifyBundle>(rt, job).await,
+        Ok(JobKind::ImportRun) => run_typed::<ImportRun>(rt, job).await,
         Err(e) => Outcome::Failed(e.detail),
     }
 }

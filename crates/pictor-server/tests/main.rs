@@ -10,6 +10,7 @@ mod auth;
 mod bundles;
 mod corpus;
 mod direct;
+mod import;
 mod oidc;
 mod openapi;
 mod outage;

@@ -27,6 +27,7 @@ mod archive;
 mod location;
 pub mod presign;
 mod s3raw;
+mod source;
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ use sha2::Digest as _;
 pub use archive::{ArchiveSettings, RestoreStatus};
 pub use location::StoreLocation;
 pub use s3raw::RestoreHeader;
+pub use source::{BucketSource, SOURCE_OPTIONS, SourceObject};
 
 use archive::Archive;
 

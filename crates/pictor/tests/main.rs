@@ -6,6 +6,7 @@ mod common;
 
 mod browser;
 mod crash;
+mod import_cli;
 mod serve;
 mod upload_dir;
 mod vision_cli;

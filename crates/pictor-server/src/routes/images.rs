@@ -47,7 +47,8 @@ pub struct ImageView {
     pub bytes: i64,
     pub name: Option<String>,
     pub description: Option<String>,
-    /// How it was uploaded: base64, url, uuid, pinster, multipart, raw or tus.
+    /// How it was uploaded: base64, url, uuid, pinster, multipart, raw, tus,
+    /// direct, web or import.
     pub source: String,
     /// Unix time in milliseconds.
     pub created_at: i64,

@@ -10,6 +10,7 @@
 //! - `albums`: albums and the photos in them.
 //! - `bundles`: download bundles (a zip of photos by label, linked for a
 //!   day) and their zips.
+//! - `imports`: imports of an S3 prefix or a server folder, and their progress.
 //! - `shares`: share links (the owner's API) and the images behind one,
 //!   for guests (`/s/{token}/img/…`, `/s/{token}/original/…`).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
@@ -23,6 +24,7 @@ pub(crate) mod events;
 pub(crate) mod executions;
 mod http;
 pub(crate) mod images;
+pub(crate) mod imports;
 mod openapi;
 pub(crate) mod ops;
 pub(crate) mod resumable;
@@ -71,6 +73,8 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/albums/{id}", get(albums::get).patch(albums::update).delete(albums::delete))
         .route("/api/v1/albums/{id}/images", axum::routing::post(albums::add_images))
         .route("/api/v1/albums/{id}/images/{image}", axum::routing::delete(albums::remove_image))
+        .route("/api/v1/imports", get(imports::list).post(imports::create))
+        .route("/api/v1/imports/{id}", get(imports::get).delete(imports::cancel))
         .route("/api/v1/shares", get(shares::list).post(shares::create))
         .route("/api/v1/shares/{id}", axum::routing::delete(shares::revoke))
         .route("/api/v1/shares/{id}/access", get(shares::access))

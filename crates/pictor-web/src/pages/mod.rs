@@ -4,6 +4,7 @@ pub mod admin;
 pub mod albums;
 pub mod bundles;
 pub mod gallery;
+pub mod imports;
 pub mod layout;
 pub mod live;
 pub mod login;

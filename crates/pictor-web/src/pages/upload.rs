@@ -3,6 +3,7 @@
 //! a dropped connection or a reload resumes instead of starting over), a
 //! row per file with its progress, duplicate or error, then its live status.
 //! `?album=` uploads straight into that album. The script is `upload.js`.
+//! Below, "Import from a bucket" (`imports.rs`): the form and the imports.
 
 use std::sync::Arc;
 
@@ -39,6 +40,10 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Query(
         Ok(after) => after,
         Err(e) => return failed(e),
     };
+    let imports = match pictor_core::import::list(&state.db, &caller).await {
+        Ok(imports) => imports,
+        Err(e) => return failed(e),
+    };
     let limits = &state.config.limits;
     let body = html! {
         h1 { "Upload" @if let Some(album) = &album { " into " a href=(format!("/albums/{}", album.id)) { (album.name) } } }
@@ -73,6 +78,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, signed_in: SignedIn, Query(
                 }
             }
         }
+        (super::imports::section(&state, session, &imports))
         script src=(format!("/assets/{}", crate::assets::TUS)) defer {}
         script src=(format!("/assets/{}", crate::assets::UPLOAD_JS)) defer {}
     };

@@ -1,10 +1,16 @@
-//! `pictor upload` and `pictor get`: clients of a running server.
+//! `pictor upload`, `pictor import` and `pictor get`: clients of a running
+//! server.
 //!
 //! `pictor upload DIR [--recursive]` sends files through direct uploads
 //! (`POST /api/v1/uploads` with JSON → a presigned PUT URL or POST form per
 //! file → the bytes to the store → `complete`), several at once. Each file
 //! is hashed first and sent along: the server answers content it already
 //! has with that image, so running it again sends nothing new.
+//!
+//! `pictor import SOURCE` asks the server to import an S3 prefix or a
+//! folder on the server (`POST /api/v1/imports`; the server does the work,
+//! resumably) and follows its counters with a progress bar until it ends;
+//! `--detach` prints the import's id and returns at once.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,6 +58,22 @@ pub struct UploadArgs {
     /// browser-upload form).
     #[arg(long, default_value = "put", value_parser = ["put", "post"])]
     form: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// `s3://bucket/prefix?endpoint=…&region=…&access_key_id=…&secret_access_key=…`,
+    /// or a folder on the server (sent as an absolute path; the server
+    /// imports only folders under its `import.local_roots`).
+    source: String,
+    /// Print the import's id and return without following it.
+    #[arg(long)]
+    detach: bool,
+    /// Milliseconds between looks at the import's progress.
+    #[arg(long, default_value_t = 500, hide = true)]
+    poll_ms: u64,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -236,6 +258,74 @@ fn walk(path: &Path, recursive: bool, top: bool, files: &mut Vec<PathBuf>) -> st
         files.push(path.to_path_buf());
     }
     Ok(())
+}
+
+pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let source = if args.source.starts_with("s3://") {
+        args.source.clone()
+    } else {
+        let path = Path::new(args.source.strip_prefix("file://").unwrap_or(&args.source));
+        std::path::absolute(path).with_context(|| format!("the folder {}", path.display()))?.display().to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(import_and_follow(&args, &source))
+}
+
+async fn import_and_follow(args: &ImportArgs, source: &str) -> anyhow::Result<ExitCode> {
+    let client = reqwest::Client::new();
+    let request = serde_json::json!({ "source": source });
+    let response = args.server.request(&client, reqwest::Method::POST, "/api/v1/imports").json(&request).send().await?;
+    let mut import = answer(response).await?;
+    let id = import["id"].as_str().context("the server's answer has no import id")?.to_string();
+    println!("{id}");
+    if args.detach {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}  {elapsed}")?);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let count = |import: &serde_json::Value, field: &str| import[field].as_i64().unwrap_or(0);
+    let path = format!("/api/v1/imports/{id}");
+    while matches!(import["state"].as_str(), Some("queued" | "running")) {
+        let rate = count(&import, "seen") as f64 / started.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(format!(
+            "{}: {} files, {rate:.1} files/s; {} imported, {} duplicates, {} skipped, {} failed",
+            import["source"].as_str().unwrap_or_default(),
+            count(&import, "seen"),
+            count(&import, "imported"),
+            count(&import, "duplicates"),
+            count(&import, "skipped"),
+            count(&import, "failed"),
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(args.poll_ms)).await;
+        let response = args.server.request(&client, reqwest::Method::GET, &path).send().await?;
+        import = answer(response).await?;
+    }
+    bar.finish_and_clear();
+    for problem in import["problems"].as_array().into_iter().flatten() {
+        eprintln!(
+            "skipped  {}: {}",
+            problem["key"].as_str().unwrap_or_default(),
+            problem["reason"].as_str().unwrap_or_default()
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64().max(0.001);
+    let state = import["state"].as_str().unwrap_or("unknown");
+    eprintln!(
+        "import {state}: {} imported, {} duplicates, {} skipped, {} failed, of {} files ({:.1} MB) in {seconds:.1} s ({:.1} files/s)",
+        count(&import, "imported"),
+        count(&import, "duplicates"),
+        count(&import, "skipped"),
+        count(&import, "failed"),
+        count(&import, "seen"),
+        count(&import, "bytes") as f64 / 1e6,
+        count(&import, "seen") as f64 / seconds,
+    );
+    if let Some(error) = import["error"].as_str() {
+        eprintln!("error: {error}");
+    }
+    Ok(if state == "done" && count(&import, "failed") == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn get(args: GetArgs) -> anyhow::Result<ExitCode> {

@@ -44,6 +44,8 @@ enum Command {
     Admin(admin::AdminCmd),
     /// Upload files or folders to a running server, in parallel.
     Upload(client::UploadArgs),
+    /// Import every image under an S3 prefix or a server folder, and follow it.
+    Import(client::ImportArgs),
     /// Download a transformed image from a running server.
     Get(client::GetArgs),
     /// Make thumbnails of many images, in parallel.
@@ -84,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Upload(args) => client::upload(args),
+        Command::Import(args) => client::import(args),
         Command::Get(args) => client::get(args),
         Command::Thumbnail(args) => thumbnail::run(args),
         Command::Convert(args) => convert::run(args),
