@@ -237,12 +237,7 @@ pub struct ImportConfig {
 
 impl Default for ImportConfig {
     fn default() -> Self {
-        Self {
-            local_roots: Vec::new(),
-            allow_private_endpoints: false,
-            page_size: 100,
-            concurrency: 4,
-        }
+        Self { local_roots: Vec::new(), allow_private_endpoints: false, page_size: 100, concurrency: 4 }
     }
 }
 

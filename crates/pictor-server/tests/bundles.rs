@@ -18,6 +18,87 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_photos_bundle_into_a_linked_zip() {
     let Some(app) = TestApp::spawn(Backend::Local, configure).await else { return };
+    journey(app, Store::Local).await;
+}
+
+/// The same on moto's S3 (storage classes and RestoreObject) over
+/// PostgreSQL when it is there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_photos_bundle_on_s3() {
+    let Ok(moto) = std::env::var("PICTOR_TEST_MOTO_URL") else {
+        skip("bundles on S3: PICTOR_TEST_MOTO_URL is not set (.ci/services.sh starts moto[server])");
+        return;
+    };
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let database = match std::env::var("PICTOR_TEST_DATABASE_URL") {
+        Ok(pg) => fresh_database(&pg, &format!("t_{unique}")).await,
+        Err(_) => String::new(),
+    };
+    let Some(app) = TestApp::spawn(Backend::Local, |config| {
+        configure(config);
+        config.store = format!("{moto}&prefix=t-{unique}");
+        config.database = database;
+    })
+    .await
+    else {
+        return;
+    };
+    journey(app, Store::S3).await;
+}
+
+/// A zip larger than a part goes to the store as a multipart upload (S3)
+/// or part by part (a local folder), and reads back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_zip_goes_up_in_parts_on_both_backends() {
+    for backend in [Backend::Local, Backend::PostgresS3] {
+        let Some(app) = TestApp::spawn(backend, |config| config.bundles.part_mib = 5).await else { continue };
+        let key = create_api_key(&app.state.db, "ann", "upload read", None).await.unwrap().secret;
+        let mut photos = Vec::new();
+        for seed in 1..=3u32 {
+            let bytes = noise_png(1100, 1100, seed);
+            let id = upload_named(&app, &key, &format!("noise-{seed}.png"), bytes.clone()).await;
+            label(&app, &id, &["noise"]).await;
+            photos.push(bytes);
+        }
+        let body = json!({"labels": ["noise"], "notify": {"webhook": true}});
+        let bundle: Value = post_json(&app, &key, "/api/v1/bundles", &body).await.json().await.unwrap();
+        app.settle().await;
+        let ready = get_json(&app, &key, &format!("/api/v1/bundles/{}", bundle["id"].as_str().unwrap())).await;
+        assert_eq!(ready["state"], "ready", "{ready}");
+        assert!(ready["bytes"].as_i64().unwrap() > 10 << 20, "more than two parts: {ready}");
+        let zip = app.client.get(ready["links"]["download"].as_str().unwrap()).send().await.unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.bytes().await.unwrap().to_vec())).unwrap();
+        for (i, original) in photos.iter().enumerate() {
+            let mut bytes = Vec::new();
+            archive.by_index(i).unwrap().read_to_end(&mut bytes).unwrap();
+            assert!(bytes == *original, "entry {i} byte for byte");
+        }
+        app.shutdown().await;
+    }
+}
+
+/// A PNG of noise: it does not compress, so it is as large as its pixels.
+fn noise_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+    let raw: Vec<u8> = (0..w * h * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let image = pictor_imaging::Image::from_raw(w, h, pictor_imaging::Channels::Rgb, raw).unwrap();
+    pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    Local,
+    S3,
+}
+
+async fn journey(app: TestApp, store: Store) {
     let ann = create_api_key(&app.state.db, "ann", "upload read", None).await.unwrap().secret;
     let bob = create_api_key(&app.state.db, "bob", "upload read", None).await.unwrap().secret;
 
@@ -110,6 +191,28 @@ async fn archived_photos_bundle_into_a_linked_zip() {
         assert!(kinds.iter().any(|k| k == expected), "{expected:?} in {kinds:?}");
     }
 
+    if store == Store::Local {
+        let data = &app.state.config.data_dir;
+        for id in &ids {
+            let sha = get_json(&app, &ann, &format!("/api/v1/img/{id}")).await["sha256"].as_str().unwrap().to_string();
+            assert!(!data.join("store/blobs").join(&sha[..2]).join(&sha).exists(), "no restored copy left");
+        }
+    }
+
+    // Counts stay exact: labelling again changes nothing, reprocessing an
+    // archived photo asks for its restore first, and deleting one takes
+    // away exactly its labels.
+    label(&app, &ids[0], &["mountain", "lake"]).await;
+    assert_eq!(get_json(&app, &ann, "/api/v1/labels").await, counts, "labelled again: the same counts");
+    let reprocess = app.client.post(app.url(&format!("/api/v1/img/{}/reprocess", ids[0]))).bearer_auth(&ann);
+    let problem = assert_problem(reprocess.send().await.unwrap(), 409, "image_archived").await;
+    assert_eq!(problem["links"]["restore"], format!("/api/v1/img/{}/restore", ids[0]));
+    let deleted = app.client.delete(app.url(&format!("/api/v1/img/{}", ids[1]))).bearer_auth(&ann).send().await;
+    assert_eq!(deleted.unwrap().status(), 204);
+    let after = get_json(&app, &ann, "/api/v1/labels").await;
+    assert_eq!(count_of(&after, "lake"), count_of(&counts, "lake") - 1, "{after}");
+    assert_eq!(count_of(&after, "mountain"), count_of(&counts, "mountain"), "{after}");
+
     // A day later the janitor deletes the zip and the record: 410.
     pictor_core::bundles::expire(&app.state, pictor_db::now_ms() + 25 * 3600 * 1000).await;
     assert_problem(app.client.get(&link).send().await.unwrap(), 410, "gone").await;
@@ -143,6 +246,12 @@ async fn bad_requests_are_refused_and_empty_bundles_fail() {
     app.shutdown().await;
 }
 
+/// A label's count in `GET /api/v1/labels`'s answer.
+fn count_of(index: &Value, label: &str) -> i64 {
+    let found = index["labels"].as_array().unwrap().iter().find(|l| l["name"] == label);
+    found.and_then(|l| l["count"].as_i64()).unwrap_or_else(|| panic!("no {label} in {index}"))
+}
+
 fn configure(config: &mut pictor_server::Config) {
     config.lifecycle.archive_originals = pictor_core::config::ArchiveRule::Labelled;
     config.tiers.restore_delay_secs = 2;
@@ -158,7 +267,7 @@ async fn label(app: &TestApp, id: &str, names: &[&str]) {
 }
 
 async fn upload_named(app: &TestApp, key: &str, name: &str, bytes: Vec<u8>) -> String {
-    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str("image/jpeg").unwrap();
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
     let form = reqwest::multipart::Form::new().part("file", part);
     let response = app.client.post(app.url("/api/v1/img")).bearer_auth(key).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), 201);

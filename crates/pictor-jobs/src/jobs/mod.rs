@@ -3,7 +3,7 @@
 pub mod archive_blob;
 pub mod deliver_webhook;
 pub mod dispatch;
-pub mod notify_bundle;
 pub mod import_run;
+pub mod notify_bundle;
 pub mod restore_blob;
 pub mod run_execution;

@@ -169,6 +169,10 @@ pub async fn reprocess(
             "no workflow runs on image.created here, so there is nothing to reprocess with",
         )
     })?;
+    // Its workflow reads the original: an archived one must come back first.
+    if !pictor_core::tiers::state(&state, &image.sha256).await?.readable() {
+        return Err(super::images::restorable(pictor_core::Error::archived().into(), &id));
+    }
     let cause = format!("reprocess:{}", uuid::Uuid::new_v4());
     let started = pictor_jobs::workflows::start_for_image(&state.state, workflow, &id, &cause)
         .await

@@ -302,7 +302,7 @@ pub async fn original(
 }
 
 /// An archived original's problem gets the link that asks for its restore.
-fn restorable(error: ApiError, id: &str) -> ApiError {
+pub(crate) fn restorable(error: ApiError, id: &str) -> ApiError {
     match error.code {
         Code::ImageArchived => error.with_link("restore", format!("/api/v1/img/{id}/restore")),
         _ => error,
