@@ -13,7 +13,7 @@ const path = require('path');
 /** Pages without an account. */
 const PUBLIC_PAGES = ['/login', '/signup'];
 /** Pages of a signed-in user. */
-const USER_PAGES = ['/', '/albums', '/albums/{album}', '/upload', '/photos/{photo}', '/tags', '/settings', '/shares', '/search', '/map'];
+const USER_PAGES = ['/', '/albums', '/albums/{album}', '/upload', '/photos/{photo}', '/tags', '/settings', '/shares', '/search', '/map', '/bundles', '/bundles/new?label=animal'];
 /** Pages of the admin server's admin. */
 const ADMIN_PAGES = ['/admin', '/admin/moderation', '/admin/users'];
 

@@ -1,4 +1,6 @@
-// What the specs share: refusing every other origin, and screenshots.
+// What the specs share: refusing every other origin, screenshots, signing
+// up, and dropping files on the upload page.
+const { expect } = require('@playwright/test');
 const fs = require('fs');
 const path = require('path');
 
@@ -23,4 +25,31 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
 }
 
-module.exports = { base, offline, shot };
+/** Signs up `name` with a password made from it. */
+async function signUp(page, name) {
+  await page.goto('/signup');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(name + "'s long password");
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await expect(page).toHaveURL(base + '/');
+}
+
+/** Drops files on the drop zone, as a file manager would. */
+async function drop(page, files) {
+  const payload = files.map((file) => ({
+    name: path.basename(file),
+    data: fs.readFileSync(file).toString('base64'),
+  }));
+  const transfer = await page.evaluateHandle((payload) => {
+    const dt = new DataTransfer();
+    for (const f of payload) {
+      const bytes = Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: 'image/jpeg' }));
+    }
+    return dt;
+  }, payload);
+  await page.dispatchEvent('#drop', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
+}
+
+module.exports = { base, offline, shot, signUp, drop };

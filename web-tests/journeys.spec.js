@@ -7,40 +7,11 @@
 // a visitor without an account sees nothing at all. Every request to
 // another origin is refused and counted: pages load nothing from elsewhere.
 const { test, expect } = require('@playwright/test');
-const fs = require('fs');
-const path = require('path');
-
-const { base, offline, shot } = require('./common');
+const { base, offline, shot, signUp, drop } = require('./common');
 const photos = JSON.parse(process.env.PHOTOS || '[]');
 const expectLabels = !!process.env.EXPECT_LABELS;
 
 test.describe.configure({ mode: 'serial' });
-
-async function signUp(page, name) {
-  await page.goto('/signup');
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(name + "'s long password");
-  await page.getByRole('button', { name: 'Create an account' }).click();
-  await expect(page).toHaveURL(base + '/');
-}
-
-/** Drops files on the drop zone, as a file manager would. */
-async function drop(page, files) {
-  const payload = files.map((file) => ({
-    name: path.basename(file),
-    data: fs.readFileSync(file).toString('base64'),
-  }));
-  const transfer = await page.evaluateHandle((payload) => {
-    const dt = new DataTransfer();
-    for (const f of payload) {
-      const bytes = Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0));
-      dt.items.add(new File([bytes], f.name, { type: 'image/jpeg' }));
-    }
-    return dt;
-  }, payload);
-  await page.dispatchEvent('#drop', 'dragover', { dataTransfer: transfer });
-  await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
-}
 
 const shared = {};
 

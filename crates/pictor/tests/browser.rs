@@ -10,6 +10,8 @@
 //! for `admin.spec.js` (and the admin pages in `a11y.spec.js`), has an
 //! admin account made before it starts (`pictor admin create-user`), and
 //! flags every photo when the models are there (`PICTOR_ADMIN_URL`).
+//! With `PICTOR_TEST_SMTP_URL`, the first server sends mail through it and
+//! `bundles.spec.js` reads what arrives (`MAILDIR`).
 
 use crate::common;
 use common::{Served, serve_with};
@@ -93,7 +95,18 @@ fn journeys_in_a_real_browser() {
     let cameras = photos.iter().all(|p| p.contains("/shared/corpus/"));
     let big = big_photo();
     // Small chunks, so that the large photo goes up in several.
-    let settings = [("PICTOR_AUTH__SIGNUP", "open"), ("PICTOR_LIMITS__UPLOAD_CHUNK_BYTES", "1048576")];
+    let mut settings =
+        vec![("PICTOR_AUTH__SIGNUP", "open".to_string()), ("PICTOR_LIMITS__UPLOAD_CHUNK_BYTES", "1048576".into())];
+    // With the suite's SMTP server, bundles.spec.js reads the mail it sends.
+    let smtp = std::env::var("PICTOR_TEST_SMTP_URL").ok();
+    let maildir = std::env::var("PICTOR_TEST_SMTP_MAILDIR").unwrap_or_default();
+    if let Some(url) = smtp {
+        settings.push(("PICTOR_EMAIL__SMTP_URL", url));
+        settings.push(("PICTOR_EMAIL__CA_FILE", std::env::var("PICTOR_TEST_SMTP_CA").unwrap_or_default()));
+    } else {
+        eprintln!("note: PICTOR_TEST_SMTP_URL is not set; bundles.spec.js is skipped");
+    }
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (server, base) = serve_with(&data, &settings);
     let oidc = oidc_server(dir.path());
     let (admin, admin_base, flagging) = admin_server(dir.path());
@@ -113,6 +126,7 @@ fn journeys_in_a_real_browser() {
         .env("ADMIN_NAME", "root")
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("EXPECT_FLAGGING", if flagging { "1" } else { "" })
+        .env("MAILDIR", &maildir)
         .output()
         .expect("npx runs");
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
