@@ -135,7 +135,7 @@ impl BundleView {
 /// `POST /api/v1/bundles`: asks for a zip of the caller's photos with the
 /// labels; the link goes where `notify` says once it is ready.
 #[utoipa::path(
-    post, path = "/api/v1/bundles", tag = "bundles", request_body = BundleRequest,
+    post, operation_id = "create_bundle", path = "/api/v1/bundles", tag = "bundles", request_body = BundleRequest,
     responses((status = 202, description = "Accepted: follow `links.self`", body = BundleView),
               (status = 400, description = "No labels, or no single notify target")),
     security(("bearer" = []))
@@ -164,7 +164,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/bundles`: the caller's bundles, newest first.
-#[utoipa::path(get, path = "/api/v1/bundles", tag = "bundles",
+#[utoipa::path(get, operation_id = "list_bundles", path = "/api/v1/bundles", tag = "bundles",
     responses((status = 200, description = "The caller's bundles", body = [BundleView])), security(("bearer" = [])))]
 pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) -> ApiResult<Json<Vec<BundleView>>> {
     let bundles = bundles::list(&state, &principal).await?;
@@ -172,7 +172,7 @@ pub async fn list(State(state): State<Arc<Runtime>>, principal: Authed<Read>) ->
 }
 
 /// `GET /api/v1/bundles/{id}`: one of the caller's bundles.
-#[utoipa::path(get, path = "/api/v1/bundles/{id}", tag = "bundles",
+#[utoipa::path(get, operation_id = "get_bundle", path = "/api/v1/bundles/{id}", tag = "bundles",
     params(("id" = String, Path, description = "Bundle id")),
     responses((status = 200, description = "The bundle", body = BundleView), (status = 404, description = "Not found")),
     security(("bearer" = [])))]
@@ -194,7 +194,7 @@ pub struct LinkQuery {
 }
 
 /// `GET /api/v1/bundles/{id}/zip`: the zip (Stored entries, ZIP64).
-#[utoipa::path(get, path = "/api/v1/bundles/{id}/zip", tag = "bundles",
+#[utoipa::path(get, operation_id = "get_bundle_zip", path = "/api/v1/bundles/{id}/zip", tag = "bundles",
     params(("id" = String, Path, description = "Bundle id"), LinkQuery),
     responses((status = 200, description = "The zip", content_type = "application/zip"),
               (status = 206, description = "A byte range"),
