@@ -48,6 +48,71 @@ pub struct Config {
     pub direct: DirectConfig,
     pub email: EmailConfig,
     pub sms: SmsConfig,
+    pub pam: PamConfig,
+}
+
+/// The photo asset manager's own API (`PUT upload`, `GET labels`,
+/// `POST download`) under a path prefix.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PamConfig {
+    /// Where it is mounted (`/pam`); empty: not mounted.
+    pub prefix: String,
+}
+
+impl Default for PamConfig {
+    fn default() -> Self {
+        Self { prefix: "/pam".into() }
+    }
+}
+
+impl PamConfig {
+    /// Paths the rest of the server answers, which the prefix must not
+    /// shadow.
+    const TAKEN: &'static [&'static str] = &[
+        "/api",
+        "/s",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/admin",
+        "/albums",
+        "/assets",
+        "/live",
+        "/login",
+        "/logout",
+        "/map",
+        "/photos",
+        "/search",
+        "/settings",
+        "/shares",
+        "/signup",
+        "/tags",
+        "/upload",
+    ];
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let prefix = self.prefix.as_str();
+        if prefix.is_empty() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/'),
+            "pam.prefix must start with / and not end with one (\"/pam\"), or be empty to turn it off; not {prefix:?}"
+        );
+        anyhow::ensure!(
+            prefix[1..].split('/').all(|s| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            }),
+            "pam.prefix {prefix:?} may hold only letters, digits, -, _ and . between its slashes"
+        );
+        let first = format!("/{}", prefix[1..].split('/').next().unwrap_or_default());
+        anyhow::ensure!(
+            !Self::TAKEN.contains(&first.as_str()),
+            "pam.prefix {prefix:?} collides with the server's own {first} routes: pick another, e.g. /pam"
+        );
+        Ok(())
+    }
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -653,6 +718,7 @@ impl Default for Config {
             direct: DirectConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
+            pam: PamConfig::default(),
         }
     }
 }
@@ -843,6 +909,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ),
     ("sms.secret", "Standard Webhooks secret (whsec_ + base64 of 24-64 bytes) the gateway checks each request with"),
     ("sms.timeout_secs", "Seconds one request to the SMS gateway may take"),
+    (
+        "pam.prefix",
+        "Path prefix of the photo asset manager's API (PUT PREFIX/upload, GET PREFIX/labels, POST PREFIX/download); empty = not mounted",
+    ),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -961,6 +1031,7 @@ impl Config {
         );
         self.email.validate()?;
         self.sms.validate()?;
+        self.pam.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),
@@ -1117,6 +1188,28 @@ mod tests {
         let presets = Config::default().transforms.presets.len();
         let comments = text.lines().filter(|l| l.starts_with("# ")).count() - 3;
         assert_eq!(comments, settings - presets, "a setting lacks a SETTING_HELP line:\n{text}");
+    }
+
+    #[test]
+    fn the_asset_manager_prefix_is_a_path_of_its_own_or_off() {
+        let with = |prefix: &str| Config { pam: PamConfig { prefix: prefix.into() }, ..Config::default() }.validate();
+        for ok in ["/pam", "", "/photos-v1/pam", "/p.a_m"] {
+            with(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for (bad, says) in [
+            ("pam", "start with /"),
+            ("/pam/", "start with /"),
+            ("/", "start with /"),
+            ("/api", "collides"),
+            ("/api/pam", "collides"),
+            ("/s", "collides"),
+            ("/login", "collides"),
+            ("/a//b", "only letters"),
+            ("/p am", "only letters"),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("pam.prefix") && err.contains(says), "{bad:?}: {err}");
+        }
     }
 
     #[test]
