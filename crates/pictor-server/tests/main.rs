@@ -14,6 +14,7 @@ mod oidc;
 mod openapi;
 mod outage;
 mod overload;
+mod pam;
 mod privacy;
 mod resumable;
 mod tiers;
