@@ -505,7 +505,12 @@ pub async fn store(state: &AppState, grant: &Grant, bytes: Bytes) -> Result<Opti
     state.store.put_object(&grant.key, bytes).await?;
     let id = grant.key.split('/').nth(1).unwrap_or_default();
     match state.db.get_direct_upload(id).await? {
-        Some(row) if row.on_arrival && row.image_id.is_none() => Ok(Some(complete_row(state, row).await?)),
+        Some(row) if row.on_arrival && row.image_id.is_none() => match complete_row(state, row).await {
+            Ok(completed) => Ok(Some(completed)),
+            // The sweep is landing it this moment: it lands all the same.
+            Err(e) if e.kind == ErrorKind::Conflict => Ok(None),
+            Err(e) => Err(e),
+        },
         _ => Ok(None),
     }
 }

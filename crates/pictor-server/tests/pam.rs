@@ -190,6 +190,36 @@ async fn labels_are_the_callers_own_and_download_needs_an_address() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_session_works_with_its_csrf_token_for_writes() {
+    let Some(app) = TestApp::spawn(Backend::Local, |_| {}).await else { return };
+    let name = pictor_core::accounts::Username::parse("carol").unwrap();
+    let user = pictor_core::accounts::create_user(&app.state.db, &name, None, false).await.unwrap();
+    let session = pictor_core::accounts::start_session(&app.state.db, user).await.unwrap();
+    app.state.auth.close_now().await;
+    let cookie = format!("pictor_session={}", session.token);
+    let read = app.client.get(app.url("/pam/labels")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(read.status(), 200, "a read needs the cookie alone");
+    let body = json!({"file_name": "x.jpg"});
+    let forged = app.client.put(app.url("/pam/upload")).header("cookie", &cookie).json(&body).send().await.unwrap();
+    assert_problem(forged, 401, "unauthorized").await;
+    let upload = app
+        .client
+        .put(app.url("/pam/upload"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &session.csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 200, "a write needs the session's CSRF token too");
+    let url = upload.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
+    assert!(put_bytes(&url, &jpeg(20, 20)).await.status().is_success());
+    let key = create_api_key(&app.state.db, "carol", "read", None).await.unwrap().secret;
+    assert_eq!(images(&app, &key).await[0]["owner"], "carol");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prefix_is_configurable_or_off() {
     let Some(app) = TestApp::spawn(Backend::Local, |c| c.pam.prefix = "/photo-manager/v1".into()).await else {
         return;
