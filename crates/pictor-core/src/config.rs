@@ -49,6 +49,72 @@ pub struct Config {
     pub email: EmailConfig,
     pub sms: SmsConfig,
     pub import: ImportConfig,
+    pub pam: PamConfig,
+}
+
+/// The photo asset manager's own API (`PUT upload`, `GET labels`,
+/// `POST download`) under a path prefix.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PamConfig {
+    /// Where it is mounted (`/pam`); empty: not mounted.
+    pub prefix: String,
+}
+
+impl Default for PamConfig {
+    fn default() -> Self {
+        Self { prefix: "/pam".into() }
+    }
+}
+
+impl PamConfig {
+    /// Paths the rest of the server answers, which the prefix must not
+    /// shadow.
+    const TAKEN: &'static [&'static str] = &[
+        "/api",
+        "/s",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/admin",
+        "/albums",
+        "/assets",
+        "/bundles",
+        "/live",
+        "/login",
+        "/logout",
+        "/map",
+        "/photos",
+        "/search",
+        "/settings",
+        "/shares",
+        "/signup",
+        "/tags",
+        "/upload",
+    ];
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let prefix = self.prefix.as_str();
+        if prefix.is_empty() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/'),
+            "pam.prefix must start with / and not end with one (\"/pam\"), or be empty to turn it off; not {prefix:?}"
+        );
+        anyhow::ensure!(
+            prefix[1..].split('/').all(|s| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            }),
+            "pam.prefix {prefix:?} may hold only letters, digits, -, _ and . between its slashes"
+        );
+        let first = format!("/{}", prefix[1..].split('/').next().unwrap_or_default());
+        anyhow::ensure!(
+            !Self::TAKEN.contains(&first.as_str()),
+            "pam.prefix {prefix:?} collides with the server's own {first} routes: pick another, e.g. /pam"
+        );
+        Ok(())
+    }
 }
 
 /// The archive tier originals move to, and restores from it.
@@ -676,6 +742,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             import: ImportConfig::default(),
+            pam: PamConfig::default(),
         }
     }
 }
@@ -870,6 +937,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("import.allow_private_endpoints", "Let an import's S3 endpoint be a loopback or private address"),
     ("import.page_size", "Objects an import lists and ingests per page (its cursor moves per page)"),
     ("import.concurrency", "Objects of an import's page ingested at once"),
+    (
+        "pam.prefix",
+        "Path prefix of the photo asset manager's API (PUT PREFIX/upload, GET PREFIX/labels, POST PREFIX/download); empty = not mounted",
+    ),
 ];
 
 /// Layers read on top of the defaults, in order; later ones win.
@@ -990,6 +1061,7 @@ impl Config {
         self.sms.validate()?;
         anyhow::ensure!((1..=1000).contains(&self.import.page_size), "import.page_size must be between 1 and 1000");
         anyhow::ensure!(self.import.concurrency > 0, "import.concurrency must be above 0");
+        self.pam.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),
@@ -1146,6 +1218,28 @@ mod tests {
         let presets = Config::default().transforms.presets.len();
         let comments = text.lines().filter(|l| l.starts_with("# ")).count() - 3;
         assert_eq!(comments, settings - presets, "a setting lacks a SETTING_HELP line:\n{text}");
+    }
+
+    #[test]
+    fn the_asset_manager_prefix_is_a_path_of_its_own_or_off() {
+        let with = |prefix: &str| Config { pam: PamConfig { prefix: prefix.into() }, ..Config::default() }.validate();
+        for ok in ["/pam", "", "/photos-v1/pam", "/p.a_m"] {
+            with(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for (bad, says) in [
+            ("pam", "start with /"),
+            ("/pam/", "start with /"),
+            ("/", "start with /"),
+            ("/api", "collides"),
+            ("/api/pam", "collides"),
+            ("/s", "collides"),
+            ("/login", "collides"),
+            ("/a//b", "only letters"),
+            ("/p am", "only letters"),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("pam.prefix") && err.contains(says), "{bad:?}: {err}");
+        }
     }
 
     #[test]

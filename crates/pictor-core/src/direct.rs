@@ -22,6 +22,14 @@
 //!   repeated call answers the same image.
 //! - [`sweep_expired`] (housekeeping) deletes rows past their expiry with
 //!   their staging objects: abandoned uploads go.
+//! - Uploads made by [`create_on_arrival`] (the asset manager's
+//!   `PUT /pam/upload`, whose client never calls `complete`) land when their
+//!   object arrives: on a local store right after [`store`] keeps it (the
+//!   PUT's answer is the landing's), on S3, which tells nobody, when
+//!   [`land_arrivals`] (housekeeping, every tick: within about 5 s) finds
+//!   the object under `direct/<id>/`. Their client is told no size or type:
+//!   the size may be up to `limits.max_upload_bytes`, the type is any image
+//!   ingest reads (the name's extension only has to be an image's).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -121,6 +129,57 @@ pub async fn create(
     files: Vec<FileRequest>,
     form: Form,
 ) -> Result<Vec<Ticket>> {
+    create_with(state, caller, base_url, files, form, false).await
+}
+
+/// Makes one upload of `caller`'s that lands as soon as its object arrives
+/// (see the module's docs): a presigned PUT URL for a file named
+/// `file_name`, of any size up to `limits.max_upload_bytes`, whose name
+/// must end in an image's extension (`.jpg`, `.png`…).
+pub async fn create_on_arrival(
+    state: &AppState,
+    caller: &Principal,
+    base_url: &str,
+    file_name: &str,
+) -> Result<Ticket> {
+    let content_type = type_of_name(file_name)?;
+    let file = FileRequest {
+        name: file_name.to_string(),
+        size: state.config.limits.max_upload_bytes,
+        content_type: content_type.to_string(),
+        sha256: None,
+    };
+    let mut tickets = create_with(state, caller, base_url, vec![file], Form::Put, true).await?;
+    tickets.pop().ok_or_else(|| Error::internal("an upload request made no ticket"))
+}
+
+/// The media type a file name's extension names, if an image's.
+pub fn type_of_name(file_name: &str) -> Result<&'static str> {
+    let extension = file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default();
+    let format = match extension.as_str() {
+        "jpg" | "jpe" | "jfif" => Some(ImageFormat::Jpeg),
+        "tif" => Some(ImageFormat::Tiff),
+        "heif" | "hif" => Some(ImageFormat::Heic),
+        other => ImageFormat::from_name(other),
+    };
+    format.map(ImageFormat::mime).ok_or_else(|| {
+        let known: Vec<&str> = ImageFormat::ALL.into_iter().map(ImageFormat::name).collect();
+        Error::bad_request(format!(
+            "file_name {:?} does not end in an image's extension: one of .{} (or .jpeg, .tif, .heif)",
+            truncate(file_name, 60),
+            known.join(", .")
+        ))
+    })
+}
+
+async fn create_with(
+    state: &AppState,
+    caller: &Principal,
+    base_url: &str,
+    files: Vec<FileRequest>,
+    form: Form,
+    on_arrival: bool,
+) -> Result<Vec<Ticket>> {
     let max_files = state.config.limits.max_files;
     if files.is_empty() || files.len() > max_files {
         return Err(Error::bad_request(format!("send 1 to {max_files} files (limits.max_files), not {}", files.len())));
@@ -155,6 +214,7 @@ pub async fn create(
             expires_at: url_expires + COMPLETE_GRACE_MS,
             finishing_until: 0,
             image_id: None,
+            on_arrival,
         });
     }
     let max_open = state.config.limits.open_uploads_per_owner.min(i64::MAX as u64) as i64;
@@ -324,7 +384,8 @@ fn local_put_url(
         algorithm: LOCAL_ALGORITHM.into(),
         date: presign::amz_date(now).0,
         expires: expires_in,
-        content_type: row.content_type.clone(),
+        // Empty for one landing on arrival: any type may be sent.
+        content_type: if row.on_arrival { String::new() } else { row.content_type.clone() },
         max_bytes: row.size as u64,
         signature: String::new(),
     };
@@ -387,7 +448,8 @@ pub async fn accept_put(
     }
     open_row(state, id, &key).await?;
     let sent = content_type.map(canonical_type).unwrap_or_default();
-    if sent != query.content_type {
+    // A URL signed without a type (an upload landing on arrival) takes any.
+    if !query.content_type.is_empty() && sent != query.content_type {
         return Err(wrong_type(&sent, &query.content_type));
     }
     Ok(Grant { key, min_bytes: 1, max_bytes: query.max_bytes })
@@ -431,8 +493,9 @@ async fn open_row(state: &AppState, id: &str, key: &str) -> Result<DirectUploadR
     }
 }
 
-/// Stores what a checked request sent (its length within the grant).
-pub async fn store(state: &AppState, grant: &Grant, bytes: Bytes) -> Result<()> {
+/// Stores what a checked request sent (its length within the grant); an
+/// upload landing on arrival lands now, and a refusal is the answer.
+pub async fn store(state: &AppState, grant: &Grant, bytes: Bytes) -> Result<Option<Completed>> {
     if (bytes.len() as u64) < grant.min_bytes {
         return Err(Error::bad_request(format!("the file is under {} bytes", grant.min_bytes)));
     }
@@ -440,7 +503,48 @@ pub async fn store(state: &AppState, grant: &Grant, bytes: Bytes) -> Result<()> 
         return Err(too_large(bytes.len() as u64, grant.max_bytes));
     }
     state.store.put_object(&grant.key, bytes).await?;
-    Ok(())
+    let id = grant.key.split('/').nth(1).unwrap_or_default();
+    match state.db.get_direct_upload(id).await? {
+        Some(row) if row.on_arrival && row.image_id.is_none() => match complete_row(state, row).await {
+            Ok(completed) => Ok(Some(completed)),
+            // The sweep is landing it this moment: it lands all the same.
+            Err(e) if e.kind == ErrorKind::Conflict => Ok(None),
+            Err(e) => Err(e),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Lands the open uploads that land on arrival and whose object has
+/// arrived (a bounded batch per call; housekeeping calls it every tick);
+/// returns how many landed. A refused one is deleted, as `complete` does.
+pub async fn land_arrivals(state: &AppState) -> usize {
+    let open = match state.db.open_arrival_uploads(now_ms(), 100).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing direct uploads that land on arrival failed");
+            return 0;
+        }
+    };
+    let mut landed = 0;
+    for row in open {
+        match state.store.object_sizes(&staging_prefix(&row.id)).await {
+            Ok(objects) if objects.is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(upload = row.id, error = %e, "looking for a direct upload's object failed");
+                continue;
+            }
+        }
+        let id = row.id.clone();
+        match complete_row(state, row).await {
+            Ok(_) => landed += 1,
+            Err(e) => {
+                tracing::info!(upload = id, error = %e.detail, "a direct upload's object arrived but did not land")
+            }
+        }
+    }
+    landed
 }
 
 fn too_large(size: u64, declared: u64) -> Error {
@@ -469,6 +573,12 @@ pub struct Completed {
 pub async fn complete(state: &AppState, caller: &Principal, id: &str) -> Result<Completed> {
     let row = state.db.get_direct_upload(id).await?.filter(|row| row.owner == caller.owner);
     let Some(row) = row else { return Err(Error::not_found(format_args!("upload {id}"))) };
+    complete_row(state, row).await
+}
+
+/// Lands upload `row` (the caller's rights checked).
+async fn complete_row(state: &AppState, row: DirectUploadRecord) -> Result<Completed> {
+    let id = row.id.as_str();
     if let Some(image_id) = &row.image_id {
         let image =
             state.db.get_image(image_id).await?.ok_or_else(|| Error::not_found(format_args!("image {image_id}")))?;
@@ -559,13 +669,17 @@ async fn land(state: &AppState, row: &DirectUploadRecord) -> std::result::Result
         return Err(Landing::Refused(too_large(*size, row.size as u64)));
     }
     let (bytes, stored_type) = state.store.get_object_typed(key).await.map_err(Error::from)?;
+    // One landing on arrival was given no type to send: ingest's own check
+    // (an image it reads) is the one that counts.
     if let Some(stored) = stored_type.map(|t| canonical_type(&t))
         && stored != row.content_type
+        && !row.on_arrival
     {
         return Err(Landing::Refused(wrong_type(&stored, &row.content_type)));
     }
     if let Some(format) = ImageFormat::sniff(&bytes)
         && format.mime() != row.content_type
+        && !row.on_arrival
     {
         return Err(Landing::Refused(Error::new(
             ErrorKind::UnsupportedFormat,
@@ -634,6 +748,18 @@ mod tests {
     }
 
     #[test]
+    fn a_file_name_names_its_image_type() {
+        assert_eq!(type_of_name("x.jpg").unwrap(), "image/jpeg");
+        assert_eq!(type_of_name("IMG.JPEG").unwrap(), "image/jpeg");
+        assert_eq!(type_of_name("a.b.heif").unwrap(), "image/heic");
+        assert_eq!(type_of_name("scan.tif").unwrap(), "image/tiff");
+        assert_eq!(type_of_name("p.webp").unwrap(), "image/webp");
+        for refused in ["notes.txt", "jpg", "x.", "movie.mp4", ""] {
+            assert_eq!(type_of_name(refused).unwrap_err().kind, ErrorKind::InvalidRequest, "{refused}");
+        }
+    }
+
+    #[test]
     fn content_types_are_compared_by_essence() {
         assert_eq!(canonical_type("Image/JPEG; charset=x"), "image/jpeg");
         assert_eq!(canonical_type("image/heif"), "image/heic");
@@ -656,6 +782,7 @@ mod tests {
             expires_at: 0,
             finishing_until: 0,
             image_id: None,
+            on_arrival: false,
         };
         let url = url::Url::parse(&local_put_url(&key, "http://h:1", &row, 1_796_279_400_000, 60).unwrap()).unwrap();
         assert_eq!(url.path(), "/api/v1/direct/u1/a.jpg");

@@ -202,8 +202,9 @@ impl AppState {
 
     /// Periodic chores until `stop` turns true: the LRU clock, sweeping
     /// blobs left by dead uploads, expired resumable uploads, restored
-    /// originals whose time is up, and (a batch a tick until done)
-    /// search's columns for images stored before them.
+    /// originals whose time is up, (a batch a tick until done) search's
+    /// columns for images stored before them, and (every tick) direct
+    /// uploads that land when their object arrives.
     pub async fn housekeeping(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks = 0u64;
@@ -218,6 +219,8 @@ impl AppState {
             if backfilling {
                 backfilling = search::backfill(&self).await;
             }
+            // S3 tells nobody of an arrival: look (uploads landing on arrival).
+            direct::land_arrivals(&self).await;
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;

@@ -10,6 +10,12 @@
 //! allows. The provider's discovery document and keys are cached for
 //! [`DISCOVERY_TTL`], and fetched again once when a token names an unknown
 //! key. Knows no HTTP server: the web app passes the callback URL in.
+//!
+//! [`Oidc::bearer`] takes the provider's JWTs as API credentials (the asset
+//! manager's API, whose original clients send a Cognito ID token): the
+//! same checks but the nonce (there was no sign-in here), and the same
+//! identity → account as a web sign-in ([`Oidc::account`]), so a token and
+//! the web app name one owner.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +23,7 @@ use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    Nonce, NonceVerifier, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
 };
 use pictor_db::{Db, NewIdentity, OidcLogin, UserRecord};
 use serde_json::{Map, Value};
@@ -32,6 +38,9 @@ use crate::error::{Error, ErrorKind, Result};
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// How long the provider's discovery document and keys are trusted.
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
+/// A bearer token that fails verification fetches the provider's keys
+/// again only when they are older than this (a rotation), not per token.
+const REFRESH_AFTER: Duration = Duration::from_secs(60);
 /// Requests to the provider give up after this long.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -50,6 +59,16 @@ pub struct Oidc {
 pub struct Started {
     pub url: String,
     pub state: String,
+}
+
+/// The caller behind a verified bearer token of the provider's.
+pub struct Bearer {
+    /// The account the identity signs in as.
+    pub user: UserRecord,
+    /// The `email` claim, if any.
+    pub email: Option<String>,
+    /// The `email_verified` claim, if present.
+    pub email_verified: Option<bool>,
 }
 
 /// A finished sign-in.
@@ -117,12 +136,61 @@ impl Oidc {
     pub async fn finish(&self, db: &Db, policy: Signup, state: &str, code: &str) -> Result<Finished> {
         let login = self.take(db, state).await?;
         let claims = self.redeem(&login, code).await?;
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
-        let (user, created) = match db.user_by_identity(&self.config.issuer, &subject).await? {
-            Some(user) => (user, false),
-            None => (self.sign_up(db, policy, &subject, &claims).await?, true),
-        };
+        let (user, created) = self.account(db, policy, &claims).await?;
         Ok(Finished { session: start_session(db, user).await?, next: login.next, created })
+    }
+
+    /// The account verified `claims` sign in as: their subject's at this
+    /// issuer, made if new and `policy` allows; and whether it was made.
+    async fn account(&self, db: &Db, policy: Signup, claims: &Map<String, Value>) -> Result<(UserRecord, bool)> {
+        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok(match db.user_by_identity(&self.config.issuer, &subject).await? {
+            Some(user) => (user, false),
+            None => (self.sign_up(db, policy, &subject, claims).await?, true),
+        })
+    }
+
+    /// Whether `token` looks like a JWT this provider issued (its `iss`,
+    /// unverified: only to choose the verifier; [`Oidc::bearer`] checks).
+    pub fn issued_here(&self, token: &str) -> bool {
+        let Some(body) = token.split('.').nth(1) else { return false };
+        let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body.trim_end_matches('=')) else {
+            return false;
+        };
+        let claims: Map<String, Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+        let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+        !issuer.is_empty() && issuer.trim_end_matches('/') == self.config.issuer.trim_end_matches('/')
+    }
+
+    /// Verifies a bearer JWT of the provider's (an ID token, or an access
+    /// token shaped like one): signature against the provider's keys,
+    /// `iss`, `aud` (the configured client id), `exp`; then its identity's
+    /// account, made when `policy` allows, as a web sign-in would.
+    pub async fn bearer(&self, db: &Db, policy: Signup, token: &str) -> Result<Bearer> {
+        let parsed: CoreIdToken = token
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::Unauthorized, format!("bearer token rejected: not a JWT ({e})")))?;
+        // No sign-in was started here, so there is no nonce to expect.
+        let any_nonce = |_: Option<&Nonce>| Ok(());
+        let client = self.client(false).await?;
+        if let Err(first) = self.verify(&client, &parsed, any_nonce) {
+            let stale = self.discovered.read().await.as_ref().is_none_or(|(_, at)| at.elapsed() >= REFRESH_AFTER);
+            if !stale {
+                return Err(first);
+            }
+            let fresh = self.client(true).await?;
+            self.verify(&fresh, &parsed, any_nonce).map_err(|_| first)?;
+        }
+        let claims = payload(&parsed)?;
+        let (user, _) = self.account(db, policy, &claims).await?;
+        let email = claims.get("email").and_then(Value::as_str).map(str::to_string);
+        let email_verified = claims.get("email_verified").and_then(|v| match v {
+            Value::Bool(b) => Some(*b),
+            // Some providers (Cognito among them) send it as a string.
+            Value::String(s) => Some(s == "true"),
+            _ => None,
+        });
+        Ok(Bearer { user, email, email_verified })
     }
 
     /// Forgets the sign-in `state` stands for (the provider answered with
@@ -162,7 +230,7 @@ impl Oidc {
         payload(token)
     }
 
-    fn verify(&self, client: &Client, token: &CoreIdToken, nonce: &Nonce) -> Result<()> {
+    fn verify(&self, client: &Client, token: &CoreIdToken, nonce: impl NonceVerifier) -> Result<()> {
         token.claims(&client.id_token_verifier(), nonce).map(|_| ()).map_err(|e| {
             Error::new(ErrorKind::Unauthorized, format!("the provider's ID token failed verification: {e}"))
         })

@@ -1,6 +1,8 @@
 //! Direct uploads: one row per presigned upload, from the URL's making to
 //! the image it became. Completing one takes a lease by a conditional
-//! update, so two racing `complete` calls land it once.
+//! update, so two racing `complete` calls land it once. Those marked
+//! `on_arrival` land without a `complete` call; [`Db::open_arrival_uploads`]
+//! lists them for the sweep that looks for their objects.
 
 use crate::{Db, Result};
 
@@ -23,10 +25,13 @@ pub struct DirectUploadRecord {
     pub finishing_until: i64,
     /// The image it became, once complete.
     pub image_id: Option<String>,
+    /// Lands as soon as its object arrives (no `complete` call).
+    #[sqlx(try_from = "crate::columns::Flag")]
+    pub on_arrival: bool,
 }
 
 const COLUMNS: &str =
-    "id, owner, name, content_type, size, object_key, created_at, expires_at, finishing_until, image_id";
+    "id, owner, name, content_type, size, object_key, created_at, expires_at, finishing_until, image_id, on_arrival";
 
 /// `owner` matches `$n`, NULL included.
 fn same_owner(n: u8) -> String {
@@ -50,7 +55,7 @@ impl Db {
         }
         for upload in uploads {
             sqlx::query(&format!(
-                "INSERT INTO direct_uploads ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)"
+                "INSERT INTO direct_uploads ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL, $9)"
             ))
             .bind(&upload.id)
             .bind(&upload.owner)
@@ -60,6 +65,7 @@ impl Db {
             .bind(&upload.object_key)
             .bind(upload.created_at)
             .bind(upload.expires_at)
+            .bind(i64::from(upload.on_arrival))
             .execute(&mut *tx)
             .await?;
         }
@@ -123,6 +129,20 @@ impl Db {
         Ok(deleted.rows_affected() == 1)
     }
 
+    /// Open `on_arrival` uploads at `now` (not landed, not expired, nobody
+    /// completing them), oldest first: those whose object may have arrived.
+    pub async fn open_arrival_uploads(&self, now: i64, limit: i64) -> Result<Vec<DirectUploadRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM direct_uploads
+             WHERE on_arrival = 1 AND image_id IS NULL AND expires_at > $1 AND finishing_until < $1
+             ORDER BY created_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Uploads expired at `now` that nobody is completing, oldest first.
     pub async fn expired_direct_uploads(&self, now: i64, limit: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
@@ -153,6 +173,7 @@ mod tests {
             expires_at: now + 1000,
             finishing_until: 0,
             image_id: None,
+            on_arrival: false,
         }
     }
 
@@ -189,5 +210,21 @@ mod tests {
         let row = db.get_direct_upload("u").await.unwrap().unwrap();
         assert_eq!((row.image_id.as_deref(), row.finishing_until), (Some("img"), 0));
         assert!(!db.claim_direct_upload("u", 900, 800).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn open_arrival_uploads_are_only_the_marked_open_ones() {
+        let (_d, db) = testing::sqlite().await;
+        let marked = |id: &str| DirectUploadRecord { on_arrival: true, ..upload(id, Some("ann"), 100) };
+        let rows = [marked("m1"), marked("m2"), marked("m3"), upload("plain", Some("ann"), 100)];
+        db.create_direct_uploads(&rows, 10, 100).await.unwrap();
+        assert!(db.get_direct_upload("m1").await.unwrap().unwrap().on_arrival);
+        assert!(!db.get_direct_upload("plain").await.unwrap().unwrap().on_arrival);
+        assert!(db.claim_direct_upload("m2", 500, 100).await.unwrap());
+        assert!(db.claim_direct_upload("m3", 500, 100).await.unwrap());
+        assert!(db.finish_direct_upload("m3", 500, "img").await.unwrap());
+        let open: Vec<String> = db.open_arrival_uploads(200, 10).await.unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(open, ["m1"], "not one being completed, landed, or unmarked");
+        assert!(db.open_arrival_uploads(1100, 10).await.unwrap().is_empty(), "nor an expired one");
     }
 }

@@ -4,7 +4,8 @@
 //! `Authed<Read>` reads the credential (`Authorization: Bearer …` or
 //! `X-API-Key`) and asks the core's [`pictor_core::auth::Auth`] for a
 //! principal that holds the scope; `ImagePath` is an image id from the
-//! path, answered 404 when it cannot be one.
+//! path, answered 404 when it cannot be one. [`pam_caller`] is the asset
+//! manager's: the same, and a JWT of the OIDC sign-in's provider too.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -87,6 +88,37 @@ pub async fn caller(
         return Ok(principal);
     }
     Ok(state.auth.require(credential(headers), scope).await?)
+}
+
+/// The asset manager's caller (`/pam`), who must hold `scope`: as
+/// [`caller`], and also a JWT from the web app's OIDC provider
+/// (`auth.oidc.issuer`: an ID token, as the original's Cognito clients
+/// send), verified by the core and signed in as its identity's account.
+pub struct PamCaller {
+    pub principal: Principal,
+    /// The provider's token's `email` claim, and its `email_verified`.
+    pub email: Option<(String, Option<bool>)>,
+}
+
+pub async fn pam_caller(
+    state: &Runtime,
+    headers: &HeaderMap,
+    method: &Method,
+    scope: Scope,
+) -> Result<PamCaller, ApiError> {
+    if let (Some(token), Some(oidc)) = (credential(headers), state.oidc.as_ref())
+        && !token.starts_with("pk_")
+        && oidc.issued_here(token)
+    {
+        let bearer = oidc.bearer(&state.db, state.config.auth.signup, token).await?;
+        let principal = pictor_core::accounts::principal(&bearer.user);
+        if !principal.has(scope) {
+            let lacks = format!("this account lacks the {scope:?} scope").to_lowercase();
+            return Err(ApiError::new(crate::error::Code::Forbidden, lacks));
+        }
+        return Ok(PamCaller { principal, email: bearer.email.map(|e| (e, bearer.email_verified)) });
+    }
+    Ok(PamCaller { principal: caller(state, headers, method, scope).await?, email: None })
 }
 
 /// The web session's account as an API caller: for reads, the cookie

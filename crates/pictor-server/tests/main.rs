@@ -15,6 +15,7 @@ mod oidc;
 mod openapi;
 mod outage;
 mod overload;
+mod pam;
 mod privacy;
 mod resumable;
 mod tiers;

@@ -12,14 +12,23 @@ use serde_json::Value;
 
 /// The router's source: the routes are read from its `.route(…)` calls.
 const ROUTER_SOURCE: &str = include_str!("../src/routes/mod.rs");
+/// The asset manager's routes, nested under `pam.prefix` (`/pam` here).
+const PAM_SOURCE: &str = include_str!("../src/routes/pam.rs");
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
 
 /// `"METHOD path"` for every method of every `.route(path, …)` call in the
 /// router's source: `get(a).post(b)`, `axum::routing::post(c)`.
 fn routed_operations() -> BTreeSet<String> {
+    let mut operations = routes_in(ROUTER_SOURCE, "");
+    operations.extend(routes_in(PAM_SOURCE, "/pam"));
+    operations
+}
+
+/// The `.route(…)` calls of `source`, their paths under `prefix`.
+fn routes_in(source: &str, prefix: &str) -> BTreeSet<String> {
     let mut operations = BTreeSet::new();
-    for call in ROUTER_SOURCE.split(".route(").skip(1) {
+    for call in source.split(".route(").skip(1) {
         // The call's own text, up to its closing parenthesis.
         let mut depth = 1;
         let end = call
@@ -42,7 +51,7 @@ fn routed_operations() -> BTreeSet<String> {
             for (at, _) in call.match_indices(&needle) {
                 let before = call[..at].chars().next_back();
                 if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
-                    operations.insert(format!("{} {path}", method.to_uppercase()));
+                    operations.insert(format!("{} {prefix}{path}", method.to_uppercase()));
                     found = true;
                 }
             }

@@ -239,6 +239,7 @@ pub async fn put_object(
     };
     let (max, idle) = (grant.0.max_bytes, state.config.request_timeout());
     let bytes = read_within(body.into_data_stream(), 0, max, Some(idle), |sent| too_large(sent, max)).await?;
+    // An upload that lands on arrival (`PUT /pam/upload`'s) lands now.
     direct::store(&state, &grant.0, bytes).await?;
     Ok(StatusCode::OK)
 }

@@ -14,6 +14,7 @@
 //! - `shares`: share links (the owner's API) and the images behind one,
 //!   for guests (`/s/{token}/img/…`, `/s/{token}/original/…`).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
+//! - `pam`: the photo asset manager's own API under `pam.prefix` (`/pam`).
 //! - `ops`: health, readiness and metrics.
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
@@ -27,6 +28,7 @@ pub(crate) mod images;
 pub(crate) mod imports;
 mod openapi;
 pub(crate) mod ops;
+pub(crate) mod pam;
 pub(crate) mod resumable;
 pub(crate) mod shares;
 pub(crate) mod upload;
@@ -88,6 +90,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::serve))
         .merge(pictor_web::router())
+        .merge(pam::router(&state.config.pam.prefix))
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Upload limits are enforced while bodies stream in, per form.
