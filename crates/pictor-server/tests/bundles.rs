@@ -25,24 +25,7 @@ async fn archived_photos_bundle_into_a_linked_zip() {
 /// PostgreSQL when it is there too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_photos_bundle_on_s3() {
-    let Ok(moto) = std::env::var("PICTOR_TEST_MOTO_URL") else {
-        skip("bundles on S3: PICTOR_TEST_MOTO_URL is not set (.ci/services.sh starts moto[server])");
-        return;
-    };
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let database = match std::env::var("PICTOR_TEST_DATABASE_URL") {
-        Ok(pg) => fresh_database(&pg, &format!("t_{unique}")).await,
-        Err(_) => String::new(),
-    };
-    let Some(app) = TestApp::spawn(Backend::Local, |config| {
-        configure(config);
-        config.store = format!("{moto}&prefix=t-{unique}");
-        config.database = database;
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = on_moto("bundles", configure).await else { return };
     journey(app, Store::S3).await;
 }
 
@@ -256,14 +239,6 @@ fn configure(config: &mut pictor_server::Config) {
     config.lifecycle.archive_originals = pictor_core::config::ArchiveRule::Labelled;
     config.tiers.restore_delay_secs = 2;
     config.workflow.thumbnail_sizes = vec![64];
-}
-
-async fn label(app: &TestApp, id: &str, names: &[&str]) {
-    let labels: Vec<pictor_db::ImageLabel> = names
-        .iter()
-        .map(|name| pictor_db::ImageLabel { name: name.to_string(), confidence: 0.9, direct: true, parents: vec![] })
-        .collect();
-    app.state.db.set_image_labels(id, &labels).await.unwrap();
 }
 
 async fn upload_named(app: &TestApp, key: &str, name: &str, bytes: Vec<u8>) -> String {

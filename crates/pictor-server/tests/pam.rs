@@ -64,14 +64,6 @@ async fn labels(app: &TestApp, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn label(app: &TestApp, id: &str, names: &[&str]) {
-    let labels: Vec<pictor_db::ImageLabel> = names
-        .iter()
-        .map(|name| pictor_db::ImageLabel { name: name.to_string(), confidence: 0.9, direct: true, parents: vec![] })
-        .collect();
-    app.state.db.set_image_labels(id, &labels).await.unwrap();
-}
-
 /// Uploads through `/pam` as `token` and lands it; returns the image id.
 async fn pam_photo(app: &TestApp, backend: Backend, token: &str, name: &str, bytes: &[u8]) -> String {
     let before = images(app, token).await.len();

@@ -27,24 +27,7 @@ async fn local_archive_restore_and_serve() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_storage_class_archive_restore_and_serve() {
-    let Ok(moto) = std::env::var("PICTOR_TEST_MOTO_URL") else {
-        skip("storage tiers on S3: PICTOR_TEST_MOTO_URL is not set (.ci/services.sh starts moto[server])");
-        return;
-    };
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let database = match std::env::var("PICTOR_TEST_DATABASE_URL") {
-        Ok(pg) => fresh_database(&pg, &format!("t_{unique}")).await,
-        Err(_) => String::new(),
-    };
-    let Some(app) = TestApp::spawn(Backend::Local, |config| {
-        configure(config);
-        config.store = format!("{moto}&prefix=t-{unique}");
-        config.database = database;
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = on_moto("storage tiers", configure).await else { return };
     journey(app, Store::S3).await;
 }
 

@@ -117,6 +117,36 @@ impl TestApp {
 }
 
 /// Creates a throw-away database next to `admin_url`'s and returns its URL.
+/// A server on moto's S3 (which keeps storage classes and answers
+/// RestoreObject; `.ci/services.sh` starts it), over PostgreSQL when that
+/// is there too; `None`, saying SKIPPED for `what`, without moto.
+pub async fn on_moto(what: &str, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let Ok(moto) = std::env::var("PICTOR_TEST_MOTO_URL") else {
+        skip(&format!("{what} on S3: PICTOR_TEST_MOTO_URL is not set (.ci/services.sh starts moto[server])"));
+        return None;
+    };
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let database = match std::env::var("PICTOR_TEST_DATABASE_URL") {
+        Ok(pg) => fresh_database(&pg, &format!("t_{unique}")).await,
+        Err(_) => String::new(),
+    };
+    TestApp::spawn(Backend::Local, |config| {
+        tweak(config);
+        config.store = format!("{moto}&prefix=t-{unique}");
+        config.database = database;
+    })
+    .await
+}
+
+/// Gives image `id` the labels `names` (as the vision step would).
+pub async fn label(app: &TestApp, id: &str, names: &[&str]) {
+    let labels: Vec<pictor_db::ImageLabel> = names
+        .iter()
+        .map(|name| pictor_db::ImageLabel { name: name.to_string(), confidence: 0.9, direct: true, parents: vec![] })
+        .collect();
+    app.state.db.set_image_labels(id, &labels).await.unwrap();
+}
+
 pub async fn fresh_database(admin_url: &str, name: &str) -> String {
     let mut conn =
         sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL from PICTOR_TEST_DATABASE_URL answers");
