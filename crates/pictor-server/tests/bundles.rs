@@ -29,6 +29,54 @@ async fn archived_photos_bundle_on_s3() {
     journey(app, Store::S3).await;
 }
 
+/// The link by SMS: one signed `POST` to the gateway (Standard Webhooks
+/// headers under `sms.secret`) with the number in E.164 and the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_goes_by_sms_through_the_signed_gateway() {
+    let gateway = crate::webhooks::Receiver::start().await;
+    let secret = pictor_core::webhook_signing::new_secret();
+    let (url, sms_secret) = (gateway.url.clone(), secret.clone());
+    let Some(app) = TestApp::spawn(Backend::Local, move |config| {
+        config.sms.url = url;
+        config.sms.secret = sms_secret;
+    })
+    .await
+    else {
+        return;
+    };
+    let key = create_api_key(&app.state.db, "ann", "upload read", None).await.unwrap().secret;
+    let photo = jpeg(40, 30);
+    let id = upload_named(&app, &key, "lake.jpg", photo.clone()).await;
+    label(&app, &id, &["lake"]).await;
+    let body = json!({"labels": ["lake"], "notify": {"sms": "+1 (555) 123-4567"}});
+    let bundle: Value = post_json(&app, &key, "/api/v1/bundles", &body).await.json().await.unwrap();
+    assert_eq!(bundle["channel"], "sms");
+    app.settle().await;
+
+    let sent = gateway.received();
+    assert_eq!(sent.len(), 1, "one message");
+    let header = |name: &str| sent[0].headers[name].clone();
+    let key_bytes = pictor_core::webhook_signing::secret_key(&secret).unwrap();
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+    let signed = pictor_core::webhook_signing::verify(
+        &key_bytes,
+        &header("webhook-id"),
+        timestamp,
+        sent[0].body.as_bytes(),
+        &header("webhook-signature"),
+    );
+    assert!(signed, "signed under sms.secret");
+    let message: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(message["to"], "+15551234567");
+    let text = message["text"].as_str().unwrap();
+    let link = text.split_whitespace().find(|w| w.contains("/zip?")).unwrap_or_else(|| panic!("no link: {text}"));
+    let zip = app.client.get(link).send().await.unwrap();
+    assert_eq!(zip.status(), 200);
+    assert!(zip.bytes().await.unwrap().windows(photo.len()).any(|w| w == photo.as_slice()), "the photo, whole");
+    assert_eq!(app.state.db.queue_stats().await.unwrap().ready, 0, "the job with the number is gone");
+    app.shutdown().await;
+}
+
 /// A zip larger than a part goes to the store as a multipart upload (S3)
 /// or part by part (a local folder), and reads back whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

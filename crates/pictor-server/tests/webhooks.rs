@@ -43,9 +43,9 @@ both_backends!(
 
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
-struct Received {
-    headers: BTreeMap<String, String>,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: String,
 }
 
 impl Received {
@@ -68,13 +68,13 @@ struct Behaviour {
 }
 
 /// A webhook endpoint on 127.0.0.1 that records what it gets.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     behaviour: Arc<Behaviour>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let behaviour = Arc::new(Behaviour::default());
         let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(behaviour.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -93,7 +93,7 @@ impl Receiver {
         self
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.behaviour.requests.lock().unwrap().clone()
     }
 }
