@@ -132,11 +132,12 @@ impl Host for DurableHost<'_> {
         if let Ok(Some(_)) = self.state.db.journal_entry(&self.execution.id, &suspended).await {
             return;
         }
-        if left >= SUSPEND_AT && self.suspend.running.load(Ordering::SeqCst) == 0 {
-            if self.state.db.journal(&self.execution.id, &suspended, true, &json!(wake_at)).await.is_ok() {
-                self.suspend.request(wake_at);
-                std::future::pending::<()>().await;
-            }
+        if left >= SUSPEND_AT
+            && self.suspend.running.load(Ordering::SeqCst) == 0
+            && self.state.db.journal(&self.execution.id, &suspended, true, &json!(wake_at)).await.is_ok()
+        {
+            self.suspend.request(wake_at);
+            std::future::pending::<()>().await;
         }
         tokio::time::sleep(left).await;
     }

@@ -182,13 +182,13 @@ async fn journey(app: TestApp, store: Store) {
     assert_eq!(zip.len() as i64, ready["bytes"].as_i64().unwrap());
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
     let mut names = Vec::new();
-    for i in 0..archive.len() {
+    assert_eq!(archive.len(), photos.len());
+    for (i, (_, original)) in photos.iter().enumerate() {
         let mut entry = archive.by_index(i).unwrap();
         assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
         assert!(entry.last_modified().is_some_and(|d| d.year() >= 2025), "a real date");
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
-        let (_, original) = &photos[i];
         let name = entry.name().unwrap().to_string();
         assert_eq!(&bytes, original, "entry {name} byte for byte");
         names.push(name);
