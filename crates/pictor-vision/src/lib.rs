@@ -15,12 +15,15 @@
 //! - [`moderation`]: the open-nsfw score.
 //! - [`faces`]: CenterFace boxes and landmarks.
 //! - [`text`]: PP-OCRv4 text lines.
+//! - [`style`]: style transfer (26 built-in styles or any picture's),
+//!   tiled at full resolution, and the watermarked preview.
 
 pub mod error;
 pub mod faces;
 pub mod labels;
 pub mod models;
 pub mod moderation;
+pub mod style;
 pub(crate) mod tensor;
 pub mod text;
 

@@ -258,16 +258,34 @@ pub(crate) fn read_model(path: &Path, name: &'static str) -> Result<InferenceMod
 
 /// Fixes input 0 to a concrete f32 `shape`, optimises and plans the model.
 pub(crate) fn plan(model: InferenceModel, name: &'static str, shape: &[usize]) -> Result<Plan> {
+    plan_inputs(model, name, &[shape])
+}
+
+/// Fixes input `i` to the concrete f32 `shapes[i]`, optimises and plans.
+pub(crate) fn plan_inputs(model: InferenceModel, name: &'static str, shapes: &[&[usize]]) -> Result<Plan> {
     let build = || -> TractResult<Plan> {
-        model.with_input_fact(0, f32::fact(shape).into())?.into_optimized()?.into_runnable()
+        let mut model = model;
+        for (i, shape) in shapes.iter().enumerate() {
+            model = model.with_input_fact(i, f32::fact(*shape).into())?;
+        }
+        model.into_optimized()?.into_runnable()
     };
     build().map_err(|e| VisionError::load(name, format!("{e:#}")))
 }
 
 /// Runs `plan` on one f32 input and returns every output.
 pub(crate) fn run(plan: &Plan, name: &'static str, data: Vec<f32>, shape: &[usize]) -> Result<TVec<TValue>> {
-    let input = tract_ndarray::ArrayD::from_shape_vec(shape, data).map_err(|e| VisionError::run(name, e))?;
-    plan.run(tvec!(Tensor::from(input).into_tvalue())).map_err(|e| VisionError::run(name, format!("{e:#}")))
+    run_inputs(plan, name, vec![(data, shape.to_vec())])
+}
+
+/// Runs `plan` on f32 inputs given as (data, shape), in input order.
+pub(crate) fn run_inputs(plan: &Plan, name: &'static str, inputs: Vec<(Vec<f32>, Vec<usize>)>) -> Result<TVec<TValue>> {
+    let mut values = TVec::new();
+    for (data, shape) in inputs {
+        let input = tract_ndarray::ArrayD::from_shape_vec(shape, data).map_err(|e| VisionError::run(name, e))?;
+        values.push(Tensor::from(input).into_tvalue());
+    }
+    plan.run(values).map_err(|e| VisionError::run(name, format!("{e:#}")))
 }
 
 /// Output `index` as a flat f32 slice with its shape.
@@ -281,28 +299,49 @@ pub(crate) fn output<'a>(
     Ok((data, t.shape()))
 }
 
-/// Plans for a model whose input size varies per image (faces, text), built
-/// on first use of each input shape and kept: tract plans fastest when every
-/// dimension is concrete. The oldest plan is dropped past `capacity`.
+/// Plans for a model whose input size varies per image (faces, text,
+/// style), built on first use of each input shape and kept: tract plans
+/// fastest when every dimension is concrete. The least recently used plan
+/// is dropped past `capacity`.
 pub(crate) struct PlanCache {
     model: InferenceModel,
     name: &'static str,
     capacity: usize,
+    /// The fixed shapes of inputs 1, 2, … (the style weights, say).
+    others: Vec<Vec<usize>>,
     plans: Mutex<Vec<(Vec<usize>, Plan)>>,
 }
 
 impl PlanCache {
     pub(crate) fn new(model: InferenceModel, name: &'static str, capacity: usize) -> Self {
-        Self { model, name, capacity, plans: Mutex::new(Vec::new()) }
+        Self { model, name, capacity, others: Vec::new(), plans: Mutex::new(Vec::new()) }
+    }
+
+    /// The model's further inputs, whose shapes never change.
+    pub(crate) fn with_inputs(mut self, others: Vec<Vec<usize>>) -> Self {
+        self.others = others;
+        self
     }
 
     /// The plan for input `shape`, building it (outside the lock) if needed.
     pub(crate) fn get(&self, shape: &[usize]) -> Result<Plan> {
-        if let Some((_, p)) = self.lock().iter().find(|(s, _)| s == shape) {
-            return Ok(p.clone());
+        {
+            let mut plans = self.lock();
+            if let Some(i) = plans.iter().position(|(s, _)| s == shape) {
+                // Most recently used last.
+                let hit = plans.remove(i);
+                let p = hit.1.clone();
+                plans.push(hit);
+                return Ok(p);
+            }
         }
-        let p = plan(self.model.clone(), self.name, shape)?;
+        let shapes: Vec<&[usize]> = std::iter::once(shape).chain(self.others.iter().map(Vec::as_slice)).collect();
+        let p = plan_inputs(self.model.clone(), self.name, &shapes)?;
         let mut plans = self.lock();
+        if let Some(i) = plans.iter().position(|(s, _)| s == shape) {
+            // Built meanwhile by another thread: keep one.
+            plans.remove(i);
+        }
         if plans.len() >= self.capacity {
             plans.remove(0);
         }

@@ -8,4 +8,5 @@ mod faces;
 mod labels;
 mod moderation;
 mod real_pip;
+mod style;
 mod text;

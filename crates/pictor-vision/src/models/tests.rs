@@ -286,5 +286,5 @@ fn registry_pins_are_well_formed() {
             assert!(names.insert(f.name), "duplicate model name {}", f.name);
         }
     }
-    assert_eq!(PACKAGES.len(), 5);
+    assert_eq!(PACKAGES.len(), 6);
 }

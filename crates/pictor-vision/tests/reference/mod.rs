@@ -71,12 +71,44 @@ struct OrtAnswer {
 /// input; `flags` are passed to the script (`--data`, `--argmax`). `None`
 /// (skipped) when python3 or onnxruntime is missing.
 pub fn onnxruntime(model: &Path, input: &str, data: &[f32], shape: &[usize], flags: &[&str]) -> Option<Vec<OrtOutput>> {
+    onnxruntime_inputs(model, (input, data, shape), &[], flags)
+}
+
+/// One input as (name, values, shape).
+pub type Input<'a> = (&'a str, &'a [f32], &'a [usize]);
+
+/// [`onnxruntime`] with further inputs, fed as they are (the first input's
+/// declared shape is replaced by its actual one).
+pub fn onnxruntime_inputs(
+    model: &Path,
+    first: Input<'_>,
+    others: &[Input<'_>],
+    flags: &[&str],
+) -> Option<Vec<OrtOutput>> {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("input.f32");
-    std::fs::write(&file, data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let dims = |shape: &[usize]| shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+    let dump = |i: usize, data: &[f32]| {
+        let file = dir.path().join(format!("input{i}.f32"));
+        std::fs::write(&file, data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        file
+    };
+    let (input, data, shape) = first;
+    let file = dump(0, data);
+    let extra: Vec<String> = others
+        .iter()
+        .enumerate()
+        .map(|(i, (name, data, shape))| format!("--input={name}:{}:{}", dump(i + 1, data).display(), dims(shape)))
+        .collect();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/ort_reference.py");
-    let shape = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
-    let run = Command::new("python3").arg(script).arg(model).arg(input).arg(&file).arg(shape).args(flags).output();
+    let run = Command::new("python3")
+        .arg(script)
+        .arg(model)
+        .arg(input)
+        .arg(&file)
+        .arg(dims(shape))
+        .args(flags)
+        .args(&extra)
+        .output();
     let out = match run {
         Ok(out) => out,
         Err(e) => {

