@@ -10,6 +10,7 @@ mod models;
 mod pool;
 mod probe;
 mod serve;
+mod style;
 mod thumbnail;
 mod vision;
 mod worker;
@@ -58,6 +59,8 @@ enum Command {
     Models(models::ModelsCmd),
     /// Run a vision model on local files: `labels|moderate|faces|text IMAGE…`.
     Vision(vision::VisionArgs),
+    /// Paint a photo in a style: `--style N | --blend N=W,… | --style-image FILE IN OUT`.
+    Style(style::StyleArgs),
 }
 
 /// Limits shared by every command that decodes.
@@ -93,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Probe(args) => probe::run(args),
         Command::Models(cmd) => models::run(cmd),
         Command::Vision(args) => vision::run(args),
+        Command::Style(args) => style::run(args),
     }
 }
