@@ -2,7 +2,7 @@
 //! models cannot be fetched, `pictor vision` names the fix when they are
 //! missing, and with the real models (`PICTOR_TEST_MODELS`,
 //! `PICTOR_TEST_PHOTOS`, set by `.ci/run`) its `--json` says what the
-//! reference photos show.
+//! reference photos show and `pictor style` paints and previews them.
 
 use crate::common;
 use common::pictor;
@@ -94,4 +94,62 @@ fn vision_json_says_what_the_reference_photos_show() {
     let text = vision_json(&models, "text", &[photos.join("page.png")]);
     let all: String = text[0]["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
     assert!(all.to_lowercase().contains("segmentation"), "{all}");
+}
+
+#[test]
+fn style_renders_a_photo_and_its_preview() {
+    let Some((models, photos)) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let missing = pictor()
+        .args(["style", "--style", "3", "--data-dir"])
+        .arg(dir.path())
+        .arg(photos.join("chelsea.png"))
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success() && stderr.contains("pictor models install"), "{stderr}");
+    let bad = pictor()
+        .args(["style", "--style", "26", "--data-dir"])
+        .arg(&models)
+        .arg(photos.join("chelsea.png"))
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let runs: [(&[&str], &str, (u32, u32)); 2] = [
+        (&["--blend", "3=0.5,12=0.5"], "full.png", (451, 300)),
+        (&["--style", "7", "--preview"], "preview.png", (451, 300)),
+    ];
+    for (flags, name, size) in runs {
+        let out = dir.path().join(name);
+        let run = pictor()
+            .arg("style")
+            .args(flags)
+            .arg("--data-dir")
+            .arg(&models)
+            .arg(photos.join("chelsea.png"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&run.stderr));
+        let image = pictor_imaging::decode(&std::fs::read(&out).unwrap(), &Default::default()).unwrap().image;
+        assert_eq!((image.width(), image.height()), size, "{flags:?}");
+    }
+    let chelsea = photos.join("chelsea.png");
+    let arbitrary = dir.path().join("arbitrary.jpg");
+    let run = pictor()
+        .args(["style", "--style-image"])
+        .arg(photos.join("coffee.png"))
+        .arg("--max-side")
+        .arg("200")
+        .arg("--data-dir")
+        .arg(&models)
+        .arg(&chelsea)
+        .arg(&arbitrary)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let image = pictor_imaging::decode(&std::fs::read(&arbitrary).unwrap(), &Default::default()).unwrap().image;
+    assert_eq!((image.width(), image.height()), (200, 133));
 }

@@ -76,8 +76,12 @@ pub fn run(args: StyleArgs) -> anyhow::Result<ExitCode> {
         (_, _, Some(path)) => Style::Arbitrary(read(path, &args.limits)?),
         _ => unreachable!("clap requires one"),
     };
+    let overlap = pictor_vision::style::OVERLAP;
+    if !args.tile.is_multiple_of(4) || args.tile <= 2 * overlap {
+        bail!("--tile must be a multiple of 4 over {}", 2 * overlap);
+    }
     let data_dir = args.config.load()?.data_dir;
-    let styles = Styles::load(&data_dir)?.with_tiles(args.tile, pictor_vision::style::OVERLAP);
+    let styles = Styles::load(&data_dir)?.with_tiles(args.tile, overlap);
     let image = read(&args.input, &args.limits)?;
     let started = Instant::now();
     let out = if args.preview {
