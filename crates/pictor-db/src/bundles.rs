@@ -186,6 +186,21 @@ impl Db {
             .await?)
     }
 
+    /// The positions of the bundle's items whose original cannot be read
+    /// at `now`: archived, and not restored (or its copy's time is up).
+    pub async fn unreadable_bundle_items(&self, id: &str, now: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.position FROM bundle_items i JOIN blobs b ON b.sha256 = i.sha256
+             WHERE i.bundle_id = $1 AND b.tier = 'archive'
+               AND NOT (COALESCE(b.restore_state, '') = 'restored' AND b.restored_until > $2)
+             ORDER BY i.position",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Marks the items whose originals this bundle asked the archive for.
     pub async fn mark_bundle_restoring(&self, id: &str, positions: &[i64]) -> Result<()> {
         let mut tx = self.begin_write().await?;

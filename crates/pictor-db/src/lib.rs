@@ -55,7 +55,7 @@ pub use shares::{NewShare, ShareAccess, ShareRecord, ShareSummary};
 pub use tiers::{ArchiveCandidates, BlobTier};
 pub use uploads::{UploadPart, UploadRecord};
 pub use vision::{ImageLabel, LabelCount, Review};
-pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms};
+pub use webhooks::{Attempt, Delivery, Webhook, rfc3339_ms, utc_fields};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -221,10 +221,16 @@ fn with_subject(payload: &serde_json::Value, subject: &str) -> serde_json::Value
 
 /// Unix milliseconds as RFC 3339 UTC, e.g. `2026-11-23T10:00:00.123Z`.
 pub fn rfc3339_ms(ms: i64) -> String {
+    let (y, m, d, hour, minute, second) = utc_fields(ms);
+    format!("{y:04}-{m:02}-{d:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z", ms.rem_euclid(1000))
+}
+
+/// Unix ms as UTC (year, month, day, hour, minute, second).
+pub fn utc_fields(ms: i64) -> (i64, u32, u32, u32, u32, u32) {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem / 60 % 60, rem % 60, ms.rem_euclid(1000))
+    (y, m, d, (rem / 3600) as u32, (rem / 60 % 60) as u32, (rem % 60) as u32)
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -262,6 +268,14 @@ mod tests {
 
     fn deliver(id: &str) -> NewJob {
         NewJob { kind: "webhook.deliver".into(), payload: json!({ "delivery": id }), dedupe: Some(id.into()) }
+    }
+
+    #[test]
+    fn unix_times_become_calendar_fields() {
+        assert_eq!(utc_fields(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(utc_fields(1_294_925_619_000), (2011, 1, 13, 13, 33, 39));
+        assert_eq!(utc_fields(951_782_400_000), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(utc_fields(4_102_444_799_000), (2099, 12, 31, 23, 59, 59));
     }
 
     #[test]

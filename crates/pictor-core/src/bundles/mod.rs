@@ -143,10 +143,21 @@ pub async fn preview(
     labels: &[String],
     match_all: bool,
 ) -> Result<(usize, i64)> {
+    let found = candidates(state, principal.owner.as_deref(), labels, match_all).await?;
+    Ok((found.len(), found.iter().map(|image| image.bytes).sum()))
+}
+
+/// The owner's photos with the labels, oldest first, at most one more
+/// than `bundles.max_images` (so that too many can be told).
+async fn candidates(
+    state: &AppState,
+    owner: Option<&str>,
+    labels: &[String],
+    match_all: bool,
+) -> Result<Vec<pictor_db::BundleCandidate>> {
     let filter = ImageFilter { labels: labels.to_vec(), match_all, ..Default::default() };
     let limit = i64::try_from(state.config.bundles.max_images).unwrap_or(i64::MAX - 1) + 1;
-    let found = state.db.bundle_candidates(principal.owner.as_deref(), &filter, limit).await?;
-    Ok((found.len(), found.iter().map(|image| image.bytes).sum()))
+    Ok(state.db.bundle_candidates(owner, &filter, limit).await?)
 }
 
 /// The caller's bundle `id` (another's is `NotFound`, as a missing one).
@@ -174,10 +185,8 @@ pub async fn resolve(state: &AppState, id: &str) -> Result<usize> {
     if !matches!(bundle.state.as_str(), "requested" | "restoring") {
         return Ok(bundle.total as usize);
     }
-    let filter = ImageFilter { labels: bundle.labels.clone(), match_all: bundle.match_all, ..Default::default() };
     let max = state.config.bundles.max_images;
-    let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
-    let found = state.db.bundle_candidates(bundle.owner.as_deref(), &filter, limit).await?;
+    let found = candidates(state, bundle.owner.as_deref(), &bundle.labels, bundle.match_all).await?;
     if found.is_empty() {
         return Err(Error::bad_request("no photo carries these labels"));
     }
@@ -225,12 +234,9 @@ impl Restored {
 pub async fn restore_step(state: &AppState, id: &str) -> Result<(Restored, Vec<String>)> {
     let bundle = load(state, id).await?;
     let items = state.db.bundle_items(id).await?;
-    let mut waiting = Vec::new();
-    for item in &items {
-        if !tiers::state(state, &item.sha256).await?.readable() {
-            waiting.push(item);
-        }
-    }
+    let unreadable = state.db.unreadable_bundle_items(id, now_ms()).await?;
+    let waiting: Vec<&BundleItem> =
+        items.iter().filter(|item| unreadable.binary_search(&item.position).is_ok()).collect();
     let under_way = waiting.iter().filter(|item| item.restoring).count();
     let room = state.config.bundles.restore_parallel.saturating_sub(under_way);
     let new: Vec<i64> = waiting.iter().filter(|item| !item.restoring).take(room).map(|item| item.position).collect();
@@ -361,20 +367,23 @@ pub fn link(state: &AppState, bundle: &BundleRecord) -> Result<String> {
 }
 
 fn link_signature(state: &AppState, id: &str, expires: i64) -> Result<String> {
+    Ok(URL_SAFE_NO_PAD.encode(link_mac(state, id, expires)?.finalize().into_bytes()))
+}
+
+/// The MAC of a link to bundle `id` valid until `expires` (Unix seconds),
+/// under a key derived from the server's for links alone.
+fn link_mac(state: &AppState, id: &str, expires: i64) -> Result<Hmac<Sha256>> {
     let key = state.server_key.derive("pictor bundle link v1")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(format!("{id}\n{expires}").as_bytes());
-    Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    Ok(mac)
 }
 
 /// Checks a link's signature (in constant time) and its expiry: a forged
 /// one is `Forbidden`, a lapsed one `Gone`.
 pub fn check_link(state: &AppState, id: &str, expires: i64, sig: &str) -> Result<()> {
-    let key = state.server_key.derive("pictor bundle link v1")?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
-    mac.update(format!("{id}\n{expires}").as_bytes());
     let given = URL_SAFE_NO_PAD.decode(sig).unwrap_or_default();
-    if mac.verify_slice(&given).is_err() {
+    if link_mac(state, id, expires)?.verify_slice(&given).is_err() {
         return Err(Error::new(ErrorKind::Forbidden, "this download link is not valid: check it was copied whole"));
     }
     if expires * 1000 < now_ms() {

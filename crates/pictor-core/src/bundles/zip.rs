@@ -62,26 +62,8 @@ async fn add_entry<W: futures::io::AsyncWrite + Unpin>(
 
 /// A Unix ms time as a zip's (DOS) date, in UTC; DOS dates start in 1980.
 fn zip_date(ms: i64) -> async_zip::ZipDateTime {
-    let at = civil_utc(ms.max(315_532_800_000));
-    ZipDateTimeBuilder::new().year(at.0).month(at.1).day(at.2).hour(at.3).minute(at.4).second(at.5).build()
-}
-
-/// (year, month, day, hour, minute, second) in UTC of Unix ms `ms`.
-pub fn civil_utc(ms: i64) -> (i32, u32, u32, u32, u32, u32) {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (hour, minute, second) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    (year as i32, month as u32, day as u32, hour as u32, minute as u32, second as u32)
+    let (year, month, day, hour, minute, second) = pictor_db::utc_fields(ms.max(315_532_800_000));
+    ZipDateTimeBuilder::new().year(year as i32).month(month).day(day).hour(hour).minute(minute).second(second).build()
 }
 
 fn zip_error(e: async_zip::error::ZipError) -> Error {
@@ -93,10 +75,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unix_times_become_calendar_dates() {
-        assert_eq!(civil_utc(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil_utc(1_294_925_619_000), (2011, 1, 13, 13, 33, 39));
-        assert_eq!(civil_utc(951_782_400_000), (2000, 2, 29, 0, 0, 0));
-        assert_eq!(civil_utc(4_102_444_799_000), (2099, 12, 31, 23, 59, 59));
+    fn unix_times_become_zip_dates() {
+        let date = zip_date(1_294_925_619_000);
+        assert_eq!((date.year(), date.month(), date.day()), (2011, 1, 13));
+        assert_eq!((date.hour(), date.minute()), (13, 33));
+        assert_eq!(zip_date(0).year(), 1980, "DOS dates start in 1980");
     }
 }

@@ -251,12 +251,7 @@ fn file_name(bundle: &BundleRecord) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
         .take(60)
         .collect();
-    let day = chrono_day(bundle.created_at);
+    let day = pictor_db::rfc3339_ms(bundle.created_at);
+    let day = day.get(..10).unwrap_or_default();
     format!("pictor-{}-{day}.zip", labels.trim_matches('-'))
-}
-
-/// `YYYY-MM-DD` (UTC) of Unix ms.
-fn chrono_day(ms: i64) -> String {
-    let (year, month, day, ..) = bundles::zip::civil_utc(ms);
-    format!("{year:04}-{month:02}-{day:02}")
 }
