@@ -243,24 +243,7 @@ pub async fn prepare(state: &AppState, caller: &Principal, text: &str) -> Result
     let id = uuid::Uuid::new_v4().to_string();
     let sealed_source = seal(&state.server_key, &id, &source.to_text())?;
     let now = now_ms();
-    let record = ImportRecord {
-        id,
-        owner: caller.owner.clone(),
-        source: source.display(),
-        state: "queued".into(),
-        cursor_key: String::new(),
-        seen: 0,
-        imported: 0,
-        duplicates: 0,
-        skipped: 0,
-        failed: 0,
-        bytes: 0,
-        problems: "[]".into(),
-        error: None,
-        created_at: now,
-        updated_at: now,
-        finished_at: None,
-    };
+    let record = ImportRecord::queued(id, caller.owner.clone(), source.display(), now);
     Ok(Prepared { record, sealed_source })
 }
 

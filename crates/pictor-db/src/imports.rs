@@ -37,6 +37,30 @@ pub struct ImportRecord {
     pub finished_at: Option<i64>,
 }
 
+impl ImportRecord {
+    /// A new import of `source` (as shown) for `owner`, queued at `now`.
+    pub fn queued(id: String, owner: Option<String>, source: String, now: i64) -> Self {
+        Self {
+            id,
+            owner,
+            source,
+            state: "queued".into(),
+            cursor_key: String::new(),
+            seen: 0,
+            imported: 0,
+            duplicates: 0,
+            skipped: 0,
+            failed: 0,
+            bytes: 0,
+            problems: "[]".into(),
+            error: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }
+    }
+}
+
 /// What one page added, and where it ended.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportPage {
@@ -196,24 +220,7 @@ mod tests {
     use crate::testing;
 
     fn import(id: &str, owner: Option<&str>, at: i64) -> ImportRecord {
-        ImportRecord {
-            id: id.into(),
-            owner: owner.map(Into::into),
-            source: "s3://b/p".into(),
-            state: "queued".into(),
-            cursor_key: String::new(),
-            seen: 0,
-            imported: 0,
-            duplicates: 0,
-            skipped: 0,
-            failed: 0,
-            bytes: 0,
-            problems: "[]".into(),
-            error: None,
-            created_at: at,
-            updated_at: at,
-            finished_at: None,
-        }
+        ImportRecord::queued(id.into(), owner.map(Into::into), "s3://b/p".into(), at)
     }
 
     fn job(id: &str) -> NewJob {

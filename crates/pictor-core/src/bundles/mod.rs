@@ -381,7 +381,7 @@ fn link_mac(state: &AppState, id: &str, expires: i64) -> Result<Hmac<Sha256>> {
 
 /// Checks a link's signature (in constant time) and its expiry: a forged
 /// one is `Forbidden`, a lapsed one `Gone`.
-pub fn check_link(state: &AppState, id: &str, expires: i64, sig: &str) -> Result<()> {
+fn check_link(state: &AppState, id: &str, expires: i64, sig: &str) -> Result<()> {
     let given = URL_SAFE_NO_PAD.decode(sig).unwrap_or_default();
     if link_mac(state, id, expires)?.verify_slice(&given).is_err() {
         return Err(Error::new(ErrorKind::Forbidden, "this download link is not valid: check it was copied whole"));
@@ -396,11 +396,22 @@ fn gone() -> Error {
     Error::new(ErrorKind::Gone, "this bundle's link has expired and its zip was deleted: ask for a new bundle")
 }
 
-/// A bundle whose zip can be read now; one the janitor deleted is `Gone`.
-pub async fn ready(state: &AppState, id: &str) -> Result<BundleRecord> {
-    let bundle = state.db.get_bundle(id).await?.ok_or_else(gone)?;
+/// The bundle a signed link names, if the link holds and its zip can be
+/// read now.
+pub async fn by_link(state: &AppState, id: &str, expires: i64, sig: &str) -> Result<BundleRecord> {
+    check_link(state, id, expires, sig)?;
+    ready(state.db.get_bundle(id).await?)
+}
+
+/// The bundle, if its zip can be read now; one the janitor deleted
+/// (`None`) is `Gone`.
+pub fn ready(bundle: Option<BundleRecord>) -> Result<BundleRecord> {
+    let bundle = bundle.ok_or_else(gone)?;
     if bundle.state != "ready" {
-        return Err(Error::new(ErrorKind::Conflict, format!("bundle {id} is {}, not ready yet", bundle.state)));
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!("bundle {} is {}, not ready yet", bundle.id, bundle.state),
+        ));
     }
     if bundle.expires_at < now_ms() {
         return Err(gone());

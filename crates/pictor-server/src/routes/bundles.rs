@@ -207,14 +207,13 @@ pub async fn zip(
     PathId(id): PathId,
     Query(link): Query<LinkQuery>,
 ) -> ApiResult<Response> {
-    match (link.expires, link.sig.as_deref()) {
-        (Some(expires), Some(sig)) => bundles::check_link(&state, &id, expires, sig)?,
+    let bundle = match (link.expires, link.sig.as_deref()) {
+        (Some(expires), Some(sig)) => bundles::by_link(&state, &id, expires, sig).await?,
         _ => {
             let principal = caller(&state, &headers, &axum::http::Method::GET, pictor_core::auth::Scope::Read).await?;
-            bundles::get(&state, &principal, &id).await?;
+            bundles::ready(Some(bundles::get(&state, &principal, &id).await?))?
         }
-    }
-    let bundle = bundles::ready(&state, &id).await?;
+    };
     let len = bundle.bytes as u64;
     let (status, range) = match parse_range(&headers, len) {
         RangeRequest::Full => (StatusCode::OK, None),
