@@ -36,6 +36,7 @@ use sha2::Sha256;
 use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::{Error, ErrorKind, Result};
+use crate::notify::Channel;
 use crate::tiers;
 
 /// The most labels one bundle may name.
@@ -45,38 +46,20 @@ const UNFINISHED_KEEP_MS: i64 = 7 * 86_400 * 1000;
 /// Progress events per phase, at most (one per 5%).
 const PROGRESS_STEPS: usize = 20;
 
-/// How a bundle's link reaches its owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-    /// The `bundle.ready` event, to the owner's webhook subscriptions.
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-            Self::Webhook => "webhook",
-        }
-    }
-}
-
 /// A checked bundle request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BundleSpec {
     labels: Vec<String>,
     match_all: bool,
-    channel: Channel,
+    /// Email or SMS; `None`: only the `bundle.ready` event, to webhooks.
+    channel: Option<Channel>,
     link_base: String,
 }
 
 impl BundleSpec {
     /// `labels` (1 to 20, trimmed, duplicates dropped), all of them or any;
     /// links point at `link_base` (the server's public address).
-    pub fn new(labels: &[String], match_all: bool, channel: Channel, link_base: &str) -> Result<Self> {
+    pub fn new(labels: &[String], match_all: bool, channel: Option<Channel>, link_base: &str) -> Result<Self> {
         let mut clean: Vec<String> = Vec::new();
         for label in labels {
             let label = label.trim();
@@ -115,7 +98,7 @@ pub async fn create(
         owner: principal.owner.clone(),
         labels: spec.labels,
         match_all: spec.match_all,
-        channel: spec.channel.as_str().to_string(),
+        channel: spec.channel.map_or("webhook", Channel::as_str).to_string(),
         link_base: spec.link_base,
         state: "requested".into(),
         total: 0,
@@ -439,13 +422,13 @@ mod tests {
     #[test]
     fn specs_validate_labels() {
         let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let spec =
-            BundleSpec::new(&labels(&[" lake ", "lake", "mountain"]), false, Channel::Email, "http://h/").unwrap();
+        let spec = BundleSpec::new(&labels(&[" lake ", "lake", "mountain"]), false, Some(Channel::Email), "http://h/")
+            .unwrap();
         assert_eq!(spec.labels, ["lake", "mountain"]);
         assert_eq!(spec.link_base, "http://h");
-        assert!(BundleSpec::new(&[], false, Channel::Sms, "").is_err());
-        assert!(BundleSpec::new(&labels(&["  "]), false, Channel::Sms, "").is_err());
+        assert!(BundleSpec::new(&[], false, Some(Channel::Sms), "").is_err());
+        assert!(BundleSpec::new(&labels(&["  "]), false, Some(Channel::Sms), "").is_err());
         let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
-        assert!(BundleSpec::new(&many, true, Channel::Webhook, "").is_err());
+        assert!(BundleSpec::new(&many, true, None, "").is_err());
     }
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use pictor_core::AppState;
 use pictor_core::auth::Principal;
-use pictor_core::bundles::{self, BundleSpec, Channel};
+use pictor_core::bundles::{self, BundleSpec};
 use pictor_core::domain::JobKind;
-use pictor_core::notify::{EmailAddress, Message, PhoneNumber, Recipient};
+use pictor_core::notify::{Message, Recipient};
 use pictor_db::BundleRecord;
 use serde::{Deserialize, Serialize};
 
@@ -69,58 +69,29 @@ pub fn dedupe_key(bundle: &str) -> String {
     format!("{}:{bundle}", JobKind::NotifyBundle.as_str())
 }
 
-/// Where a bundle's link goes, as its owner gave it.
-#[derive(Clone, PartialEq)]
-pub enum Notify {
-    Email(String),
-    Sms(String),
-    /// Only the `bundle.ready` event, to the owner's webhooks.
-    Webhook,
-}
-
-impl std::fmt::Debug for Notify {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Email(_) => "Email(<redacted>)",
-            Self::Sms(_) => "Sms(<redacted>)",
-            Self::Webhook => "Webhook",
-        })
-    }
-}
-
-/// Records a bundle for `principal` with `labels` (all, or any) and, for an
-/// address, the job that sends its link there. Links point at `link_base`.
+/// Records a bundle for `principal` with `labels` (all, or any) and, for a
+/// recipient, the job that sends its link there (none: only the
+/// `bundle.ready` event, to webhooks). Links point at `link_base`. A
+/// channel the server cannot send on is refused now, before any work is
+/// queued.
 pub async fn request(
     state: &AppState,
     principal: &Principal,
     labels: &[String],
     match_all: bool,
-    notify: Notify,
+    to: Option<Recipient>,
     link_base: &str,
 ) -> pictor_core::Result<BundleRecord> {
-    let channel = match notify {
-        Notify::Email(_) => Channel::Email,
-        Notify::Sms(_) => Channel::Sms,
-        Notify::Webhook => Channel::Webhook,
+    let spec = BundleSpec::new(labels, match_all, to.as_ref().map(Recipient::channel), link_base)?;
+    let sealed = match &to {
+        Some(recipient) => {
+            state.notifier.check(recipient.channel())?;
+            Some(state.notifier.seal(recipient)?)
+        }
+        None => None,
     };
-    let spec = BundleSpec::new(labels, match_all, channel, link_base)?;
-    let sealed = seal(state, &notify)?;
     let job = |id: &str| sealed.map(|to| NotifyBundle { bundle: id.to_string(), to }.queued(Some(dedupe_key(id))));
-    let bundle = bundles::create(state, principal, spec, job).await?;
-    Ok(bundle)
-}
-
-/// The recipient, checked and sealed for the job's payload; none for
-/// webhooks. A channel the server cannot send on is refused now, before
-/// any work is queued.
-fn seal(state: &AppState, notify: &Notify) -> pictor_core::Result<Option<String>> {
-    let recipient = match notify {
-        Notify::Webhook => return Ok(None),
-        Notify::Email(address) => Recipient::Email(EmailAddress::parse(address)?),
-        Notify::Sms(number) => Recipient::Sms(PhoneNumber::parse(number)?),
-    };
-    state.notifier.check(recipient.channel())?;
-    state.notifier.seal(&recipient).map(Some)
+    bundles::create(state, principal, spec, job).await
 }
 
 /// Sends the bundle's outcome to the sealed recipient.

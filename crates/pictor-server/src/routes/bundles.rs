@@ -20,9 +20,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pictor_core::bundles;
+use pictor_core::notify::{EmailAddress, PhoneNumber, Recipient};
 use pictor_db::BundleRecord;
 use pictor_jobs::Runtime;
-use pictor_jobs::jobs::notify_bundle::{self, Notify};
+use pictor_jobs::jobs::notify_bundle;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -56,11 +57,12 @@ pub struct NotifyRequest {
 }
 
 impl NotifyRequest {
-    fn into_notify(self) -> Result<Notify, ApiError> {
+    /// The recipient (none: the webhook event only).
+    fn into_recipient(self) -> Result<Option<Recipient>, ApiError> {
         match (self.email, self.sms, self.webhook.unwrap_or(false)) {
-            (Some(email), None, false) => Ok(Notify::Email(email)),
-            (None, Some(number), false) => Ok(Notify::Sms(number)),
-            (None, None, true) => Ok(Notify::Webhook),
+            (Some(email), None, false) => Ok(Some(Recipient::Email(EmailAddress::parse(&email)?))),
+            (None, Some(number), false) => Ok(Some(Recipient::Sms(PhoneNumber::parse(&number)?))),
+            (None, None, true) => Ok(None),
             _ => Err(ApiError::new(
                 Code::InvalidRequest,
                 "notify needs exactly one of {\"email\": …}, {\"sms\": …} or {\"webhook\": true}",
@@ -154,9 +156,9 @@ pub async fn create(
             return Err(ApiError::new(Code::InvalidRequest, format!("match is \"any\" or \"all\", not {other:?}")));
         }
     };
-    let notify = request.notify.into_notify()?;
+    let to = request.notify.into_recipient()?;
     let base = pictor_web::public_url(&state.config, &headers);
-    let bundle = notify_bundle::request(&state, &principal, &request.labels, match_all, notify, &base).await?;
+    let bundle = notify_bundle::request(&state, &principal, &request.labels, match_all, to, &base).await?;
     let location = format!("/api/v1/bundles/{}", bundle.id);
     let mut response = (StatusCode::ACCEPTED, Json(BundleView::of(&state, bundle)?)).into_response();
     response.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).expect("ascii id"));

@@ -27,11 +27,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use pictor_core::auth::Scope;
-use pictor_core::bundles::{BundleSpec, Channel};
+use pictor_core::bundles::BundleSpec;
 use pictor_core::direct::{self, Target, Ticket};
+use pictor_core::notify::{Channel, EmailAddress, Recipient};
 use pictor_db::Audience;
 use pictor_jobs::Runtime;
-use pictor_jobs::jobs::notify_bundle::{self, Notify};
+use pictor_jobs::jobs::notify_bundle;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -186,9 +187,9 @@ pub async fn download(
     let Json(request) = body.map_err(|e| invalid(e, r#"{"labels": ["mountain"]}"#))?;
     let base = pictor_web::public_url(&state.config, &headers);
     // A bad request is told so before a missing address.
-    BundleSpec::new(&request.labels, false, Channel::Email, &base)?;
-    let to = recipient(request.email, email)?;
-    let bundle = notify_bundle::request(&state, &principal, &request.labels, false, Notify::Email(to), &base).await?;
+    BundleSpec::new(&request.labels, false, Some(Channel::Email), &base)?;
+    let to = Recipient::Email(EmailAddress::parse(&recipient(request.email, email)?)?);
+    let bundle = notify_bundle::request(&state, &principal, &request.labels, false, Some(to), &base).await?;
     let links = PamBundleLinks { this: format!("/api/v1/bundles/{}", bundle.id) };
     Ok(Json(PamBundle { bundle: bundle.id, state: bundle.state, links }).into_response())
 }

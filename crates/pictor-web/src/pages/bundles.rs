@@ -15,10 +15,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use pictor_core::bundles;
-use pictor_core::notify::Channel;
+use pictor_core::notify::{Channel, EmailAddress, PhoneNumber, Recipient};
 use pictor_db::BundleRecord;
 use pictor_jobs::Runtime;
-use pictor_jobs::jobs::notify_bundle::{self, Notify};
+use pictor_jobs::jobs::notify_bundle;
 
 use super::layout::{error_page, failed, page};
 use super::shares::minute;
@@ -86,15 +86,19 @@ pub async fn create(
         Ok(fields) => fields,
         Err(refused) => return refused,
     };
-    let notify = match fields.get("notify") {
-        "email" => Notify::Email(fields.get("email").to_string()),
-        "sms" => Notify::Sms(fields.get("sms").to_string()),
-        _ => Notify::Webhook,
+    let to = match fields.get("notify") {
+        "email" => EmailAddress::parse(fields.get("email")).map(|a| Some(Recipient::Email(a))),
+        "sms" => PhoneNumber::parse(fields.get("sms")).map(|n| Some(Recipient::Sms(n))),
+        _ => Ok(None),
+    };
+    let to = match to {
+        Ok(to) => to,
+        Err(e) => return failed(e),
     };
     let caller = pictor_core::accounts::principal(&session.user);
     let base = public_url(&state.config, &headers);
     let labels = fields.all("label");
-    match notify_bundle::request(&state, &caller, &labels, fields.get("match") == "all", notify, &base).await {
+    match notify_bundle::request(&state, &caller, &labels, fields.get("match") == "all", to, &base).await {
         Ok(_) => Redirect::to("/bundles").into_response(),
         Err(e) => failed(e),
     }
