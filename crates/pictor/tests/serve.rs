@@ -108,7 +108,9 @@ fn create_user(data: &Path, name: &str, password: &str, admin: bool) -> std::pro
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    // A refusal may come before the password is read (the pipe is then
+    // closed): what happened is in the output the callers check.
+    let _ = writeln!(child.stdin.take().unwrap(), "{password}");
     child.wait_with_output().unwrap()
 }
 
