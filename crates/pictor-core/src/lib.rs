@@ -68,6 +68,7 @@ pub mod resumable;
 pub mod search;
 pub mod server_key;
 pub mod shares;
+pub mod shop;
 pub mod signing;
 pub mod tiers;
 pub mod transform;
