@@ -50,6 +50,16 @@ pub struct Config {
     pub sms: SmsConfig,
     pub import: ImportConfig,
     pub pam: PamConfig,
+    pub shop: ShopConfig,
+    /// The profile chosen with `--profile` or `PICTOR_PROFILE` (its
+    /// `[profiles.NAME]` table is laid over the file); empty: none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub profile: String,
+    /// Named overlays of this file, e.g. `[profiles.staging]` with its own
+    /// `data_dir`, `database`, `store`, `listen`, `[profiles.staging.shop.stripe]`
+    /// and `[profiles.staging.email] from`: a staging replica beside production.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, toml::Table>,
 }
 
 /// The photo asset manager's own API (`PUT upload`, `GET labels`,
@@ -235,6 +245,132 @@ impl Default for DirectConfig {
     }
 }
 
+/// The style-transfer shop (`/shop`): its catalogue, prices, payments and
+/// links. See `pictor_core::shop`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ShopConfig {
+    /// Serve the shop's pages and API.
+    pub enabled: bool,
+    /// The shop's name on its pages and in its emails.
+    pub title: String,
+    /// Seconds a preview link stays valid; an unpaid order is then deleted.
+    pub link_secs: u64,
+    /// Seconds the artwork stays downloadable after payment; then deleted.
+    pub artwork_secs: u64,
+    /// Seconds an upload form stays valid.
+    pub upload_secs: u64,
+    /// Largest photo a visitor may upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest photo rendered at full resolution, in pixels (bounds memory:
+    /// about 40 bytes a pixel at the peak).
+    pub max_pixels: u64,
+    /// The catalogue, in the order the page shows it.
+    pub styles: Vec<StyleEntry>,
+    pub prices: crate::shop::money::PricesConfig,
+    pub geo: crate::shop::geo::GeoConfig,
+    pub stripe: crate::shop::stripe::StripeConfig,
+}
+
+/// One style of the catalogue: either a blend of the 26 built-in styles
+/// (`blend = { "19" = 1.0 }`, or several weights) or a style picture for the
+/// arbitrary network (`image = "path/to/painting.jpg"`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StyleEntry {
+    /// Its id in forms and URLs: lower-case letters, digits and `-`.
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// Its price tier, a key of `[shop.prices.tiers]`.
+    pub tier: String,
+    /// Built-in style index (`"0"`…`"25"`) → weight.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub blend: BTreeMap<String, f32>,
+    /// A picture whose style is used instead (a path on the server).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub image: String,
+}
+
+impl StyleEntry {
+    fn builtin(name: &str, title: &str, description: &str, tier: &str, blend: &[(usize, f32)]) -> Self {
+        Self {
+            name: name.into(),
+            title: title.into(),
+            description: description.into(),
+            tier: tier.into(),
+            blend: blend.iter().map(|(i, w)| (i.to_string(), *w)).collect(),
+            image: String::new(),
+        }
+    }
+}
+
+impl Default for ShopConfig {
+    fn default() -> Self {
+        let styles = vec![
+            StyleEntry::builtin("ember", "Ember", "Warm strokes over deep shadow.", "standard", &[(19, 1.0)]),
+            StyleEntry::builtin("mosaic", "Mosaic", "Small tesserae of bright colour.", "standard", &[(3, 1.0)]),
+            StyleEntry::builtin("ink", "Ink", "Bold lines, as if drawn by brush.", "standard", &[(7, 1.0)]),
+            StyleEntry::builtin("tide", "Tide", "Blue swirls and long waves.", "standard", &[(12, 1.0)]),
+            StyleEntry::builtin("dusk", "Dusk", "Ember and Tide, blended half and half.", "premium", &[(19, 0.5), (12, 0.5)]),
+            StyleEntry::builtin("pastel", "Pastel", "Soft chalk in light colours.", "premium", &[(22, 1.0)]),
+        ];
+        Self {
+            enabled: true,
+            title: "Pictor style shop".into(),
+            link_secs: 7 * 86_400,
+            artwork_secs: 30 * 86_400,
+            upload_secs: 900,
+            max_upload_bytes: 30_000_000,
+            max_pixels: 24_000_000,
+            styles,
+            prices: crate::shop::money::PricesConfig::default(),
+            geo: crate::shop::geo::GeoConfig::default(),
+            stripe: crate::shop::stripe::StripeConfig::default(),
+        }
+    }
+}
+
+impl ShopConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        for (what, value) in [
+            ("link_secs", self.link_secs),
+            ("artwork_secs", self.artwork_secs),
+            ("upload_secs", self.upload_secs),
+            ("max_upload_bytes", self.max_upload_bytes),
+            ("max_pixels", self.max_pixels),
+        ] {
+            anyhow::ensure!(value > 0, "shop.{what} must be above 0");
+        }
+        anyhow::ensure!(self.upload_secs <= 7 * 86_400, "shop.upload_secs must be at most 604800 (7 days, S3's longest)");
+        let mut seen = std::collections::BTreeSet::new();
+        for style in &self.styles {
+            let name = &style.name;
+            anyhow::ensure!(
+                !name.is_empty()
+                    && name.len() <= 40
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "shop.styles: name {name:?} must be 1 to 40 lower-case letters, digits or -"
+            );
+            anyhow::ensure!(seen.insert(name), "shop.styles: {name:?} is named twice");
+            anyhow::ensure!(
+                style.blend.is_empty() != style.image.is_empty(),
+                "shop.styles.{name}: give either blend (built-in style weights) or image (a style picture), not both or neither"
+            );
+            for (index, weight) in &style.blend {
+                let ok = index.parse::<usize>().is_ok_and(|i| i < 26) && weight.is_finite() && *weight >= 0.0;
+                anyhow::ensure!(ok, "shop.styles.{name}.blend: {index:?} = {weight} must be a style 0 to 25 with a weight of 0 or more");
+            }
+            anyhow::ensure!(
+                style.image.is_empty() || Path::new(&style.image).is_file(),
+                "shop.styles.{name}.image: {:?} is not a file",
+                style.image
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Download bundles: zips of an owner's originals by label.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -416,6 +552,12 @@ pub const IMAGE_PROCESSING: &str = "image-processing";
 pub const BUNDLES_WORKFLOW: &str = "bundles";
 /// The `definition` that names the built-in bundles workflow.
 pub const BUILTIN_BUNDLES: &str = "builtin:bundles";
+/// The shop's workflows: an order's preview (on `shop.order.received`)
+/// and its artwork (on `shop.order.paid`).
+pub const SHOP_PREVIEW_WORKFLOW: &str = "shop-preview";
+pub const BUILTIN_SHOP_PREVIEW: &str = "builtin:shop-preview";
+pub const SHOP_ARTWORK_WORKFLOW: &str = "shop-artwork";
+pub const BUILTIN_SHOP_ARTWORK: &str = "builtin:shop-artwork";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -661,6 +803,12 @@ pub struct WorkflowConfig {
     pub thumbnail_sizes: Vec<u32>,
     /// Formats of those thumbnails.
     pub thumbnail_formats: Vec<String>,
+    /// Job kinds (`style.render`) or families (`style`) this process's
+    /// workers take alone; empty: all. `pictor worker --only style`.
+    pub only: Vec<String>,
+    /// Job kinds or families this process's workers leave to others
+    /// (e.g. `["style"]` when dedicated style workers run).
+    pub except: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -706,6 +854,8 @@ impl Default for WorkflowConfig {
             lease_secs: 30,
             thumbnail_sizes: vec![128, 256, 512, 1024],
             thumbnail_formats: vec!["webp".into(), "jpeg".into()],
+            only: Vec::new(),
+            except: Vec::new(),
         }
     }
 }
@@ -743,6 +893,9 @@ impl Default for Config {
             sms: SmsConfig::default(),
             import: ImportConfig::default(),
             pam: PamConfig::default(),
+            shop: ShopConfig::default(),
+            profile: String::new(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -884,6 +1037,18 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("workflow.lease_secs", "Seconds a claimed job is leased; a dead worker's job is retried after it"),
     ("workflow.thumbnail_sizes", "Sizes (longest side, px) pictor:thumbnails makes"),
     ("workflow.thumbnail_formats", "Formats pictor:thumbnails makes: webp, jpeg, png, avif, gif"),
+    (
+        "workflow.only",
+        "Job kinds (style.render) or families (style) this process's workers take alone; empty = all. Flag: pictor worker --only",
+    ),
+    ("workflow.except", "Job kinds or families this process's workers leave to others, e.g. [\"style\"]. Flag: --except"),
+    ("shop.enabled", "Serve the style-transfer shop at /shop"),
+    ("shop.title", "The shop's name on its pages and in its emails"),
+    ("shop.link_secs", "Seconds a preview link stays valid; an unpaid order is then deleted with its photo"),
+    ("shop.artwork_secs", "Seconds the artwork stays downloadable after payment; then deleted"),
+    ("shop.upload_secs", "Seconds an upload form (a signed POST policy) stays valid"),
+    ("shop.max_upload_bytes", "Largest photo a visitor may upload, in bytes"),
+    ("shop.max_pixels", "Largest photo painted at full resolution, in pixels (about 40 bytes a pixel at the peak)"),
     ("webhooks.retry_schedule_secs", "Delays before each retry (Standard Webhooks schedule); then the message fails"),
     ("webhooks.jitter", "Random extra delay per retry, as a fraction of the step"),
     ("webhooks.timeout_secs", "Seconds one delivery attempt may take"),
@@ -952,6 +1117,22 @@ pub struct Sources<'a> {
     pub env: bool,
     /// Flag values, as a partial config (only the keys that were set).
     pub flags: Option<serde_json::Value>,
+    /// The profile to lay over the file (`--profile`); else `PICTOR_PROFILE`
+    /// when `env` is set.
+    pub profile: Option<&'a str>,
+}
+
+/// `figment` with its `[profiles.NAME]` table laid over it.
+fn with_profile(figment: Figment, name: &str) -> anyhow::Result<Figment> {
+    let profiles: BTreeMap<String, toml::Table> = figment.extract_inner("profiles").unwrap_or_default();
+    let Some(overlay) = profiles.get(name) else {
+        let known: Vec<&str> = profiles.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "profile {name:?} is not in the config file: add a [profiles.{name}] table to it (profiles there: {})",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        );
+    };
+    Ok(figment.merge(Serialized::defaults(overlay.clone())).merge(Serialized::default("profile", name)))
 }
 
 impl Config {
@@ -961,6 +1142,11 @@ impl Config {
         if let Some(file) = sources.file {
             anyhow::ensure!(file.is_file(), "config file {} not found: check the --config path", file.display());
             figment = figment.merge(Toml::file_exact(file));
+        }
+        let from_env = || std::env::var("PICTOR_PROFILE").ok();
+        let profile = sources.profile.map(str::to_string).or_else(|| sources.env.then(from_env).flatten());
+        if let Some(name) = profile.filter(|p| !p.is_empty()) {
+            figment = with_profile(figment, &name)?;
         }
         if sources.env {
             // `PICTOR_TEST_*` belong to the test suite, not to the service.
@@ -1062,6 +1248,7 @@ impl Config {
         anyhow::ensure!((1..=1000).contains(&self.import.page_size), "import.page_size must be between 1 and 1000");
         anyhow::ensure!(self.import.concurrency > 0, "import.concurrency must be above 0");
         self.pam.validate()?;
+        self.shop.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),
@@ -1104,11 +1291,18 @@ impl Config {
             definition: self.workflow.definition.clone(),
             resource_map: self.workflow.resource_map.clone(),
         });
-        specs.entry(BUNDLES_WORKFLOW.to_string()).or_insert_with(|| WorkflowSpec {
-            on: vec![crate::domain::EventKind::BundleRequested.as_str().to_string()],
-            definition: BUILTIN_BUNDLES.to_string(),
-            resource_map: BTreeMap::new(),
-        });
+        use crate::domain::EventKind;
+        for (key, on, definition) in [
+            (BUNDLES_WORKFLOW, EventKind::BundleRequested, BUILTIN_BUNDLES),
+            (SHOP_PREVIEW_WORKFLOW, EventKind::ShopOrderReceived, BUILTIN_SHOP_PREVIEW),
+            (SHOP_ARTWORK_WORKFLOW, EventKind::ShopOrderPaid, BUILTIN_SHOP_ARTWORK),
+        ] {
+            specs.entry(key.to_string()).or_insert_with(|| WorkflowSpec {
+                on: vec![on.as_str().to_string()],
+                definition: definition.to_string(),
+                resource_map: BTreeMap::new(),
+            });
+        }
         specs
     }
 
@@ -1183,7 +1377,7 @@ mod tests {
             jail.set_env("PICTOR_CACHE__MAX_BYTES", "7");
             jail.set_env("PICTOR_TEST_DATABASE_URL", "ignored");
             let flags = serde_json::json!({ "listen": "127.0.0.1:0" });
-            let c = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, flags: Some(flags) }).unwrap();
+            let c = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, flags: Some(flags), profile: None }).unwrap();
             assert_eq!(c.listen, "127.0.0.1:0");
             assert_eq!(c.cache.max_bytes, 7);
             assert_eq!(c.limits.queue, 3);
@@ -1370,4 +1564,42 @@ mod tests {
         assert_eq!(c.database_url(), "sqlite:///d/pictor.db");
         assert_eq!(c.store_location(), "/d/store");
     }
+
+    #[test]
+    fn a_profile_lays_its_table_over_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "p.toml",
+                r#"
+                data_dir = "/srv/prod"
+                [email]
+                from = "shop@example.com"
+                [profiles.staging]
+                data_dir = "/srv/staging"
+                store = "s3://art?prefix=staging"
+                [profiles.staging.email]
+                from = "staging@example.com"
+                [profiles.staging.shop.stripe]
+                secret_key = "sk_test_staging"
+                "#,
+            )?;
+            let load = |profile| Config::load(Sources { file: Some(Path::new("p.toml")), profile, ..Default::default() });
+            let production = load(None).unwrap();
+            assert_eq!((production.data_dir.to_str(), production.email.from.as_str()), (Some("/srv/prod"), "shop@example.com"));
+            assert_eq!(production.profile, "");
+            let staging = load(Some("staging")).unwrap();
+            assert_eq!(staging.data_dir.to_str(), Some("/srv/staging"));
+            assert_eq!(staging.store, "s3://art?prefix=staging");
+            assert_eq!(staging.email.from, "staging@example.com");
+            assert_eq!(staging.shop.stripe.secret_key, "sk_test_staging");
+            assert_eq!(staging.profile, "staging");
+            let err = load(Some("prod")).unwrap_err().to_string();
+            assert!(err.contains("[profiles.prod]") && err.contains("staging"), "{err}");
+            jail.set_env("PICTOR_PROFILE", "staging");
+            let from_env = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, ..Default::default() }).unwrap();
+            assert_eq!(from_env.data_dir.to_str(), Some("/srv/staging"));
+            Ok(())
+        });
+    }
+
 }

@@ -330,6 +330,7 @@ async fn sign(
                 max_bytes: row.size as u64,
                 now,
                 expires,
+                meta: &[],
             };
             let form = match state.store.presign_post(&rules).await? {
                 Some(form) => form,

@@ -205,6 +205,10 @@ wire_enum!(
         ImportProgress = "import.progress",
         /// An import has ended: done, failed or cancelled.
         ImportDone = "import.done",
+        /// A shop upload arrived and became an order (its preview workflow starts).
+        ShopOrderReceived = "shop.order.received",
+        /// A shop order was paid (its artwork workflow starts).
+        ShopOrderPaid = "shop.order.paid",
     }
 );
 
@@ -225,6 +229,8 @@ wire_enum!(
         NotifyBundle = "bundle.notify",
         /// Ingest an import's source page by page from its cursor.
         ImportRun = "import.run",
+        /// Paint a shop order's preview or artwork (`pictor worker --only style`).
+        StyleRender = "style.render",
     }
 );
 

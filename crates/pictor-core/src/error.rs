@@ -40,6 +40,12 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Whether trying again later may succeed: a backend or a neighbour
+    /// failed, not the request.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::DatabaseUnavailable | Self::Internal | Self::UpstreamFailed | Self::Overloaded)
+    }
+
     /// The code clients see (`problem.code`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -116,6 +116,8 @@ pub struct AppState {
     pub server_key: server_key::ServerKey,
     /// Email and SMS, as configured, and the key recipients are sealed under.
     pub notifier: notify::Notifier,
+    /// The shop's catalogue, prices, country database and payment client.
+    pub shop: Arc<shop::Shop>,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl AppState {
         let server_key = server_key::ServerKey::new(&config.direct.secret, &config.data_dir);
         let direct_key = direct::direct_key(&server_key, !config.direct.secret.is_empty(), !store.is_remote());
         let notifier = notify::Notifier::new(&config, server_key.clone())?;
+        let shop = shop::Shop::new(&config)?;
         Ok(Arc::new(AppState {
             config,
             db,
@@ -169,6 +172,7 @@ impl AppState {
             direct_key,
             server_key,
             notifier,
+            shop,
         }))
     }
 
@@ -222,12 +226,16 @@ impl AppState {
             }
             // S3 tells nobody of an arrival: look (uploads landing on arrival).
             direct::land_arrivals(&self).await;
+            shop::upload::sweep(&self).await;
             if ticks.is_multiple_of(12) {
                 ingest::sweep_orphans(&self).await;
                 resumable::sweep_expired(&self).await;
                 tiers::expire_restored(&self).await;
                 direct::sweep_expired(&self, pictor_db::now_ms()).await;
                 bundles::expire(&self, pictor_db::now_ms()).await;
+                if let Err(e) = shop::orders::expire(&self, pictor_db::now_ms()).await {
+                    tracing::warn!(error = %e.detail, "deleting expired shop orders failed");
+                }
             }
         }
     }

@@ -57,6 +57,12 @@ pub struct Metrics {
     queue_jobs: Family<Labels, Counter>,
     /// Jobs in the durable queue by state, read at scrape time.
     queue_depth: Family<Labels, Gauge>,
+    /// Style renders waiting for a worker, by job kind, read at scrape time.
+    queue_ready: Family<Labels, Gauge>,
+    /// The shop's funnel: orders reaching each step, by style.
+    shop_funnel: Family<Labels, Counter>,
+    /// Seconds one style render took, by rendition (preview, artwork).
+    style_render: Family<Labels, Histogram>,
 }
 
 impl Metrics {
@@ -94,6 +100,22 @@ impl Metrics {
             "Jobs in the durable queue: ready (waiting or due), leased, dead",
             queue_depth.clone(),
         );
+        let queue_ready = Family::<Labels, Gauge>::default();
+        registry.register(
+            "queue_ready",
+            "Jobs due and waiting for a worker, by kind (style.render: add a `pictor worker --only style` when it stays high)",
+            queue_ready.clone(),
+        );
+        let shop_funnel = Family::<Labels, Counter>::default();
+        registry.register(
+            "shop_orders",
+            "Shop orders reaching each step, by style: form, upload, preview_sent, preview_opened, checkout, paid, delivered",
+            shop_funnel.clone(),
+        );
+        let style_render = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.125, 2.0, 12))
+        });
+        registry.register("style_render_seconds", "Time one style render took, by rendition", style_render.clone());
         Arc::new(Self {
             registry,
             requests,
@@ -108,7 +130,27 @@ impl Metrics {
             overload: OverloadLog::default(),
             queue_jobs,
             queue_depth,
+            queue_ready,
+            shop_funnel,
+            style_render,
         })
+    }
+
+    /// Counts an order reaching a step of the shop's funnel.
+    pub fn shop_step(&self, style: &str, step: &'static str) {
+        self.shop_funnel.get_or_create(&vec![("style", style.to_string()), ("step", step.to_string())]).inc();
+    }
+
+    /// Records one style render's time.
+    pub fn style_rendered(&self, rendition: &'static str, seconds: f64) {
+        self.style_render.get_or_create(&vec![("rendition", rendition.to_string())]).observe(seconds);
+    }
+
+    /// Sets the due jobs waiting for a worker, by kind.
+    pub fn set_queue_ready(&self, by_kind: &[(String, i64)]) {
+        for (kind, n) in by_kind {
+            self.queue_ready.get_or_create(&vec![("kind", kind.clone())]).set(*n);
+        }
     }
 
     /// Counts a derivative lookup: `tier` is `memory` or `store`, `result`

@@ -13,6 +13,7 @@ use pictor_imaging::{Image, ImagingError};
 use pictor_vision::faces::{Face, FaceDetector};
 use pictor_vision::labels::Labeler;
 use pictor_vision::moderation::Moderator;
+use pictor_vision::style::Styles;
 use pictor_vision::text::TextReader;
 use pictor_vision::{Result, VisionError};
 
@@ -42,11 +43,12 @@ pub struct Vision {
     moderator: Slot<Moderator>,
     faces: Slot<FaceDetector>,
     text: Slot<TextReader>,
+    styles: Slot<Styles>,
 }
 
 impl Vision {
     pub fn new(data_dir: PathBuf) -> Self {
-        Self { data_dir, labeler: Slot::new(), moderator: Slot::new(), faces: Slot::new(), text: Slot::new() }
+        Self { data_dir, labeler: Slot::new(), moderator: Slot::new(), faces: Slot::new(), text: Slot::new(), styles: Slot::new() }
     }
 
     pub fn labeler(&self) -> Result<Arc<Labeler>> {
@@ -63,6 +65,11 @@ impl Vision {
 
     pub fn text_reader(&self) -> Result<Arc<TextReader>> {
         self.text.get(|| TextReader::load(&self.data_dir))
+    }
+
+    /// The style-transfer networks (the shop's).
+    pub fn styles(&self) -> Result<Arc<Styles>> {
+        self.styles.get(|| Styles::load(&self.data_dir))
     }
 }
 

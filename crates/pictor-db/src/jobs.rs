@@ -26,6 +26,15 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// Which kinds of job a worker claims.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum KindFilter {
+    #[default]
+    All,
+    Only(Vec<String>),
+    Except(Vec<String>),
+}
+
 /// How many jobs are waiting, leased, and given up on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct QueueStats {
@@ -140,18 +149,45 @@ impl Db {
 
     /// Claims the oldest due job for `worker`, leased for `lease`.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+        self.claim_of(worker, lease, &KindFilter::All).await
+    }
+
+    /// [`Db::claim`] limited to some kinds of job (a worker dedicated to
+    /// style renders, say, or one that leaves them to such workers).
+    pub async fn claim_of(&self, worker: &str, lease: Duration, kinds: &KindFilter) -> Result<Option<Job>> {
         let lock = if self.backend == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let now = now_ms();
-        Ok(sqlx::query_as(&format!(
+        let (names, negate) = match kinds {
+            KindFilter::All => (&[][..], true),
+            KindFilter::Only(names) => (&names[..], false),
+            KindFilter::Except(names) => (&names[..], true),
+        };
+        let list: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 4)).collect();
+        let filter = match (names.is_empty(), negate) {
+            (true, true) => String::new(),
+            (true, false) => " AND 1 = 0".to_string(),
+            (false, negate) => format!(" AND kind {}IN ({})", if negate { "NOT " } else { "" }, list.join(", ")),
+        };
+        let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $3 AND lease_until < $3
+             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $3 AND lease_until < $3{filter}
                          ORDER BY run_at, id LIMIT 1 {lock})
              RETURNING id, kind, payload, attempts"
-        ))
-        .bind(worker)
-        .bind(now + millis(lease))
-        .bind(now)
-        .fetch_optional(&self.pool)
+        );
+        let mut query = sqlx::query_as(&sql).bind(worker).bind(now + millis(lease)).bind(now);
+        for name in names {
+            query = query.bind(name);
+        }
+        Ok(query.fetch_optional(&self.pool).await?)
+    }
+
+    /// Jobs due now and not leased, by kind.
+    pub async fn ready_by_kind(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT kind, COUNT(*) FROM jobs WHERE status = 'ready' AND run_at <= $1 AND lease_until < $1 GROUP BY kind",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -269,4 +305,21 @@ mod tests {
         assert!(db.claim("w", LEASE).await.unwrap().is_none());
         assert_eq!(db.queue_stats().await.unwrap(), QueueStats { ready: 1, leased: 0, dead: 1 });
     }
+
+    #[tokio::test]
+    async fn a_worker_may_claim_only_some_kinds() {
+        let (_d, db) = testing::sqlite().await;
+        db.enqueue("style.render", &json!({}), None, Duration::ZERO).await.unwrap();
+        db.enqueue("webhook.deliver", &json!({}), None, Duration::ZERO).await.unwrap();
+        let ready = db.ready_by_kind().await.unwrap();
+        assert_eq!(ready.len(), 2, "{ready:?}");
+        let except = KindFilter::Except(vec!["style.render".into()]);
+        let only = KindFilter::Only(vec!["style.render".into()]);
+        let first = db.claim_of("w", LEASE, &except).await.unwrap().unwrap();
+        assert_eq!(first.kind, "webhook.deliver");
+        assert!(db.claim_of("w", LEASE, &except).await.unwrap().is_none(), "the style job is left");
+        assert_eq!(db.claim_of("s", LEASE, &only).await.unwrap().unwrap().kind, "style.render");
+        assert!(db.claim_of("s", LEASE, &KindFilter::Only(vec![])).await.unwrap().is_none());
+    }
+
 }

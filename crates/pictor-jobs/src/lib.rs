@@ -11,7 +11,9 @@
 //!   (an original to the archive tier, and the lifecycle sweep that queues
 //!   these), `restore_blob.rs` (an archived original back hot),
 //!   `notify_bundle.rs` (a bundle's link to the address left for it),
-//!   `import_run.rs` (an import, page by page from its cursor).
+//!   `import_run.rs` (an import, page by page from its cursor),
+//!   `style_render.rs` (a shop order's picture: a kind of its own, so that
+//!   `pictor worker --only style` processes can take these alone).
 //! - `workflows.rs`: which named workflow each event kind starts, and the
 //!   definitions, loaded and checked at start.
 //! - `durable.rs`: the interpreter's side effects, journalled in the database.
@@ -53,6 +55,7 @@ pub use jobs::dispatch::Dispatch;
 pub use jobs::import_run::ImportRun;
 pub use jobs::notify_bundle::NotifyBundle;
 pub use jobs::restore_blob::RestoreBlob;
+pub use jobs::style_render::StyleRender;
 pub use jobs::run_execution::RunExecution;
 pub use workflows::Workflows;
 
@@ -95,6 +98,7 @@ async fn handle(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
         Ok(JobKind::RestoreBlob) => run_typed::<RestoreBlob>(rt, job).await,
         Ok(JobKind::NotifyBundle) => run_typed::<NotifyBundle>(rt, job).await,
         Ok(JobKind::ImportRun) => run_typed::<ImportRun>(rt, job).await,
+        Ok(JobKind::StyleRender) => run_typed::<StyleRender>(rt, job).await,
         Err(e) => Outcome::Failed(e.detail),
     }
 }
@@ -111,6 +115,9 @@ async fn run_typed<J: Job>(rt: &Arc<Runtime>, job: &QueuedJob) -> Outcome {
 pub struct Runtime {
     pub state: Arc<AppState>,
     pub workflows: Workflows,
+    /// The kinds of job this process's worker loops claim
+    /// (`workflow.only`, `workflow.except`).
+    pub kinds: pictor_db::KindFilter,
 }
 
 impl Deref for Runtime {
@@ -125,8 +132,9 @@ impl Runtime {
     /// which events to hand to the dispatcher (the outbox).
     pub fn new(state: Arc<AppState>) -> anyhow::Result<Arc<Self>> {
         let workflows = Workflows::from_config(&state.config)?;
+        let kinds = kind_filter(&state.config.workflow)?;
         state.db.set_outbox(pictor_db::Outbox::new(Dispatch::KIND.as_str(), workflows.dispatched_kinds()));
-        Ok(Arc::new(Self { state, workflows }))
+        Ok(Arc::new(Self { state, workflows, kinds }))
     }
 
     /// Opens the backends a config names, then [`Runtime::new`].
@@ -222,6 +230,35 @@ impl Runtime {
     }
 }
 
+/// The job kinds `workflow.only` and `workflow.except` name: kinds
+/// (`style.render`) or families (`style`: every `style.*` kind).
+pub fn kind_filter(config: &pictor_core::config::WorkflowConfig) -> anyhow::Result<pictor_db::KindFilter> {
+    let expand = |names: &[String], setting: &str| -> anyhow::Result<Vec<String>> {
+        let mut kinds = Vec::new();
+        for name in names {
+            let family = format!("{name}.");
+            let matched: Vec<String> = JobKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .filter(|k| *k == name || k.starts_with(&family))
+                .map(str::to_string)
+                .collect();
+            if matched.is_empty() {
+                let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+                anyhow::bail!("workflow.{setting}: no job kind {name:?}: name a kind or its family ({})", known.join(", "));
+            }
+            kinds.extend(matched);
+        }
+        Ok(kinds)
+    };
+    match (config.only.is_empty(), config.except.is_empty()) {
+        (true, true) => Ok(pictor_db::KindFilter::All),
+        (false, true) => Ok(pictor_db::KindFilter::Only(expand(&config.only, "only")?)),
+        (true, false) => Ok(pictor_db::KindFilter::Except(expand(&config.except, "except")?)),
+        (false, false) => anyhow::bail!("workflow.only and workflow.except are both set: give one of them"),
+    }
+}
+
 fn hostname() -> String {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
 }
@@ -238,7 +275,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 async fn worker_loop(rt: Arc<Runtime>, worker: String, mut stop: watch::Receiver<bool>) {
     let mut idle = Duration::from_millis(20);
     while !*stop.borrow() {
-        match rt.db.claim(&worker, rt.lease()).await {
+        match rt.db.claim_of(&worker, rt.lease(), &rt.kinds).await {
             Ok(Some(job)) => {
                 idle = Duration::from_millis(20);
                 run_job(&rt, &worker, job).await;

@@ -26,6 +26,14 @@ pub const DEFAULT_DEFINITION: &str = include_str!("default_workflow.json");
 /// The download bundles' workflow, shipped with Pictor.
 pub const BUNDLE_DEFINITION: &str = include_str!("bundle_workflow.json");
 
+/// The built-in definitions a `[workflows.*]` table can name: its
+/// `definition` value, the name its executions show, and the text.
+const BUILTINS: &[(&str, &str, &str)] = &[
+    (pictor_core::config::BUILTIN_BUNDLES, "bundles", BUNDLE_DEFINITION),
+    (pictor_core::config::BUILTIN_SHOP_PREVIEW, "shop-preview", include_str!("shop_preview_workflow.json")),
+    (pictor_core::config::BUILTIN_SHOP_ARTWORK, "shop-artwork", include_str!("shop_artwork_workflow.json")),
+];
+
 /// One named workflow, validated at start.
 pub struct Workflow {
     /// Its key in `[workflows]`, e.g. `image-processing`.
@@ -47,8 +55,8 @@ impl Workflow {
         let resources = resources(&spec.resource_map)?;
         let (name, text) = if spec.definition.is_empty() {
             ("default".to_string(), DEFAULT_DEFINITION.to_string())
-        } else if spec.definition == pictor_core::config::BUILTIN_BUNDLES {
-            ("bundles".to_string(), BUNDLE_DEFINITION.to_string())
+        } else if let Some((_, name, text)) = BUILTINS.iter().find(|(d, _, _)| *d == spec.definition) {
+            (name.to_string(), text.to_string())
         } else {
             let path = std::path::Path::new(&spec.definition);
             let text = std::fs::read_to_string(path).with_context(|| {

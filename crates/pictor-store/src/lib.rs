@@ -29,6 +29,7 @@ pub mod presign;
 mod s3raw;
 mod source;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -306,6 +307,22 @@ impl BlobStore {
         let result = self.inner.get(&path).await.map_err(|e| not_found_or(e, &path))?;
         let content_type = result.attributes.get(&Attribute::ContentType).map(|v| v.as_ref().to_string());
         Ok((result.bytes().await?, content_type))
+    }
+
+    /// A staging object's user metadata (`x-amz-meta-*` on S3, by name
+    /// without the prefix); empty on a local folder, which keeps none.
+    pub async fn object_metadata(&self, key: &str) -> Result<BTreeMap<String, String>> {
+        let path = staging_path(key)?;
+        let options = object_store::GetOptions { head: true, ..Default::default() };
+        let result = self.inner.get_opts(&path, options).await.map_err(|e| not_found_or(e, &path))?;
+        Ok(result
+            .attributes
+            .iter()
+            .filter_map(|(k, v)| match k {
+                Attribute::Metadata(name) => Some((name.to_string(), v.as_ref().to_string())),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Whether clients send bytes to the store itself (S3) rather than to

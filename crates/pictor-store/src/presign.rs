@@ -18,6 +18,9 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The prefix of the fields (and headers) that carry user metadata.
+pub const META_PREFIX: &str = "x-amz-meta-";
+
 /// The algorithm every SigV4 form names.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -47,6 +50,9 @@ pub struct PostRules<'a> {
     /// Unix milliseconds: the form is signed at `now` and expires at `expires`.
     pub now: i64,
     pub expires: i64,
+    /// User metadata the object is stored with, each field exactly this
+    /// (`("style", "ember")` is the field `x-amz-meta-style`).
+    pub meta: &'a [(&'a str, &'a str)],
 }
 
 /// A signed form: where to POST it, and its fields, to send (in any
@@ -77,6 +83,11 @@ pub fn post_form(url: &str, credentials: &Credentials<'_>, rules: &PostRules<'_>
     conditions.push(serde_json::json!({ "x-amz-algorithm": ALGORITHM }));
     conditions.push(serde_json::json!({ "x-amz-credential": credential }));
     conditions.push(serde_json::json!({ "x-amz-date": amz_date }));
+    for (name, value) in rules.meta {
+        let field = format!("{META_PREFIX}{name}");
+        conditions.push(serde_json::json!({ field.clone(): value }));
+        fields.insert(field, value.to_string());
+    }
     if let Some(token) = credentials.token {
         fields.insert("x-amz-security-token".to_string(), token.to_string());
         conditions.push(serde_json::json!({ "x-amz-security-token": token }));
@@ -111,6 +122,8 @@ pub enum PostError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allowed {
     pub key: String,
+    /// The user metadata fields, by name without `x-amz-meta-`.
+    pub meta: BTreeMap<String, String>,
     pub content_type: Option<String>,
     pub min_bytes: u64,
     pub max_bytes: u64,
@@ -163,7 +176,7 @@ pub fn verify_post(
         return Err(PostError::Expired(expiration.to_string()));
     }
     let mut covered = vec!["policy", "x-amz-signature", "file", "bucket"];
-    let mut allowed = Allowed { key: String::new(), content_type: None, min_bytes: 0, max_bytes: u64::MAX };
+    let mut allowed = Allowed { key: String::new(), meta: BTreeMap::new(), content_type: None, min_bytes: 0, max_bytes: u64::MAX };
     let conditions = document["conditions"].as_array().cloned().unwrap_or_default();
     for condition in &conditions {
         let (op, name, value) = match condition {
@@ -207,6 +220,10 @@ pub fn verify_post(
         return Err(PostError::Condition(format!("the {extra} field is not allowed by the policy")));
     }
     allowed.key = field("key")?.to_string();
+    allowed.meta = fields
+        .iter()
+        .filter_map(|(name, value)| Some((name.strip_prefix(META_PREFIX)?.to_string(), value.to_string())))
+        .collect();
     allowed.content_type = fields.get("content-type").map(|v| v.to_string());
     Ok(allowed)
 }
@@ -278,7 +295,28 @@ mod tests {
             max_bytes: 100,
             now: NOW,
             expires: NOW + 60_000,
+            meta: &[],
         }
+    }
+
+    #[test]
+    fn metadata_fields_are_signed_and_read_back() {
+        let rules = PostRules { meta: &[("style", "ember"), ("contact", "sealed")], ..rules() };
+        let form = post_form("http://s3/pics", &credentials(), &rules);
+        assert_eq!(form.fields["x-amz-meta-style"], "ember");
+        let verify = |fields: &BTreeMap<String, String>| verify_post(fields, "AKID", "s3cr3t", "us-east-1", NOW);
+        let allowed = verify(&form.fields).unwrap();
+        assert_eq!(allowed.meta.get("style").map(String::as_str), Some("ember"));
+        assert_eq!(allowed.meta.get("contact").map(String::as_str), Some("sealed"));
+        let mut other = form.fields.clone();
+        other.insert("x-amz-meta-style".into(), "mosaic".into());
+        assert!(matches!(verify(&other), Err(PostError::Condition(_))), "another style than signed");
+        let mut missing = form.fields.clone();
+        missing.remove("x-amz-meta-contact");
+        assert!(matches!(verify(&missing), Err(PostError::Condition(_))), "a signed field left out");
+        let mut extra = form.fields;
+        extra.insert("x-amz-meta-price".into(), "0".into());
+        assert!(matches!(verify(&extra), Err(PostError::Condition(_))), "an unsigned field added");
     }
 
     #[test]

@@ -7,3 +7,4 @@ pub mod import_run;
 pub mod notify_bundle;
 pub mod restore_blob;
 pub mod run_execution;
+pub mod style_render;

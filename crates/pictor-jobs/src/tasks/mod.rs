@@ -21,6 +21,7 @@ mod detect_text;
 mod extract_metadata;
 mod moderate;
 pub(crate) mod notify;
+mod shop;
 mod store_metadata;
 mod thumbnails;
 mod transform_metadata;
@@ -75,6 +76,9 @@ builtin_tasks![
     bundle::Restore,
     bundle::Zip,
     bundle::Failed,
+    shop::Render,
+    shop::Mail,
+    shop::Failed,
 ];
 
 /// What a task runs for: the execution, and its image if it has one.

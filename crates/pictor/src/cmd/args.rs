@@ -29,6 +29,10 @@ pub struct ConfigArgs {
     /// Log as JSON lines. [env: PICTOR_LOG__FORMAT=json]
     #[arg(long)]
     log_json: bool,
+    /// Lay the config file's `[profiles.NAME]` table over it, e.g. staging
+    /// or production: its own database, store, Stripe keys and sender.
+    #[arg(long, env = "PICTOR_PROFILE")]
+    profile: Option<String>,
 }
 
 impl ConfigArgs {
@@ -47,7 +51,12 @@ impl ConfigArgs {
         if self.log_json {
             set("log", Some(serde_json::json!({ "format": "json" })));
         }
-        Config::load(Sources { file: self.config.as_deref(), env: true, flags: Some(flags.into()) })
+        Config::load(Sources {
+            file: self.config.as_deref(),
+            env: true,
+            flags: Some(flags.into()),
+            profile: self.profile.as_deref(),
+        })
     }
 }
 

@@ -1,0 +1,276 @@
+//! A visitor's photo, straight to the store with a signed POST policy, and
+//! the order made when it arrives.
+//!
+//! The policy fixes the key prefix `shop/incoming/<id>/`, the size range,
+//! the content type, the expiry and three metadata fields: the style, the
+//! visitor's address sealed under the server's key, and the site the
+//! links will point to. S3 keeps them as the object's `x-amz-meta-*`; a
+//! local store, which keeps no metadata, gets them as a `meta.json` beside
+//! the photo, written first, so an upload interrupted by a crash is still
+//! found whole by [`sweep`].
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use pictor_db::{ShopOrder, now_ms};
+use pictor_imaging::ImageFormat;
+use pictor_store::presign::{self, PostError};
+
+use crate::AppState;
+use crate::direct::{LOCAL_KEY_ID, LOCAL_REGION};
+use crate::error::{Error, ErrorKind, Result};
+use crate::notify::{EmailAddress, Recipient};
+
+/// Where uploads land before they become orders.
+pub const INCOMING: &str = "shop/incoming";
+/// The photo's name under its upload's prefix.
+const PHOTO: &str = "photo";
+/// The local store's metadata, beside the photo.
+const META: &str = "meta.json";
+/// Metadata field names (`x-amz-meta-…`).
+const STYLE_FIELD: &str = "style";
+const CONTACT_FIELD: &str = "contact";
+const SITE_FIELD: &str = "site";
+
+/// What the shop's page asks for.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct UploadRequest {
+    pub style: String,
+    pub email: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// A signed form: POST `fields`, then the file, to `url` before `expires_at`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UploadForm {
+    pub url: String,
+    pub fields: BTreeMap<String, String>,
+    pub expires_at: i64,
+}
+
+/// Signs an upload form for `request`; `site` is the shop's public URL
+/// (links point there, and a local store takes the POST at `site/shop/upload`).
+pub async fn form(state: &AppState, request: &UploadRequest, site: &str) -> Result<UploadForm> {
+    let shop = &state.config.shop;
+    let style = state.shop.catalogue.get(&request.style)?;
+    let email = EmailAddress::parse(&request.email)?;
+    state.notifier.check(crate::notify::Channel::Email)?;
+    let format = ImageFormat::ALL
+        .into_iter()
+        .find(|f| f.mime() == request.content_type)
+        .ok_or_else(|| Error::new(ErrorKind::UnsupportedFormat, "content_type must be an image type, e.g. image/jpeg"))?;
+    if request.size == 0 || request.size > shop.max_upload_bytes {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the photo must be 1 to {} bytes (shop.max_upload_bytes), not {}", shop.max_upload_bytes, request.size),
+        ));
+    }
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    let prefix = format!("{INCOMING}/{id}/");
+    let key = format!("{prefix}{PHOTO}");
+    let contact = state.notifier.seal(&Recipient::Email(email))?;
+    let site = site.trim_end_matches('/');
+    let now = now_ms();
+    let expires_at = now + (shop.upload_secs as i64) * 1000;
+    let meta = [(STYLE_FIELD, style.name.as_str()), (CONTACT_FIELD, contact.as_str()), (SITE_FIELD, site)];
+    let rules = presign::PostRules {
+        bucket: None,
+        key: &key,
+        key_prefix: &prefix,
+        content_type: format.mime(),
+        min_bytes: 1,
+        max_bytes: request.size,
+        now,
+        expires: expires_at,
+        meta: &meta,
+    };
+    let signed = match state.store.presign_post(&rules).await? {
+        Some(form) => form,
+        None => {
+            let credentials = local_credentials(state)?;
+            presign::post_form(&format!("{site}/shop/upload"), &credentials, &rules)
+        }
+    };
+    state.metrics.shop_step(&style.name, "form");
+    Ok(UploadForm { url: signed.url, fields: signed.fields, expires_at })
+}
+
+fn local_credentials(state: &AppState) -> Result<presign::Credentials<'_>> {
+    Ok(presign::Credentials { key_id: LOCAL_KEY_ID, secret: state.direct_key.secret()?, token: None, region: LOCAL_REGION })
+}
+
+/// What a checked local POST may store.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub upload: String,
+    pub max_bytes: u64,
+    meta: BTreeMap<String, String>,
+}
+
+/// Checks a local POST form's fields (all but the file) before the file
+/// is read: the policy's signature, expiry and conditions, and its key.
+pub async fn accept(state: &AppState, fields: &BTreeMap<String, String>) -> Result<Grant> {
+    let allowed = presign::verify_post(fields, LOCAL_KEY_ID, state.direct_key.secret()?, LOCAL_REGION, now_ms())
+        .map_err(|e| match e {
+            PostError::Signature => Error::new(
+                ErrorKind::SignatureMismatch,
+                "the upload form's signature does not match: reload the shop's page and send the form unchanged",
+            ),
+            PostError::Expired(at) => {
+                Error::new(ErrorKind::Gone, format!("this upload form expired at {at}: reload the shop's page"))
+            }
+            PostError::Malformed(why) => Error::bad_request(format!("the upload form is malformed: {why}")),
+            PostError::Condition(why) => Error::new(ErrorKind::Forbidden, format!("the upload form {why}")),
+        })?;
+    let upload = upload_of(&allowed.key)
+        .filter(|_| allowed.key.ends_with(&format!("/{PHOTO}")))
+        .ok_or_else(|| Error::new(ErrorKind::Forbidden, "the upload form's key is not a shop upload's"))?;
+    Ok(Grant { upload: upload.to_string(), max_bytes: allowed.max_bytes, meta: allowed.meta })
+}
+
+/// The upload id in `shop/incoming/<id>/…`.
+fn upload_of(key: &str) -> Option<&str> {
+    let id = key.strip_prefix(INCOMING)?.strip_prefix('/')?.split('/').next()?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+/// Stores a checked local upload (its metadata first) and makes its order.
+pub async fn receive(state: &AppState, grant: &Grant, photo: Bytes) -> Result<()> {
+    if photo.is_empty() || photo.len() as u64 > grant.max_bytes {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the photo must be 1 to {} bytes, as the form says", grant.max_bytes),
+        ));
+    }
+    let prefix = format!("{INCOMING}/{}", grant.upload);
+    let meta = serde_json::to_vec(&grant.meta).expect("strings serialise");
+    state.store.put_object(&format!("{prefix}/{META}"), meta.into()).await?;
+    state.store.put_object(&format!("{prefix}/{PHOTO}"), photo).await?;
+    arrive(state, &grant.upload).await
+}
+
+/// Makes the order for upload `id` from its photo and metadata (once:
+/// the order's id is the upload's), then deletes the incoming objects. A
+/// photo that is not one the shop takes is deleted, with a clear error.
+pub async fn arrive(state: &AppState, id: &str) -> Result<()> {
+    let prefix = format!("{INCOMING}/{id}");
+    let photo_key = format!("{prefix}/{PHOTO}");
+    let meta = metadata(state, &prefix, &photo_key).await?;
+    let order = match order_for(state, id, &meta, &photo_key).await {
+        Ok(order) => order,
+        Err(e) => {
+            state.store.delete_objects(&prefix).await?;
+            return Err(e);
+        }
+    };
+    if state.db.create_shop_order(&order).await? {
+        state.metrics.shop_step(&order.style, "upload");
+        state.job_signal.notify_waiters();
+    }
+    state.store.delete_objects(&prefix).await?;
+    Ok(())
+}
+
+async fn metadata(state: &AppState, prefix: &str, photo_key: &str) -> Result<BTreeMap<String, String>> {
+    match state.store.get_object(&format!("{prefix}/{META}")).await {
+        Ok(json) => serde_json::from_slice(&json).map_err(|e| Error::internal(format!("{prefix}/{META}: {e}"))),
+        Err(pictor_store::StoreError::NotFound(_)) => Ok(state.store.object_metadata(photo_key).await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks the arrived photo and metadata, and copies the photo to the
+/// order's place.
+async fn order_for(
+    state: &AppState,
+    id: &str,
+    meta: &BTreeMap<String, String>,
+    photo_key: &str,
+) -> Result<ShopOrder> {
+    let field = |name: &str| meta.get(name).filter(|v| !v.is_empty()).cloned();
+    let missing = || Error::bad_request("the upload carries no style, address or site: use the shop's own form");
+    let (style, contact, site) = (field(STYLE_FIELD), field(CONTACT_FIELD), field(SITE_FIELD));
+    let (Some(style), Some(contact), Some(site)) = (style, contact, site) else { return Err(missing()) };
+    let style = state.shop.catalogue.get(&style)?;
+    state.notifier.open(&contact)?;
+    let photo = state.store.get_object(photo_key).await?;
+    check_photo(state, &photo)?;
+    let original_key = format!("shop/orders/{id}/original");
+    state.store.put_object(&original_key, photo).await?;
+    let now = now_ms();
+    Ok(ShopOrder {
+        id: id.to_string(),
+        style: style.name.clone(),
+        tier: style.tier.clone(),
+        contact: Some(contact),
+        state: "received".into(),
+        link_base: site,
+        original_key,
+        preview_key: None,
+        artwork_key: None,
+        width: 0,
+        height: 0,
+        link_hash: None,
+        opened_at: 0,
+        currency: None,
+        amount: 0,
+        payment_intent: None,
+        paid_at: 0,
+        error: None,
+        created_at: now,
+        updated_at: now,
+        expires_at: now + (state.config.shop.link_secs as i64) * 1000,
+    })
+}
+
+/// A photo the shop can paint: an image it reads, within the size limits.
+fn check_photo(state: &AppState, photo: &[u8]) -> Result<()> {
+    let limits = pictor_imaging::Limits { max_pixels: state.config.shop.max_pixels, ..state.limits() };
+    let header = pictor_imaging::decode::probe(photo)?;
+    let pixels = u64::from(header.width) * u64::from(header.height);
+    if pixels > limits.max_pixels {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the photo has {pixels} pixels; the shop paints up to {} (shop.max_pixels)", limits.max_pixels),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes the orders of uploads that arrived without the server seeing
+/// them (S3, or a local upload cut short by a crash), and deletes incoming
+/// objects that can never become one; returns how many orders it made.
+pub async fn sweep(state: &AppState) -> usize {
+    let listed = match state.store.object_sizes(INCOMING).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the shop's incoming uploads failed");
+            return 0;
+        }
+    };
+    let uploads: std::collections::BTreeSet<&str> =
+        listed.iter().filter(|(key, _)| key.ends_with(&format!("/{PHOTO}"))).filter_map(|(k, _)| upload_of(k)).collect();
+    let mut made = 0;
+    for id in uploads {
+        match arrive(state, id).await {
+            Ok(()) => made += 1,
+            Err(e) => tracing::info!(upload = id, error = %e.detail, "a shop upload arrived but made no order"),
+        }
+    }
+    made
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_ids_come_only_from_incoming_keys() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(upload_of(&format!("shop/incoming/{id}/photo")), Some(id));
+        assert_eq!(upload_of("shop/incoming/../photo"), None);
+        assert_eq!(upload_of(&format!("direct/{id}/photo")), None);
+        assert_eq!(upload_of("shop/incoming/xyz/photo"), None);
+    }
+}
