@@ -324,10 +324,28 @@ impl Default for ShopConfig {
             max_upload_bytes: 30_000_000,
             max_pixels: 24_000_000,
             styles,
-            prices: crate::shop::money::PricesConfig::default(),
+            prices: default_prices(),
             geo: crate::shop::geo::GeoConfig::default(),
             stripe: crate::shop::stripe::StripeConfig::default(),
         }
+    }
+}
+
+/// Two tiers in a few currencies; `[shop.prices]` replaces them.
+fn default_prices() -> crate::shop::money::PricesConfig {
+    let tier = |prices: &[(&str, &str)]| prices.iter().map(|(c, a)| (c.to_string(), a.to_string())).collect();
+    crate::shop::money::PricesConfig {
+        default_currency: "EUR".into(),
+        tiers: BTreeMap::from([
+            (
+                "standard".to_string(),
+                tier(&[("EUR", "4.90"), ("USD", "5.50"), ("GBP", "4.50"), ("CHF", "4.90"), ("JPY", "800"), ("KWD", "1.700")]),
+            ),
+            (
+                "premium".to_string(),
+                tier(&[("EUR", "9.90"), ("USD", "10.90"), ("GBP", "8.90"), ("CHF", "9.90"), ("JPY", "1600"), ("KWD", "3.400")]),
+            ),
+        ]),
     }
 }
 

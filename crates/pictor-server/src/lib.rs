@@ -64,6 +64,9 @@ impl Server {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let background = tokio::spawn(rt.clone().housekeeping(stop_rx.clone()));
         let workers = rt.config.workflow.run_workers.then(|| tokio::spawn(rt.clone().run(stop_rx)));
+        if rt.config.shop.enabled {
+            pictor_core::shop::paint_samples(rt.state.clone());
+        }
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopping = rt.clone();
         let shutdown = async move {

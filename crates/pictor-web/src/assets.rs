@@ -15,6 +15,8 @@ pub const HTMX_SSE: &str = "htmx-ext-sse-2.2.4.min.js";
 pub const TUS: &str = "tus-js-client-4.3.1.min.js";
 pub const APP_JS: &str = "app.js";
 pub const UPLOAD_JS: &str = "upload.js";
+/// The shop's upload form and payment.
+pub const SHOP_JS: &str = "shop.js";
 /// Natural Earth's land in degrees, for the map page (`tools/world_svg.py`).
 pub const WORLD: &str = "world.svg";
 /// The tab's icon (so browsers do not ask for a missing `/favicon.ico`).
@@ -31,6 +33,7 @@ const ASSETS: &[(&str, &str, &str, &str)] = &[
     ("app.css", CSS, A_DAY, include_str!("../assets/app.css")),
     (APP_JS, JS, A_DAY, include_str!("../assets/app.js")),
     (UPLOAD_JS, JS, A_DAY, include_str!("../assets/upload.js")),
+    (SHOP_JS, JS, A_DAY, include_str!("../assets/shop.js")),
     (WORLD, SVG, A_DAY, include_str!("../assets/world.svg")),
     (ICON, SVG, A_DAY, include_str!("../assets/icon.svg")),
     (HTMX, JS, FOREVER, include_str!("../assets/htmx-2.0.11.min.js")),

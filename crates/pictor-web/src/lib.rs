@@ -33,6 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pictor_jobs::Runtime;
 
+pub use pages::shop::visitor_country;
 pub use session::{SESSION_COOKIE, public_url, session_token};
 
 /// The pass a guest holds for a share with a password (its cookie, which
@@ -70,6 +71,8 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/s/{token}/photos/{id}", get(pages::shared::photo))
         .route("/search", get(pages::search::show))
         .route("/map", get(pages::map::show))
+        .route("/shop", get(pages::shop::show))
+        .route("/shop/o/{token}", get(pages::shop::order))
         .route("/settings", get(pages::settings::show))
         .route("/settings/keys", post(pages::settings::create))
         .route("/settings/keys/{id}/revoke", post(pages::settings::revoke))

@@ -61,11 +61,11 @@ impl Shop {
     /// Builds the shop, checking the price list against the catalogue.
     pub fn new(config: &Config) -> anyhow::Result<Arc<Self>> {
         let shop = &config.shop;
-        let prices = money::PriceList::from_config(&shop.prices)?;
+        let prices = money::PriceList::from_config(&shop.prices).map_err(|e| anyhow::anyhow!(e.detail))?;
         for style in &shop.styles {
             anyhow::ensure!(
-                prices.has_tier(&style.tier),
-                "shop.styles {:?}: tier {:?} has no prices: add [shop.prices.tiers.{}]",
+                prices.tiers().any(|tier| tier == style.tier),
+                "shop.styles {:?}: tier {:?} has no prices: add [shop.prices.{}]",
                 style.name,
                 style.tier,
                 style.tier
@@ -79,7 +79,11 @@ impl Shop {
                 None
             }
         };
-        let stripe = (!shop.stripe.secret_key.is_empty()).then(|| stripe::StripeClient::new(&shop.stripe));
+        let stripe = if shop.stripe.secret_key.is_empty() {
+            None
+        } else {
+            Some(stripe::StripeClient::from_config(&shop.stripe).map_err(|e| anyhow::anyhow!(e.detail))?)
+        };
         Ok(Arc::new(Self { catalogue: Catalogue::new(shop), prices, geo, stripe }))
     }
 }
@@ -88,6 +92,18 @@ impl std::fmt::Debug for Shop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shop").field("styles", &self.catalogue.styles().len()).finish_non_exhaustive()
     }
+}
+
+/// Paints the catalogue's samples in the background (the style models
+/// must be installed; without them the shop shows its styles unpainted).
+pub fn paint_samples(state: Arc<crate::AppState>) {
+    tokio::task::spawn_blocking(move || {
+        let painted = state.vision.styles().map_err(crate::Error::from).and_then(|engine| state.shop.catalogue.render_samples(&engine));
+        match painted {
+            Ok(n) => tracing::info!(painted = n, "shop samples painted"),
+            Err(e) => tracing::info!(error = %e.detail, "shop samples not painted"),
+        }
+    });
 }
 
 /// The token of an order's link: 256 bits derived from the order's id

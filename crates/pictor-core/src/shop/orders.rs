@@ -8,7 +8,7 @@ use bytes::Bytes;
 use pictor_db::{PaymentOutcome, Rendition, ShopOrder, now_ms};
 
 use super::catalogue::jpeg;
-use super::money::Money;
+use super::money::{Currency, Money};
 use super::{link_hash, link_token};
 use crate::AppState;
 use crate::error::{Error, ErrorKind, Result};
@@ -199,15 +199,16 @@ pub async fn checkout(state: &AppState, order: &ShopOrder, country: Option<&str>
         Error::bad_request("this shop takes no payments yet: its operator must set shop.stripe.secret_key and publishable_key")
     })?;
     let price = quote(state, order, country)?;
-    let idempotency = format!("{}-{}-{}", order.id, price.currency.as_str(), price.minor);
+    let (currency, minor) = (price.currency(), price.minor());
+    let idempotency = format!("{}-{currency}-{minor}", order.id);
     let intent = stripe.create_payment_intent(&price, &[("order", order.id.as_str())], &idempotency).await?;
-    state.db.shop_order_checkout(&order.id, price.currency.as_str(), price.minor, &intent.id).await?;
+    state.db.shop_order_checkout(&order.id, currency.as_str(), minor, &intent.id).await?;
     state.metrics.shop_step(&order.style, "checkout");
     Ok(Checkout {
         client_secret: intent.client_secret,
         publishable_key: state.config.shop.stripe.publishable_key.clone(),
-        amount: price.minor,
-        currency: price.currency.as_str().to_string(),
+        amount: intent.amount,
+        currency: currency.as_str().to_string(),
         display: price.to_string(),
     })
 }
@@ -225,8 +226,8 @@ pub enum EventHandled {
 pub async fn payment_event(state: &AppState, body: &[u8], signature: &str) -> Result<EventHandled> {
     let config = &state.config.shop.stripe;
     let now = now_ms() / 1000;
-    let event = super::stripe::verify_webhook(body, signature, &config.webhook_secrets, now, config.tolerance_secs as i64)
-        .map_err(|e| Error::new(ErrorKind::SignatureMismatch, format!("the Stripe-Signature does not hold: {e}")))?;
+    let tolerance = config.tolerance_secs as i64;
+    let event = super::stripe::verify_webhook(body, signature, &config.webhook_secrets, now, tolerance)?;
     if event.kind != "payment_intent.succeeded" {
         return Ok(EventHandled::Ignored);
     }
@@ -235,8 +236,8 @@ pub async fn payment_event(state: &AppState, body: &[u8], signature: &str) -> Re
     let order = state.db.get_shop_order(order_id).await?;
     let matches = order.as_ref().is_some_and(|o| {
         o.payment_intent.as_deref() == Some(intent)
-            && event.object["amount"].as_i64() == Some(o.amount)
             && event.object["currency"].as_str().map(str::to_ascii_uppercase) == o.currency
+            && event.object["amount"].as_i64().is_some_and(|paid| Some(paid) == stripe_amount(o))
     });
     let target = if matches { order_id } else { "" };
     let expires_at = now_ms() + (state.config.shop.artwork_secs as i64) * 1000;
@@ -252,6 +253,12 @@ pub async fn payment_event(state: &AppState, body: &[u8], signature: &str) -> Re
         PaymentOutcome::Replayed => EventHandled::Replayed,
         PaymentOutcome::Ignored => EventHandled::Ignored,
     })
+}
+
+/// What Stripe charges for the order's recorded price.
+fn stripe_amount(order: &ShopOrder) -> Option<i64> {
+    let currency = Currency::new(order.currency.as_deref()?).ok()?;
+    Money::from_minor(order.amount, currency).ok()?.stripe_amount().ok()
 }
 
 /// An order's picture for its page: the preview always, the artwork once

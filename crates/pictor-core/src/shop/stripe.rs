@@ -19,7 +19,7 @@ use super::money::Money;
 use crate::error::{Error, ErrorKind, Result};
 
 /// `[shop.stripe]`.
-#[derive(Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StripeConfig {
     /// Stripe's API; a stand-in's in tests.

@@ -255,7 +255,22 @@ pub async fn put_object(
     )
 )]
 pub async fn post_object(State(state): State<Arc<Runtime>>, request: Request) -> ApiResult<StatusCode> {
-    let mut form = Multipart::from_request(request, &state)
+    let accept = async |fields: &BTreeMap<String, String>| direct::accept_post(&state, fields).await;
+    let (grant, bytes, _slot) = policy_form(&state, request, accept, |g: &direct::Grant| g.max_bytes).await?;
+    direct::store(&state, &grant, bytes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads an S3-style POST form: its fields, which `accept` checks before
+/// any byte of the file is read, then the file (at most `max_of` the
+/// grant's bytes), holding an upload slot.
+pub(crate) async fn policy_form<G>(
+    state: &Arc<Runtime>,
+    request: Request,
+    accept: impl AsyncFnOnce(&BTreeMap<String, String>) -> pictor_core::Result<G>,
+    max_of: impl Fn(&G) -> u64,
+) -> ApiResult<(G, Bytes, tokio::sync::OwnedSemaphorePermit)> {
+    let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|e| ApiError::bad_request(format!("send multipart/form-data: {e}")))?;
     let mut fields = BTreeMap::new();
@@ -270,17 +285,16 @@ pub async fn post_object(State(state): State<Arc<Runtime>>, request: Request) ->
             continue;
         }
         // The policy is checked before any byte of the file is read.
-        let grant = match direct::accept_post(&state, &fields).await {
+        let grant = match accept(&fields).await {
             Ok(grant) => grant,
             Err(e) => {
                 drain_field(&mut field).await;
                 return Err(e.into());
             }
         };
-        let _slot = slot(&state)?;
-        let bytes = read_field(&mut field, grant.max_bytes).await?;
-        direct::store(&state, &grant, bytes).await?;
-        return Ok(StatusCode::NO_CONTENT);
+        let slot = slot(state)?;
+        let bytes = read_field(&mut field, max_of(&grant)).await?;
+        return Ok((grant, bytes, slot));
     }
     Err(ApiError::bad_request("the form has no file field (it comes last, after the policy's fields)"))
 }

@@ -15,6 +15,8 @@
 //!   for guests (`/s/{token}/img/…`, `/s/{token}/original/…`).
 //! - `webhooks`: webhook subscriptions and their delivery logs.
 //! - `pam`: the photo asset manager's own API under `pam.prefix` (`/pam`).
+//! - `shop`: the style shop's API (upload forms, orders, checkout, the
+//!   order's pictures and samples, Stripe's webhook) under `/shop`.
 //! - `ops`: health, readiness and metrics.
 //! - `openapi`: the OpenAPI document, from the handlers' annotations.
 
@@ -31,6 +33,7 @@ pub(crate) mod ops;
 pub(crate) mod pam;
 pub(crate) mod resumable;
 pub(crate) mod shares;
+pub(crate) mod shop;
 pub(crate) mod upload;
 pub(crate) mod vision;
 pub(crate) mod webhooks;
@@ -85,6 +88,12 @@ pub fn router(state: Arc<Runtime>) -> Router {
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/shop/api/uploads", post(shop::create_upload))
+        .route("/shop/api/orders/{token}", get(shop::get_order))
+        .route("/shop/api/orders/{token}/checkout", post(shop::checkout))
+        .route("/shop/o/{token}/{picture}", get(shop::picture))
+        .route("/shop/samples/{file}", get(shop::sample))
+        .route("/shop/stripe/webhook", post(shop::stripe_webhook))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -134,6 +143,7 @@ fn resumable_router(state: Arc<Runtime>) -> Router {
 fn direct_router(state: Arc<Runtime>) -> Router {
     Router::new()
         .route("/api/v1/direct", post(direct::post_object))
+        .route("/shop/upload", post(shop::receive_upload))
         .route("/api/v1/direct/{id}/{name}", put(direct::put_object))
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::disable())

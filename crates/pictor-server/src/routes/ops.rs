@@ -37,6 +37,17 @@ pub async fn metrics(State(state): State<Arc<Runtime>>) -> Response {
         Ok(stats) => state.metrics.set_queue(stats.ready, stats.leased, stats.dead),
         Err(e) => tracing::warn!(error = %e, "reading queue statistics for /metrics failed"),
     }
+    match state.db.ready_by_kind().await {
+        Ok(mut ready) => {
+            for kind in pictor_core::domain::JobKind::ALL {
+                if !ready.iter().any(|(k, _)| k == kind.as_str()) {
+                    ready.push((kind.as_str().to_string(), 0));
+                }
+            }
+            state.metrics.set_queue_ready(&ready);
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the ready jobs by kind for /metrics failed"),
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

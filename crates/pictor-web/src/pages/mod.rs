@@ -15,6 +15,7 @@ pub mod search;
 pub mod settings;
 pub mod shared;
 pub mod shares;
+pub mod shop;
 pub mod tags;
 pub mod tiles;
 pub mod upload;

@@ -12,15 +12,28 @@ use super::args::{ConfigArgs, init_logging};
 pub struct WorkerArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    /// Take only these job kinds or families, e.g. `--only style` for a
+    /// style-render worker on a bigger machine. [config: workflow.only]
+    #[arg(long, value_delimiter = ',', conflicts_with = "except")]
+    only: Vec<String>,
+    /// Leave these job kinds or families to other workers. [config: workflow.except]
+    #[arg(long, value_delimiter = ',')]
+    except: Vec<String>,
 }
 
 pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config.load()?;
+    let mut config = args.config.load()?;
+    if !args.only.is_empty() {
+        (config.workflow.only, config.workflow.except) = (args.only, Vec::new());
+    }
+    if !args.except.is_empty() {
+        (config.workflow.only, config.workflow.except) = (Vec::new(), args.except);
+    }
     init_logging(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let jobs = pictor_jobs::Runtime::open(config).await?;
-        tracing::info!(concurrency = jobs.config.workflow.concurrency, "worker running");
+        tracing::info!(concurrency = jobs.config.workflow.concurrency, kinds = ?jobs.kinds, "worker running");
         jobs.run_worker(pictor_server::shutdown_signal()).await;
         anyhow::Ok(())
     })?;
