@@ -18,6 +18,7 @@ mod overload;
 mod pam;
 mod privacy;
 mod resumable;
+mod shop;
 mod tiers;
 mod vision;
 mod web;
