@@ -94,9 +94,9 @@ STORE = Store()
 
 
 class StripeError(Exception):
-    def __init__(self, status, message, param=None, kind="invalid_request_error"):
+    def __init__(self, status, message, param=None, kind="invalid_request_error", code=None):
         super().__init__(message)
-        self.status, self.message, self.param, self.kind = status, message, param, kind
+        self.status, self.message, self.param, self.kind, self.code = status, message, param, kind, code
 
 
 def form_fields(body):
@@ -155,6 +155,8 @@ class Handler(BaseHTTPRequestHandler):
         error = {"type": err.kind, "message": err.message}
         if err.param:
             error["param"] = err.param
+        if err.code:
+            error["code"] = err.code
         self.answer(err.status, {"error": error})
 
     def key(self, allowed=("sk_test_",)):
@@ -183,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             with STORE.lock:
                 intent = STORE.intents.get(match.group(1))
             if intent is None:
-                raise StripeError(404, "No such payment_intent: '%s'" % match.group(1), "intent", "invalid_request_error")
+                raise StripeError(404, "No such payment_intent: '%s'" % match.group(1), "intent", code="resource_missing")
             self.answer(200, intent)
         except StripeError as err:
             self.fail(err)
@@ -226,13 +228,11 @@ class Handler(BaseHTTPRequestHandler):
         with STORE.lock:
             intent = STORE.intents.get(pid)
             if intent is None:
-                raise StripeError(404, "No such payment_intent: '%s'" % pid, "intent")
+                raise StripeError(404, "No such payment_intent: '%s'" % pid, "intent", code="resource_missing")
             if key.startswith("pk_") and fields.get("client_secret") != intent["client_secret"]:
                 raise StripeError(400, "The client_secret provided does not match this PaymentIntent.", "client_secret")
             if intent["status"] == "succeeded":
-                raise StripeError(
-                    400, "This PaymentIntent has already succeeded.", kind="invalid_request_error"
-                )
+                raise StripeError(400, "This PaymentIntent has already succeeded.", code="payment_intent_unexpected_state")
             intent["status"] = "succeeded"
             intent["amount_received"] = intent["amount"]
             self.answer(200, intent)
