@@ -104,10 +104,15 @@ fn rotated_secrets_accept_the_old_one_until_it_is_removed() {
 #[test]
 fn any_v1_entry_may_match() {
     let now = now();
-    let (Some(stale), Some(good)) = (stripe_header(EVENT, OLD_SECRET, now), stripe_header(EVENT, NEW_SECRET, now)) else {
+    let (Some(stale), Some(good)) = (stripe_header(EVENT, OLD_SECRET, now), stripe_header(EVENT, NEW_SECRET, now))
+    else {
         return;
     };
-    let header = format!("t={now},v1={},v1={},v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39", v1_of(&stale), v1_of(&good));
+    let header = format!(
+        "t={now},v1={},v1={},v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39",
+        v1_of(&stale),
+        v1_of(&good)
+    );
     assert!(verify_webhook(EVENT.as_bytes(), &header, &secrets(&[NEW_SECRET]), now, TOLERANCE).is_ok());
     let only_stale = format!("t={now},v1={}", v1_of(&stale));
     let err = verify_webhook(EVENT.as_bytes(), &only_stale, &secrets(&[NEW_SECRET]), now, TOLERANCE).unwrap_err();
@@ -117,7 +122,9 @@ fn any_v1_entry_may_match() {
 /// The stand-in's client, or `None` after saying SKIPPED.
 fn standin_client(secret_key: &str) -> Option<StripeClient> {
     let Ok(url) = std::env::var("PICTOR_TEST_STRIPE_URL") else {
-        eprintln!("SKIPPED: PICTOR_TEST_STRIPE_URL is not set (source .ci/services.sh, or run .ci/stripe_standin.py --port N)");
+        eprintln!(
+            "SKIPPED: PICTOR_TEST_STRIPE_URL is not set (source .ci/services.sh, or run .ci/stripe_standin.py --port N)"
+        );
         return None;
     };
     Some(StripeClient::new(&url, secret_key).unwrap())
