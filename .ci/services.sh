@@ -29,6 +29,10 @@
 #       PICTOR_TEST_SMTP_MAILDIR=DIR (messages in DIR/new)
 #       PICTOR_TEST_SMTP_CA=FILE (the CA's PEM, for email.ca_file)
 #     (optional, like the OIDC provider: the mail tests say SKIPPED)
+#   - a stand-in of Stripe's API and Stripe.js (.ci/stripe_standin.py,
+#     Python's standard library only; takes Bearer sk_test_…):
+#       PICTOR_TEST_STRIPE_URL=http://127.0.0.1:PORT
+#     (optional, like the OIDC provider: the Stripe client tests say SKIPPED)
 # and registers an EXIT trap (pictor_services_stop) that stops them all and
 # deletes their data. A caller that needs its own EXIT trap must call
 # pictor_services_stop from it. Installs what is missing (apt-get, cargo
@@ -252,6 +256,26 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)
 sys.exit(0 if s.recv(3) == b"220" else 1)' "$1"
 }
 
+# --- Stripe stand-in (.ci/stripe_standin.py) ---------------------------------
+
+_svc_start_stripe() {
+  local dir=$PICTOR_SERVICES_DIR/stripe port url
+  port=$(_svc_free_port) || return 1
+  url=http://127.0.0.1:$port
+  mkdir -p "$dir" || return 1
+  python3 "$_svc_ci_dir/stripe_standin.py" --port "$port" </dev/null >"$dir/server.log" 2>&1 &
+  PICTOR_SERVICES_STRIPE_PID=$!
+  _svc_wait "stripe stand-in on $url" _svc_stripe_answers "$url" ||
+    { cat "$dir/server.log" >&2; return 1; }
+  export PICTOR_TEST_STRIPE_URL=$url
+  _svc_log "stripe stand-in on $url"
+}
+
+_svc_stripe_answers() {
+  kill -0 "$PICTOR_SERVICES_STRIPE_PID" 2>/dev/null || return 125
+  curl -sf -o /dev/null --max-time 2 "$1/v3/stripe.js"
+}
+
 # --- browser -------------------------------------------------------------------
 # (Headless Chromium for the UI tests comes with its issue.)
 
@@ -260,6 +284,11 @@ sys.exit(0 if s.recv(3) == b"220" else 1)' "$1"
 # Stops everything started above and deletes the data. Safe to call twice,
 # and under `set -e` (it runs from the EXIT trap: no step may stop it early).
 pictor_services_stop() {
+  if [[ -n ${PICTOR_SERVICES_STRIPE_PID:-} ]]; then
+    kill "$PICTOR_SERVICES_STRIPE_PID" 2>/dev/null || true
+    wait "$PICTOR_SERVICES_STRIPE_PID" 2>/dev/null || true
+    PICTOR_SERVICES_STRIPE_PID=
+  fi
   if [[ -n ${PICTOR_SERVICES_SMTP_PID:-} ]]; then
     kill "$PICTOR_SERVICES_SMTP_PID" 2>/dev/null || true
     wait "$PICTOR_SERVICES_SMTP_PID" 2>/dev/null || true
@@ -307,6 +336,7 @@ _svc_start_all() {
   _svc_start_oidc || _svc_log "oidc-provider-mock failed to start: the OIDC tests will say SKIPPED"
   _svc_start_moto || _svc_log "moto failed to start: the storage-tier tests on S3 will say SKIPPED"
   _svc_start_smtp || _svc_log "aiosmtpd failed to start: the mail tests will say SKIPPED"
+  _svc_start_stripe || _svc_log "the stripe stand-in failed to start: the Stripe client tests will say SKIPPED"
 }
 
 _svc_start_all || { pictor_services_stop; return 1 2>/dev/null || exit 1; }

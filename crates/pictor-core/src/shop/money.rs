@@ -142,7 +142,10 @@ impl Money {
     pub fn parse_major(text: &str, currency: Currency) -> Result<Money> {
         let text = text.trim();
         let invalid = |why: &str| {
-            Error::bad_request(format!("{text:?} is not an amount of {currency}: {why} (write it like {})", example(currency)))
+            Error::bad_request(format!(
+                "{text:?} is not an amount of {currency}: {why} (write it like {})",
+                example(currency)
+            ))
         };
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         if whole.is_empty() || (text.contains('.') && fraction.is_empty()) {

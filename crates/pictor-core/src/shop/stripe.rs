@@ -74,19 +74,27 @@ fn redacted(secret: &str) -> &'static str {
 /// Why a webhook was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    #[error("the Stripe-Signature header is malformed (expected t=TIMESTAMP,v1=SIGNATURE): is this request from Stripe?")]
+    #[error(
+        "the Stripe-Signature header is malformed (expected t=TIMESTAMP,v1=SIGNATURE): is this request from Stripe?"
+    )]
     MalformedHeader,
     #[error("the Stripe-Signature header has no v1 signature: Pictor checks only Stripe's v1 scheme")]
     NoV1Signature,
-    #[error("no webhook secret is configured: copy the endpoint's signing secret (whsec_…) into shop.stripe.webhook_secrets")]
+    #[error(
+        "no webhook secret is configured: copy the endpoint's signing secret (whsec_…) into shop.stripe.webhook_secrets"
+    )]
     NoSecretConfigured,
     #[error(
         "no v1 signature matches a configured webhook secret: check shop.stripe.webhook_secrets against the endpoint's signing secret in Stripe's dashboard (the body must be passed on unchanged)"
     )]
     Mismatch,
-    #[error("the webhook was signed {age_secs} s ago, more than the {tolerance_secs} s allowed: a replay, or this server's clock is wrong")]
+    #[error(
+        "the webhook was signed {age_secs} s ago, more than the {tolerance_secs} s allowed: a replay, or this server's clock is wrong"
+    )]
     TooOld { age_secs: i64, tolerance_secs: i64 },
-    #[error("the webhook's timestamp is {ahead_secs} s in the future, more than the {tolerance_secs} s allowed: check this server's clock")]
+    #[error(
+        "the webhook's timestamp is {ahead_secs} s in the future, more than the {tolerance_secs} s allowed: check this server's clock"
+    )]
     InFuture { ahead_secs: i64, tolerance_secs: i64 },
     #[error("the signed body is not a Stripe event: {0}")]
     NotAnEvent(String),
@@ -297,7 +305,11 @@ impl StripeClient {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(Error::internal)?;
-        Ok(StripeClient { http, base_url: base_url.trim_end_matches('/').to_string(), secret_key: secret_key.to_string() })
+        Ok(StripeClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            secret_key: secret_key.to_string(),
+        })
     }
 
     pub fn from_config(config: &StripeConfig) -> Result<StripeClient> {
@@ -341,7 +353,10 @@ impl StripeClient {
         let bytes = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
-                Error::new(ErrorKind::UpstreamFailed, format!("Stripe answered a PaymentIntent Pictor cannot read: {e}"))
+                Error::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("Stripe answered a PaymentIntent Pictor cannot read: {e}"),
+                )
             });
         }
         Err(refusal(status.as_u16(), &bytes))

@@ -10,6 +10,7 @@ mod models;
 mod pool;
 mod probe;
 mod serve;
+mod shop;
 mod style;
 mod thumbnail;
 mod vision;
@@ -61,6 +62,8 @@ enum Command {
     Vision(vision::VisionArgs),
     /// Paint a photo in a style: `--style N | --blend N=W,… | --style-image FILE IN OUT`.
     Style(style::StyleArgs),
+    /// The style-transfer shop's data: `install-geoip`.
+    Shop(shop::ShopCmd),
 }
 
 /// Limits shared by every command that decodes.
@@ -97,5 +100,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(cmd) => models::run(cmd),
         Command::Vision(args) => vision::run(args),
         Command::Style(args) => style::run(args),
+        Command::Shop(cmd) => shop::run(cmd),
     }
 }
