@@ -18,8 +18,8 @@ use sha2::Sha256;
 
 const WEBHOOK_SECRET: &str = "whsec_pictor_test_secret";
 /// Addresses the pinned db-ip database places in Germany and in Japan.
-const GERMAN_IP: &str = "5.1.83.1";
-const JAPANESE_IP: &str = "1.0.16.1";
+const GERMAN_IP: &str = "193.99.144.80";
+const JAPANESE_IP: &str = "133.242.0.3";
 
 struct Parts {
     models: PathBuf,
@@ -97,8 +97,9 @@ async fn send_form(app: &TestApp, form: &Value, bytes: &[u8], content_type: &str
     app.client.post(form["url"].as_str().unwrap()).multipart(multipart.part("file", part)).send().await.unwrap()
 }
 
-/// The newest message to `marker`'s address, waited for.
-fn mail_to(maildir: &Path, marker: &str, subject: &str) -> String {
+/// The newest message to `marker`'s address, waited for (without
+/// blocking the runtime: the server runs on it too).
+async fn mail_to(maildir: &Path, marker: &str, subject: &str) -> String {
     for _ in 0..100 {
         for entry in std::fs::read_dir(maildir.join("new")).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default().replace("=\r\n", "").replace("=\n", "");
@@ -106,7 +107,7 @@ fn mail_to(maildir: &Path, marker: &str, subject: &str) -> String {
                 return text.replace("=3D", "=");
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("no message {subject:?} for {marker} in {}/new", maildir.display());
 }
@@ -174,7 +175,7 @@ async fn order_journey(backend: Backend) {
     assert!(sent.status().is_success(), "{}: {}", sent.status(), sent.text().await.unwrap());
     arrive_and_drain(&app).await;
 
-    let preview_mail = mail_to(&parts.maildir, &marker, "your preview is ready");
+    let preview_mail = mail_to(&parts.maildir, &marker, "your preview is ready").await;
     let link = link_in(&preview_mail);
     let token = link.rsplit('/').next().unwrap().to_string();
     assert!(token.len() >= 43, "at least 256 bits: {token}");
@@ -235,7 +236,7 @@ async fn order_journey(backend: Backend) {
     assert_eq!(again.json::<Value>().await.unwrap()["handled"], "replayed", "each event id is handled once");
     app.settle().await;
 
-    let artwork_mail = mail_to(&parts.maildir, &marker, "your artwork is ready");
+    let artwork_mail = mail_to(&parts.maildir, &marker, "your artwork is ready").await;
     assert_eq!(link_in(&artwork_mail), link, "the same link, now with the artwork");
     let artwork = app.client.get(app.url(&format!("/shop/o/{token}/artwork.jpg"))).send().await.unwrap();
     assert_eq!(artwork.status(), 200);
@@ -331,7 +332,7 @@ async fn style_renders_wait_for_a_style_worker() {
     assert_eq!(worker.kinds, pictor_db::KindFilter::Only(vec!["style.render".into()]));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(worker.clone().run(stopped));
-    mail_to(&parts.maildir, &marker, "your preview is ready");
+    mail_to(&parts.maildir, &marker, "your preview is ready").await;
     let _ = stop.send(true);
     running.await.unwrap();
     app.shutdown().await;

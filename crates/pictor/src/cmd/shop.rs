@@ -41,7 +41,7 @@ pub fn run(cmd: ShopCmd) -> anyhow::Result<ExitCode> {
 
 fn install_geoip(args: &InstallGeoipArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
-    let target = geo::default_database_path(&config.data_dir);
+    let target = config.shop.geo.database_path(&config.data_dir);
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(ProgressStyle::with_template("{spinner} geoip: {msg}").expect("valid template"));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
