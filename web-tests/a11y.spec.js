@@ -11,7 +11,7 @@ const fs = require('fs');
 const path = require('path');
 
 /** Pages without an account. */
-const PUBLIC_PAGES = ['/login', '/signup'];
+const PUBLIC_PAGES = ['/login', '/signup', '/shop'];
 /** Pages of a signed-in user. */
 const USER_PAGES = ['/', '/albums', '/albums/{album}', '/upload', '/photos/{photo}', '/tags', '/settings', '/shares', '/search', '/map', '/bundles', '/bundles/new?label=animal'];
 /** Pages of the admin server's admin. */

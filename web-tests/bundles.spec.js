@@ -10,24 +10,9 @@ const { test, expect } = require('@playwright/test');
 const fs = require('fs');
 const path = require('path');
 
-const { offline, shot, signUp, drop } = require('./common');
+const { offline, shot, signUp, drop, mailFor } = require('./common');
 const photos = JSON.parse(process.env.PHOTOS || '[]');
 const maildir = process.env.MAILDIR || '';
-
-/** The delivered message that mentions `marker`, waiting for it. */
-async function mailFor(marker) {
-  let found = null;
-  await expect
-    .poll(() => {
-      for (const name of fs.existsSync(path.join(maildir, 'new')) ? fs.readdirSync(path.join(maildir, 'new')) : []) {
-        const text = fs.readFileSync(path.join(maildir, 'new', name), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-        if (text.includes(marker)) found = text;
-      }
-      return found !== null;
-    }, { timeout: 30_000 })
-    .toBe(true);
-  return found;
-}
 
 /** How many entries a zip's central directory lists. */
 function entries(zip) {

@@ -7,12 +7,13 @@ const path = require('path');
 const shots = process.env.SCREENSHOTS || path.join(__dirname, 'screenshots');
 const base = process.env.PICTOR_URL;
 
-/** Refuses and records every request that is not to the server. */
-async function offline(page) {
+/** Refuses and records every request that is not to the server (or to
+ * one of the origins in `also`). */
+async function offline(page, also = []) {
   const foreign = [];
   await page.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(base)) return route.continue();
+    if (url.startsWith(base) || also.some((origin) => url.startsWith(origin))) return route.continue();
     foreign.push(url);
     return route.abort();
   });
@@ -52,4 +53,21 @@ async function drop(page, files) {
   await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
 }
 
-module.exports = { base, offline, shot, signUp, drop };
+/** The delivered message (in MAILDIR) that mentions all of `needles`, waiting for it. */
+async function mailFor(...needles) {
+  const maildir = process.env.MAILDIR || '';
+  const inbox = path.join(maildir, 'new');
+  let found = null;
+  await expect
+    .poll(() => {
+      for (const name of fs.existsSync(inbox) ? fs.readdirSync(inbox) : []) {
+        const text = fs.readFileSync(path.join(inbox, name), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        if (needles.every((n) => text.includes(n))) found = text;
+      }
+      return found !== null;
+    }, { timeout: 60_000 })
+    .toBe(true);
+  return found;
+}
+
+module.exports = { base, offline, shot, signUp, drop, mailFor };

@@ -311,9 +311,9 @@ impl Default for ShopConfig {
             StyleEntry::builtin("ember", "Ember", "Warm strokes over deep shadow.", "standard", &[(19, 1.0)]),
             StyleEntry::builtin("mosaic", "Mosaic", "Small tesserae of bright colour.", "standard", &[(3, 1.0)]),
             StyleEntry::builtin("ink", "Ink", "Bold lines, as if drawn by brush.", "standard", &[(7, 1.0)]),
-            StyleEntry::builtin("tide", "Tide", "Blue swirls and long waves.", "standard", &[(12, 1.0)]),
+            StyleEntry::builtin("tide", "Tide", "Pale washes of colour, softly lit.", "standard", &[(12, 1.0)]),
             StyleEntry::builtin("dusk", "Dusk", "Ember and Tide, blended half and half.", "premium", &[(19, 0.5), (12, 0.5)]),
-            StyleEntry::builtin("pastel", "Pastel", "Soft chalk in light colours.", "premium", &[(22, 1.0)]),
+            StyleEntry::builtin("charcoal", "Charcoal", "Grey and white strokes, with sparks of red.", "premium", &[(22, 1.0)]),
         ];
         Self {
             enabled: true,

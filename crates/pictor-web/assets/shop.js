@@ -146,6 +146,7 @@
         if (view.state === "failed") return say(status, "This order could not be completed: " + view.error, true);
         if (view.artwork_url) {
           say(status, "Your artwork is ready.");
+          document.getElementById("payment-element")?.remove();
           const download = document.getElementById("shop-download");
           download.querySelector("span").textContent = `${view.width}×${view.height} px, JPEG`;
           download.hidden = false;

@@ -106,6 +106,7 @@ fn journeys_in_a_real_browser() {
     } else {
         eprintln!("note: PICTOR_TEST_SMTP_URL is not set; bundles.spec.js is skipped");
     }
+    let stripe = shop_settings(&mut settings);
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (server, base) = serve_with(&data, &settings);
     let oidc = oidc_server(dir.path());
@@ -129,6 +130,10 @@ fn journeys_in_a_real_browser() {
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("EXPECT_FLAGGING", if flagging { "1" } else { "" })
         .env("MAILDIR", &maildir)
+        .env("STRIPE_URL", stripe.as_deref().unwrap_or_default())
+        .env("STRIPE_WEBHOOK_SECRET", SHOP_WEBHOOK_SECRET)
+        .env("SHOP_PHOTO", shop_photo(dir.path()).display().to_string())
+        .env("EXPECT_COUNTRIES", if std::env::var_os("PICTOR_TEST_GEOIP").is_some() { "1" } else { "" })
         .output()
         .expect("npx runs");
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
@@ -139,6 +144,39 @@ fn journeys_in_a_real_browser() {
     if let Some((oidc, _, _)) = oidc {
         assert!(oidc.stop());
     }
+}
+
+const SHOP_WEBHOOK_SECRET: &str = "whsec_browser_journey";
+
+/// The shop's settings for the first server: the Stripe stand-in
+/// (`PICTOR_TEST_STRIPE_URL`, whose URL is returned) and the country
+/// database (`PICTOR_TEST_GEOIP`); `shop.spec.js` is skipped without them.
+fn shop_settings(settings: &mut Vec<(&'static str, String)>) -> Option<String> {
+    if let Some(geoip) = std::env::var_os("PICTOR_TEST_GEOIP") {
+        settings.push(("PICTOR_SHOP__GEO__DATABASE", geoip.to_string_lossy().into_owned()));
+    }
+    let Ok(stripe) = std::env::var("PICTOR_TEST_STRIPE_URL") else {
+        eprintln!("note: PICTOR_TEST_STRIPE_URL is not set; shop.spec.js is skipped");
+        return None;
+    };
+    settings.push(("PICTOR_SHOP__STRIPE__API_BASE", stripe.clone()));
+    settings.push(("PICTOR_SHOP__STRIPE__JS_URL", format!("{stripe}/v3/")));
+    settings.push(("PICTOR_SHOP__STRIPE__SECRET_KEY", "sk_test_browser".into()));
+    settings.push(("PICTOR_SHOP__STRIPE__PUBLISHABLE_KEY", "pk_test_browser".into()));
+    settings.push(("PICTOR_SHOP__STRIPE__WEBHOOK_SECRETS", format!("[\"{SHOP_WEBHOOK_SECRET}\"]")));
+    Some(stripe)
+}
+
+/// The shop's photo: a real one from the corpus, else scikit-image's
+/// coffee (`PICTOR_TEST_PHOTOS`), else one made here.
+fn shop_photo(dir: &Path) -> PathBuf {
+    let corpus = repo().join("../shared/corpus/camera_exif/exif-samples/jpg/exif-org");
+    let photos = std::env::var_os("PICTOR_TEST_PHOTOS").map(|d| PathBuf::from(d).join("coffee.png"));
+    jpegs_in(&corpus, 20_000..400_000)
+        .into_iter()
+        .next()
+        .or(photos.filter(|p| p.is_file()))
+        .unwrap_or_else(|| generated(dir, 7, 320, 240))
 }
 
 /// A server that signs in through the test provider (anyone it signs in
