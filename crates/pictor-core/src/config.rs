@@ -968,6 +968,14 @@ impl Default for FetchConfig {
 }
 
 /// One line of help per setting, printed by `pictor config defaults`.
+/// Tables whose keys are the user's data, not settings: explained once,
+/// above the table.
+const DATA_TABLES: &[(&str, &str)] = &[
+    ("transforms.presets", "Named operation strings: ?preset=NAME"),
+    ("shop.styles.blend", "Built-in style (0 to 25) = weight; several weights blend their styles"),
+    ("shop.prices.", "A tier's prices: CURRENCY = \"amount\" (ISO 4217, in major units: EUR = \"4.90\", JPY = \"800\")"),
+];
+
 const SETTING_HELP: &[(&str, &str)] = &[
     ("listen", "Address to listen on; port 0 picks a free port. Flag: --listen"),
     ("data_dir", "Folder for the SQLite database and local blobs. Flag: --data-dir"),
@@ -1067,6 +1075,20 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("shop.upload_secs", "Seconds an upload form (a signed POST policy) stays valid"),
     ("shop.max_upload_bytes", "Largest photo a visitor may upload, in bytes"),
     ("shop.max_pixels", "Largest photo painted at full resolution, in pixels (about 40 bytes a pixel at the peak)"),
+    ("shop.styles.name", "A style on sale ([[shop.styles]], in page order): its id, lower-case letters, digits and -"),
+    ("shop.styles.title", "Its name on the page"),
+    ("shop.styles.description", "One line about it"),
+    ("shop.styles.tier", "Its price tier: a [shop.prices.TIER] table"),
+    ("shop.styles.image", "A style picture (a path) for the arbitrary network, instead of a blend"),
+    ("shop.prices.default_currency", "Prices in this currency when the visitor's has none in a tier; every tier needs one"),
+    ("shop.geo.database", "The db-ip country database (pictor shop install-geoip); unset = DATA_DIR/geoip/dbip-country.mmdb"),
+    ("shop.geo.trusted_proxies", "Peers whose X-Forwarded-For is believed (your reverse proxies); [] = none"),
+    ("shop.stripe.api_base", "Stripe's API (or a stand-in's, for tests)"),
+    ("shop.stripe.secret_key", "sk_live_… or sk_test_…; empty = no payments. Put it in a profile or PICTOR_SHOP__STRIPE__SECRET_KEY"),
+    ("shop.stripe.publishable_key", "pk_…, handed to Stripe.js on the order page"),
+    ("shop.stripe.webhook_secrets", "whsec_… of the endpoint POST /shop/stripe/webhook; list the new beside the old while rolling"),
+    ("shop.stripe.tolerance_secs", "How far a webhook's signed time may be from now, either way"),
+    ("shop.stripe.js_url", "Where the order page loads Stripe.js from, when the visitor pays"),
     ("webhooks.retry_schedule_secs", "Delays before each retry (Standard Webhooks schedule); then the message fails"),
     ("webhooks.jitter", "Random extra delay per retry, as a fraction of the step"),
     ("webhooks.timeout_secs", "Seconds one delivery attempt may take"),
@@ -1205,8 +1227,12 @@ impl Config {
         );
         let mut section = String::new();
         for line in self.to_toml().lines() {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                section = name.to_string();
+            let header = line.starts_with('[').then(|| line.trim_start_matches('[').strip_suffix(']')).flatten();
+            if let Some(name) = header {
+                section = name.trim_end_matches(']').to_string();
+                if let Some((_, help)) = DATA_TABLES.iter().find(|(prefix, _)| section.starts_with(prefix)) {
+                    out.push_str(&format!("# {help}\n"));
+                }
             } else if let Some((key, _)) = line.split_once(" = ") {
                 let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
                 if let Some((_, help)) = SETTING_HELP.iter().find(|(p, _)| *p == path) {
@@ -1426,10 +1452,18 @@ mod tests {
         let text = Config::default().to_commented_toml();
         let parsed: Config = toml::from_str(&text).unwrap();
         assert_eq!(parsed, Config::default());
-        let settings = text.lines().filter(|l| l.contains(" = ") && !l.starts_with('#')).count();
-        let presets = Config::default().transforms.presets.len();
-        let comments = text.lines().filter(|l| l.starts_with("# ")).count() - 3;
-        assert_eq!(comments, settings - presets, "a setting lacks a SETTING_HELP line:\n{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let mut section = "";
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with('[') {
+                section = line;
+                let data = DATA_TABLES.iter().any(|(prefix, _)| line.trim_start_matches('[').starts_with(prefix));
+                assert!(!data || lines[i - 1].starts_with("# "), "the data table {line} is not explained");
+            } else if line.contains(" = ") && !line.starts_with('#') {
+                let data = DATA_TABLES.iter().any(|(prefix, _)| section.trim_start_matches('[').starts_with(prefix));
+                assert!(data || lines[i - 1].starts_with("# "), "{line} (in {section}, after {:?}) lacks a SETTING_HELP line", lines[i - 1]);
+            }
+        }
     }
 
     #[test]
@@ -1462,7 +1496,7 @@ mod tests {
         let c: Config = toml::from_str(toml).unwrap();
         c.validate().unwrap();
         let specs = c.workflow_specs();
-        assert_eq!(specs.len(), 2);
+        assert_eq!(specs.len(), 4, "image-processing, bundles, shop-preview and shop-artwork");
         assert_eq!(
             (specs["bundles"].on.as_slice(), specs["bundles"].definition.as_str()),
             (&["image.processed".to_string()][..], "b.json")
