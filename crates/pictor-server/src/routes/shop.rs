@@ -44,6 +44,12 @@ fn enabled(state: &Runtime) -> ApiResult<()> {
 }
 
 /// `POST /shop/api/uploads`: a signed form for one photo.
+#[utoipa::path(post, operation_id = "shop_upload_form", path = "/shop/api/uploads", tag = "shop",
+    request_body(content = serde_json::Value, description = "`{\"style\": \"ember\", \"email\": \"…\", \"content_type\": \"image/jpeg\", \"size\": 123456}`"),
+    responses((status = 200, description = "`{url, fields, expires_at}`: POST the fields, then the photo as `file`, to `url`"),
+              (status = 400, description = "Not an email address, or email is not set up"),
+              (status = 404, description = "No such style"), (status = 413, description = "Over shop.max_upload_bytes"),
+              (status = 415, description = "Not an image type"), (status = 429, description = "Too many forms from this address")))]
 pub async fn create_upload(
     State(state): State<Arc<Runtime>>,
     headers: HeaderMap,
@@ -64,6 +70,12 @@ pub async fn create_upload(
 }
 
 /// `POST /shop/upload`: the local store's end of the form (S3's is the bucket).
+#[utoipa::path(post, operation_id = "shop_receive_upload", path = "/shop/upload", tag = "shop",
+    request_body(content_type = "multipart/form-data", description = "The signed form's fields, then `file`"),
+    responses((status = 204, description = "Stored: the order is made and its preview on the way"),
+              (status = 403, description = "signature_mismatch or forbidden: the form was changed"),
+              (status = 410, description = "The form expired"), (status = 413, description = "Over the signed size"),
+              (status = 415, description = "Not an image the shop paints")))]
 pub async fn receive_upload(State(state): State<Arc<Runtime>>, request: Request) -> ApiResult<StatusCode> {
     enabled(&state)?;
     let accept = async |fields: &std::collections::BTreeMap<String, String>| upload::accept(&state, fields).await;
@@ -73,7 +85,7 @@ pub async fn receive_upload(State(state): State<Arc<Runtime>>, request: Request)
 }
 
 /// An order as its page's script reads it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub state: String,
     pub style: String,
@@ -86,7 +98,7 @@ pub struct OrderView {
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PriceView {
     pub currency: String,
     /// In the currency's minor units (cents; yen).
@@ -125,6 +137,10 @@ fn paid_price(order: &ShopOrder) -> Option<PriceView> {
 }
 
 /// `GET /shop/api/orders/{token}`.
+#[utoipa::path(get, operation_id = "shop_order", path = "/shop/api/orders/{token}", tag = "shop",
+    params(("token" = String, Path, description = "The order link's token")),
+    responses((status = 200, description = "The order, priced for this visitor", body = OrderView),
+              (status = 404, description = "No such link"), (status = 410, description = "The link has expired")))]
 pub async fn get_order(
     State(state): State<Arc<Runtime>>,
     Path(token): Path<String>,
@@ -138,6 +154,10 @@ pub async fn get_order(
 }
 
 /// `POST /shop/api/orders/{token}/checkout`.
+#[utoipa::path(post, operation_id = "shop_checkout", path = "/shop/api/orders/{token}/checkout", tag = "shop",
+    params(("token" = String, Path, description = "The order link's token")),
+    responses((status = 200, description = "`{client_secret, publishable_key, amount, currency, display}` for Stripe's Payment Element"),
+              (status = 409, description = "Paid already"), (status = 404, description = "No such link")))]
 pub async fn checkout(
     State(state): State<Arc<Runtime>>,
     Path(token): Path<String>,
@@ -151,6 +171,11 @@ pub async fn checkout(
 }
 
 /// `GET /shop/o/{token}/{picture}`: `preview.jpg`, or `artwork.jpg` once paid.
+#[utoipa::path(get, operation_id = "shop_picture", path = "/shop/o/{token}/{picture}", tag = "shop",
+    params(("token" = String, Path, description = "The order link's token"),
+           ("picture" = String, Path, description = "`preview.jpg` or `artwork.jpg`")),
+    responses((status = 200, description = "A JPEG", content_type = "image/jpeg"),
+              (status = 403, description = "The artwork, before payment"), (status = 409, description = "Still being painted")))]
 pub async fn picture(
     State(state): State<Arc<Runtime>>,
     Path((token, picture)): Path<(String, String)>,
@@ -175,6 +200,9 @@ pub async fn picture(
 }
 
 /// `GET /shop/samples/{file}`: a style's sample (`ember.jpg`), once rendered.
+#[utoipa::path(get, operation_id = "shop_sample", path = "/shop/samples/{file}", tag = "shop",
+    params(("file" = String, Path, description = "`STYLE.jpg`")),
+    responses((status = 200, description = "A JPEG", content_type = "image/jpeg"), (status = 404, description = "No such style, or not painted yet")))]
 pub async fn sample(State(state): State<Arc<Runtime>>, Path(file): Path<String>) -> ApiResult<Response> {
     enabled(&state)?;
     let name = file.strip_suffix(".jpg").unwrap_or(&file);
@@ -187,6 +215,10 @@ pub async fn sample(State(state): State<Arc<Runtime>>, Path(file): Path<String>)
 
 /// `POST /shop/stripe/webhook`: answers 200 once the event is handled (or
 /// was before); a bad signature gets 400, so Stripe shows the failure.
+#[utoipa::path(post, operation_id = "shop_stripe_webhook", path = "/shop/stripe/webhook", tag = "shop",
+    request_body(content = serde_json::Value, description = "A Stripe event, signed in `Stripe-Signature`"),
+    responses((status = 200, description = "`{received: true, handled: paid|replayed|ignored}`"),
+              (status = 400, description = "The signature does not hold (forged, changed, or older than shop.stripe.tolerance_secs)")))]
 pub async fn stripe_webhook(State(state): State<Arc<Runtime>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     enabled(&state)?;
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
