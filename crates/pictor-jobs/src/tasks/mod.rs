@@ -164,7 +164,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), BUILTINS.len(), "a task listed twice");
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 18);
         assert!(names.iter().all(|n| n.starts_with("pictor:")));
     }
 }
