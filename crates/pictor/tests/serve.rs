@@ -2,7 +2,7 @@
 //! against it, `config defaults`, `admin create-key`, and graceful shutdown.
 
 use crate::common;
-use common::{pictor, serve};
+use common::{pictor, serve, serve_args};
 
 use std::path::Path;
 
@@ -139,4 +139,65 @@ fn admin_create_user_makes_an_account_that_closes_the_server() {
     let anonymous = pictor().args(["upload", "--server", &base]).arg(&file).output().unwrap();
     assert!(String::from_utf8_lossy(&anonymous.stderr).contains("401"), "{anonymous:?}");
     assert!(server.stop());
+}
+
+/// `--profile` lays `[profiles.NAME]` over the file: a staging replica runs
+/// beside production on one machine, with its own data folder (database
+/// and store), shop, Stripe keys and sender, and neither sees the other's
+/// photos.
+#[test]
+fn staging_runs_beside_production_on_its_own_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pictor.toml");
+    let folder = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+listen = "127.0.0.1:0"
+[shop]
+title = "Production shop"
+[profiles.production]
+data_dir = "{}"
+[profiles.staging]
+data_dir = "{}"
+[profiles.staging.shop]
+title = "Staging shop"
+[profiles.staging.shop.stripe]
+secret_key = "sk_test_staging"
+publishable_key = "pk_test_staging"
+[profiles.staging.email]
+from = "Staging <staging@example.com>"
+"#,
+            folder("production"),
+            folder("staging")
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let shown = pictor().args(["config", "show", "--config", &config, "--profile", "staging"]).output().unwrap();
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(shown.contains("Staging <staging@example.com>") && shown.contains("profile = \"staging\""), "{shown}");
+    let (production, prod_url) = serve_args(&["--config", &config, "--profile", "production"], &[]);
+    let (staging, staging_url) = serve_args(&["--config", &config], &[("PICTOR_PROFILE", "staging")]);
+    let get = |url: String| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+    };
+    assert!(get(format!("{prod_url}/shop")).contains("Production shop"));
+    assert!(get(format!("{staging_url}/shop")).contains("Staging shop"));
+    let png = dir.path().join("a.png");
+    write_png(&png, 8, 8);
+    let upload = pictor().args(["upload", "--server", &staging_url]).arg(&png).output().unwrap();
+    assert!(upload.status.success(), "{}", String::from_utf8_lossy(&upload.stderr));
+    let count = |url: &str| {
+        let list: serde_json::Value = serde_json::from_str(&get(format!("{url}/api/v1/img"))).unwrap();
+        list["images"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!((count(&staging_url), count(&prod_url)), (1, 0), "each profile keeps its own photos");
+    assert!(dir.path().join("staging/pictor.db").is_file() && dir.path().join("production/pictor.db").is_file());
+    let unknown = pictor().args(["config", "show", "--config", &config, "--profile", "qa"]).output().unwrap();
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success() && said.contains("[profiles.qa]"), "{said}");
+    assert!(production.stop() && staging.stop());
 }

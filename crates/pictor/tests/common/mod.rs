@@ -47,9 +47,16 @@ pub fn serve(data: &Path) -> (Served, String) {
 
 /// `serve` with extra `PICTOR_*` settings.
 pub fn serve_with(data: &Path, settings: &[(&str, &str)]) -> (Served, String) {
+    let data = data.display().to_string();
+    serve_args(&["--listen", "127.0.0.1:0", "--data-dir", &data], settings)
+}
+
+/// `pictor serve ARGS` (which must listen on a free port) with `settings`
+/// in its environment; the process and its URL.
+pub fn serve_args(args: &[&str], settings: &[(&str, &str)]) -> (Served, String) {
     let mut child = pictor()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
+        .arg("serve")
+        .args(args)
         .envs(settings.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
