@@ -26,8 +26,9 @@
 //! call: symbolic sizes ran 4–5× slower. Plans are kept per size in a small
 //! LRU ([`PLANS`] entries). A picture larger than a [`TILE`] is cut into
 //! tiles of that size overlapping by [`OVERLAP`] and blended back with
-//! feathered seams ([`tiles`]), so a full-resolution render needs one plan
-//! and the networks' memory is bounded by the tile, not the photo; the
+//! feathered seams ([`tiles`]), each tile shifted to the tone of a whole
+//! render at tile size (its guide), so a full-resolution render needs two
+//! plans and the networks' memory is bounded by the tile, not the photo; the
 //! photo itself is held as 8-bit input, a float accumulator (12 bytes a
 //! pixel) and 8-bit output: 457 MiB peak RSS for 12 MP, measured.
 
@@ -179,9 +180,17 @@ impl Styles {
         Ok(vector.to_vec())
     }
 
+    /// Paints `src` through `f` tile by tile; a picture larger than a tile
+    /// is painted whole at a tile's size first, as the tiles' guide to tone.
     fn tiled(&self, src: &dyn Pixels, f: &mut dyn FnMut(Rgb) -> Result<Rgb>) -> Result<Rgb> {
         let layout = tiles::Tiling { tile: self.tile, overlap: self.overlap, multiple: MULTIPLE, min_side: MIN_SIDE };
-        tiles::render(src, &layout, &mut |_, t| f(t))
+        let guide = if src.width().max(src.height()) > self.tile {
+            let (w, h) = tensor::fit_within(src.width(), src.height(), self.tile);
+            Some(tiles::render(&tensor::resize(src, w, h), &layout, None, &mut |_, t| f(t))?)
+        } else {
+            None
+        };
+        tiles::render(src, &layout, guide.as_ref(), &mut |_, t| f(t))
     }
 
     /// One tile through `multistyle26` (`N×C×H×W`).

@@ -11,6 +11,13 @@
 //! statistics) fades over the whole overlap instead of stepping at an edge.
 //! A tile's own border, where the network's padding shows, gets weight
 //! near 0 wherever a neighbour covers it.
+//!
+//! The ramps hide seams but not drift: a tile of sky and a tile of forest
+//! come out of instance normalisation each at its own average tone. So a
+//! large picture is first painted whole at one tile's size (the *guide*),
+//! and each tile is shifted, channel by channel, to the guide's average
+//! tone over the same region before it is blended in: the picture keeps
+//! one tone from corner to corner, and the tiles add only the detail.
 
 use crate::Result;
 use crate::tensor::{Pixels, Rgb, round_up};
@@ -117,10 +124,12 @@ impl Tiling {
 
 /// Runs `f` on every tile of `src` (padded as `tiling` says; `f` must
 /// return the same size, values 0–255) and blends the results into one
-/// image of `src`'s size.
+/// image of `src`'s size; with a `guide` (the same picture painted whole,
+/// smaller), each tile first takes the guide's average tone over its region.
 pub(crate) fn render(
     src: &dyn Pixels,
     tiling: &Tiling,
+    guide: Option<&Rgb>,
     f: &mut dyn FnMut(&TileRect, Rgb) -> Result<Rgb>,
 ) -> Result<Rgb> {
     let Tiling { tile, overlap, .. } = *tiling;
@@ -130,9 +139,16 @@ pub(crate) fn render(
     let mut out = Rgb { width, height, data: vec![0.0; width * height * 3] };
     for rect in grid(width, height, tile, overlap) {
         let (pw, ph) = (tiling.padded(rect.width), tiling.padded(rect.height));
-        let styled = f(&rect, window(src, &rect, pw, ph))?;
+        let mut styled = f(&rect, window(src, &rect, pw, ph))?;
         if (styled.width, styled.height) != (pw, ph) {
             return Err(crate::VisionError::run("style", "a tile came back at another size"));
+        }
+        if let Some(guide) = guide {
+            let target = mean(guide, &scaled(&rect, (width, height), (guide.width, guide.height)));
+            let own = mean(&styled, &TileRect { x: 0, y: 0, ..rect });
+            for p in styled.data.chunks_exact_mut(3) {
+                (0..3).for_each(|c| p[c] = (p[c] + target[c] - own[c]).clamp(0.0, 255.0));
+            }
         }
         let (ax, ay) = (&wx[rect.column], &wy[rect.row]);
         for (ty, wy) in ay.iter().enumerate() {
@@ -145,6 +161,26 @@ pub(crate) fn render(
         }
     }
     Ok(out)
+}
+
+/// `rect` of a `from`-sized picture, in a `to`-sized one (at least a pixel).
+fn scaled(rect: &TileRect, from: (usize, usize), to: (usize, usize)) -> TileRect {
+    let x = rect.x * to.0 / from.0;
+    let y = rect.y * to.1 / from.1;
+    let width = ((rect.x + rect.width) * to.0).div_ceil(from.0).min(to.0).saturating_sub(x).max(1);
+    let height = ((rect.y + rect.height) * to.1).div_ceil(from.1).min(to.1).saturating_sub(y).max(1);
+    TileRect { x, y, width, height, ..*rect }
+}
+
+/// The average of each channel over `rect` of `picture`.
+fn mean(picture: &Rgb, rect: &TileRect) -> [f32; 3] {
+    let mut sum = [0.0f64; 3];
+    for y in rect.y..rect.y + rect.height {
+        let row = &picture.data[(y * picture.width + rect.x) * 3..][..rect.width * 3];
+        row.chunks_exact(3).for_each(|p| (0..3).for_each(|c| sum[c] += f64::from(p[c])));
+    }
+    let n = (rect.width * rect.height).max(1) as f64;
+    sum.map(|v| (v / n) as f32)
 }
 
 #[cfg(test)]
@@ -209,7 +245,7 @@ mod tests {
     fn identity_gives_a_constant_image_back() {
         let src = Rgb { width: 1300, height: 700, data: [12.0, 130.0, 250.0].repeat(1300 * 700) };
         let mut calls = 0;
-        let out = render(&src, &T512, &mut |_, t| {
+        let out = render(&src, &T512, None, &mut |_, t| {
             calls += 1;
             Ok(t)
         })
@@ -221,7 +257,7 @@ mod tests {
     #[test]
     fn identity_keeps_a_gradient_and_pads_odd_sizes() {
         let src = gradient(1001, 517);
-        let out = render(&src, &T512, &mut |r, t| {
+        let out = render(&src, &T512, None, &mut |r, t| {
             assert_eq!((t.width % 4, t.height % 4), (0, 0));
             assert!(t.width >= 32 && t.height >= 32);
             assert!(t.width >= r.width && t.height >= r.height);
@@ -232,7 +268,7 @@ mod tests {
         assert!(worst < 1e-3, "worst difference {worst}");
         // A picture smaller than the least side is padded up to it, then cut back.
         let tiny = gradient(5, 3);
-        let out = render(&tiny, &T512, &mut |_, t| {
+        let out = render(&tiny, &T512, None, &mut |_, t| {
             assert_eq!((t.width, t.height), (32, 32));
             Ok(t)
         })
@@ -248,7 +284,7 @@ mod tests {
         let (w, h) = (1400, 1000);
         let src = gradient(w, h);
         let offset = |r: &TileRect| ((r.column * 7 + r.row * 13) % 5) as f32 * 6.0; // up to 24 between tiles
-        let out = render(&src, &T512, &mut |r, mut t| {
+        let out = render(&src, &T512, None, &mut |r, mut t| {
             let o = offset(r);
             t.data.iter_mut().for_each(|v| *v += o);
             Ok(t)
@@ -274,6 +310,33 @@ mod tests {
         }
         // 24 spread over an overlap of at least 64 pixels: under 0.4 a pixel.
         assert!(worst < 0.5, "largest step beyond the gradient's own: {worst}");
+    }
+
+    /// A "network" that normalises each tile by its own statistics, as
+    /// instance normalisation does: every tile comes out at the same average
+    /// tone, and a dark-to-bright picture turns flat. With a guide (the
+    /// picture painted whole, smaller) each tile keeps the tone the whole
+    /// picture has there.
+    #[test]
+    fn a_guide_keeps_one_tone_across_tiles() {
+        let (w, h) = (1500, 600);
+        let src = gradient(w, h);
+        let normalise = |t: Rgb| {
+            let m = mean(&t, &TileRect { x: 0, y: 0, width: t.width, height: t.height, column: 0, row: 0 });
+            let data = t.data.chunks_exact(3).flat_map(|p| [0, 1, 2].map(|c| p[c] - m[c] + 128.0)).collect();
+            Rgb { data, ..t }
+        };
+        let left_right = |out: &Rgb| {
+            let half = |x0| mean(out, &TileRect { x: x0, y: 0, width: 200, height: h, column: 0, row: 0 })[0];
+            half(w - 200) - half(0)
+        };
+        let flat = render(&src, &T512, None, &mut |_, t| Ok(normalise(t))).unwrap();
+        let small = crate::tensor::resize(&src, 500, 200);
+        let guide = render(&small, &T512, None, &mut |_, t| Ok(normalise(t))).unwrap();
+        let guided = render(&src, &T512, Some(&guide), &mut |_, t| Ok(normalise(t))).unwrap();
+        let source = left_right(&src);
+        assert!(left_right(&flat) < source * 0.6, "per-tile normalisation flattens: {} of {source}", left_right(&flat));
+        assert!((left_right(&guided) - source).abs() < source * 0.1, "guided: {} of {source}", left_right(&guided));
     }
 
     #[test]
