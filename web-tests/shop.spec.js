@@ -109,3 +109,16 @@ test('upload a photo, get a preview by email, pay in your currency, download the
   expect([w, h].sort()).toEqual([pw, ph].sort());
   expect(foreign).toEqual([]);
 });
+
+test('the shop on a phone, in dark mode', async ({ browser }) => {
+  const context = await browser.newContext({
+    baseURL: process.env.PICTOR_URL, colorScheme: 'dark', viewport: { width: 390, height: 844 },
+  });
+  const page = await context.newPage();
+  await page.goto('/shop');
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.locator('label.style').first()).toBeVisible();
+  await page.getByLabel(/^Email address/).focus();
+  await shot(page, 'shop-phone-dark');
+  await context.close();
+});

@@ -290,6 +290,10 @@ pub struct StyleEntry {
     /// A picture whose style is used instead (a path on the server).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub image: String,
+    /// The visitor's own style: they upload the style picture with their
+    /// photo (the arbitrary network paints with it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub own: bool,
 }
 
 impl StyleEntry {
@@ -301,6 +305,7 @@ impl StyleEntry {
             tier: tier.into(),
             blend: blend.iter().map(|(i, w)| (i.to_string(), *w)).collect(),
             image: String::new(),
+            own: false,
         }
     }
 }
@@ -314,6 +319,14 @@ impl Default for ShopConfig {
             StyleEntry::builtin("tide", "Tide", "Pale washes of colour, softly lit.", "standard", &[(12, 1.0)]),
             StyleEntry::builtin("dusk", "Dusk", "Ember and Tide, blended half and half.", "premium", &[(19, 0.5), (12, 0.5)]),
             StyleEntry::builtin("charcoal", "Charcoal", "Grey and white strokes, with sparks of red.", "premium", &[(22, 1.0)]),
+            StyleEntry {
+                name: "yours".into(),
+                title: "Your own style".into(),
+                description: "Upload a painting or any picture: your photo is painted in its style.".into(),
+                tier: "premium".into(),
+                own: true,
+                ..StyleEntry::default()
+            },
         ];
         Self {
             enabled: true,
@@ -371,9 +384,10 @@ impl ShopConfig {
                 "shop.styles: name {name:?} must be 1 to 40 lower-case letters, digits or -"
             );
             anyhow::ensure!(seen.insert(name), "shop.styles: {name:?} is named twice");
+            let sources = [!style.blend.is_empty(), !style.image.is_empty(), style.own];
             anyhow::ensure!(
-                style.blend.is_empty() != style.image.is_empty(),
-                "shop.styles.{name}: give either blend (built-in style weights) or image (a style picture), not both or neither"
+                sources.iter().filter(|s| **s).count() == 1,
+                "shop.styles.{name}: give one of blend (built-in style weights), image (a style picture) or own = true (the visitor's picture)"
             );
             for (index, weight) in &style.blend {
                 let ok = index.parse::<usize>().is_ok_and(|i| i < 26) && weight.is_finite() && *weight >= 0.0;
@@ -1080,6 +1094,7 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("shop.styles.description", "One line about it"),
     ("shop.styles.tier", "Its price tier: a [shop.prices.TIER] table"),
     ("shop.styles.image", "A style picture (a path) for the arbitrary network, instead of a blend"),
+    ("shop.styles.own", "The visitor uploads the style picture with the photo"),
     ("shop.prices.default_currency", "Prices in this currency when the visitor's has none in a tier; every tier needs one"),
     ("shop.geo.database", "The db-ip country database (pictor shop install-geoip); unset = DATA_DIR/geoip/dbip-country.mmdb"),
     ("shop.geo.trusted_proxies", "Peers whose X-Forwarded-For is believed (your reverse proxies); [] = none"),

@@ -350,3 +350,41 @@ async fn eventually(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
     }
     metrics
 }
+
+/// "Your own style": the visitor sends a style picture with the photo, in
+/// either order; the order is made once both are there, and its preview
+/// is painted in that picture's style.
+#[tokio::test]
+async fn a_visitors_own_style_picture_paints_the_preview() {
+    let Some(parts) = parts() else { return };
+    let Some(app) = shop(Backend::Local, &parts).await else { return };
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("own.{marker}@example.com");
+    let photo = jpeg(160, 120);
+    let picture = std::env::var_os("PICTOR_TEST_PHOTOS")
+        .and_then(|dir| std::fs::read(Path::new(&dir).join("chelsea.png")).ok())
+        .unwrap_or_else(|| common::png(90, 90));
+    let picture_type = if picture.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
+    let plain = json!({ "style": "yours", "email": email, "content_type": "image/jpeg", "size": photo.len() });
+    let refused = app.client.post(app.url("/shop/api/uploads")).json(&plain).send().await.unwrap();
+    let said = assert_problem(refused, 400, "invalid_request").await;
+    assert!(said["detail"].as_str().unwrap().contains("style_image"), "{said}");
+    let mut request = plain.clone();
+    request["style_image"] = json!({ "content_type": picture_type, "size": picture.len() });
+    let form: Value = app.client.post(app.url("/shop/api/uploads")).json(&request).send().await.unwrap().json().await.unwrap();
+    let style_form = form["style_form"].clone();
+    assert!(style_form["fields"]["key"].as_str().unwrap().ends_with("/style"), "{form}");
+    // The photo first: no order until the style picture is there too.
+    assert_eq!(send_form(&app, &form, &photo, "image/jpeg").await.status(), 204);
+    app.settle().await;
+    assert!(app.state.store.list_objects("shop/orders").await.unwrap().is_empty(), "no order yet");
+    assert_eq!(send_form(&app, &style_form, &picture, picture_type).await.status(), 204);
+    app.settle().await;
+    let link = link_in(&mail_to(&parts.maildir, &marker, "your preview is ready").await);
+    let token = link.rsplit('/').next().unwrap();
+    let preview = app.client.get(app.url(&format!("/shop/o/{token}/preview.jpg"))).send().await.unwrap();
+    assert_eq!(preview.status(), 200);
+    let painted = pictor_imaging::decode(&preview.bytes().await.unwrap(), &Default::default()).unwrap().image;
+    assert_eq!(painted.width(), 160.min(512), "never enlarged");
+    app.shutdown().await;
+}

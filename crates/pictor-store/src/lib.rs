@@ -300,6 +300,14 @@ impl BlobStore {
         Ok(listing.try_collect().await?)
     }
 
+    /// When each object under `prefix` was last written (Unix ms), by key.
+    pub async fn object_times(&self, prefix: &str) -> Result<Vec<(String, i64)>> {
+        let prefix = staging_path(prefix)?;
+        let listing =
+            self.inner.list(Some(&prefix)).map_ok(|meta| (meta.location.to_string(), meta.last_modified.timestamp_millis()));
+        Ok(listing.try_collect().await?)
+    }
+
     /// A staging object and the `Content-Type` it was stored with, if the
     /// store keeps one (S3 does; a local folder does not).
     pub async fn get_object_typed(&self, key: &str) -> Result<(Bytes, Option<String>)> {

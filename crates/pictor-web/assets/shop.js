@@ -27,10 +27,22 @@
   if (form) {
     const status = document.getElementById("shop-status");
     const progress = document.getElementById("shop-progress");
+    // "Your own style" asks for the style picture too.
+    const own = document.getElementById("shop-own");
+    const ownChosen = () => Boolean(form.querySelector("input[name=style]:checked[data-own]"));
+    const showOwn = () => {
+      if (!own) return;
+      own.hidden = !ownChosen();
+      own.querySelector("input").required = ownChosen();
+    };
+    form.addEventListener("change", showOwn);
+    showOwn();
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const file = form.elements.photo.files[0];
       if (!file) return say(status, "Choose a photo first.", true);
+      const styleImage = ownChosen() ? form.elements.style_image.files[0] : null;
+      if (ownChosen() && !styleImage) return say(status, "Choose your style picture first.", true);
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
@@ -43,14 +55,15 @@
             email: form.elements.email.value,
             content_type: file.type || "application/octet-stream",
             size: file.size,
+            style_image: styleImage
+              ? { content_type: styleImage.type || "application/octet-stream", size: styleImage.size }
+              : undefined,
           }),
         });
         if (!ask.ok) throw new Error(await problem(ask));
         const signed = await ask.json();
-        const data = new FormData();
-        for (const [name, value] of Object.entries(signed.fields)) data.append(name, value);
-        data.append("file", file); // last, as S3 requires
-        await post(signed.url, data, progress);
+        if (signed.style_form) await post(signed.style_form.url, formData(signed.style_form.fields, styleImage), progress);
+        await post(signed.url, formData(signed.fields, file), progress);
         say(status, "Uploaded. Your preview is being painted: its link will be in your inbox in a minute.");
         form.reset();
       } catch (e) {
@@ -60,6 +73,14 @@
         progress.hidden = true;
       }
     });
+  }
+
+  // A signed form's fields, then the file (last, as S3 requires).
+  function formData(fields, file) {
+    const data = new FormData();
+    for (const [name, value] of Object.entries(fields)) data.append(name, value);
+    data.append("file", file);
+    return data;
   }
 
   // XMLHttpRequest, for upload progress (fetch has none).

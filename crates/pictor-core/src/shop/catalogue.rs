@@ -26,6 +26,8 @@ pub enum Source {
     Blend([f32; STYLE_COUNT]),
     /// A style picture on the server, for the arbitrary network.
     Picture(PathBuf),
+    /// The visitor's own style picture, uploaded with the photo.
+    Own,
 }
 
 /// One style on sale.
@@ -40,7 +42,9 @@ pub struct ShopStyle {
 
 impl ShopStyle {
     fn from_entry(entry: &StyleEntry) -> Self {
-        let source = if entry.image.is_empty() {
+        let source = if entry.own {
+            Source::Own
+        } else if entry.image.is_empty() {
             let mut weights = [0.0; STYLE_COUNT];
             for (index, weight) in &entry.blend {
                 // Checked by the config: indices under STYLE_COUNT.
@@ -56,11 +60,21 @@ impl ShopStyle {
         Self { name: entry.name.clone(), title, description: entry.description.clone(), tier: entry.tier.clone(), source }
     }
 
+    /// Whether the visitor brings the style picture.
+    pub fn is_own(&self) -> bool {
+        self.source == Source::Own
+    }
+
     /// The style as the engine takes it (a style picture is read and decoded
-    /// now: call on a blocking thread).
-    pub fn engine_style(&self) -> Result<Style> {
+    /// now: call on a blocking thread); `own` is the visitor's picture, for
+    /// their own style.
+    pub fn engine_style(&self, own: Option<&[u8]>) -> Result<Style> {
         match &self.source {
             Source::Blend(weights) => Ok(Style::Blend(*weights)),
+            Source::Own => {
+                let bytes = own.ok_or_else(|| Error::bad_request("this style is painted from the visitor's picture"))?;
+                Ok(Style::Arbitrary(pictor_imaging::decode(bytes, &pictor_imaging::Limits::default())?.image))
+            }
             Source::Picture(path) => {
                 let bytes = std::fs::read(path).map_err(|e| {
                     Error::internal(format!("style {:?}: reading {}: {e} (shop.styles.image)", self.name, path.display()))
@@ -107,10 +121,10 @@ impl Catalogue {
         let photo = pictor_imaging::decode(SAMPLE_PHOTO, &pictor_imaging::Limits::default())?.image;
         let mut rendered = 0;
         for style in &self.styles {
-            if self.sample(&style.name).is_some() {
+            if style.is_own() || self.sample(&style.name).is_some() {
                 continue;
             }
-            let painted = engine.render(&photo, &style.engine_style()?, SAMPLE_SIDE).map_err(Error::from)?;
+            let painted = engine.render(&photo, &style.engine_style(None)?, SAMPLE_SIDE).map_err(Error::from)?;
             self.samples.lock().expect("samples lock").insert(style.name.clone(), jpeg(&painted, 85)?);
             rendered += 1;
         }

@@ -48,13 +48,17 @@ pub async fn render(state: &AppState, id: &str, which: Rendition) -> Result<f64>
     }
     let style = state.shop.catalogue.get(&order.style)?.clone();
     let photo = state.store.get_object(&order.original_key).await?;
+    let own = match style.is_own() {
+        true => Some(state.store.get_object(&super::upload::own_style_key(&order.id)).await?),
+        false => None,
+    };
     let vision = state.vision.clone();
     let limits = pictor_imaging::Limits { max_pixels: state.config.shop.max_pixels, ..state.limits() };
     let started = Instant::now();
     let (bytes, width, height) = tokio::task::spawn_blocking(move || -> Result<(Bytes, u32, u32)> {
         let engine = vision.styles()?;
         let image = pictor_imaging::decode(&photo, &limits)?.image;
-        let style = style.engine_style()?;
+        let style = style.engine_style(own.as_deref())?;
         let (painted, quality) = match which {
             Rendition::Preview => (engine.preview(&image, &style)?, PREVIEW_QUALITY),
             Rendition::Artwork => (engine.render(&image, &style, image.width().max(image.height()))?, ARTWORK_QUALITY),

@@ -45,9 +45,13 @@ pub async fn show(State(state): State<Arc<Runtime>>, headers: HeaderMap, request
                     @for (i, style) in styles.iter().enumerate() {
                         li {
                             label.style {
-                                input type="radio" name="style" value=(style.name) required checked[i == 0];
-                                img src=(format!("/shop/samples/{}.jpg", style.name)) alt=(format!("A coffee cup painted in the style {}", style.title))
-                                    width="320" height="213" loading="lazy";
+                                input type="radio" name="style" value=(style.name) required checked[i == 0] data-own[style.is_own()];
+                                @if style.is_own() {
+                                    span.own aria-hidden="true" { "Your picture" }
+                                } @else {
+                                    img src=(format!("/shop/samples/{}.jpg", style.name)) alt=(format!("A coffee cup painted in the style {}", style.title))
+                                        width="320" height="213" loading="lazy";
+                                }
                                 span.name { (style.title) }
                                 span.muted { (style.description) }
                                 @if let Ok(price) = state.shop.prices.quote(&style.tier, country.as_deref()) {
@@ -56,6 +60,12 @@ pub async fn show(State(state): State<Arc<Runtime>>, headers: HeaderMap, request
                             }
                         }
                     }
+                }
+            }
+            @if styles.iter().any(|s| s.is_own()) {
+                p #shop-own hidden {
+                    label for="shop-style-image" { "Your style picture " span.muted { "(a painting, a drawing, any picture)" } }
+                    input #shop-style-image type="file" name="style_image" accept="image/*";
                 }
             }
             fieldset {
