@@ -317,8 +317,20 @@ impl Default for ShopConfig {
             StyleEntry::builtin("mosaic", "Mosaic", "Small tesserae of bright colour.", "standard", &[(3, 1.0)]),
             StyleEntry::builtin("ink", "Ink", "Bold lines, as if drawn by brush.", "standard", &[(7, 1.0)]),
             StyleEntry::builtin("tide", "Tide", "Pale washes of colour, softly lit.", "standard", &[(12, 1.0)]),
-            StyleEntry::builtin("dusk", "Dusk", "Ember and Tide, blended half and half.", "premium", &[(19, 0.5), (12, 0.5)]),
-            StyleEntry::builtin("charcoal", "Charcoal", "Grey and white strokes, with sparks of red.", "premium", &[(22, 1.0)]),
+            StyleEntry::builtin(
+                "dusk",
+                "Dusk",
+                "Ember and Tide, blended half and half.",
+                "premium",
+                &[(19, 0.5), (12, 0.5)],
+            ),
+            StyleEntry::builtin(
+                "charcoal",
+                "Charcoal",
+                "Grey and white strokes, with sparks of red.",
+                "premium",
+                &[(22, 1.0)],
+            ),
             StyleEntry {
                 name: "yours".into(),
                 title: "Your own style".into(),
@@ -352,11 +364,25 @@ fn default_prices() -> crate::shop::money::PricesConfig {
         tiers: BTreeMap::from([
             (
                 "standard".to_string(),
-                tier(&[("EUR", "4.90"), ("USD", "5.50"), ("GBP", "4.50"), ("CHF", "4.90"), ("JPY", "800"), ("KWD", "1.700")]),
+                tier(&[
+                    ("EUR", "4.90"),
+                    ("USD", "5.50"),
+                    ("GBP", "4.50"),
+                    ("CHF", "4.90"),
+                    ("JPY", "800"),
+                    ("KWD", "1.700"),
+                ]),
             ),
             (
                 "premium".to_string(),
-                tier(&[("EUR", "9.90"), ("USD", "10.90"), ("GBP", "8.90"), ("CHF", "9.90"), ("JPY", "1600"), ("KWD", "3.400")]),
+                tier(&[
+                    ("EUR", "9.90"),
+                    ("USD", "10.90"),
+                    ("GBP", "8.90"),
+                    ("CHF", "9.90"),
+                    ("JPY", "1600"),
+                    ("KWD", "3.400"),
+                ]),
             ),
         ]),
     }
@@ -373,7 +399,10 @@ impl ShopConfig {
         ] {
             anyhow::ensure!(value > 0, "shop.{what} must be above 0");
         }
-        anyhow::ensure!(self.upload_secs <= 7 * 86_400, "shop.upload_secs must be at most 604800 (7 days, S3's longest)");
+        anyhow::ensure!(
+            self.upload_secs <= 7 * 86_400,
+            "shop.upload_secs must be at most 604800 (7 days, S3's longest)"
+        );
         let mut seen = std::collections::BTreeSet::new();
         for style in &self.styles {
             let name = &style.name;
@@ -391,7 +420,10 @@ impl ShopConfig {
             );
             for (index, weight) in &style.blend {
                 let ok = index.parse::<usize>().is_ok_and(|i| i < 26) && weight.is_finite() && *weight >= 0.0;
-                anyhow::ensure!(ok, "shop.styles.{name}.blend: {index:?} = {weight} must be a style 0 to 25 with a weight of 0 or more");
+                anyhow::ensure!(
+                    ok,
+                    "shop.styles.{name}.blend: {index:?} = {weight} must be a style 0 to 25 with a weight of 0 or more"
+                );
             }
             anyhow::ensure!(
                 style.image.is_empty() || Path::new(&style.image).is_file(),
@@ -987,7 +1019,10 @@ impl Default for FetchConfig {
 const DATA_TABLES: &[(&str, &str)] = &[
     ("transforms.presets", "Named operation strings: ?preset=NAME"),
     ("shop.styles.blend", "Built-in style (0 to 25) = weight; several weights blend their styles"),
-    ("shop.prices.", "A tier's prices: CURRENCY = \"amount\" (ISO 4217, in major units: EUR = \"4.90\", JPY = \"800\")"),
+    (
+        "shop.prices.",
+        "A tier's prices: CURRENCY = \"amount\" (ISO 4217, in major units: EUR = \"4.90\", JPY = \"800\")",
+    ),
 ];
 
 const SETTING_HELP: &[(&str, &str)] = &[
@@ -1081,7 +1116,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "workflow.only",
         "Job kinds (style.render) or families (style) this process's workers take alone; empty = all. Flag: pictor worker --only",
     ),
-    ("workflow.except", "Job kinds or families this process's workers leave to others, e.g. [\"style\"]. Flag: --except"),
+    (
+        "workflow.except",
+        "Job kinds or families this process's workers leave to others, e.g. [\"style\"]. Flag: --except",
+    ),
     ("shop.enabled", "Serve the style-transfer shop at /shop"),
     ("shop.title", "The shop's name on its pages and in its emails"),
     ("shop.link_secs", "Seconds a preview link stays valid; an unpaid order is then deleted with its photo"),
@@ -1095,13 +1133,25 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("shop.styles.tier", "Its price tier: a [shop.prices.TIER] table"),
     ("shop.styles.image", "A style picture (a path) for the arbitrary network, instead of a blend"),
     ("shop.styles.own", "The visitor uploads the style picture with the photo"),
-    ("shop.prices.default_currency", "Prices in this currency when the visitor's has none in a tier; every tier needs one"),
-    ("shop.geo.database", "The db-ip country database (pictor shop install-geoip); unset = DATA_DIR/geoip/dbip-country.mmdb"),
+    (
+        "shop.prices.default_currency",
+        "Prices in this currency when the visitor's has none in a tier; every tier needs one",
+    ),
+    (
+        "shop.geo.database",
+        "The db-ip country database (pictor shop install-geoip); unset = DATA_DIR/geoip/dbip-country.mmdb",
+    ),
     ("shop.geo.trusted_proxies", "Peers whose X-Forwarded-For is believed (your reverse proxies); [] = none"),
     ("shop.stripe.api_base", "Stripe's API (or a stand-in's, for tests)"),
-    ("shop.stripe.secret_key", "sk_live_… or sk_test_…; empty = no payments. Put it in a profile or PICTOR_SHOP__STRIPE__SECRET_KEY"),
+    (
+        "shop.stripe.secret_key",
+        "sk_live_… or sk_test_…; empty = no payments. Put it in a profile or PICTOR_SHOP__STRIPE__SECRET_KEY",
+    ),
     ("shop.stripe.publishable_key", "pk_…, handed to Stripe.js on the order page"),
-    ("shop.stripe.webhook_secrets", "whsec_… of the endpoint POST /shop/stripe/webhook; list the new beside the old while rolling"),
+    (
+        "shop.stripe.webhook_secrets",
+        "whsec_… of the endpoint POST /shop/stripe/webhook; list the new beside the old while rolling",
+    ),
     ("shop.stripe.tolerance_secs", "How far a webhook's signed time may be from now, either way"),
     ("shop.stripe.js_url", "Where the order page loads Stripe.js from, when the visitor pays"),
     ("webhooks.retry_schedule_secs", "Delays before each retry (Standard Webhooks schedule); then the message fails"),
@@ -1418,6 +1468,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -1436,7 +1488,9 @@ mod tests {
             jail.set_env("PICTOR_CACHE__MAX_BYTES", "7");
             jail.set_env("PICTOR_TEST_DATABASE_URL", "ignored");
             let flags = serde_json::json!({ "listen": "127.0.0.1:0" });
-            let c = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, flags: Some(flags), profile: None }).unwrap();
+            let c =
+                Config::load(Sources { file: Some(Path::new("p.toml")), env: true, flags: Some(flags), profile: None })
+                    .unwrap();
             assert_eq!(c.listen, "127.0.0.1:0");
             assert_eq!(c.cache.max_bytes, 7);
             assert_eq!(c.limits.queue, 3);
@@ -1476,7 +1530,11 @@ mod tests {
                 assert!(!data || lines[i - 1].starts_with("# "), "the data table {line} is not explained");
             } else if line.contains(" = ") && !line.starts_with('#') {
                 let data = DATA_TABLES.iter().any(|(prefix, _)| section.trim_start_matches('[').starts_with(prefix));
-                assert!(data || lines[i - 1].starts_with("# "), "{line} (in {section}, after {:?}) lacks a SETTING_HELP line", lines[i - 1]);
+                assert!(
+                    data || lines[i - 1].starts_with("# "),
+                    "{line} (in {section}, after {:?}) lacks a SETTING_HELP line",
+                    lines[i - 1]
+                );
             }
         }
     }
@@ -1650,9 +1708,13 @@ mod tests {
                 secret_key = "sk_test_staging"
                 "#,
             )?;
-            let load = |profile| Config::load(Sources { file: Some(Path::new("p.toml")), profile, ..Default::default() });
+            let load =
+                |profile| Config::load(Sources { file: Some(Path::new("p.toml")), profile, ..Default::default() });
             let production = load(None).unwrap();
-            assert_eq!((production.data_dir.to_str(), production.email.from.as_str()), (Some("/srv/prod"), "shop@example.com"));
+            assert_eq!(
+                (production.data_dir.to_str(), production.email.from.as_str()),
+                (Some("/srv/prod"), "shop@example.com")
+            );
             assert_eq!(production.profile, "");
             let staging = load(Some("staging")).unwrap();
             assert_eq!(staging.data_dir.to_str(), Some("/srv/staging"));
@@ -1663,10 +1725,10 @@ mod tests {
             let err = load(Some("prod")).unwrap_err().to_string();
             assert!(err.contains("[profiles.prod]") && err.contains("staging"), "{err}");
             jail.set_env("PICTOR_PROFILE", "staging");
-            let from_env = Config::load(Sources { file: Some(Path::new("p.toml")), env: true, ..Default::default() }).unwrap();
+            let from_env =
+                Config::load(Sources { file: Some(Path::new("p.toml")), env: true, ..Default::default() }).unwrap();
             assert_eq!(from_env.data_dir.to_str(), Some("/srv/staging"));
             Ok(())
         });
     }
-
 }

@@ -112,9 +112,8 @@ impl Metrics {
             "Shop orders reaching each step, by style: form, upload, preview_sent, preview_opened, checkout, paid, delivered",
             shop_funnel.clone(),
         );
-        let style_render = Family::<Labels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.125, 2.0, 12))
-        });
+        let style_render =
+            Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.125, 2.0, 12)));
         registry.register("style_render_seconds", "Time one style render took, by rendition", style_render.clone());
         Arc::new(Self {
             registry,

@@ -48,7 +48,14 @@ pub struct Vision {
 
 impl Vision {
     pub fn new(data_dir: PathBuf) -> Self {
-        Self { data_dir, labeler: Slot::new(), moderator: Slot::new(), faces: Slot::new(), text: Slot::new(), styles: Slot::new() }
+        Self {
+            data_dir,
+            labeler: Slot::new(),
+            moderator: Slot::new(),
+            faces: Slot::new(),
+            text: Slot::new(),
+            styles: Slot::new(),
+        }
     }
 
     pub fn labeler(&self) -> Result<Arc<Labeler>> {

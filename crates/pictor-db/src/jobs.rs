@@ -321,5 +321,4 @@ mod tests {
         assert_eq!(db.claim_of("s", LEASE, &only).await.unwrap().unwrap().kind, "style.render");
         assert!(db.claim_of("s", LEASE, &KindFilter::Only(vec![])).await.unwrap().is_none());
     }
-
 }

@@ -114,12 +114,10 @@ impl Db {
         height: i64,
     ) -> Result<()> {
         let query = match which {
-            Rendition::Preview => {
-                sqlx::query("UPDATE shop_orders SET preview_key = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(key)
-                    .bind(now_ms())
-            }
+            Rendition::Preview => sqlx::query("UPDATE shop_orders SET preview_key = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(key)
+                .bind(now_ms()),
             Rendition::Artwork => sqlx::query(
                 "UPDATE shop_orders SET artwork_key = $2, updated_at = $3, width = $4, height = $5 WHERE id = $1",
             )

@@ -55,12 +55,15 @@ fn run_one(root: &Path, file: &str) -> Outcome {
     }
 }
 
+/// What each worker is on, and since when (for the watchdog).
+type Busy = Arc<Mutex<Vec<Option<(String, Instant)>>>>;
+
 /// Runs every file on all cores, with a watchdog that fails on a hang.
 fn run_all(root: &Path, files: &[String]) -> Vec<Run> {
     let next = AtomicUsize::new(0);
     let runs = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let busy: Arc<Mutex<Vec<Option<(String, Instant)>>>> = Arc::new(Mutex::new(vec![None; workers]));
+    let busy: Busy = Arc::new(Mutex::new(vec![None; workers]));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watchdog = {
         let (busy, done) = (busy.clone(), done.clone());

@@ -55,8 +55,8 @@ pub use jobs::dispatch::Dispatch;
 pub use jobs::import_run::ImportRun;
 pub use jobs::notify_bundle::NotifyBundle;
 pub use jobs::restore_blob::RestoreBlob;
-pub use jobs::style_render::StyleRender;
 pub use jobs::run_execution::RunExecution;
+pub use jobs::style_render::StyleRender;
 pub use workflows::Workflows;
 
 /// How a job left its work.
@@ -245,7 +245,10 @@ pub fn kind_filter(config: &pictor_core::config::WorkflowConfig) -> anyhow::Resu
                 .collect();
             if matched.is_empty() {
                 let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-                anyhow::bail!("workflow.{setting}: no job kind {name:?}: name a kind or its family ({})", known.join(", "));
+                anyhow::bail!(
+                    "workflow.{setting}: no job kind {name:?}: name a kind or its family ({})",
+                    known.join(", ")
+                );
             }
             kinds.extend(matched);
         }

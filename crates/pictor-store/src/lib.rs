@@ -303,8 +303,10 @@ impl BlobStore {
     /// When each object under `prefix` was last written (Unix ms), by key.
     pub async fn object_times(&self, prefix: &str) -> Result<Vec<(String, i64)>> {
         let prefix = staging_path(prefix)?;
-        let listing =
-            self.inner.list(Some(&prefix)).map_ok(|meta| (meta.location.to_string(), meta.last_modified.timestamp_millis()));
+        let listing = self
+            .inner
+            .list(Some(&prefix))
+            .map_ok(|meta| (meta.location.to_string(), meta.last_modified.timestamp_millis()));
         Ok(listing.try_collect().await?)
     }
 

@@ -176,7 +176,8 @@ pub fn verify_post(
         return Err(PostError::Expired(expiration.to_string()));
     }
     let mut covered = vec!["policy", "x-amz-signature", "file", "bucket"];
-    let mut allowed = Allowed { key: String::new(), meta: BTreeMap::new(), content_type: None, min_bytes: 0, max_bytes: u64::MAX };
+    let mut allowed =
+        Allowed { key: String::new(), meta: BTreeMap::new(), content_type: None, min_bytes: 0, max_bytes: u64::MAX };
     let conditions = document["conditions"].as_array().cloned().unwrap_or_default();
     for condition in &conditions {
         let (op, name, value) = match condition {

@@ -52,7 +52,9 @@ fn main() {
     println!("TIMING labels: median of 10 runs {ms:.1} ms (chelsea.png)");
 
     let moderator = Moderator::load(&models).expect("moderation model");
-    let ms = median_ms(|| drop(moderator.nsfw_score(&astronaut).unwrap()));
+    let ms = median_ms(|| {
+        let _ = moderator.nsfw_score(&astronaut).unwrap();
+    });
     println!("TIMING moderation: median of 10 runs {ms:.1} ms (512×512 astronaut.png)");
 
     let detector = FaceDetector::load(&models).expect("face model");

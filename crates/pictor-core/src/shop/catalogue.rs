@@ -57,7 +57,13 @@ impl ShopStyle {
             Source::Picture(PathBuf::from(&entry.image))
         };
         let title = if entry.title.is_empty() { entry.name.clone() } else { entry.title.clone() };
-        Self { name: entry.name.clone(), title, description: entry.description.clone(), tier: entry.tier.clone(), source }
+        Self {
+            name: entry.name.clone(),
+            title,
+            description: entry.description.clone(),
+            tier: entry.tier.clone(),
+            source,
+        }
     }
 
     /// Whether the visitor brings the style picture.
@@ -72,12 +78,17 @@ impl ShopStyle {
         match &self.source {
             Source::Blend(weights) => Ok(Style::Blend(*weights)),
             Source::Own => {
-                let bytes = own.ok_or_else(|| Error::bad_request("this style is painted from the visitor's picture"))?;
+                let bytes =
+                    own.ok_or_else(|| Error::bad_request("this style is painted from the visitor's picture"))?;
                 Ok(Style::Arbitrary(pictor_imaging::decode(bytes, &pictor_imaging::Limits::default())?.image))
             }
             Source::Picture(path) => {
                 let bytes = std::fs::read(path).map_err(|e| {
-                    Error::internal(format!("style {:?}: reading {}: {e} (shop.styles.image)", self.name, path.display()))
+                    Error::internal(format!(
+                        "style {:?}: reading {}: {e} (shop.styles.image)",
+                        self.name,
+                        path.display()
+                    ))
                 })?;
                 let decoded = pictor_imaging::decode(&bytes, &pictor_imaging::Limits::default())?;
                 Ok(Style::Arbitrary(decoded.image))

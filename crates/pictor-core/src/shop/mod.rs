@@ -98,7 +98,11 @@ impl std::fmt::Debug for Shop {
 /// must be installed; without them the shop shows its styles unpainted).
 pub fn paint_samples(state: Arc<crate::AppState>) {
     tokio::task::spawn_blocking(move || {
-        let painted = state.vision.styles().map_err(crate::Error::from).and_then(|engine| state.shop.catalogue.render_samples(&engine));
+        let painted = state
+            .vision
+            .styles()
+            .map_err(crate::Error::from)
+            .and_then(|engine| state.shop.catalogue.render_samples(&engine));
         match painted {
             Ok(n) => tracing::info!(painted = n, "shop samples painted"),
             Err(e) => tracing::info!(error = %e.detail, "shop samples not painted"),

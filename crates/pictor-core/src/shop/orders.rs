@@ -197,10 +197,15 @@ pub struct Checkout {
 /// Pictor sees only the intent.
 pub async fn checkout(state: &AppState, order: &ShopOrder, country: Option<&str>) -> Result<Checkout> {
     if !matches!(order.state.as_str(), "previewed" | "checkout") {
-        return Err(Error::new(ErrorKind::Conflict, format!("order {} is {} already: nothing to pay", order.id, order.state)));
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!("order {} is {} already: nothing to pay", order.id, order.state),
+        ));
     }
     let stripe = state.shop.stripe.as_ref().ok_or_else(|| {
-        Error::bad_request("this shop takes no payments yet: its operator must set shop.stripe.secret_key and publishable_key")
+        Error::bad_request(
+            "this shop takes no payments yet: its operator must set shop.stripe.secret_key and publishable_key",
+        )
     })?;
     let price = quote(state, order, country)?;
     let (currency, minor) = (price.currency(), price.minor());
@@ -275,7 +280,8 @@ pub async fn picture(state: &AppState, order: &ShopOrder, which: Rendition) -> R
             return Err(Error::new(ErrorKind::Forbidden, "the artwork is downloadable once the order is paid"));
         }
     };
-    let key = key.ok_or_else(|| Error::new(ErrorKind::Conflict, "this picture is still being painted: try again shortly"))?;
+    let key =
+        key.ok_or_else(|| Error::new(ErrorKind::Conflict, "this picture is still being painted: try again shortly"))?;
     Ok(state.store.get_object(key).await?)
 }
 

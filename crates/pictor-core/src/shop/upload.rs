@@ -160,7 +160,12 @@ impl Signer<'_> {
 }
 
 fn local_credentials(state: &AppState) -> Result<presign::Credentials<'_>> {
-    Ok(presign::Credentials { key_id: LOCAL_KEY_ID, secret: state.direct_key.secret()?, token: None, region: LOCAL_REGION })
+    Ok(presign::Credentials {
+        key_id: LOCAL_KEY_ID,
+        secret: state.direct_key.secret()?,
+        token: None,
+        region: LOCAL_REGION,
+    })
 }
 
 /// What a checked local POST may store.
@@ -260,12 +265,7 @@ async fn metadata(state: &AppState, prefix: &str, photo_key: &str) -> Result<BTr
 
 /// Checks the arrived photo and metadata, and copies the photo to the
 /// order's place.
-async fn order_for(
-    state: &AppState,
-    id: &str,
-    meta: &BTreeMap<String, String>,
-    photo_key: &str,
-) -> Result<ShopOrder> {
+async fn order_for(state: &AppState, id: &str, meta: &BTreeMap<String, String>, photo_key: &str) -> Result<ShopOrder> {
     let field = |name: &str| meta.get(name).filter(|v| !v.is_empty()).cloned();
     let missing = || Error::bad_request("the upload carries no style, address or site: use the shop's own form");
     let (style, contact, site) = (field(STYLE_FIELD), field(CONTACT_FIELD), field(SITE_FIELD));

@@ -41,7 +41,11 @@ impl Task for Render {
             return Ok(json!({ "orderId": id, "rendition": name, "key": key }));
         }
         let job = StyleRender::queued_for(id, which, env.execution);
-        env.state.db.enqueue(&job.kind, &job.payload, job.dedupe.as_deref(), Default::default()).await.map_err(unavailable)?;
+        env.state
+            .db
+            .enqueue(&job.kind, &job.payload, job.dedupe.as_deref(), Default::default())
+            .await
+            .map_err(unavailable)?;
         env.state.job_signal.notify_waiters();
         Err(fail("pictor.Rendering", format!("the {name} is being painted by a style worker")))
     }

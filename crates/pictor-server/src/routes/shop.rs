@@ -58,8 +58,9 @@ pub async fn create_upload(
     enabled(&state)?;
     let client = format!("ip:{}", peer(request.extensions()));
     state.uploads.check(&client)?;
-    let Json(body) =
-        <Json<upload::UploadRequest> as axum::extract::FromRequest<_>>::from_request(request, &state).await.map_err(|e: JsonRejection| {
+    let Json(body) = <Json<upload::UploadRequest> as axum::extract::FromRequest<_>>::from_request(request, &state)
+        .await
+        .map_err(|e: JsonRejection| {
             ApiError::bad_request(format!(
                 "send JSON {{\"style\", \"email\", \"content_type\", \"size\"}}: {}",
                 e.body_text()
@@ -133,7 +134,11 @@ pub fn order_view(state: &Runtime, token: &str, order: &ShopOrder, country: Opti
 fn paid_price(order: &ShopOrder) -> Option<PriceView> {
     use pictor_core::shop::money::{Currency, Money};
     let money = Money::from_minor(order.amount, Currency::new(order.currency.as_deref()?).ok()?).ok()?;
-    Some(PriceView { currency: money.currency().as_str().to_string(), amount: money.minor(), display: money.to_string() })
+    Some(PriceView {
+        currency: money.currency().as_str().to_string(),
+        amount: money.minor(),
+        display: money.to_string(),
+    })
 }
 
 /// `GET /shop/api/orders/{token}`.
@@ -208,7 +213,10 @@ pub async fn sample(State(state): State<Arc<Runtime>>, Path(file): Path<String>)
     let name = file.strip_suffix(".jpg").unwrap_or(&file);
     state.shop.catalogue.get(name)?;
     let bytes = state.shop.catalogue.sample(name).ok_or_else(|| {
-        ApiError::new(Code::NotFound, "this sample is not painted yet (the style models may be missing): try again soon")
+        ApiError::new(
+            Code::NotFound,
+            "this sample is not painted yet (the style models may be missing): try again soon",
+        )
     })?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "public, max-age=3600")], bytes).into_response())
 }
