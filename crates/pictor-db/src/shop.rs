@@ -37,6 +37,45 @@ pub struct ShopOrder {
     pub expires_at: i64,
 }
 
+impl ShopOrder {
+    /// A new order, `received`: its photo arrived at `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn received(
+        id: &str,
+        style: &str,
+        tier: &str,
+        contact: String,
+        link_base: String,
+        original_key: String,
+        now: i64,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            style: style.to_string(),
+            tier: tier.to_string(),
+            contact: Some(contact),
+            state: "received".into(),
+            link_base,
+            original_key,
+            preview_key: None,
+            artwork_key: None,
+            width: 0,
+            height: 0,
+            link_hash: None,
+            opened_at: 0,
+            currency: None,
+            amount: 0,
+            payment_intent: None,
+            paid_at: 0,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            expires_at,
+        }
+    }
+}
+
 /// Which picture of an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rendition {
@@ -264,29 +303,8 @@ mod tests {
     use crate::testing;
 
     fn order(id: &str) -> ShopOrder {
-        ShopOrder {
-            id: id.into(),
-            style: "ember".into(),
-            tier: "standard".into(),
-            contact: Some("sealed".into()),
-            state: "received".into(),
-            link_base: "http://shop".into(),
-            original_key: format!("shop/orders/{id}/original"),
-            preview_key: None,
-            artwork_key: None,
-            width: 0,
-            height: 0,
-            link_hash: None,
-            opened_at: 0,
-            currency: None,
-            amount: 0,
-            payment_intent: None,
-            paid_at: 0,
-            error: None,
-            created_at: 1,
-            updated_at: 1,
-            expires_at: i64::MAX,
-        }
+        let original = format!("shop/orders/{id}/original");
+        ShopOrder::received(id, "ember", "standard", "sealed".into(), "http://shop".into(), original, 1, i64::MAX)
     }
 
     #[tokio::test]

@@ -282,29 +282,8 @@ async fn order_for(state: &AppState, id: &str, meta: &BTreeMap<String, String>, 
     let original_key = format!("shop/orders/{id}/original");
     state.store.put_object(&original_key, photo).await?;
     let now = now_ms();
-    Ok(ShopOrder {
-        id: id.to_string(),
-        style: style.name.clone(),
-        tier: style.tier.clone(),
-        contact: Some(contact),
-        state: "received".into(),
-        link_base: site,
-        original_key,
-        preview_key: None,
-        artwork_key: None,
-        width: 0,
-        height: 0,
-        link_hash: None,
-        opened_at: 0,
-        currency: None,
-        amount: 0,
-        payment_intent: None,
-        paid_at: 0,
-        error: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: now + (state.config.shop.link_secs as i64) * 1000,
-    })
+    let expires_at = now + (state.config.shop.link_secs as i64) * 1000;
+    Ok(ShopOrder::received(id, &style.name, &style.tier, contact, site, original_key, now, expires_at))
 }
 
 /// Where an order's own style picture is kept.

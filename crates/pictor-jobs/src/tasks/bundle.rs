@@ -13,7 +13,7 @@ use pictor_core::bundles;
 use pictor_workflow::{TaskCall, TaskError};
 use serde_json::{Value, json};
 
-use super::{Task, TaskEnv, TaskResult, fail, unavailable};
+use super::{Task, TaskEnv, TaskResult, caught_reason, fail, unavailable};
 use crate::jobs::{notify_bundle, restore_blob};
 
 /// `pictor:bundle-resolve`: finds the photos and names their entries.
@@ -72,9 +72,7 @@ impl Task for Failed {
 
     async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
         let id = bundle_id(call)?;
-        let error = &call.input["error"];
-        let cause = error.get("Cause").and_then(Value::as_str).filter(|c| !c.is_empty());
-        let reason = cause.or_else(|| error.get("Error").and_then(Value::as_str)).unwrap_or("the bundle failed");
+        let reason = caught_reason(&call.input, "the bundle failed");
         bundles::fail(env.state, id, reason).await.map_err(task_error)?;
         notify_bundle::wake(env.state, id).await;
         Ok(json!({ "bundleId": id, "state": "failed" }))

@@ -94,6 +94,14 @@ pub(crate) fn fail(error: &str, cause: impl Into<String>) -> TaskError {
     TaskError { error: error.into(), cause: cause.into() }
 }
 
+/// Why a caught error (`{"Error", "Cause"}` in `input["error"]`) ended a
+/// workflow: its cause, else its name, else `otherwise`.
+pub(crate) fn caught_reason<'a>(input: &'a Value, otherwise: &'a str) -> &'a str {
+    let error = &input["error"];
+    let cause = error.get("Cause").and_then(Value::as_str).filter(|c| !c.is_empty());
+    cause.or_else(|| error.get("Error").and_then(Value::as_str)).unwrap_or(otherwise)
+}
+
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> TaskError {
     fail("pictor.Unavailable", e.to_string())
 }

@@ -14,7 +14,7 @@ use pictor_db::Rendition;
 use pictor_workflow::{TaskCall, TaskError};
 use serde_json::{Value, json};
 
-use super::{Task, TaskEnv, TaskResult, fail, unavailable};
+use super::{Task, TaskEnv, TaskResult, caught_reason, fail, unavailable};
 use crate::jobs::style_render::{StyleRender, rendition};
 
 /// `pictor:shop-render`: `{orderId, rendition: preview|artwork}`; fails
@@ -79,9 +79,7 @@ impl Task for Failed {
 
     async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
         let id = order_id(call)?;
-        let error = &call.input["error"];
-        let cause = error.get("Cause").and_then(Value::as_str).filter(|c| !c.is_empty());
-        let reason = cause.or_else(|| error.get("Error").and_then(Value::as_str)).unwrap_or("the order failed");
+        let reason = caught_reason(&call.input, "the order failed");
         orders::fail(env.state, id, reason).await.map_err(task_error)?;
         Ok(json!({ "orderId": id, "state": "failed" }))
     }

@@ -141,6 +141,18 @@ fn paid_price(order: &ShopOrder) -> Option<PriceView> {
     })
 }
 
+/// The order a link's token names, and the visitor's country.
+async fn order_for_visitor(
+    state: &Runtime,
+    token: &str,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> ApiResult<(ShopOrder, Option<String>)> {
+    enabled(state)?;
+    let country = pictor_web::visitor_country(state, extensions, headers);
+    Ok((orders::by_link(state, token).await?, country))
+}
+
 /// `GET /shop/api/orders/{token}`.
 #[utoipa::path(get, operation_id = "shop_order", path = "/shop/api/orders/{token}", tag = "shop",
     params(("token" = String, Path, description = "The order link's token")),
@@ -152,9 +164,7 @@ pub async fn get_order(
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<Response> {
-    enabled(&state)?;
-    let order = orders::by_link(&state, &token).await?;
-    let country = pictor_web::visitor_country(&state, request.extensions(), &headers);
+    let (order, country) = order_for_visitor(&state, &token, request.extensions(), &headers).await?;
     Ok(private(Json(order_view(&state, &token, &order, country.as_deref()))))
 }
 
@@ -169,9 +179,7 @@ pub async fn checkout(
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<Response> {
-    enabled(&state)?;
-    let order = orders::by_link(&state, &token).await?;
-    let country = pictor_web::visitor_country(&state, request.extensions(), &headers);
+    let (order, country) = order_for_visitor(&state, &token, request.extensions(), &headers).await?;
     Ok(private(Json(orders::checkout(&state, &order, country.as_deref()).await?)))
 }
 
