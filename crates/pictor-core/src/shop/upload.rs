@@ -27,6 +27,8 @@ pub const INCOMING: &str = "shop/incoming";
 const PHOTO: &str = "photo";
 /// …and the visitor's style picture's, for their own style.
 const STYLE_PICTURE: &str = "style";
+/// How long a local upload is left to the request that stored it.
+const LOCAL_SETTLE_MS: i64 = 60 * 1000;
 /// How long after its form expired an incomplete upload is kept.
 const ABANDONED_AFTER_MS: i64 = 3600 * 1000;
 /// The local store's metadata, beside the photo.
@@ -325,9 +327,13 @@ pub async fn sweep(state: &AppState) -> usize {
             *newest = (*newest).max(*at);
         }
     }
-    let abandoned_before = now_ms() - (state.config.shop.upload_secs as i64) * 1000 - ABANDONED_AFTER_MS;
+    let now = now_ms();
+    let abandoned_before = now - (state.config.shop.upload_secs as i64) * 1000 - ABANDONED_AFTER_MS;
+    // On a local store the request that stored an upload makes its order
+    // (and answers its refusal); the sweep only finds what a crash left.
+    let settled_before = if state.store.is_remote() { now } else { now - LOCAL_SETTLE_MS };
     let mut made = 0;
-    for (id, newest) in uploads {
+    for (id, newest) in uploads.into_iter().filter(|(_, newest)| *newest <= settled_before) {
         match arrive(state, id).await {
             Ok(true) => made += 1,
             Ok(false) => {}
