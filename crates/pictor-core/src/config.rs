@@ -98,6 +98,7 @@ impl PamConfig {
         "/search",
         "/settings",
         "/shares",
+        "/shop",
         "/signup",
         "/tags",
         "/upload",
