@@ -23,7 +23,7 @@ use crate::{Result, VisionError};
 pub(crate) type Plan = Arc<TypedRunnableModel>;
 
 /// A source of RGB pixels with values 0–255.
-pub(crate) trait Pixels {
+pub(crate) trait Pixels: Sync {
     fn width(&self) -> usize;
     fn height(&self) -> usize;
     /// The pixel at column `x`, row `y` (both in range).

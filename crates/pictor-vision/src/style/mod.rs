@@ -148,11 +148,11 @@ impl Styles {
                     return Err(VisionError::run(MULTI, "style weights must be non-negative and not all 0"));
                 }
                 let weights: Vec<f32> = weights.iter().map(|v| v / sum).collect();
-                self.tiled(src, &mut |t| self.multi_tile(t, &weights))?
+                self.tiled(src, &|t| self.multi_tile(t, &weights))?
             }
             Style::Arbitrary(style_image) => {
                 let vector = self.style_vector(style_image)?;
-                self.tiled(src, &mut |t| self.arbitrary_tile(t, &vector))?
+                self.tiled(src, &|t| self.arbitrary_tile(t, &vector))?
             }
         };
         Ok(to_image(&out))
@@ -182,15 +182,15 @@ impl Styles {
 
     /// Paints `src` through `f` tile by tile; a picture larger than a tile
     /// is painted whole at a tile's size first, as the tiles' guide to tone.
-    fn tiled(&self, src: &dyn Pixels, f: &mut dyn FnMut(Rgb) -> Result<Rgb>) -> Result<Rgb> {
+    fn tiled(&self, src: &dyn Pixels, f: &(dyn Fn(Rgb) -> Result<Rgb> + Sync)) -> Result<Rgb> {
         let layout = tiles::Tiling { tile: self.tile, overlap: self.overlap, multiple: MULTIPLE, min_side: MIN_SIDE };
         let guide = if src.width().max(src.height()) > self.tile {
             let (w, h) = tensor::fit_within(src.width(), src.height(), self.tile);
-            Some(tiles::render(&tensor::resize(src, w, h), &layout, None, &mut |_, t| f(t))?)
+            Some(tiles::render(&tensor::resize(src, w, h), &layout, None, &|_, t| f(t))?)
         } else {
             None
         };
-        tiles::render(src, &layout, guide.as_ref(), &mut |_, t| f(t))
+        tiles::render(src, &layout, guide.as_ref(), &|_, t| f(t))
     }
 
     /// One tile through `multistyle26` (`N×C×H×W`).

@@ -19,6 +19,9 @@
 //! tone over the same region before it is blended in: the picture keeps
 //! one tone from corner to corner, and the tiles add only the detail.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::Result;
 use crate::tensor::{Pixels, Rgb, round_up};
 
@@ -126,41 +129,81 @@ impl Tiling {
 /// return the same size, values 0–255) and blends the results into one
 /// image of `src`'s size; with a `guide` (the same picture painted whole,
 /// smaller), each tile first takes the guide's average tone over its region.
+/// Tiles are painted on as many threads as there are cores (each holds
+/// one tile's tensors), and blended in as they come.
 pub(crate) fn render(
     src: &dyn Pixels,
     tiling: &Tiling,
     guide: Option<&Rgb>,
-    f: &mut dyn FnMut(&TileRect, Rgb) -> Result<Rgb>,
+    f: &(dyn Fn(&TileRect, Rgb) -> Result<Rgb> + Sync),
 ) -> Result<Rgb> {
     let Tiling { tile, overlap, .. } = *tiling;
     let (width, height) = (src.width(), src.height());
     let (xs, ys) = (starts(width, tile, overlap), starts(height, tile, overlap));
     let (wx, wy) = (axis_weights(width, tile, &xs), axis_weights(height, tile, &ys));
-    let mut out = Rgb { width, height, data: vec![0.0; width * height * 3] };
-    for rect in grid(width, height, tile, overlap) {
-        let (pw, ph) = (tiling.padded(rect.width), tiling.padded(rect.height));
-        let mut styled = f(&rect, window(src, &rect, pw, ph))?;
-        if (styled.width, styled.height) != (pw, ph) {
-            return Err(crate::VisionError::run("style", "a tile came back at another size"));
+    let rects = grid(width, height, tile, overlap);
+    let out = Mutex::new(Rgb { width, height, data: vec![0.0; width * height * 3] });
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<()> {
+        while let Some(rect) = rects.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let styled = match paint(src, tiling, guide, f, rect) {
+                Ok(styled) => styled,
+                Err(e) => {
+                    next.store(rects.len(), Ordering::Relaxed); // the others stop too
+                    return Err(e);
+                }
+            };
+            let mut out = out.lock().expect("a tile thread panicked while blending");
+            blend(&mut out, &styled, rect, &wx[rect.column], &wy[rect.row]);
         }
-        if let Some(guide) = guide {
-            let target = mean(guide, &scaled(&rect, (width, height), (guide.width, guide.height)));
-            let own = mean(&styled, &TileRect { x: 0, y: 0, ..rect });
-            for p in styled.data.chunks_exact_mut(3) {
-                (0..3).for_each(|c| p[c] = (p[c] + target[c] - own[c]).clamp(0.0, 255.0));
-            }
-        }
-        let (ax, ay) = (&wx[rect.column], &wy[rect.row]);
-        for (ty, wy) in ay.iter().enumerate() {
-            let dst = &mut out.data[((rect.y + ty) * width + rect.x) * 3..][..rect.width * 3];
-            let row = &styled.data[ty * pw * 3..][..rect.width * 3];
-            for (tx, (d, s)) in dst.chunks_exact_mut(3).zip(row.chunks_exact(3)).enumerate() {
-                let w = ax[tx] * wy;
-                (0..3).for_each(|c| d[c] += w * s[c]);
-            }
+        Ok(())
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rects.len());
+    if threads <= 1 {
+        work()?;
+    } else {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            running.into_iter().map(|t| t.join().expect("a tile thread panicked")).collect::<Result<Vec<()>>>()
+        })?;
+    }
+    Ok(out.into_inner().expect("a tile thread panicked while blending"))
+}
+
+/// One tile of `src` painted by `f`, shifted to the guide's tone there.
+fn paint(
+    src: &dyn Pixels,
+    tiling: &Tiling,
+    guide: Option<&Rgb>,
+    f: &(dyn Fn(&TileRect, Rgb) -> Result<Rgb> + Sync),
+    rect: &TileRect,
+) -> Result<Rgb> {
+    let (pw, ph) = (tiling.padded(rect.width), tiling.padded(rect.height));
+    let mut styled = f(rect, window(src, rect, pw, ph))?;
+    if (styled.width, styled.height) != (pw, ph) {
+        return Err(crate::VisionError::run("style", "a tile came back at another size"));
+    }
+    if let Some(guide) = guide {
+        let target = mean(guide, &scaled(rect, (src.width(), src.height()), (guide.width, guide.height)));
+        let own = mean(&styled, &TileRect { x: 0, y: 0, ..*rect });
+        for p in styled.data.chunks_exact_mut(3) {
+            (0..3).for_each(|c| p[c] = (p[c] + target[c] - own[c]).clamp(0.0, 255.0));
         }
     }
-    Ok(out)
+    Ok(styled)
+}
+
+/// Adds a painted tile into `out` with its seam weights.
+fn blend(out: &mut Rgb, styled: &Rgb, rect: &TileRect, ax: &[f32], ay: &[f32]) {
+    let width = out.width;
+    for (ty, wy) in ay.iter().enumerate() {
+        let dst = &mut out.data[((rect.y + ty) * width + rect.x) * 3..][..rect.width * 3];
+        let row = &styled.data[ty * styled.width * 3..][..rect.width * 3];
+        for (tx, (d, s)) in dst.chunks_exact_mut(3).zip(row.chunks_exact(3)).enumerate() {
+            let w = ax[tx] * wy;
+            (0..3).for_each(|c| d[c] += w * s[c]);
+        }
+    }
 }
 
 /// `rect` of a `from`-sized picture, in a `to`-sized one (at least a pixel).
@@ -244,20 +287,20 @@ mod tests {
     #[test]
     fn identity_gives_a_constant_image_back() {
         let src = Rgb { width: 1300, height: 700, data: [12.0, 130.0, 250.0].repeat(1300 * 700) };
-        let mut calls = 0;
-        let out = render(&src, &T512, None, &mut |_, t| {
-            calls += 1;
+        let calls = AtomicUsize::new(0);
+        let out = render(&src, &T512, None, &|_, t| {
+            calls.fetch_add(1, Ordering::Relaxed);
             Ok(t)
         })
         .unwrap();
-        assert_eq!(calls, 3 * 2);
+        assert_eq!(calls.into_inner(), 3 * 2);
         assert!(out.data.iter().zip(&src.data).all(|(a, b)| (a - b).abs() < 1e-3));
     }
 
     #[test]
     fn identity_keeps_a_gradient_and_pads_odd_sizes() {
         let src = gradient(1001, 517);
-        let out = render(&src, &T512, None, &mut |r, t| {
+        let out = render(&src, &T512, None, &|r, t| {
             assert_eq!((t.width % 4, t.height % 4), (0, 0));
             assert!(t.width >= 32 && t.height >= 32);
             assert!(t.width >= r.width && t.height >= r.height);
@@ -268,7 +311,7 @@ mod tests {
         assert!(worst < 1e-3, "worst difference {worst}");
         // A picture smaller than the least side is padded up to it, then cut back.
         let tiny = gradient(5, 3);
-        let out = render(&tiny, &T512, None, &mut |_, t| {
+        let out = render(&tiny, &T512, None, &|_, t| {
             assert_eq!((t.width, t.height), (32, 32));
             Ok(t)
         })
@@ -284,7 +327,7 @@ mod tests {
         let (w, h) = (1400, 1000);
         let src = gradient(w, h);
         let offset = |r: &TileRect| ((r.column * 7 + r.row * 13) % 5) as f32 * 6.0; // up to 24 between tiles
-        let out = render(&src, &T512, None, &mut |r, mut t| {
+        let out = render(&src, &T512, None, &|r, mut t| {
             let o = offset(r);
             t.data.iter_mut().for_each(|v| *v += o);
             Ok(t)
@@ -330,10 +373,10 @@ mod tests {
             let half = |x0| mean(out, &TileRect { x: x0, y: 0, width: 200, height: h, column: 0, row: 0 })[0];
             half(w - 200) - half(0)
         };
-        let flat = render(&src, &T512, None, &mut |_, t| Ok(normalise(t))).unwrap();
+        let flat = render(&src, &T512, None, &|_, t| Ok(normalise(t))).unwrap();
         let small = crate::tensor::resize(&src, 500, 200);
-        let guide = render(&small, &T512, None, &mut |_, t| Ok(normalise(t))).unwrap();
-        let guided = render(&src, &T512, Some(&guide), &mut |_, t| Ok(normalise(t))).unwrap();
+        let guide = render(&small, &T512, None, &|_, t| Ok(normalise(t))).unwrap();
+        let guided = render(&src, &T512, Some(&guide), &|_, t| Ok(normalise(t))).unwrap();
         let source = left_right(&src);
         assert!(left_right(&flat) < source * 0.6, "per-tile normalisation flattens: {} of {source}", left_right(&flat));
         assert!((left_right(&guided) - source).abs() < source * 0.1, "guided: {} of {source}", left_right(&guided));
