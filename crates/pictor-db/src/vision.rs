@@ -59,35 +59,54 @@ impl Db {
     /// keeps its best confidence and counts once. False when the image is
     /// gone.
     pub async fn set_image_labels(&self, image_id: &str, labels: &[ImageLabel]) -> Result<bool> {
+        self.set_image_labels_keeping(image_id, labels, &[]).await
+    }
+
+    /// [`Db::set_image_labels`], keeping those of the image's labels named
+    /// in `kept` (another task's: `person`, from the faces model).
+    pub async fn set_image_labels_keeping(&self, image_id: &str, labels: &[ImageLabel], kept: &[&str]) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM images WHERE id = $1")
             .bind(image_id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(owner) = owner else { return Ok(false) };
-        sqlx::query("DELETE FROM image_labels WHERE image_id = $1").bind(image_id).execute(&mut *tx).await?;
-        for label in labels {
-            sqlx::query(
-                "INSERT INTO image_labels (image_id, label, confidence, direct, owner) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (image_id, label) DO UPDATE SET
-                   confidence = CASE WHEN excluded.confidence > image_labels.confidence
-                                     THEN excluded.confidence ELSE image_labels.confidence END,
-                   direct = CASE WHEN excluded.direct > image_labels.direct
-                                 THEN excluded.direct ELSE image_labels.direct END",
-            )
-            .bind(image_id)
-            .bind(&label.name)
-            .bind(label.confidence)
-            .bind(i64::from(label.direct))
-            .bind(owner.as_deref())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("INSERT INTO labels (name, parents) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(&label.name)
-                .bind(parents_json(&label.parents))
-                .execute(&mut *tx)
-                .await?;
+        let kept_list: Vec<String> = (0..kept.len()).map(|i| format!("${}", i + 2)).collect();
+        let except =
+            if kept.is_empty() { String::new() } else { format!(" AND label NOT IN ({})", kept_list.join(", ")) };
+        let sql = format!("DELETE FROM image_labels WHERE image_id = $1{except}");
+        let mut delete = sqlx::query(&sql).bind(image_id);
+        for label in kept {
+            delete = delete.bind(*label);
         }
+        delete.execute(&mut *tx).await?;
+        for label in labels {
+            insert_label(&mut tx, image_id, owner.as_deref(), label).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets one label of the image on (with `confidence`) or off, leaving
+    /// the others: a task's own tag (`person`, from the faces model) beside
+    /// the label model's. False when the image is gone.
+    pub async fn set_image_label(&self, image_id: &str, name: &str, confidence: Option<f64>) -> Result<bool> {
+        let Some(confidence) = confidence else {
+            sqlx::query("DELETE FROM image_labels WHERE image_id = $1 AND label = $2")
+                .bind(image_id)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            return Ok(true);
+        };
+        let label = ImageLabel { name: name.to_string(), confidence, direct: true, parents: Vec::new() };
+        let mut tx = self.begin_write().await?;
+        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM images WHERE id = $1")
+            .bind(image_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(owner) = owner else { return Ok(false) };
+        insert_label(&mut tx, image_id, owner.as_deref(), &label).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -250,6 +269,36 @@ impl Db {
     }
 }
 
+/// Adds (or raises) one label of an image, and its entry in the names table.
+async fn insert_label(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    image_id: &str,
+    owner: Option<&str>,
+    label: &ImageLabel,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO image_labels (image_id, label, confidence, direct, owner) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (image_id, label) DO UPDATE SET
+               confidence = CASE WHEN excluded.confidence > image_labels.confidence
+                                 THEN excluded.confidence ELSE image_labels.confidence END,
+               direct = CASE WHEN excluded.direct > image_labels.direct
+                             THEN excluded.direct ELSE image_labels.direct END",
+    )
+    .bind(image_id)
+    .bind(&label.name)
+    .bind(label.confidence)
+    .bind(i64::from(label.direct))
+    .bind(owner)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO labels (name, parents) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(&label.name)
+        .bind(parents_json(&label.parents))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -358,5 +407,21 @@ mod tests {
 
         let kinds: Vec<_> = db.events_for("a").await.unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["image.created", "image.flagged", "moderation.approved", "moderation.rejected"]);
+    }
+
+    #[tokio::test]
+    async fn a_tasks_own_label_survives_the_label_models_replacement() {
+        let (_d, db) = with_blob().await;
+        db.insert_image(&image("a", Some("al"), 1)).await.unwrap();
+        assert!(db.set_image_label("a", "person", Some(0.8)).await.unwrap());
+        db.set_image_labels_keeping("a", &[label("lakeside", 0.9, true, &["lake"])], &["person"]).await.unwrap();
+        let names = |labels: Vec<ImageLabel>| labels.into_iter().map(|l| l.name).collect::<Vec<_>>();
+        assert_eq!(names(db.image_labels("a").await.unwrap()), ["lakeside", "person"]);
+        db.set_image_labels("a", &[label("alp", 0.9, true, &[])]).await.unwrap();
+        assert_eq!(names(db.image_labels("a").await.unwrap()), ["alp"], "a plain replacement takes all");
+        db.set_image_label("a", "person", Some(0.7)).await.unwrap();
+        db.set_image_label("a", "person", None).await.unwrap();
+        assert_eq!(names(db.image_labels("a").await.unwrap()), ["alp"], "no faces: no person");
+        assert!(!db.set_image_label("gone", "person", Some(0.9)).await.unwrap());
     }
 }

@@ -1,4 +1,5 @@
-//! `pictor:detect-faces`: face boxes with landmarks, in pixels of the upright original.
+//! `pictor:detect-faces`: face boxes with landmarks, in pixels of the upright
+//! original; a photo with faces is tagged `person`.
 
 use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
@@ -31,8 +32,14 @@ async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
             *point = [point[0] * scale, point[1] * scale];
         }
     }
+    // A photo with a face in it is browsable as `person`, at the best face's confidence.
+    let best = faces.iter().map(|f| f64::from(f.confidence)).reduce(f64::max);
+    let person = pictor_vision::labels::vocabulary::PERSON;
     let faces = serde_json::to_value(&faces).map_err(|e| fail("pictor.ModelFailed", e.to_string()))?;
-    if !env.state.db.set_image_faces(&record.id, &faces).await.map_err(unavailable)? {
+    let db = &env.state.db;
+    if !db.set_image_faces(&record.id, &faces).await.map_err(unavailable)?
+        || !db.set_image_label(&record.id, person, best).await.map_err(unavailable)?
+    {
         return Err(gone(&record));
     }
     Ok(json!({ "faces": faces }))

@@ -1,4 +1,6 @@
-//! `pictor:detect-labels`: ImageNet labels with their WordNet parents, stored in the label index.
+//! `pictor:detect-labels`: ImageNet labels with the everyday words they are
+//! browsed under (scene words, everyday ancestors), stored in the label
+//! index; a guess under `vision.specific_label_confidence` gives only those.
 
 use pictor_core::vision::Vision;
 use pictor_db::ImageLabel;
@@ -25,18 +27,28 @@ async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let labeler = run_model(env, Vision::labeler).await?;
     let (picture, _) = picture(env, &record, 256, true).await?;
     let settings = env.state.config.vision.clone();
-    let labels =
-        run_model(env, move |_| labeler.labels(&picture, settings.max_labels, settings.min_label_confidence)).await?;
+    let (max, least) = (settings.max_labels, settings.min_label_confidence);
+    let labels = run_model(env, move |_| labeler.labels(&picture, max, least)).await?;
     let mut rows = Vec::new();
     for label in &labels {
         let confidence = f64::from(label.confidence);
-        rows.push(ImageLabel { name: label.name.clone(), confidence, direct: true, parents: label.parents.clone() });
+        // A weak guess is not shown as a fact: only its broader words are.
+        if label.confidence >= settings.specific_label_confidence {
+            rows.push(ImageLabel {
+                name: label.name.clone(),
+                confidence,
+                direct: true,
+                parents: label.parents.clone(),
+            });
+        }
         for (i, parent) in label.parents.iter().enumerate() {
             let parents = label.parents[i + 1..].to_vec();
             rows.push(ImageLabel { name: parent.clone(), confidence, direct: false, parents });
         }
     }
-    if !env.state.db.set_image_labels(&record.id, &rows).await.map_err(unavailable)? {
+    // `person` is the faces task's to set.
+    let kept = [pictor_vision::labels::vocabulary::PERSON];
+    if !env.state.db.set_image_labels_keeping(&record.id, &rows, &kept).await.map_err(unavailable)? {
         return Err(gone(&record));
     }
     let labels: Vec<Value> =

@@ -11,10 +11,11 @@
 //! only reads the optimised plan.
 
 mod network;
-mod parents;
+pub(crate) mod parents;
 mod pickle;
 mod preprocess;
 mod torch;
+pub mod vocabulary;
 
 use std::path::Path;
 
@@ -37,7 +38,8 @@ pub struct Label {
     pub wnid: String,
     /// Softmax probability, 0 to 1.
     pub confidence: f32,
-    /// [`parents`] of the wnid, nearest first.
+    /// The words it is browsed under, nearest first: scene words and
+    /// everyday ancestors ([`vocabulary::everyday_parents`] of [`parents`]).
     pub parents: Vec<String>,
 }
 
@@ -87,7 +89,8 @@ impl Labeler {
 
     fn label(&self, class: usize, confidence: f32) -> Label {
         let wnid = &self.wnids[class];
-        Label { name: self.names[class].clone(), wnid: wnid.clone(), confidence, parents: parents(wnid).to_vec() }
+        let parents = vocabulary::everyday_parents(wnid, parents(wnid));
+        Label { name: self.names[class].clone(), wnid: wnid.clone(), confidence, parents }
     }
 
     /// Runs the network on a preprocessed NCHW input (3 x 224 x 224 values).

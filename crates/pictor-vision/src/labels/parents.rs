@@ -20,6 +20,14 @@ pub fn parents(wnid: &str) -> &'static [String] {
     PARSED.get_or_init(|| parse(TABLE)).get(wnid).map_or(&[], Vec::as_slice)
 }
 
+/// Every class wnid in the table.
+#[cfg(test)]
+pub(crate) fn all_wnids() -> Vec<&'static str> {
+    let mut wnids: Vec<&str> = parse(TABLE).into_keys().collect();
+    wnids.sort_unstable();
+    wnids
+}
+
 /// `wnid TAB parent|parent|…` lines; `#` lines are comments.
 fn parse(table: &'static str) -> HashMap<&'static str, Vec<String>> {
     table
