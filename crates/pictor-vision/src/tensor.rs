@@ -166,6 +166,15 @@ impl Rgb {
         Rgb { width, height, data }
     }
 
+    /// Turned half a turn: upside down.
+    pub(crate) fn rotate_half(&self) -> Rgb {
+        let mut data = Vec::with_capacity(self.data.len());
+        for pixel in self.data.chunks_exact(3).rev() {
+            data.extend_from_slice(pixel);
+        }
+        Rgb { width: self.width, height: self.height, data }
+    }
+
     /// Turned a quarter turn anticlockwise (`np.rot90`): the top row becomes the left column.
     pub(crate) fn rotate_anticlockwise(&self) -> Rgb {
         let (w, h) = (self.height, self.width);

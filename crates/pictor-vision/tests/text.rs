@@ -34,6 +34,24 @@ fn reads_a_printed_page() {
     }
 }
 
+/// A page photographed upside down is read as it would be the right way
+/// up: the direction classifier turns each line before it is read.
+#[test]
+fn reads_a_page_upside_down() {
+    let Some((models, image)) = reference::setup("page.png", "reads_a_page_upside_down") else { return };
+    let n = image.channels().count();
+    let data: Vec<u8> = image.data().chunks_exact(n).rev().flatten().copied().collect();
+    let turned = pictor_imaging::Image::from_raw(image.width(), image.height(), image.channels(), data).unwrap();
+    let lines = TextReader::load(&models).unwrap().read(&turned).unwrap();
+    let text: String = lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
+    // Upside down the detector finds three of the five lines; the classifier
+    // turns two of them (p(180) 0.999 and 0.978; the third, 0.44, stays and
+    // reads as nothing). Without it not one line was read.
+    for word in ["histogram", "grey values", "markers of the coins"] {
+        assert!(text.contains(word), "{word:?} not in {text:?}");
+    }
+}
+
 #[test]
 fn reads_handwriting() {
     let Some((models, image)) = reference::setup("text.png", "reads_handwriting") else { return };

@@ -9,10 +9,11 @@
 //!   48 pixels high ([`recognise`]), with greedy CTC decoding over the 6,623
 //!   characters stored in the model's `character` metadata.
 //!
-//! Both take B, G, R (rapidocr works on OpenCV images) scaled to −1…1. Lines
-//! read with a mean confidence below [`MIN_CONFIDENCE`] are dropped. The
-//! optional 0°/180° direction classifier is not used: upside-down lines are
-//! read as they are.
+//! Between them, the 0°/180° direction classifier ([`direction`]) turns a
+//! line photographed upside down before it is read.
+//!
+//! All take B, G, R (rapidocr works on OpenCV images) scaled to −1…1. Lines
+//! read with a mean confidence below [`MIN_CONFIDENCE`] are dropped.
 //!
 //! Input sizes vary per image and per line. Plans are built per concrete
 //! input shape and cached (recogniser widths are padded to multiples of 32 to
@@ -21,6 +22,7 @@
 //! fails to unify), and for CenterFace a symbolic plan ran 4× slower.
 
 mod detect;
+mod direction;
 mod geometry;
 mod recognise;
 
@@ -30,7 +32,7 @@ use pictor_imaging::Image;
 use serde::{Deserialize, Serialize};
 
 use crate::models;
-use crate::tensor::{self, ImagePixels, Layout, PlanCache};
+use crate::tensor::{self, ImagePixels, Layout, PlanCache, Rgb};
 use crate::{Result, VisionError};
 
 /// The detector input's shorter side is enlarged to at least this (rapidocr's `limit_side_len`).
@@ -42,6 +44,7 @@ pub const MIN_CONFIDENCE: f32 = 0.5;
 
 const DETECTOR: &str = "ocr-det";
 const RECOGNISER: &str = "ocr-rec";
+const CLASSIFIER: &str = "ocr-cls";
 /// Detector inputs' sides are multiples of this.
 const ALIGN: usize = 32;
 /// Cached plans per model.
@@ -66,6 +69,8 @@ pub type LineInput = ([[f32; 2]; 4], (Vec<f32>, [usize; 4]));
 pub struct TextReader {
     detector: PlanCache,
     recogniser: PlanCache,
+    /// The direction classifier, planned for its one input size.
+    classifier: tensor::Plan,
     /// Class `i ≥ 1` of the recogniser is `charset[i − 1]`; the last is a space.
     charset: Vec<String>,
 }
@@ -75,6 +80,8 @@ impl TextReader {
     pub fn load(data_dir: &Path) -> Result<Self> {
         let detector = tensor::read_model(&models::path(data_dir, DETECTOR)?, DETECTOR)?;
         let recogniser = tensor::read_model(&models::path(data_dir, RECOGNISER)?, RECOGNISER)?;
+        let classifier = tensor::read_model(&models::path(data_dir, CLASSIFIER)?, CLASSIFIER)?;
+        let classifier = tensor::plan(classifier, CLASSIFIER, &[1, 3, direction::HEIGHT, direction::WIDTH])?;
         let characters = tensor::metadata(&recogniser, "character")
             .ok_or_else(|| VisionError::load(RECOGNISER, "no `character` metadata"))?;
         let mut charset: Vec<String> = characters.lines().map(String::from).collect();
@@ -82,6 +89,7 @@ impl TextReader {
         let reader = Self {
             detector: PlanCache::new(detector, DETECTOR, CACHED_PLANS),
             recogniser: PlanCache::new(recogniser, RECOGNISER, CACHED_PLANS),
+            classifier,
             charset,
         };
         // Plan the recogniser's most common width now, so a broken file fails here.
@@ -123,7 +131,18 @@ impl TextReader {
         let map = detect::ProbMap { data: &map, width: shape[3], height: shape[2] };
         let pixels = ImagePixels::new(image);
         let quads = detect::boxes(&map, image.width() as usize, image.height() as usize);
-        Ok(quads.into_iter().map(|q| (q, recognise::input_tensor(&recognise::crop(&pixels, &q)))).collect())
+        quads
+            .into_iter()
+            .map(|q| Ok((q, recognise::input_tensor(&self.upright(recognise::crop(&pixels, &q))?))))
+            .collect()
+    }
+
+    /// The line crop, turned if the direction classifier finds it upside down.
+    fn upright(&self, line: Rgb) -> Result<Rgb> {
+        let (data, shape) = direction::input_tensor(&line);
+        let outputs = tensor::run(&self.classifier, CLASSIFIER, data, &shape)?;
+        let (probabilities, _) = tensor::output(&outputs, 0, CLASSIFIER)?;
+        Ok(if direction::upside_down(probabilities) { line.rotate_half() } else { line })
     }
 
     /// Reads one line from its recogniser input: text and mean confidence.
