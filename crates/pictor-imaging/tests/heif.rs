@@ -43,6 +43,8 @@ fn heif_samples_decode_to_their_displayed_size() {
     for (file, w, h) in exiftool_upright_sizes(&root) {
         let bytes = std::fs::read(root.join(&file)).unwrap();
         let format = ImageFormat::sniff(&bytes).unwrap();
+        eprintln!("DEBUG {file}");
+        let t = Instant::now();
         match pictor_imaging::decode(&bytes, &Limits::default()) {
             Ok(decoded) => {
                 let got = (decoded.image.width(), decoded.image.height());
@@ -52,6 +54,9 @@ fn heif_samples_decode_to_their_displayed_size() {
                 if format == ImageFormat::Heic { heic += 1 } else { avif += 1 }
             }
             Err(e) => wrong.push(format!("{file}: {e}")),
+        }
+        eprintln!("DEBUG took {:?}", t.elapsed());
+        if false {
         }
     }
     eprintln!("HEIF sizes: {heic} HEIC and {avif} AVIF samples decoded");

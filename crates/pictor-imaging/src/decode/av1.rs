@@ -192,7 +192,7 @@ impl Decoder {
             dav1d_default_settings(NonNull::new(settings.as_mut_ptr()).expect("a stack pointer"));
             settings.assume_init()
         };
-        settings.n_threads = 0;
+        settings.n_threads = 1;
         settings.max_frame_delay = 1;
         settings.frame_size_limit = u32::try_from(max_pixels).unwrap_or(u32::MAX);
         let mut context = None;
