@@ -33,6 +33,25 @@ fn exiftool_upright_sizes(root: &Path) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
+/// exiftool's `ImageSize` is the `ispe`, before the clean-aperture (`clap`)
+/// crop; these samples have one, and this is their displayed size.
+fn clean_aperture_size(file: &str) -> Option<(u32, u32)> {
+    match file {
+        "formats/heic-libheif/tests-data/rainbow-451x461.heic" => Some((451, 461)),
+        // 12x34 cropped to 8x10, then turned a quarter.
+        "orientation/libavif/clap_irot_imir_non_essential.avif" => Some((10, 8)),
+        _ => None,
+    }
+}
+
+/// Samples that must be refused: uncompressed HEIF (`unci`, not HEVC), and
+/// exiftool's metadata-only HEIC, which carries no picture data.
+fn refused_on_purpose(file: &str, code: &str) -> bool {
+    let uncompressed = file.contains("/uncompressed_") || file.contains("/rgb_generic_compressed_");
+    (uncompressed && code == "unsupported_format")
+        || (file == "camera_exif/exiftool-t/QuickTime.heic" && code == "corrupt_image")
+}
+
 #[test]
 fn heif_samples_decode_to_their_displayed_size() {
     let Some(root) = common::corpus("HEIC/AVIF sizes") else {
@@ -43,9 +62,9 @@ fn heif_samples_decode_to_their_displayed_size() {
     for (file, w, h) in exiftool_upright_sizes(&root) {
         let bytes = std::fs::read(root.join(&file)).unwrap();
         let format = ImageFormat::sniff(&bytes).unwrap();
-        eprintln!("DEBUG {file}");
-        let t = Instant::now();
+        let (w, h) = clean_aperture_size(&file).unwrap_or((w, h));
         match pictor_imaging::decode(&bytes, &Limits::default()) {
+            Err(e) if refused_on_purpose(&file, e.code()) => {}
             Ok(decoded) => {
                 let got = (decoded.image.width(), decoded.image.height());
                 if got != (w, h) || decoded.header.upright_size() != got {
@@ -54,9 +73,6 @@ fn heif_samples_decode_to_their_displayed_size() {
                 if format == ImageFormat::Heic { heic += 1 } else { avif += 1 }
             }
             Err(e) => wrong.push(format!("{file}: {e}")),
-        }
-        eprintln!("DEBUG took {:?}", t.elapsed());
-        if false {
         }
     }
     eprintln!("HEIF sizes: {heic} HEIC and {avif} AVIF samples decoded");
