@@ -129,3 +129,31 @@ fn broken_heif_files_fail_cleanly_and_quickly() {
     }
     assert!(refused >= 20, "only {refused} broken HEIF files refused");
 }
+
+#[test]
+fn avif_rotations_and_mirrors_show_the_same_picture() {
+    let Some(root) = common::corpus("AVIF irot/imir pixels") else {
+        return;
+    };
+    let dir = root.join("formats/pillow/avif");
+    let decode = |name: &str| {
+        pictor_imaging::decode(&std::fs::read(dir.join(name)).unwrap(), &Limits::default()).unwrap().image
+    };
+    let upright = decode("rot0mir0.avif");
+    // Each file is its own lossy encoding (~8 levels apart); a wrong mirror is far more.
+    let mirrored = pictor_imaging::Orientation::FlipH.apply(upright.clone());
+    let wrong_turn = common::mean_abs_diff(&mirrored, &upright);
+    assert!(wrong_turn > 20.0, "the mirrored sample differs by only {wrong_turn:.2}");
+    for rot in 0..4 {
+        for mir in 0..2 {
+            let name = format!("rot{rot}mir{mir}.avif");
+            let turned = decode(&name);
+            let diff = if (turned.width(), turned.height()) == (upright.width(), upright.height()) {
+                common::mean_abs_diff(&turned, &upright)
+            } else {
+                f64::INFINITY
+            };
+            assert!(diff < 12.0, "{name}: {}x{}, mean difference {diff:.2} from rot0mir0", turned.width(), turned.height());
+        }
+    }
+}
