@@ -68,7 +68,11 @@ fn heif_samples_decode_to_their_displayed_size() {
             Ok(decoded) => {
                 let got = (decoded.image.width(), decoded.image.height());
                 if got != (w, h) || decoded.header.upright_size() != got {
-                    wrong.push(format!("{file}: {got:?}, header {:?}, expected {:?}", decoded.header.upright_size(), (w, h)));
+                    wrong.push(format!(
+                        "{file}: {got:?}, header {:?}, expected {:?}",
+                        decoded.header.upright_size(),
+                        (w, h)
+                    ));
                 }
                 if format == ImageFormat::Heic { heic += 1 } else { avif += 1 }
             }
@@ -112,10 +116,7 @@ fn broken_heif_files_fail_cleanly_and_quickly() {
         match result {
             Ok(_) => {}
             Err(e) => {
-                assert!(
-                    matches!(e.code(), "corrupt_image" | "unsupported_format" | "image_too_large"),
-                    "{file}: {e}"
-                );
+                assert!(matches!(e.code(), "corrupt_image" | "unsupported_format" | "image_too_large"), "{file}: {e}");
                 if e.to_string().contains("the decoder failed on this file") {
                     panicked.push(format!("{file}: {e}"));
                 }
@@ -136,9 +137,8 @@ fn avif_rotations_and_mirrors_show_the_same_picture() {
         return;
     };
     let dir = root.join("formats/pillow/avif");
-    let decode = |name: &str| {
-        pictor_imaging::decode(&std::fs::read(dir.join(name)).unwrap(), &Limits::default()).unwrap().image
-    };
+    let decode =
+        |name: &str| pictor_imaging::decode(&std::fs::read(dir.join(name)).unwrap(), &Limits::default()).unwrap().image;
     let upright = decode("rot0mir0.avif");
     // Each file is its own lossy encoding (~8 levels apart); a wrong mirror is far more.
     let mirrored = pictor_imaging::Orientation::FlipH.apply(upright.clone());
@@ -153,7 +153,12 @@ fn avif_rotations_and_mirrors_show_the_same_picture() {
             } else {
                 f64::INFINITY
             };
-            assert!(diff < 12.0, "{name}: {}x{}, mean difference {diff:.2} from rot0mir0", turned.width(), turned.height());
+            assert!(
+                diff < 12.0,
+                "{name}: {}x{}, mean difference {diff:.2} from rot0mir0",
+                turned.width(),
+                turned.height()
+            );
         }
     }
 }

@@ -101,7 +101,14 @@ fn decode_grid(
             (tile_w, tile_h) = (w as usize, h as usize);
         }
         let (column, row) = (index % usize::from(grid.columns), index / usize::from(grid.columns));
-        paste(&mut canvas, (width, height), &samples, (w as usize, h as usize), (column * tile_w, row * tile_h), channels);
+        paste(
+            &mut canvas,
+            (width, height),
+            &samples,
+            (w as usize, h as usize),
+            (column * tile_w, row * tile_h),
+            channels,
+        );
     }
     Ok((grid.output_width, grid.output_height, canvas))
 }
@@ -195,7 +202,12 @@ fn aperture_window(
     let left = (f64::from(w) - f64::from(cw)) / 2.0 + f64::from(ho_n) / f64::from(ho_d);
     let top = (f64::from(h) - f64::from(ch)) / 2.0 + f64::from(vo_n) / f64::from(vo_d);
     let (x, y) = (left.round(), top.round());
-    let fits = cw > 0 && ch > 0 && x >= 0.0 && y >= 0.0 && x + f64::from(cw) <= f64::from(w) && y + f64::from(ch) <= f64::from(h);
+    let fits = cw > 0
+        && ch > 0
+        && x >= 0.0
+        && y >= 0.0
+        && x + f64::from(cw) <= f64::from(w)
+        && y + f64::from(ch) <= f64::from(h);
     fits.then_some((x as u32, y as u32, cw, ch))
 }
 

@@ -13,9 +13,9 @@
 //!    `irot`/`imir` (see [`heif`]): the header reports that turn as its
 //!    orientation, so that [`Header::upright_size`] is the displayed size.
 
-mod frames;
 mod av1;
 mod avif;
+mod frames;
 mod generic;
 mod heic;
 mod heif;
