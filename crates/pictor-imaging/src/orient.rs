@@ -46,6 +46,48 @@ impl Orientation {
         if self.swaps_axes() { (h, w) } else { (w, h) }
     }
 
+    /// This orientation followed by `next`: what a HEIF file's chain of
+    /// `irot` and `imir` properties amounts to, as one EXIF value.
+    pub fn then(self, next: Self) -> Self {
+        let ([a, b, c, d], [e, f, g, h]) = (next.matrix(), self.matrix());
+        Self::from_matrix([a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h])
+    }
+
+    /// The orientation that turns a picture `quarters` × 90° anti-clockwise
+    /// (HEIF `irot`).
+    pub fn anticlockwise_quarters(quarters: u8) -> Self {
+        (0..quarters % 4).fold(Self::Normal, |o, _| o.then(Self::Rotate270))
+    }
+
+    /// How the stored pixel at centred coordinates (x, y), y pointing down,
+    /// moves when turned upright: `[a, b, c, d]` maps it to (ax + by, cx + dy).
+    fn matrix(self) -> [i8; 4] {
+        match self {
+            Self::Normal => [1, 0, 0, 1],
+            Self::FlipH => [-1, 0, 0, 1],
+            Self::Rotate180 => [-1, 0, 0, -1],
+            Self::FlipV => [1, 0, 0, -1],
+            Self::Transpose => [0, 1, 1, 0],
+            Self::Rotate90 => [0, -1, 1, 0],
+            Self::Transverse => [0, -1, -1, 0],
+            Self::Rotate270 => [0, 1, -1, 0],
+        }
+    }
+
+    fn from_matrix(m: [i8; 4]) -> Self {
+        const ALL: [Orientation; 8] = [
+            Orientation::Normal,
+            Orientation::FlipH,
+            Orientation::Rotate180,
+            Orientation::FlipV,
+            Orientation::Transpose,
+            Orientation::Rotate90,
+            Orientation::Transverse,
+            Orientation::Rotate270,
+        ];
+        ALL.into_iter().find(|o| o.matrix() == m).expect("the eight orientations are closed under composition")
+    }
+
     /// Turns the stored pixels upright.
     pub fn apply(self, img: Image) -> Image {
         // Each orientation as (swap axes, mirror x, mirror y) of the source
@@ -101,6 +143,20 @@ mod tests {
 
     fn firsts(img: &Image) -> Vec<u8> {
         img.data().chunks(3).map(|p| p[0]).collect()
+    }
+
+    #[test]
+    fn composing_orientations_equals_applying_them_in_turn() {
+        let all = (1..=8).map(Orientation::from_exif);
+        for first in all.clone() {
+            for next in all.clone() {
+                let in_turn = next.apply(first.apply(numbered()));
+                let composed = first.then(next).apply(numbered());
+                assert_eq!(firsts(&composed), firsts(&in_turn), "{first:?} then {next:?}");
+            }
+        }
+        assert_eq!(Orientation::anticlockwise_quarters(1), Orientation::Rotate270);
+        assert_eq!(Orientation::anticlockwise_quarters(3), Orientation::Rotate90);
     }
 
     #[test]

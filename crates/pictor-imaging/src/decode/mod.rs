@@ -8,10 +8,17 @@
 //! 3. decode, at 1/2, 1/4 or 1/8 scale for JPEG when the caller will shrink
 //!    the picture anyway (shrink-on-load, see [`jpeg`]);
 //! 4. convert an embedded ICC profile to sRGB and 16-bit samples to 8-bit;
-//! 5. apply the EXIF orientation so the picture is upright.
+//! 5. apply the EXIF orientation so the picture is upright. HEIC and AVIF
+//!    decoders turn their pictures upright themselves, from the container's
+//!    `irot`/`imir` (see [`heif`]): the header reports that turn as its
+//!    orientation, so that [`Header::upright_size`] is the displayed size.
 
+mod av1;
+mod avif;
 mod frames;
 mod generic;
+mod heic;
+mod heif;
 mod jpeg;
 mod jpeg_dc;
 mod metadata;
@@ -78,6 +85,7 @@ pub fn probe(bytes: &[u8]) -> Result<Header> {
     let format = decodable_format(bytes)?;
     match format {
         ImageFormat::Jpeg => jpeg::probe(bytes),
+        ImageFormat::Heic | ImageFormat::Avif => guard_panics(|| Ok(heif::open(bytes, format)?.header)),
         _ => guard_panics(|| generic::probe(bytes, format)),
     }
 }
@@ -92,25 +100,24 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 /// at a reduced scale while leaving at least 2× for the final resize filter.
 pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
     let format = decodable_format(bytes)?;
-    let mut decoded = match format {
-        ImageFormat::Jpeg => jpeg::decode(bytes, limits, shrink_for)?,
-        _ => guard_panics(|| generic::decode(bytes, format, limits))?,
+    let (mut decoded, upright) = match format {
+        ImageFormat::Jpeg => (jpeg::decode(bytes, limits, shrink_for)?, false),
+        ImageFormat::Heic => (guard_panics(|| heic::decode(bytes, limits))?, true),
+        ImageFormat::Avif => (guard_panics(|| avif::decode(bytes, limits))?, true),
+        _ => (guard_panics(|| generic::decode(bytes, format, limits))?, false),
     };
     if let Some(icc) = &decoded.icc {
         crate::color::to_srgb(&mut decoded.image, icc);
     }
-    decoded.image = decoded.header.orientation.apply(decoded.image);
+    if !upright {
+        decoded.image = decoded.header.orientation.apply(decoded.image);
+    }
     Ok(decoded)
 }
 
-/// Sniffs the format and refuses the ones recognised but not decoded.
+/// Sniffs the format; every format recognised is decoded.
 fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
-    match ImageFormat::detect(bytes)? {
-        format @ (ImageFormat::Avif | ImageFormat::Heic) => Err(ImagingError::UnsupportedFormat(format!(
-            "{format} decoding is not built into this Pictor; convert the file to JPEG, PNG or WebP first"
-        ))),
-        format => Ok(format),
-    }
+    ImageFormat::detect(bytes)
 }
 
 /// A decoder bug on hostile input must cost one request, not the process:
