@@ -160,7 +160,13 @@ fn every_corpus_file_decodes_or_is_refused_with_a_typed_error() {
                 if must_refuse(&run.file) {
                     problems.push(format!("ACCEPTED {} ({width}x{height}), which must be refused", run.file));
                 }
-                let size_known = run.file.starts_with("formats/") || run.file.starts_with("orientation/");
+                // exiftool reports these before their clean-aperture crop; `tests/heif.rs` checks them.
+                let cropped = [
+                    "formats/heic-libheif/tests-data/rainbow-451x461.heic",
+                    "orientation/libavif/clap_irot_imir_non_essential.avif",
+                ];
+                let size_known = (run.file.starts_with("formats/") || run.file.starts_with("orientation/"))
+                    && !cropped.contains(&run.file.as_str());
                 if let Some(&(ew, eh)) = exiftool.get(&run.file).filter(|_| size_known)
                     && (u64::from(*width), u64::from(*height)) != (ew, eh)
                 {
