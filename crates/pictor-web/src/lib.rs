@@ -33,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pictor_jobs::Runtime;
 
-pub use pages::shop::visitor_country;
+pub use pages::shop::{peer_ip, visitor_country};
 pub use session::{SESSION_COOKIE, public_url, session_token};
 
 /// The pass a guest holds for a share with a password (its cookie, which

@@ -11,13 +11,12 @@
 //! - `GET /shop/samples/{style}.jpg`: each style over the bundled photo.
 //! - `POST /shop/stripe/webhook`: Stripe's signed events (`Stripe-Signature`).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pictor_core::shop::{orders, upload};
@@ -27,13 +26,6 @@ use serde::Serialize;
 
 use super::direct::policy_form;
 use crate::error::{ApiError, ApiResult, Code};
-
-/// The client's address as the socket shows it (a proxy's, behind one).
-fn peer(request_extensions: &axum::http::Extensions) -> IpAddr {
-    request_extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip())
-}
 
 fn enabled(state: &Runtime) -> ApiResult<()> {
     if state.config.shop.enabled {
@@ -56,7 +48,7 @@ pub async fn create_upload(
     request: Request,
 ) -> ApiResult<Json<upload::UploadForm>> {
     enabled(&state)?;
-    let client = format!("ip:{}", peer(request.extensions()));
+    let client = format!("ip:{}", pictor_web::peer_ip(request.extensions()));
     state.uploads.check(&client)?;
     let Json(body) = <Json<upload::UploadRequest> as axum::extract::FromRequest<_>>::from_request(request, &state)
         .await

@@ -30,7 +30,7 @@ pub async fn show(State(state): State<Arc<Runtime>>, headers: HeaderMap, request
     if !state.config.shop.enabled {
         return error_page(StatusCode::NOT_FOUND, "This server runs no shop.");
     }
-    let country = country(&state, &request, &headers);
+    let country = visitor_country(&state, request.extensions(), &headers);
     let shop = &state.config.shop;
     let styles = state.shop.catalogue.styles();
     let can_mail = state.notifier.check(pictor_core::notify::Channel::Email).is_ok();
@@ -105,7 +105,7 @@ pub async fn order(
     if let Err(e) = orders::opened(&state, &order).await {
         tracing::warn!(error = %e.detail, "counting an opened order failed");
     }
-    let country = country(&state, &request, &headers);
+    let country = visitor_country(&state, request.extensions(), &headers);
     let body = order_body(&state, &token, &order, country.as_deref());
     let mut response = Html(page(&state.config.shop.title, None, body).into_string()).into_response();
     let headers = response.headers_mut();
@@ -166,17 +166,17 @@ fn credit() -> Markup {
     }
 }
 
-fn country(state: &Runtime, request: &Request, headers: &HeaderMap) -> Option<String> {
-    visitor_country(state, request.extensions(), headers)
-}
-
 /// The visitor's country: from the socket's address, `X-Forwarded-For`
 /// believed only from the configured proxies (`shop.geo.trusted_proxies`).
 pub fn visitor_country(state: &Runtime, extensions: &axum::http::Extensions, headers: &HeaderMap) -> Option<String> {
     let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-    let peer = extensions
+    orders::country(state, peer_ip(extensions), forwarded.as_deref())
+}
+
+/// The address of the socket's other end (a proxy's, behind one).
+pub fn peer_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    orders::country(state, peer, forwarded.as_deref())
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
 }
