@@ -892,16 +892,20 @@ pub struct VisionConfig {
     pub specific_label_confidence: f32,
     /// NSFW score (0–1) at or over which an image is flagged.
     pub nsfw_threshold: f64,
+    /// Look for text at 960 px first and read at full size only where a
+    /// line reads there (most photos hold none); false: always read at full size.
+    pub text_glance: bool,
 }
 
 impl Default for VisionConfig {
     fn default() -> Self {
         Self {
             install_models: true,
-            max_labels: 5,
-            min_label_confidence: 0.1,
-            specific_label_confidence: 0.3,
+            max_labels: pictor_vision::labels::MAX_LABELS,
+            min_label_confidence: pictor_vision::labels::MIN_CONFIDENCE,
+            specific_label_confidence: pictor_vision::labels::SPECIFIC_CONFIDENCE,
             nsfw_threshold: 0.8,
+            text_glance: true,
         }
     }
 }
@@ -1184,6 +1188,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "When originals move to the archive tier: never, labelled (once their labels are counted), or an age after upload (30d, 12h)",
     ),
     ("vision.nsfw_threshold", "NSFW score (0-1) at or over which an image is flagged until an admin approves it"),
+    (
+        "vision.text_glance",
+        "Look for text at 960 px first and read at full size only where a line reads there; false: always at full size",
+    ),
     ("direct.expiry_secs", "Seconds a direct upload's presigned URL or POST form stays valid (at most 7 days)"),
     (
         "direct.secret",

@@ -63,6 +63,8 @@ pub struct Metrics {
     shop_funnel: Family<Labels, Counter>,
     /// Seconds one style render took, by rendition (preview, artwork).
     style_render: Family<Labels, Histogram>,
+    /// Seconds each built-in workflow task took, by resource.
+    task_seconds: Family<Labels, Histogram>,
 }
 
 impl Metrics {
@@ -115,6 +117,9 @@ impl Metrics {
         let style_render =
             Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.125, 2.0, 12)));
         registry.register("style_render_seconds", "Time one style render took, by rendition", style_render.clone());
+        let task_seconds =
+            Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14)));
+        registry.register("task_seconds", "Time each built-in workflow task took, by resource", task_seconds.clone());
         Arc::new(Self {
             registry,
             requests,
@@ -132,6 +137,7 @@ impl Metrics {
             queue_ready,
             shop_funnel,
             style_render,
+            task_seconds,
         })
     }
 
@@ -143,6 +149,11 @@ impl Metrics {
     /// Records one style render's time.
     pub fn style_rendered(&self, rendition: &'static str, seconds: f64) {
         self.style_render.get_or_create(&vec![("rendition", rendition.to_string())]).observe(seconds);
+    }
+
+    /// Records one built-in task's time (`resource` is `pictor:…`).
+    pub fn task_ran(&self, resource: &str, seconds: f64) {
+        self.task_seconds.get_or_create(&vec![("resource", resource.to_string())]).observe(seconds);
     }
 
     /// Sets the due jobs waiting for a worker, by kind.

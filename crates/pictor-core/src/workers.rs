@@ -11,6 +11,11 @@
 //! the deck ([`Workers::on_deck`]): up to one waiting request per worker
 //! may read its original while it waits, so that a worker that frees up
 //! starts computing at once instead of idling through a read.
+//!
+//! Requests come before background work (workflow tasks): background jobs
+//! line up for a worker one at a time ([`Workers::run_waiting`]), so a
+//! request that arrives while a batch is being processed waits behind at
+//! most one of them, not behind the whole batch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +30,8 @@ use crate::metrics::{Metrics, Refusal};
 pub struct Workers {
     permits: Arc<Semaphore>,
     deck: Arc<Semaphore>,
+    /// One permit: the background job whose turn it is to wait for a worker.
+    background: Semaphore,
     queue: usize,
     wait: Duration,
     waiting: AtomicUsize,
@@ -62,6 +69,7 @@ impl Workers {
         Self {
             permits: Arc::new(Semaphore::new(workers)),
             deck: Arc::new(Semaphore::new(workers)),
+            background: Semaphore::new(1),
             queue,
             wait,
             waiting: AtomicUsize::new(0),
@@ -122,10 +130,14 @@ impl Workers {
     }
 
     /// A worker for background work, waiting however long it takes: that
-    /// work is already bounded by the number of worker loops.
+    /// work is already bounded by the number of worker loops. Only one
+    /// background job at a time stands in the workers' line, so requests
+    /// that join it later pass every other background job.
     async fn admit_waiting(&self) -> Result<Slot> {
         self.metrics.jobs_waiting.inc();
+        let turn = self.background.acquire().await;
         let permit = self.permits.clone().acquire_owned().await;
+        drop(turn);
         self.metrics.jobs_waiting.dec();
         Ok(self.slot(permit.map_err(Error::internal)?))
     }
@@ -356,5 +368,29 @@ mod tests {
         release.send(()).unwrap();
         first.await.unwrap().unwrap();
         workers.run(|| ()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_request_passes_background_jobs_waiting_in_line() {
+        let (workers, metrics) = pool(1, 8, FOREVER);
+        let held = workers.admit().await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let admitted = |name: &'static str, background: bool| {
+            let (workers, order) = (workers.clone(), order.clone());
+            tokio::spawn(async move {
+                let slot = if background { workers.admit_waiting().await } else { workers.admit().await };
+                order.lock().unwrap().push(name);
+                drop(slot.unwrap());
+            })
+        };
+        let mut jobs = vec![admitted("job 1", true), admitted("job 2", true), admitted("job 3", true)];
+        until_waiting(&metrics, 3).await;
+        jobs.push(admitted("request", false));
+        until_waiting(&metrics, 4).await;
+        drop(held);
+        for job in jobs {
+            job.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["job 1", "request", "job 2", "job 3"]);
     }
 }

@@ -9,4 +9,5 @@ mod labels;
 mod moderation;
 mod real_pip;
 mod style;
+mod tags;
 mod text;

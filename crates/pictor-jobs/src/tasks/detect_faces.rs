@@ -5,7 +5,7 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::{picture, run_model};
+use super::vision::on_picture;
 use super::{Task, TaskEnv, TaskResult, fail, gone, image, unavailable};
 
 /// The `pictor:detect-faces` task.
@@ -22,9 +22,10 @@ impl Task for DetectFaces {
 /// Face boxes with landmarks, kept for the API and the face steps.
 async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
-    let detector = run_model(env, Vision::face_detector).await?;
-    let (picture, scale) = picture(env, &record, 640, false).await?;
-    let mut faces = run_model(env, move |_| detector.detect(&picture)).await?;
+    let (mut faces, scale) = on_picture(env, &record, (640, false), Vision::face_detector, |detector, picture| {
+        detector.detect(picture)
+    })
+    .await?;
     for face in &mut faces {
         (face.x, face.y, face.width, face.height) =
             (face.x * scale, face.y * scale, face.width * scale, face.height * scale);

@@ -4,10 +4,11 @@
 
 use pictor_core::vision::Vision;
 use pictor_db::ImageLabel;
+use pictor_vision::labels::vocabulary;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::{picture, run_model};
+use super::vision::on_picture;
 use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:detect-labels` task.
@@ -24,30 +25,17 @@ impl Task for DetectLabels {
 /// ImageNet labels with their WordNet parents, stored in the label index.
 async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
-    let labeler = run_model(env, Vision::labeler).await?;
-    let (picture, _) = picture(env, &record, 256, true).await?;
     let settings = env.state.config.vision.clone();
     let (max, least) = (settings.max_labels, settings.min_label_confidence);
-    let labels = run_model(env, move |_| labeler.labels(&picture, max, least)).await?;
-    let mut rows = Vec::new();
-    for label in &labels {
-        let confidence = f64::from(label.confidence);
-        // A weak guess is not shown as a fact: only its broader words are.
-        if label.confidence >= settings.specific_label_confidence {
-            rows.push(ImageLabel {
-                name: label.name.clone(),
-                confidence,
-                direct: true,
-                parents: label.parents.clone(),
-            });
-        }
-        for (i, parent) in label.parents.iter().enumerate() {
-            let parents = label.parents[i + 1..].to_vec();
-            rows.push(ImageLabel { name: parent.clone(), confidence, direct: false, parents });
-        }
-    }
+    let (labels, _) =
+        on_picture(env, &record, (256, true), Vision::labeler, move |labeler, picture| labeler.labels(picture, max, least))
+            .await?;
+    let rows: Vec<ImageLabel> = vocabulary::tags(&labels, settings.specific_label_confidence)
+        .into_iter()
+        .map(|t| ImageLabel { name: t.name, confidence: f64::from(t.confidence), direct: t.direct, parents: t.parents })
+        .collect();
     // `person` is the faces task's to set.
-    let kept = [pictor_vision::labels::vocabulary::PERSON];
+    let kept = [vocabulary::PERSON];
     if !env.state.db.set_image_labels_keeping(&record.id, &rows, &kept).await.map_err(unavailable)? {
         return Err(gone(&record));
     }

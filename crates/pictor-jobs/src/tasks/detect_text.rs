@@ -1,10 +1,11 @@
 //! `pictor:detect-text`: text lines with their boxes, stored and searchable.
 
 use pictor_core::vision::Vision;
+use pictor_vision::text::TextReader;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::{picture, run_model};
+use super::vision::on_picture;
 use super::{Task, TaskEnv, TaskResult, fail, gone, image, unavailable};
 
 /// The `pictor:detect-text` task.
@@ -21,9 +22,12 @@ impl Task for DetectText {
 /// Text lines with their boxes, stored and searchable.
 async fn detect_text(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
-    let reader = run_model(env, Vision::text_reader).await?;
-    let (picture, scale) = picture(env, &record, 2000, false).await?;
-    let mut lines = run_model(env, move |_| reader.read(&picture)).await?;
+    let size = (pictor_vision::text::MAX_SIDE as u32, false);
+    let glance = env.state.config.vision.text_glance;
+    let read = move |reader: &TextReader, picture: &_| {
+        if glance { reader.read(picture) } else { reader.read_closely(picture) }
+    };
+    let (mut lines, scale) = on_picture(env, &record, size, Vision::text_reader, read).await?;
     for line in &mut lines {
         for corner in &mut line.quad {
             *corner = [corner[0] * scale, corner[1] * scale];

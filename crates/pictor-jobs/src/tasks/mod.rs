@@ -50,10 +50,13 @@ macro_rules! builtin_tasks {
         /// Every built-in task name.
         pub const BUILTINS: &[&str] = &[$(<$task>::NAME),+];
 
-        /// Runs the built-in task `call.resource`.
+        /// Runs the built-in task `call.resource`, timed in the metrics.
         pub async fn run(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
             $(if call.resource == <$task>::NAME {
-                return <$task>::run(env, call).await;
+                let started = std::time::Instant::now();
+                let result = <$task>::run(env, call).await;
+                env.state.metrics.task_ran(<$task>::NAME, started.elapsed().as_secs_f64());
+                return result;
             })+
             Err(fail("States.TaskFailed", format!("no built-in task named {:?}", call.resource)))
         }

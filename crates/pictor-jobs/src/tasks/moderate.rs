@@ -4,7 +4,7 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::json;
 
-use super::vision::{picture, run_model};
+use super::vision::on_picture;
 use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:moderate` task.
@@ -22,9 +22,8 @@ impl Task for Moderate {
 /// until an admin approves it) and `image.flagged` fires.
 async fn moderate(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
     let record = image(env, &call.input).await?;
-    let moderator = run_model(env, Vision::moderator).await?;
-    let (picture, _) = picture(env, &record, 256, true).await?;
-    let score = run_model(env, move |_| moderator.nsfw_score(&picture)).await?;
+    let (score, _) =
+        on_picture(env, &record, (256, true), Vision::moderator, |moderator, picture| moderator.nsfw_score(picture)).await?;
     let threshold = env.state.config.vision.nsfw_threshold;
     let payload = json!({
         "id": record.id,

@@ -26,47 +26,35 @@ fn model_error(e: VisionError) -> TaskError {
     }
 }
 
-/// The upright original, decoded at least `side` pixels on the side the
-/// model measures (`shorter` or longer), and how many original pixels one
-/// decoded pixel spans.
-pub(super) async fn picture(
+/// Runs `model` on the upright original, decoded at least `side` pixels on
+/// the side the model measures (`shorter` or longer), with the factor from
+/// the decoded picture's pixels to the original's. Model, decode and run are
+/// one worker job: a task waits in the workers' line once.
+pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
     env: &TaskEnv<'_>,
     record: &ImageRecord,
-    side: u32,
-    shorter: bool,
-) -> Result<(Image, f32), TaskError> {
+    (side, shorter): (u32, bool),
+    load: fn(&Vision) -> pictor_vision::Result<Arc<M>>,
+    run: impl FnOnce(&M, &Image) -> pictor_vision::Result<T> + Send + 'static,
+) -> Result<(T, f32), TaskError> {
     let bytes = original(env, record).await?;
     let limits = env.state.limits();
-    let decoded = env
-        .state
+    let vision: Arc<Vision> = env.state.vision.clone();
+    env.state
         .workers
         .run_waiting(move || {
-            pictor_imaging::decode::decode_with(&bytes, &limits, &|header| {
+            // Loaded (once per process) first: without it, nothing is decoded.
+            let model = load(&vision).map_err(model_error)?;
+            let decoded = pictor_imaging::decode::decode_with(&bytes, &limits, &|header| {
                 let (w, h) = header.upright_size();
                 let measured = if shorter { w.min(h) } else { w.max(h) };
                 (f64::from(measured) / f64::from(side)).max(1.0)
             })
+            .map_err(|e| fail("pictor.CorruptImage", e.to_string()))?;
+            let (full_width, _) = decoded.header.upright_size();
+            let scale = full_width as f32 / decoded.image.width() as f32;
+            Ok((run(&model, &decoded.image).map_err(model_error)?, scale))
         })
         .await
         .map_err(|e| fail("pictor.Unavailable", e.detail))?
-        .map_err(|e| fail("pictor.CorruptImage", e.to_string()))?;
-    let (full_width, _) = decoded.header.upright_size();
-    let scale = full_width as f32 / decoded.image.width() as f32;
-    Ok((decoded.image, scale))
-}
-
-/// Runs `model` on a worker thread with the loaded models. Each task first
-/// gets its model this way (loaded once per process), so a missing model
-/// fails it before the original is fetched and decoded.
-pub(super) async fn run_model<T: Send + 'static>(
-    env: &TaskEnv<'_>,
-    model: impl FnOnce(&Vision) -> pictor_vision::Result<T> + Send + 'static,
-) -> Result<T, TaskError> {
-    let vision: Arc<Vision> = env.state.vision.clone();
-    env.state
-        .workers
-        .run_waiting(move || model(&vision))
-        .await
-        .map_err(|e| fail("pictor.Unavailable", e.detail))?
-        .map_err(model_error)
 }

@@ -29,6 +29,14 @@ pub use parents::parents;
 /// The model's name in errors.
 const MODEL: &str = "labels";
 
+/// Defaults of the `vision.*` settings that choose a photo's labels: at most
+/// this many from the model…
+pub const MAX_LABELS: usize = 5;
+/// …each at least this sure…
+pub const MIN_CONFIDENCE: f32 = 0.1;
+/// …and shown as itself (not only by its broader words) from this on.
+pub const SPECIFIC_CONFIDENCE: f32 = 0.3;
+
 /// One label of an image.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Label {

@@ -14,6 +14,8 @@
 //! The set is closed: every parent a user can browse is in [`browsable`],
 //! documented in the README.
 
+use super::Label;
+
 /// Scene words by ImageNet class (wnid), for the landscape classes.
 pub const SCENES: &[(&str, &[&str])] = &[
     ("n09193705", &["mountain", "snow", "landscape"]),      // alp
@@ -104,6 +106,38 @@ pub const EVERYDAY: &[(&str, &str)] = &[
 
 /// The everyday tag a photo with people in it carries (from the faces model).
 pub const PERSON: &str = "person";
+
+/// One entry of a photo's tags, as the label index stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tag {
+    /// A class name (when `direct`) or a word it is browsed under.
+    pub name: String,
+    /// The confidence of the label it comes from.
+    pub confidence: f32,
+    /// A class the model named, rather than a broader word.
+    pub direct: bool,
+    /// The broader words after it, nearest first.
+    pub parents: Vec<String>,
+}
+
+/// The tags a user sees for `labels`: each label's broader words, and its
+/// class only when the model is at least `specific_confidence` sure of it,
+/// so a weak guess is shown only by what it surely is (a wrong `ladybug`
+/// on a leaf is not shown; `insect` and `animal` are).
+pub fn tags(labels: &[Label], specific_confidence: f32) -> Vec<Tag> {
+    let mut tags = Vec::new();
+    for label in labels {
+        if label.confidence >= specific_confidence {
+            let parents = label.parents.clone();
+            tags.push(Tag { name: label.name.clone(), confidence: label.confidence, direct: true, parents });
+        }
+        for (i, parent) in label.parents.iter().enumerate() {
+            let parents = label.parents[i + 1..].to_vec();
+            tags.push(Tag { name: parent.clone(), confidence: label.confidence, direct: false, parents });
+        }
+    }
+    tags
+}
 
 /// The parents a user browses for the class `wnid` whose WordNet ancestors
 /// are `wordnet` (nearest first): scene words, then everyday ancestors.

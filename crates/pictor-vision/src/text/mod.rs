@@ -9,6 +9,13 @@
 //!   48 pixels high ([`recognise`]), with greedy CTC decoding over the 6,623
 //!   characters stored in the model's `character` metadata.
 //!
+//! Most photos hold no text, and the detector at full size is most of the
+//! cost of reading one. So the detector first glances at the picture with
+//! its longer side at [`GLANCE_SIDE`] (PaddleOCR's own default size, a
+//! quarter of the pixels), and the recogniser reads what it found there:
+//! only when a line reads does the full-size pass run, which then finds
+//! exactly what it found without the glance.
+//!
 //! Between them, the 0°/180° direction classifier ([`direction`]) turns a
 //! line photographed upside down before it is read.
 //!
@@ -39,6 +46,8 @@ use crate::{Result, VisionError};
 pub const LIMIT_SIDE: usize = 736;
 /// …and its longer side kept at most this (rapidocr's `max_side_len`).
 pub const MAX_SIDE: usize = 2000;
+/// The longer side of the detector's first glance.
+pub const GLANCE_SIDE: usize = 960;
 /// Lines read with a lower mean character probability are dropped (rapidocr's `text_score`).
 pub const MIN_CONFIDENCE: f32 = 0.5;
 
@@ -61,9 +70,12 @@ pub struct TextLine {
     pub quad: [[f32; 2]; 4],
 }
 
+/// A line's corners in image pixels, clockwise from top-left.
+type Quad = [[f32; 2]; 4];
+
 /// A detected line's box and the recogniser's input tensor (data, shape) for it.
 #[doc(hidden)]
-pub type LineInput = ([[f32; 2]; 4], (Vec<f32>, [usize; 4]));
+pub type LineInput = (Quad, (Vec<f32>, [usize; 4]));
 
 /// The loaded PP-OCRv4 detector and recogniser; load once, share across threads.
 pub struct TextReader {
@@ -99,8 +111,25 @@ impl TextReader {
 
     /// The text lines of `image`, top to bottom, then left to right.
     pub fn read(&self, image: &Image) -> Result<Vec<TextLine>> {
+        let full = detection_size(image.width() as usize, image.height() as usize);
+        let glance = glance_size(full);
+        if glance.0 * glance.1 * 2 <= full.0 * full.1 && self.read_boxes(image, self.boxes(image, glance)?)?.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read_closely(image)
+    }
+
+    /// [`Self::read`] without the first glance: the detector runs at full
+    /// size whatever the glance would find.
+    pub fn read_closely(&self, image: &Image) -> Result<Vec<TextLine>> {
+        let full = detection_size(image.width() as usize, image.height() as usize);
+        self.read_boxes(image, self.boxes(image, full)?)
+    }
+
+    /// The lines read in `quads` with at least [`MIN_CONFIDENCE`].
+    fn read_boxes(&self, image: &Image, quads: Vec<Quad>) -> Result<Vec<TextLine>> {
         let mut lines = Vec::new();
-        for (quad, (data, shape)) in self.line_inputs(image)? {
+        for (quad, (data, shape)) in self.inputs(image, quads)? {
             let (text, confidence) = self.recognise(data, &shape)?;
             if confidence >= MIN_CONFIDENCE {
                 lines.push(TextLine { text, confidence, quad });
@@ -113,7 +142,7 @@ impl TextReader {
     #[doc(hidden)]
     pub fn detection_input(image: &Image) -> (Vec<f32>, [usize; 4]) {
         let (w, h) = detection_size(image.width() as usize, image.height() as usize);
-        DETECTOR_LAYOUT.tensor(&tensor::resize(&ImagePixels::new(image), w, h), (w, h))
+        detector_input(image, (w, h))
     }
 
     /// The detector's probability map (`H×W`) for a [`Self::detection_input`].
@@ -123,14 +152,24 @@ impl TextReader {
         Ok(tensor::output(&tensor::run(&plan, DETECTOR, data, shape)?, 0, DETECTOR)?.0.to_vec())
     }
 
+    /// The line boxes the detector finds in `image` scaled to `w × h`, in pixels of `image`.
+    fn boxes(&self, image: &Image, (w, h): (usize, usize)) -> Result<Vec<Quad>> {
+        let (data, shape) = detector_input(image, (w, h));
+        let map = self.detection_map(data, &shape)?;
+        let map = detect::ProbMap { data: &map, width: w, height: h };
+        Ok(detect::boxes(&map, image.width() as usize, image.height() as usize))
+    }
+
     /// Each detected line's box and the recogniser's input for it.
     #[doc(hidden)]
     pub fn line_inputs(&self, image: &Image) -> Result<Vec<LineInput>> {
-        let (data, shape) = Self::detection_input(image);
-        let map = self.detection_map(data, &shape)?;
-        let map = detect::ProbMap { data: &map, width: shape[3], height: shape[2] };
+        let full = detection_size(image.width() as usize, image.height() as usize);
+        self.inputs(image, self.boxes(image, full)?)
+    }
+
+    /// The recogniser's input for each of `quads`.
+    fn inputs(&self, image: &Image, quads: Vec<Quad>) -> Result<Vec<LineInput>> {
         let pixels = ImagePixels::new(image);
-        let quads = detect::boxes(&map, image.width() as usize, image.height() as usize);
         quads
             .into_iter()
             .map(|q| Ok((q, recognise::input_tensor(&self.upright(recognise::crop(&pixels, &q))?))))
@@ -163,12 +202,24 @@ impl TextReader {
     }
 }
 
+/// The detector's input for `image` scaled to `w × h`.
+fn detector_input(image: &Image, (w, h): (usize, usize)) -> (Vec<f32>, [usize; 4]) {
+    DETECTOR_LAYOUT.tensor(&tensor::resize(&ImagePixels::new(image), w, h), (w, h))
+}
+
 /// The detector's input size for a `width × height` image (rapidocr's
 /// `DetPreProcess.resize` with `limit_type: min`, plus the longer-side cap).
 fn detection_size(width: usize, height: usize) -> (usize, usize) {
     let (short, long) = (width.min(height) as f64, width.max(height) as f64);
     let ratio = (LIMIT_SIDE as f64 / short).max(1.0).min(MAX_SIDE as f64 / long);
     let side = |v: usize| (((v as f64 * ratio).trunc() / ALIGN as f64).round() as usize * ALIGN).max(ALIGN);
+    (side(width), side(height))
+}
+
+/// The detector input `full` scaled so its longer side is [`GLANCE_SIDE`].
+fn glance_size((width, height): (usize, usize)) -> (usize, usize) {
+    let ratio = GLANCE_SIDE as f64 / width.max(height) as f64;
+    let side = |v: usize| ((v as f64 * ratio / ALIGN as f64).round() as usize * ALIGN).max(ALIGN);
     (side(width), side(height))
 }
 
