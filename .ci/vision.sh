@@ -30,3 +30,12 @@ if bash bench/photos.sh "$vision_dir/photos"; then
 else
   echo "scikit-image photos not fetched: the vision tests are skipped"
 fi
+
+# The labelled photo set the tag evaluation runs on (Debian packages and the
+# scikit-image wheel, pinned by sha256); apt's lists may need refreshing first.
+if bash bench/labelled.sh "$vision_dir/labelled" ||
+  (apt-get update -qq && bash bench/labelled.sh "$vision_dir/labelled"); then
+  export PICTOR_TEST_LABELLED="$vision_dir/labelled"
+else
+  echo "!!! the labelled photo set was not fetched: the tag evaluation is SKIPPED !!!"
+fi

@@ -186,7 +186,8 @@ fn the_tags_users_see_are_the_words_people_use() {
     eprintln!("most often wrong now: {}", now.most_wrong());
     eprintln!("most often wrong before: {}", before.most_wrong());
 
-    assert!(now.precision() >= before.precision() + 0.2, "precision {:.2} vs {:.2}", now.precision(), before.precision());
+    // Measured: before 0.23 / 0.35, now 0.68 / 0.42 (README, "Labels").
+    assert!(now.precision() >= before.precision() + 0.3, "precision {:.2} vs {:.2}", now.precision(), before.precision());
     assert!(now.recall() > before.recall(), "recall {:.2} vs {:.2}", now.recall(), before.recall());
-    assert!(now.precision() >= 0.6, "precision {:.2}", now.precision());
+    assert!(now.precision() >= 0.65, "precision {:.2}", now.precision());
 }
