@@ -25,6 +25,8 @@
 #   VISION     1 (default): the models are installed; 0: they are not
 #   MODELS     a data folder holding models/ (default bench/work/vision,
 #              installed there by `pictor models install` when missing)
+#   TEXT_GLANCE 1 (default): vision.text_glance as shipped; 0: text is
+#              always detected at full size (as before the glance)
 # Results: a markdown table on stdout, also in bench/work/workflow-results.md.
 set -euo pipefail
 
@@ -37,6 +39,7 @@ N=${N:-10}
 BATCH=${BATCH:-40}
 UPLOADERS=${UPLOADERS:-8}
 VISION=${VISION:-1}
+TEXT_GLANCE=${TEXT_GLANCE:-1}
 MODELS=${MODELS:-$work/vision}
 
 die() { echo "workflow.sh: $*" >&2; exit 1; }
@@ -74,6 +77,9 @@ if [[ ! -f $photo ]]; then
   mv "$tmp/12mp.jpg" "$photo"
 fi
 [[ $(vipsheader -f width "$photo")x$(vipsheader -f height "$photo") == 4000x3000 ]] || die "$photo is not 4000x3000"
+# (c)'s small upload: the same photo, 320 px wide (about 20 KB).
+small=$work/workflow-small.jpg
+[[ -f $small ]] || vips thumbnail "$photo" "$small[Q=85]" 320
 
 # --- pictor ---------------------------------------------------------------------
 if [[ -z ${PICTOR:-} ]]; then
@@ -103,6 +109,7 @@ filter = "warn"
 allow = ["127.0.0.1/32"]
 [vision]
 install_models = false
+text_glance = $([[ $TEXT_GLANCE == 0 ]] && echo false || echo true)
 EOF
 for var in $(compgen -e | grep '^PICTOR_' || true); do unset "$var"; done
 mkfifo "$tmp/stdout"
@@ -120,7 +127,7 @@ say "pictor serve at $base (pid $server)"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "pictor:  $("$PICTOR" --version 2>/dev/null || echo "$PICTOR")"
 echo
-VISION=$VISION BASE=$base PHOTO=$photo BATCH_DIR=$batch N=$N BATCH=$BATCH UPLOADERS=$UPLOADERS RESULTS=$work/workflow-results.md \
+VISION=$VISION BASE=$base PHOTO=$photo SMALL=$small BATCH_DIR=$batch N=$N BATCH=$BATCH UPLOADERS=$UPLOADERS RESULTS=$work/workflow-results.md \
   python3 - <<'PY'
 import http.server, json, math, os, statistics, struct, sys, threading, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -213,12 +220,29 @@ t0 = time.monotonic()
 with ThreadPoolExecutor(uploaders) as pool:
     images = list(pool.map(upload, bodies))
 uploaded = time.monotonic() - t0
+# (c) while the batch is processed: a small upload now and then, answered how fast?
+small = open(os.environ["SMALL"], "rb").read()
+small_times = []
+for i in range(5):
+    t1 = time.monotonic()
+    upload(distinct(small, f"small {i}"))
+    small_times.append(time.monotonic() - t1)
+    time.sleep(1)
 done = wait_for(images) - t0
 per_minute = len(images) / done * 60
 time.sleep(2)  # let any duplicate arrive
 duplicates = sum(len(s) > 1 for s in ids_seen.values())
 # Proof that the vision branches ran (or, with VISION=0, skipped).
 labels = json.load(urllib.request.urlopen(base + "/api/v1/labels"))["labels"]
+# Where the time goes: each built-in task's mean time (waiting for a worker included).
+metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+task_time = {}
+for line in metrics.splitlines():
+    for part in ("sum", "count"):
+        prefix = f"pictor_task_seconds_{part}{{resource=\""
+        if line.startswith(prefix):
+            resource, value = line[len(prefix):].split('"}')
+            task_time.setdefault(resource, {})[part] = float(value)
 
 rows = [
     ("(a) 12 MP JPEG, upload -> image.processed, median", f"{statistics.median(latencies):.2f} s"),
@@ -228,12 +252,16 @@ rows = [
     (f"(b) {len(images)} photos of 12-24 MP, all uploaded ({uploaders} at once)", f"{uploaded:.1f} s"),
     (f"(b) {len(images)} photos, first upload -> last image.processed", f"{done:.1f} s"),
     ("(b) images processed per minute", f"{per_minute:.1f}"),
+    ("(c) 20 KB upload during (b), answered (201), median of 5", f"{statistics.median(small_times) * 1000:.0f} ms"),
     ("images with more than one webhook-id", f"{duplicates}"),
     ("labels in the index afterwards", f"{len(labels)}"),
 ]
 vision = "with the models" if os.environ["VISION"] == "1" else "without the models (VISION=0)"
 table = [f"Default workflow {vision}, {os.cpu_count()} CPUs, N={n}", "", "| measure | value |", "|---|---|"]
 table += [f"| {k} | {v} |" for k, v in rows]
+table += ["", "| task | runs | mean time (worker wait included) |", "|---|---|---|"]
+for resource, t in sorted(task_time.items(), key=lambda kv: -kv[1].get("sum", 0)):
+    table.append(f"| {resource} | {t.get('count', 0):.0f} | {t.get('sum', 0) / max(t.get('count', 1), 1):.3f} s |")
 text = "\n".join(table) + "\n"
 print(text)
 open(os.environ["RESULTS"], "w").write(text)
