@@ -1,5 +1,6 @@
-//! AVIF colour signalling and grids, on tiny files made with avifenc and
-//! kept in `tests/data` (see its README), so these never skip.
+//! HEIF colour signalling and AVIF grids, on tiny files made with avifenc
+//! and pillow-heif and kept in `tests/data` (see its README), so these
+//! never skip.
 
 mod common;
 
@@ -10,12 +11,12 @@ fn decode(name: &str) -> Image {
     pictor_imaging::decode(&std::fs::read(path).unwrap(), &Limits::default()).unwrap().image
 }
 
-/// The centre pixel of each of the three 16 px patches of a 48×16 picture.
+/// The centre pixel of each third of a picture of three side-by-side patches.
 fn patches(image: &Image) -> [[u8; 3]; 3] {
-    assert_eq!((image.width(), image.height()), (48, 16));
-    let n = image.channels().count();
-    [8, 24, 40].map(|x| {
-        let at = (8 * 48 + x) * n;
+    let (w, h, n) = (image.width() as usize, image.height() as usize, image.channels().count());
+    assert_eq!(w, 3 * h, "three square patches");
+    [h / 2, w / 2, w - h / 2].map(|x| {
+        let at = (h / 2 * w + x) * n;
         [image.data()[at], image.data()[at + 1], image.data()[at + 2]]
     })
 }
@@ -29,6 +30,11 @@ fn assert_close(name: &str, got: [[u8; 3]; 3], want: [[u8; 3]; 3]) {
 fn nclx_display_p3_becomes_srgb() {
     // P3 (180, 80, 60) is sRGB (194, 72, 52); red clips to sRGB red; grey stays grey.
     assert_close("p3-nclx.avif", patches(&decode("p3-nclx.avif")), [[255, 0, 0], [194, 72, 52], [128, 128, 128]]);
+}
+
+#[test]
+fn heic_nclx_display_p3_becomes_srgb() {
+    assert_close("p3-nclx.heic", patches(&decode("p3-nclx.heic")), [[255, 0, 0], [194, 72, 52], [128, 128, 128]]);
 }
 
 #[test]
