@@ -171,13 +171,18 @@ const WITH_THUMBNAILS: [&str; 2] = [
     "camera_exif/exif-samples/heic/mobile/iphone_13_pro_max.HEIC",
 ];
 
+/// The samples of [`WITH_THUMBNAILS`], read; `None` (skipped) without the corpus.
+fn thumbnail_samples(test: &str) -> Option<[(&'static str, Vec<u8>); 2]> {
+    let root = common::corpus(test)?;
+    Some(WITH_THUMBNAILS.map(|file| (file, std::fs::read(root.join(file)).unwrap())))
+}
+
 #[test]
 fn heic_thumbnails_stand_in_for_small_outputs() {
-    let Some(root) = common::corpus("HEIC embedded thumbnails") else {
+    let Some(samples) = thumbnail_samples("HEIC embedded thumbnails") else {
         return;
     };
-    for file in WITH_THUMBNAILS {
-        let bytes = std::fs::read(root.join(file)).unwrap();
+    for (file, bytes) in samples {
         let full = pictor_imaging::decode(&bytes, &Limits::default()).unwrap();
         let small = Pipeline::parse("thumbnail=256").unwrap().decode(&bytes, &Limits::default()).unwrap();
         let (w, h) = (small.image.width(), small.image.height());
@@ -198,11 +203,10 @@ fn heic_thumbnails_stand_in_for_small_outputs() {
 
 #[test]
 fn heic_thumbnails_are_not_used_for_larger_outputs() {
-    let Some(root) = common::corpus("HEIC embedded thumbnails") else {
+    let Some(samples) = thumbnail_samples("HEIC full decodes") else {
         return;
     };
-    for file in WITH_THUMBNAILS {
-        let bytes = std::fs::read(root.join(file)).unwrap();
+    for (file, bytes) in samples {
         let decoded = Pipeline::parse("thumbnail=512").unwrap().decode(&bytes, &Limits::default()).unwrap();
         let size = (decoded.image.width(), decoded.image.height());
         assert_eq!((decoded.shrink, size), (1, decoded.header.upright_size()), "{file}");
