@@ -123,6 +123,19 @@ mod tests {
     }
 
     #[test]
+    fn nclx_conversion_leaves_srgb_and_hdr_alone() {
+        let mut img = Image::from_raw(1, 1, Channels::Rgb, vec![180, 80, 60]).unwrap();
+        assert!(!cicp_to_srgb(&mut img, 1, 13), "BT.709 primaries are sRGB's");
+        assert!(!cicp_to_srgb(&mut img, 2, 2), "unspecified");
+        assert!(!cicp_to_srgb(&mut img, 9, 16), "PQ needs tone mapping");
+        assert_eq!(img.data(), &[180, 80, 60]);
+        // Display P3 with an unspecified transfer, read as sRGB's curve: (194, 72, 52).
+        assert!(cicp_to_srgb(&mut img, 12, 2));
+        let want = [194u8, 72, 52];
+        assert!(img.data().iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 2), "{:?}", img.data());
+    }
+
+    #[test]
     fn garbage_profile_is_ignored() {
         let mut img = Image::from_raw(1, 1, Channels::Rgb, vec![10, 20, 30]).unwrap();
         assert!(!to_srgb(&mut img, b"not a profile"));
