@@ -3,7 +3,10 @@
 //! A profile that cannot be parsed or linked is ignored rather than failing
 //! the image: wrong-but-visible colours beat a lost upload.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+use moxcms::{
+    CicpColorPrimaries, CicpProfile, ColorProfile, DataColorSpace, Layout, MatrixCoefficients, TransferCharacteristics,
+    TransformOptions,
+};
 
 use crate::image::{Channels, Image};
 
@@ -13,7 +16,38 @@ pub fn to_srgb(img: &mut Image, icc: &[u8]) -> bool {
     let Ok(src) = ColorProfile::new_from_slice(icc) else {
         return false;
     };
-    if src.color_space != DataColorSpace::Rgb || is_srgb(&src) {
+    src.color_space == DataColorSpace::Rgb && convert(img, &src)
+}
+
+/// Converts `img` from the colour space that H.273 code points name (an
+/// `nclx` box without an ICC profile) into sRGB. Unspecified primaries are
+/// taken as sRGB's, an unspecified transfer as sRGB's curve; HDR transfers
+/// (PQ, HLG) are left alone, as they need tone mapping, not a profile.
+pub fn cicp_to_srgb(img: &mut Image, primaries: u16, transfer: u16) -> bool {
+    let transfer = if transfer == 2 { 13 } else { transfer };
+    if matches!(primaries, 1 | 2) || matches!(transfer, 16 | 18) {
+        return false;
+    }
+    let code = |v: u16| u8::try_from(v).ok();
+    let (Some(Ok(color_primaries)), Some(Ok(transfer_characteristics))) =
+        (code(primaries).map(CicpColorPrimaries::try_from), code(transfer).map(TransferCharacteristics::try_from))
+    else {
+        return false;
+    };
+    let mut src = ColorProfile::new_srgb();
+    let cicp = CicpProfile {
+        color_primaries,
+        transfer_characteristics,
+        matrix_coefficients: MatrixCoefficients::Bt709,
+        full_range: true,
+    };
+    src.update_rgb_colorimetry_from_cicp(cicp);
+    convert(img, &src)
+}
+
+/// Converts `img` from the RGB profile `src` into sRGB, unless `src` has sRGB's primaries.
+fn convert(img: &mut Image, src: &ColorProfile) -> bool {
+    if is_srgb(src) {
         return false;
     }
     let layout = match img.channels() {
@@ -86,6 +120,19 @@ mod tests {
         assert_eq!(rgb, vec![255, 255, 255, 0, 0, 0, 0, 255, 255]);
         // Adobe files store the complement.
         assert_eq!(cmyk_to_rgb(&[255, 255, 255, 255], true, None), vec![255, 255, 255]);
+    }
+
+    #[test]
+    fn nclx_conversion_leaves_srgb_and_hdr_alone() {
+        let mut img = Image::from_raw(1, 1, Channels::Rgb, vec![180, 80, 60]).unwrap();
+        assert!(!cicp_to_srgb(&mut img, 1, 13), "BT.709 primaries are sRGB's");
+        assert!(!cicp_to_srgb(&mut img, 2, 2), "unspecified");
+        assert!(!cicp_to_srgb(&mut img, 9, 16), "PQ needs tone mapping");
+        assert_eq!(img.data(), &[180, 80, 60]);
+        // Display P3 with an unspecified transfer, read as sRGB's curve: (194, 72, 52).
+        assert!(cicp_to_srgb(&mut img, 12, 2));
+        let want = [194u8, 72, 52];
+        assert!(img.data().iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 2), "{:?}", img.data());
     }
 
     #[test]

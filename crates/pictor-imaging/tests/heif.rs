@@ -1,13 +1,15 @@
 //! HEIC and AVIF decode upright: with the size exiftool reports (its
 //! `ImageSize` is the stored size; `Rotation` a quarter turn swaps it), with
 //! the pixels of their un-rotated twin, and hostile files fail cleanly.
+//! Phone HEICs make small thumbnails from their embedded thumbnail.
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pictor_imaging::{ImageFormat, Limits};
+use fast_image_resize::FilterType;
+use pictor_imaging::{ImageFormat, Limits, Pipeline};
 
 /// True for the HEIF family this test is about.
 fn is_heif(bytes: &[u8]) -> bool {
@@ -160,5 +162,53 @@ fn avif_rotations_and_mirrors_show_the_same_picture() {
                 turned.height()
             );
         }
+    }
+}
+
+/// Phone HEICs with a 320×240 `thmb` item: one landscape, one turned by `irot`.
+const WITH_THUMBNAILS: [&str; 2] = [
+    "camera_exif/metadata-extractor/heic/IMG_1034.heic",
+    "camera_exif/exif-samples/heic/mobile/iphone_13_pro_max.HEIC",
+];
+
+/// The samples of [`WITH_THUMBNAILS`], read; `None` (skipped) without the corpus.
+fn thumbnail_samples(test: &str) -> Option<[(&'static str, Vec<u8>); 2]> {
+    let root = common::corpus(test)?;
+    Some(WITH_THUMBNAILS.map(|file| (file, std::fs::read(root.join(file)).unwrap())))
+}
+
+#[test]
+fn heic_thumbnails_stand_in_for_small_outputs() {
+    let Some(samples) = thumbnail_samples("HEIC embedded thumbnails") else {
+        return;
+    };
+    for (file, bytes) in samples {
+        let full = pictor_imaging::decode(&bytes, &Limits::default()).unwrap();
+        let small = Pipeline::parse("thumbnail=256").unwrap().decode(&bytes, &Limits::default()).unwrap();
+        let (w, h) = (small.image.width(), small.image.height());
+        assert!(small.shrink >= 12 && w.max(h) == 320, "{file}: {w}x{h}, shrink {}", small.shrink);
+        let (fw, fh) = (full.image.width(), full.image.height());
+        assert_eq!(u64::from(w) * u64::from(fh), u64::from(h) * u64::from(fw), "{file}: upright aspect");
+        // Compared at a quarter of the thumbnail's size: its own, softer
+        // encoding differs in fine detail, not in what a thumbnail shows.
+        let quarter = |image: &pictor_imaging::Image| common::resize(image, w / 4, h / 4, FilterType::Box);
+        let (small, reference) = (quarter(&small.image), quarter(&full.image));
+        let diff = common::mean_abs_diff(&small, &reference);
+        let flipped = common::mean_abs_diff(&pictor_imaging::Orientation::Rotate180.apply(small), &reference);
+        eprintln!("{file}: the thumbnail is {diff:.2} from the full decode ({flipped:.2} turned)");
+        // 3-5 levels apart; a wrong turn is ~70.
+        assert!(diff < 6.0 && flipped > 4.0 * diff, "{file}: {diff:.2} from the full decode ({flipped:.2} turned)");
+    }
+}
+
+#[test]
+fn heic_thumbnails_are_not_used_for_larger_outputs() {
+    let Some(samples) = thumbnail_samples("HEIC full decodes") else {
+        return;
+    };
+    for (file, bytes) in samples {
+        let decoded = Pipeline::parse("thumbnail=512").unwrap().decode(&bytes, &Limits::default()).unwrap();
+        let size = (decoded.image.width(), decoded.image.height());
+        assert_eq!((decoded.shrink, size), (1, decoded.header.upright_size()), "{file}");
     }
 }

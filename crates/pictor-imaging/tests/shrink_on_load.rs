@@ -5,17 +5,9 @@
 
 mod common;
 
-use fast_image_resize::images::{Image as FirImage, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use pictor_imaging::{Channels, Image, ImageFormat, Limits, Pipeline};
-
-fn resize(img: &Image, w: u32, h: u32, filter: FilterType) -> Image {
-    let img = img.clone().flatten(pictor_imaging::Rgba::WHITE);
-    let src = ImageRef::new(img.width(), img.height(), img.data(), PixelType::U8x3).unwrap();
-    let mut dst = FirImage::new(w, h, PixelType::U8x3);
-    Resizer::new().resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter))).unwrap();
-    Image::from_raw(w, h, Channels::Rgb, dst.into_vec()).unwrap()
-}
+use common::resize;
+use fast_image_resize::FilterType;
+use pictor_imaging::{ImageFormat, Limits, Pipeline};
 
 #[test]
 fn shrunk_thumbnails_match_full_decode_quality() {

@@ -8,31 +8,37 @@
 //!   of type `application/rdf+xml` holds XMP;
 //! - `iloc` says where each item's bytes are (file offsets, or inside `idat`);
 //! - `iprp` holds properties (`ipco`) and which items they belong to
-//!   (`ipma`): `ispe` is the stored size, `irot`/`imir` the display
-//!   transforms, `colr` of type `prof`/`rICC` the ICC profile.
+//!   (`ipma`): `colr` of type `prof`/`rICC` is the ICC profile.
 //!
 //! An `Exif` item starts with a 4-byte big-endian offset to the TIFF header
-//! (normally 6, skipping `Exif\0\0`). HEIF says the EXIF orientation is
-//! informative only: the upright size follows `irot` here.
+//! (normally 6, skipping `Exif\0\0`).
+//!
+//! Sizes are not read here: pictor-imaging's HEIF reader, which the
+//! decoders use, gives the stored size (`ispe`) and the upright one (`clap`,
+//! `irot`/`imir`, EXIF only without those), so the two crates cannot differ.
 
 use crate::read::{be_sized, be16, be32, be64};
 use crate::{MetaError, Parts, corrupt};
 
 pub fn parts(b: &[u8]) -> Result<Parts, MetaError> {
-    let meta = children(b).find(|x| &x.kind == b"meta").ok_or_else(|| corrupt("HEIF", "no 'meta' box"))?;
+    let meta =
+        children(b).find(|x| matches!(&x.kind, b"meta" | b"mini")).ok_or_else(|| corrupt("HEIF", "no 'meta' box"))?;
+    if &meta.kind == b"mini" {
+        return Err(MetaError::UnsupportedFormat(
+            "compact HEIF (a `mini` box, brand mif3) is not read yet; convert the file to a classic HEIF or JPEG"
+                .into(),
+        ));
+    }
     let meta = Meta::parse(meta.body.get(4..).unwrap_or_default());
     let primary = meta.primary.ok_or_else(|| corrupt("HEIF", "no primary item ('pitm')"))?;
+    let sizes = pictor_imaging::decode::heif_sizes(b).map_err(|e| corrupt("HEIF", &e.to_string()))?;
     let props = meta.properties_of(primary);
-    let (width, height) = props
-        .iter()
-        .find_map(|p| (&p.kind == b"ispe").then(|| Some((be32(p.body, 4)?, be32(p.body, 8)?))).flatten())
-        .ok_or_else(|| corrupt("HEIF", "the primary item has no size ('ispe')"))?;
-    let quarter_turns = props.iter().find(|p| &p.kind == b"irot").and_then(|p| p.body.first()).map_or(0, |a| a & 3);
     // Grid pictures may leave the profile on their tiles: any `prof` will do then.
     let icc = props.iter().find_map(icc_of_colr).or_else(|| meta.properties.iter().find_map(icc_of_colr));
     let exif = meta.items_of_type(b"Exif").find_map(|id| meta.item_data(b, id)).and_then(|d| tiff_of_exif_item(&d));
     let xmp = meta.xmp_item().and_then(|id| meta.item_data(b, id));
-    Ok(Parts { width, height, exif, icc, xmp, container_swaps_axes: Some(quarter_turns % 2 == 1) })
+    let (width, height) = sizes.stored;
+    Ok(Parts { width, height, exif, icc, xmp, upright: Some(sizes.upright) })
 }
 
 /// A box: its four-character type and its body (after the header).
@@ -318,7 +324,7 @@ mod tests {
         let payload = [&6u32.to_be_bytes()[..], b"Exif\0\0", b"MM\0*\0\0\0\x08"].concat();
         let p = parts(&heic(&payload)).unwrap();
         assert_eq!((p.width, p.height), (64, 48));
-        assert_eq!(p.container_swaps_axes, Some(true));
+        assert_eq!(p.upright, Some((48, 64)));
         assert_eq!(p.exif.as_deref(), Some(&b"MM\0*\0\0\0\x08"[..]));
     }
 

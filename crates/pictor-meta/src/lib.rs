@@ -109,8 +109,9 @@ struct Parts {
     exif: Option<Vec<u8>>,
     icc: Option<Vec<u8>>,
     xmp: Option<Vec<u8>>,
-    /// HEIC/AVIF only: `irot`/`imir` decide the upright size, not EXIF.
-    container_swaps_axes: Option<bool>,
+    /// HEIC/AVIF only: the size the decoder gives (crop, `irot`/`imir`,
+    /// EXIF only without those), from pictor-imaging's reading.
+    upright: Option<(u32, u32)>,
 }
 
 /// Reads the metadata of an image held in memory.
@@ -126,17 +127,16 @@ pub fn extract(bytes: &[u8]) -> Result<Metadata, MetaError> {
         ImageFormat::Avif | ImageFormat::Heic => bmff::parts(bytes)?,
     };
     let fields = parts.exif.as_deref().map(exif::read).unwrap_or_default();
-    let swaps = match parts.container_swaps_axes {
-        Some(swaps) => swaps,
-        // EXIF's orientation if it has one, else XMP's, read as the decoder reads it.
-        None => match fields.exif.orientation {
-            Some(o) => (5..=8).contains(&o),
-            None => {
-                parts.xmp.as_deref().and_then(pictor_imaging::decode::xmp_orientation).is_some_and(|o| o.swaps_axes())
-            }
-        },
+    // EXIF's orientation if it has one, else XMP's, read as the decoder reads it.
+    let swaps = || match fields.exif.orientation {
+        Some(o) => (5..=8).contains(&o),
+        None => parts.xmp.as_deref().and_then(pictor_imaging::decode::xmp_orientation).is_some_and(|o| o.swaps_axes()),
     };
-    let (upright_width, upright_height) = if swaps { (parts.height, parts.width) } else { (parts.width, parts.height) };
+    let (upright_width, upright_height) = match parts.upright {
+        Some(size) => size,
+        None if swaps() => (parts.height, parts.width),
+        None => (parts.width, parts.height),
+    };
     Ok(Metadata {
         format: format.name().to_ascii_uppercase(),
         mime: format.mime().to_string(),

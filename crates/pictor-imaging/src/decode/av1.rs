@@ -23,9 +23,21 @@ use crate::error::{ImagingError, Result};
 /// dav1d's "try again": send more data, or ask for the picture again.
 const EAGAIN: i32 = -11;
 
+/// How the container says YCbCr is coded (its `nclx`), which AVIF gives
+/// precedence over the AV1 sequence header.
+#[derive(Debug, Clone, Copy)]
+pub struct Signal {
+    /// H.273 matrix coefficients; 2 (unspecified) defers to the bitstream.
+    pub matrix: u16,
+    pub full_range: bool,
+}
+
 /// Decodes an AV1 bitstream to interleaved 8-bit RGB of its coded size.
-pub fn decode_rgb(obus: &[u8], max_pixels: u64) -> Result<(u32, u32, Vec<u8>)> {
-    with_picture(obus, max_pixels, |planes| (planes.width, planes.height, planes.to_rgb()))
+pub fn decode_rgb(obus: &[u8], max_pixels: u64, signal: Option<Signal>) -> Result<(u32, u32, Vec<u8>)> {
+    with_picture(obus, max_pixels, |planes| {
+        let planes = planes.signalled(signal);
+        (planes.width, planes.height, planes.to_rgb())
+    })
 }
 
 /// Decodes an AV1 bitstream (an alpha plane) to its 8-bit luma samples.
@@ -34,6 +46,7 @@ pub fn decode_luma(obus: &[u8], max_pixels: u64) -> Result<(u32, u32, Vec<u8>)> 
 }
 
 /// A decoded picture's planes, borrowed from rav1d.
+#[derive(Clone)]
 struct Planes<'a> {
     width: u32,
     height: u32,
@@ -47,6 +60,18 @@ struct Planes<'a> {
 }
 
 impl Planes<'_> {
+    /// The planes read as the container's `signal` says, where it says.
+    fn signalled(&self, signal: Option<Signal>) -> Self {
+        let mut planes = self.clone();
+        if let Some(signal) = signal {
+            planes.full_range = signal.full_range;
+            if signal.matrix != 2 {
+                planes.matrix = u32::from(signal.matrix);
+            }
+        }
+        planes
+    }
+
     /// Sample `(x, y)` of plane `p`, at its own bit depth.
     fn sample(&self, p: usize, x: usize, y: usize) -> u32 {
         let row = y * self.strides[p.min(1)];

@@ -20,14 +20,17 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     heif::check(&container, limits, bytes.len())?;
     let max_pixels = limits.max_pixels.saturating_mul(2);
     let (file, primary) = (&container.file, container.primary);
-    let (width, height, rgb) = decode_item(file, primary, max_pixels, av1::decode_rgb, 3)?;
+    let signal = container.nclx.map(|n| av1::Signal { matrix: n.matrix, full_range: n.full_range });
+    let (width, height, rgb) =
+        decode_item(file, primary, max_pixels, &|obus, max| av1::decode_rgb(obus, max, signal), 3)?;
     let mut image = Image::from_raw(width, height, Channels::Rgb, rgb)?;
     if let Some(alpha) = alpha_item(file, primary)? {
-        let (w, h, luma) = decode_item(file, alpha, max_pixels, av1::decode_luma, 1)?;
+        let (w, h, luma) = decode_item(file, alpha, max_pixels, &av1::decode_luma, 1)?;
         let premultiplied = file.referenced_items(primary, b"prem").contains(&alpha);
         image = with_alpha(image, (w, h), &luma, premultiplied)?;
     }
-    let image = upright(clean_aperture(image, file, primary)?, &container);
+    let mut image = upright(clean_aperture(image, file, primary)?, &container);
+    container.nclx_to_srgb(&mut image);
     let Container { header, exif, icc, .. } = container;
     Ok(Decoded { image, header, exif, icc, shrink: 1 })
 }
@@ -38,14 +41,14 @@ fn upright(image: Image, container: &Container<'_>) -> Image {
 }
 
 /// A decoder of one AV1 bitstream: `(width, height, samples)`.
-type PlaneDecoder = fn(&[u8], u64) -> Result<(u32, u32, Vec<u8>)>;
+type PlaneDecoder<'a> = &'a dyn Fn(&[u8], u64) -> Result<(u32, u32, Vec<u8>)>;
 
 /// Decodes a coded (`av01`) or `grid` item, `channels` samples a pixel.
 fn decode_item(
     file: &HeifFile<'_>,
     id: ItemId,
     max_pixels: u64,
-    decode: PlaneDecoder,
+    decode: PlaneDecoder<'_>,
     channels: usize,
 ) -> Result<(u32, u32, Vec<u8>)> {
     let item_type = file.item(id).map_err(|e| container_error(ImageFormat::Avif, e))?.item_type;
@@ -79,7 +82,7 @@ fn decode_grid(
     file: &HeifFile<'_>,
     id: ItemId,
     max_pixels: u64,
-    decode: PlaneDecoder,
+    decode: PlaneDecoder<'_>,
     channels: usize,
 ) -> Result<(u32, u32, Vec<u8>)> {
     let grid = file.grid(id).map_err(|e| container_error(ImageFormat::Avif, e))?;

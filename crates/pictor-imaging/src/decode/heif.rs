@@ -8,13 +8,14 @@
 //! both would turn the picture twice; the EXIF orientation is only used when
 //! the container has no `irot`/`imir` at all.
 
-use heifer::heifer_isobmff::boxes::Property;
+use heifer::heifer_isobmff::boxes::{ColorInfo, Property};
 use heifer::heifer_isobmff::{HeifFile, ItemId};
 
 use super::metadata::exif_orientation;
 use super::{Header, Limits, check_limits};
 use crate::error::{ImagingError, Result};
 use crate::format::ImageFormat;
+use crate::image::Image;
 use crate::orient::Orientation;
 
 /// More tiles than any camera writes (a 200 MP phone photo has ~800).
@@ -29,6 +30,27 @@ pub struct Container<'a> {
     pub transformed: bool,
     pub exif: Option<Vec<u8>>,
     pub icc: Option<Vec<u8>>,
+    /// The `nclx` colour of the primary image (or of its first tile).
+    pub nclx: Option<Nclx>,
+}
+
+/// Coded colour parameters (ITU-T H.273 code points) from a `colr` box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nclx {
+    pub primaries: u16,
+    pub transfer: u16,
+    pub matrix: u16,
+    pub full_range: bool,
+}
+
+impl Container<'_> {
+    /// Converts a picture tagged by its `nclx` alone (Display P3, BT.2020)
+    /// to sRGB; an ICC profile wins, and is applied by `decode_with`.
+    pub fn nclx_to_srgb(&self, image: &mut Image) {
+        if let (None, Some(nclx)) = (&self.icc, self.nclx) {
+            crate::color::cicp_to_srgb(image, nclx.primaries, nclx.transfer);
+        }
+    }
 }
 
 /// Parses the container and reads the header of its primary image.
@@ -40,8 +62,9 @@ pub fn open(bytes: &[u8], format: ImageFormat) -> Result<Container<'_>> {
     let container_turn = transforms(&file, primary, format)?;
     let orientation = container_turn.or_else(|| exif.as_deref().and_then(exif_orientation)).unwrap_or_default();
     let icc = file.icc_profile(primary).ok().flatten().map(<[u8]>::to_vec);
+    let nclx = nclx(&file, primary);
     let header = Header { format, width, height, orientation, frames: 1 };
-    Ok(Container { file, primary, header, transformed: container_turn.is_some(), exif, icc })
+    Ok(Container { file, primary, header, transformed: container_turn.is_some(), exif, icc, nclx })
 }
 
 /// Refuses, before decoding, a primary image that breaks `limits`: its
@@ -74,12 +97,86 @@ pub fn check(container: &Container<'_>, limits: &Limits, file_len: usize) -> Res
     Ok(())
 }
 
+/// A `thmb` item that can stand in for the primary image.
+pub struct Thumbnail {
+    pub id: ItemId,
+    /// The EXIF orientation left to apply after the item's own `irot`/`imir`.
+    pub exif_turn: Orientation,
+    pub icc: Option<Vec<u8>>,
+    /// The full upright width over the thumbnail's, rounded (see [`super::Decoded::shrink`]).
+    pub shrink: u32,
+}
+
+/// The smallest thumbnail of the primary image, of its upright aspect, that
+/// holds at least the pixels left after the caller shrinks by `shrink`.
+pub fn thumbnail(container: &Container<'_>, shrink: f64) -> Option<Thumbnail> {
+    let (w, h) = container.header.upright_size();
+    let (need_w, need_h) = (f64::from(w) / shrink, f64::from(h) / shrink);
+    let file = &container.file;
+    let fits = |&(_, (tw, th), _): &(ItemId, (u32, u32), Orientation)| {
+        let enough = f64::from(tw) + 0.5 >= need_w && f64::from(th) + 0.5 >= need_h;
+        let same_aspect = (f64::from(tw) * f64::from(h) - f64::from(th) * f64::from(w)).abs() <= 1.5 * f64::from(h);
+        enough && same_aspect && u64::from(tw) * u64::from(th) < u64::from(w) * u64::from(h)
+    };
+    let (id, (tw, _), exif_turn) = file
+        .referencing_items(container.primary, b"thmb")
+        .into_iter()
+        .filter_map(|id| upright_thumbnail(container, id))
+        .filter(fits)
+        .min_by_key(|&(_, (tw, th), _)| u64::from(tw) * u64::from(th))?;
+    let icc = file.icc_profile(id).ok().flatten().map(<[u8]>::to_vec);
+    Some(Thumbnail { id, exif_turn, icc, shrink: (f64::from(w) / f64::from(tw)).round() as u32 })
+}
+
+/// A thumbnail's upright size, and the EXIF turn left once its own
+/// `irot`/`imir` are applied: the primary's, when neither has those.
+fn upright_thumbnail(container: &Container<'_>, id: ItemId) -> Option<(ItemId, (u32, u32), Orientation)> {
+    let format = container.header.format;
+    let stored = cropped_size(&container.file, id, format).ok()?;
+    let own = transforms(&container.file, id, format).ok()?;
+    let exif_turn =
+        if own.is_none() && !container.transformed { container.header.orientation } else { Orientation::default() };
+    Some((id, own.unwrap_or(exif_turn).upright_size(stored), exif_turn))
+}
+
+/// The `nclx` of an item, else of its first source (a grid's tiles carry it).
+fn nclx(file: &HeifFile<'_>, id: ItemId) -> Option<Nclx> {
+    let own = |id| {
+        file.item_properties(id).ok()?.find_map(|p| match *p {
+            Property::Color(ColorInfo::Nclx { primaries, transfer, matrix, full_range }) => {
+                Some(Nclx { primaries, transfer, matrix, full_range })
+            }
+            _ => None,
+        })
+    };
+    own(id).or_else(|| own(*file.referenced_items(id, b"dimg").first()?))
+}
+
+/// A HEIF picture's size as stored (its `ispe`, which exiftool reports)
+/// and as decoded (cropped, then turned upright).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub stored: (u32, u32),
+    pub upright: (u32, u32),
+}
+
+/// The sizes of the primary image, read as the decoders read them.
+pub fn sizes(bytes: &[u8], format: ImageFormat) -> Result<Sizes> {
+    let container = open(bytes, format)?;
+    let stored = stored_size(&container.file, container.primary, format)?;
+    Ok(Sizes { stored, upright: container.header.upright_size() })
+}
+
+/// The size of an item as coded (`ispe`).
+fn stored_size(file: &HeifFile<'_>, id: ItemId, format: ImageFormat) -> Result<(u32, u32)> {
+    file.image_size(id)
+        .map_err(|e| container_error(format, e))?
+        .ok_or_else(|| ImagingError::Corrupt(format!("{format} primary image has no size (`ispe`)")))
+}
+
 /// The size of an item once cropped by its `clap`, before rotation.
 fn cropped_size(file: &HeifFile<'_>, id: ItemId, format: ImageFormat) -> Result<(u32, u32)> {
-    let (width, height) = file
-        .image_size(id)
-        .map_err(|e| container_error(format, e))?
-        .ok_or_else(|| ImagingError::Corrupt(format!("{format} primary image has no size (`ispe`)")))?;
+    let (width, height) = stored_size(file, id, format)?;
     let crop = file.item_properties(id).map_err(|e| container_error(format, e))?.find_map(|p| match *p {
         Property::CleanAperture { width: (wn, wd), height: (hn, hd), .. } if wd != 0 && hd != 0 => {
             Some(((wn / wd).min(width), (hn / hd).min(height)))

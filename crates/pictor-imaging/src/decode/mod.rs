@@ -6,7 +6,8 @@
 //!    picture breaks a [`Limits`] (pixels, frames, or a size the file's byte
 //!    count cannot possibly hold);
 //! 3. decode, at 1/2, 1/4 or 1/8 scale for JPEG when the caller will shrink
-//!    the picture anyway (shrink-on-load, see [`jpeg`]);
+//!    the picture anyway (shrink-on-load, see [`jpeg`]), or from a HEIC's
+//!    embedded thumbnail when it is large enough (see [`heic`]);
 //! 4. convert an embedded ICC profile to sRGB and 16-bit samples to 8-bit;
 //! 5. apply the EXIF orientation so the picture is upright. HEIC and AVIF
 //!    decoders turn their pictures upright themselves, from the container's
@@ -29,6 +30,7 @@ use crate::image::Image;
 use crate::orient::Orientation;
 
 pub use frames::frame_count;
+pub use heif::Sizes as HeifSizes;
 #[cfg(test)]
 pub(crate) use metadata::exif_orientation;
 pub use metadata::xmp_orientation;
@@ -76,7 +78,9 @@ pub struct Decoded {
     pub exif: Option<Vec<u8>>,
     /// The embedded ICC profile, already applied to `image`.
     pub icc: Option<Vec<u8>>,
-    /// The shrink-on-load denominator used (1, 2, 4 or 8).
+    /// The shrink-on-load denominator used: 1, 2, 4 or 8 for JPEG; for a
+    /// HEIC decoded from its embedded thumbnail, the full upright width
+    /// over the thumbnail's, rounded (13 for 4032 px from 320 px).
     pub shrink: u32,
 }
 
@@ -87,6 +91,16 @@ pub fn probe(bytes: &[u8]) -> Result<Header> {
         ImageFormat::Jpeg => jpeg::probe(bytes),
         ImageFormat::Heic | ImageFormat::Avif => guard_panics(|| Ok(heif::open(bytes, format)?.header)),
         _ => guard_panics(|| generic::probe(bytes, format)),
+    }
+}
+
+/// A HEIC or AVIF picture's size as stored (`ispe`) and as decoded
+/// (cropped, upright): the one reading of HEIF geometry, which pictor-meta
+/// reports too.
+pub fn heif_sizes(bytes: &[u8]) -> Result<HeifSizes> {
+    match decodable_format(bytes)? {
+        format @ (ImageFormat::Heic | ImageFormat::Avif) => guard_panics(|| heif::sizes(bytes, format)),
+        other => Err(ImagingError::UnsupportedFormat(format!("{other} is not a HEIF picture"))),
     }
 }
 
@@ -102,7 +116,7 @@ pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -
     let format = decodable_format(bytes)?;
     let (mut decoded, upright) = match format {
         ImageFormat::Jpeg => (jpeg::decode(bytes, limits, shrink_for)?, false),
-        ImageFormat::Heic => (guard_panics(|| heic::decode(bytes, limits))?, true),
+        ImageFormat::Heic => (guard_panics(|| heic::decode(bytes, limits, shrink_for))?, true),
         ImageFormat::Avif => (guard_panics(|| avif::decode(bytes, limits))?, true),
         _ => (guard_panics(|| generic::decode(bytes, format, limits))?, false),
     };

@@ -53,3 +53,19 @@ pub fn mean_abs_diff(a: &pictor_imaging::Image, b: &pictor_imaging::Image) -> f6
     let sum: u64 = a.data().iter().zip(b.data()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
     sum as f64 / a.data().len() as f64
 }
+
+/// `img` resized to exactly `w`×`h` with `filter`, flattened on white.
+pub fn resize(
+    img: &pictor_imaging::Image,
+    w: u32,
+    h: u32,
+    filter: fast_image_resize::FilterType,
+) -> pictor_imaging::Image {
+    use fast_image_resize::images::{Image as FirImage, ImageRef};
+    use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let img = img.clone().flatten(pictor_imaging::Rgba::WHITE);
+    let src = ImageRef::new(img.width(), img.height(), img.data(), PixelType::U8x3).unwrap();
+    let mut dst = FirImage::new(w, h, PixelType::U8x3);
+    Resizer::new().resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter))).unwrap();
+    pictor_imaging::Image::from_raw(w, h, pictor_imaging::Channels::Rgb, dst.into_vec()).unwrap()
+}
