@@ -5,8 +5,9 @@
 //! everything else; a model that failed to load is tried again next time,
 //! so `pictor models install` takes effect without a restart.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pictor_imaging::ops::{FaceFinder, Region};
 use pictor_imaging::{Image, ImagingError};
@@ -36,9 +37,26 @@ impl<T> Slot<T> {
     }
 }
 
+/// An original decoded for the models, and how many of the original's
+/// pixels one of its pixels spans.
+pub struct Picture {
+    pub image: Image,
+    pub scale: f32,
+}
+
+/// A decode that one caller does and the others wait for.
+type Shared = Arc<OnceLock<std::result::Result<Arc<Picture>, String>>>;
+
+/// Pictures decoded lately, by the original's sha256.
+const RECENT_PICTURES: usize = 8;
+
 /// The models of one data folder.
 pub struct Vision {
     data_dir: PathBuf,
+    /// An upload's vision steps run at about the same time, each on the
+    /// same picture: it is decoded once (a JPEG's entropy decoding costs
+    /// as much at 1/8 scale as at full) and shared.
+    pictures: Mutex<VecDeque<(String, Shared)>>,
     labeler: Slot<Labeler>,
     moderator: Slot<Moderator>,
     faces: Slot<FaceDetector>,
@@ -50,6 +68,7 @@ impl Vision {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
+            pictures: Mutex::default(),
             labeler: Slot::new(),
             moderator: Slot::new(),
             faces: Slot::new(),
@@ -72,6 +91,31 @@ impl Vision {
 
     pub fn text_reader(&self) -> Result<Arc<TextReader>> {
         self.text.get(|| TextReader::load(&self.data_dir))
+    }
+
+    /// The picture of the original whose sha256 is `key`, from `decode`
+    /// unless one of the last [`RECENT_PICTURES`] calls decoded it (or is
+    /// decoding it: then this waits for that). Errors are shared too.
+    pub fn picture(
+        &self,
+        key: &str,
+        decode: impl FnOnce() -> std::result::Result<Picture, String>,
+    ) -> std::result::Result<Arc<Picture>, String> {
+        let shared = {
+            let mut recent = self.pictures.lock().expect("pictures lock");
+            match recent.iter().find(|(k, _)| k == key) {
+                Some((_, shared)) => shared.clone(),
+                None => {
+                    if recent.len() == RECENT_PICTURES {
+                        recent.pop_front();
+                    }
+                    let shared = Shared::default();
+                    recent.push_back((key.to_string(), shared.clone()));
+                    shared
+                }
+            }
+        };
+        shared.get_or_init(|| decode().map(Arc::new)).clone()
     }
 
     /// The style-transfer networks (the shop's).
@@ -109,6 +153,29 @@ mod tests {
         assert_eq!(err.code(), "models_not_installed");
         assert!(err.to_string().contains("pictor models install"), "{err}");
         assert!(vision.labeler().is_err() && vision.moderator().is_err(), "not cached as a failure forever");
+    }
+
+    #[test]
+    fn a_picture_is_decoded_once_for_all_its_callers() {
+        let vision = Vision::new(PathBuf::new());
+        let decodes = std::sync::atomic::AtomicUsize::new(0);
+        let decode = || {
+            decodes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Picture { image: Image::from_raw(1, 1, pictor_imaging::Channels::Rgb, vec![0; 3]).unwrap(), scale: 2.0 })
+        };
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| assert_eq!(vision.picture("a", decode).unwrap().scale, 2.0));
+            }
+        });
+        assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 1, "one decode for four callers");
+        for key in 0..RECENT_PICTURES {
+            vision.picture(&key.to_string(), decode).unwrap();
+        }
+        vision.picture("a", decode).unwrap();
+        assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 2 + RECENT_PICTURES, "forgotten after 8 others");
+        let failed = vision.picture("broken", || Err("not an image".into()));
+        assert_eq!(failed.err().as_deref(), Some("not an image"));
     }
 
     #[test]

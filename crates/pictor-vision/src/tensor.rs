@@ -28,6 +28,14 @@ pub(crate) trait Pixels: Sync {
     fn height(&self) -> usize;
     /// The pixel at column `x`, row `y` (both in range).
     fn rgb(&self, x: usize, y: usize) -> [f32; 3];
+
+    /// Row `y` into `out` (`width × 3` values, R, G, B): one call per row
+    /// instead of one per pixel, which is what makes resizing fast.
+    fn row(&self, y: usize, out: &mut [f32]) {
+        for (x, px) in out.chunks_exact_mut(3).enumerate() {
+            px.copy_from_slice(&self.rgb(x, y));
+        }
+    }
 }
 
 /// An [`Image`] read as RGB; transparent pixels are composited onto white,
@@ -63,6 +71,14 @@ impl Pixels for ImagePixels<'_> {
         let a = f32::from(p[3]) / 255.0;
         rgb.map(|v| v * a + 255.0 * (1.0 - a))
     }
+
+    fn row(&self, y: usize, out: &mut [f32]) {
+        if self.alpha {
+            return (0..self.width()).for_each(|x| out[x * 3..][..3].copy_from_slice(&self.rgb(x, y)));
+        }
+        let bytes = &self.image.data()[y * self.width() * 3..][..self.width() * 3];
+        out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = f32::from(b));
+    }
 }
 
 /// An RGB float image (0–255, interleaved): the result of a resize or crop.
@@ -85,6 +101,10 @@ impl Pixels for Rgb {
     fn rgb(&self, x: usize, y: usize) -> [f32; 3] {
         let i = (y * self.width + x) * 3;
         [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+
+    fn row(&self, y: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self.data[y * self.width * 3..][..self.width * 3]);
     }
 }
 
@@ -125,11 +145,13 @@ pub(crate) fn resize(src: &dyn Pixels, width: usize, height: usize) -> Rgb {
     let columns = taps(sw, width);
     // Horizontal pass: every source row, output width.
     let mut wide = vec![0.0f32; width * sh * 3];
+    let mut row = vec![0.0f32; sw * 3];
     for y in 0..sh {
+        src.row(y, &mut row);
         for (x, t) in columns.iter().enumerate() {
             let mut acc = [0.0f32; 3];
             for (k, w) in t.weights.iter().enumerate() {
-                let p = src.rgb(t.start + k, y);
+                let p = &row[(t.start + k) * 3..][..3];
                 (0..3).for_each(|c| acc[c] += w * p[c]);
             }
             wide[(y * width + x) * 3..][..3].copy_from_slice(&acc);

@@ -95,3 +95,33 @@ fn reader_is_shareable() {
     fn shareable<T: Send + Sync>() {}
     shareable::<TextReader>();
 }
+
+/// `image` enlarged `k` times (each pixel a k×k block).
+fn enlarged(image: &pictor_imaging::Image, k: u32) -> pictor_imaging::Image {
+    let n = image.channels().count();
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let mut data = Vec::with_capacity(w * h * n * (k * k) as usize);
+    for y in 0..h * k as usize {
+        for x in 0..w * k as usize {
+            let i = ((y / k as usize) * w + x / k as usize) * n;
+            data.extend_from_slice(&image.data()[i..i + n]);
+        }
+    }
+    pictor_imaging::Image::from_raw(image.width() * k, image.height() * k, image.channels(), data).unwrap()
+}
+
+/// On a large picture the detector glances at 960 px first. Where a line
+/// reads there, what it then reads is exactly what reading at full size
+/// reads; a cat's fur is left alone (at full size one patch of it reads as
+/// "D" at 0.56).
+#[test]
+fn a_glance_first_reads_the_same_lines() {
+    let Some((models, page)) = reference::setup("page.png", "a_glance_first_reads_the_same_lines") else { return };
+    let Some(cat) = reference::photo("chelsea.png", "a_glance_first_reads_the_same_lines") else { return };
+    let reader = TextReader::load(&models).unwrap();
+    let (page, cat) = (enlarged(&page, 6), enlarged(&cat, 5));
+    let closely = reader.read_closely(&page).unwrap();
+    assert!(closely.len() >= 4, "{closely:?}");
+    assert_eq!(reader.read(&page).unwrap(), closely);
+    assert_eq!(reader.read(&cat).unwrap(), vec![]);
+}

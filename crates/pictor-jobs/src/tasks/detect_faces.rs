@@ -22,10 +22,8 @@ impl Task for DetectFaces {
 /// Face boxes with landmarks, kept for the API and the face steps.
 async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
-    let (mut faces, scale) = on_picture(env, &record, (640, false), Vision::face_detector, |detector, picture| {
-        detector.detect(picture)
-    })
-    .await?;
+    let (mut faces, scale) =
+        on_picture(env, &record, Vision::face_detector, |detector, picture| detector.detect(picture)).await?;
     for face in &mut faces {
         (face.x, face.y, face.width, face.height) =
             (face.x * scale, face.y * scale, face.width * scale, face.height * scale);

@@ -28,8 +28,7 @@ async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let settings = env.state.config.vision.clone();
     let (max, least) = (settings.max_labels, settings.min_label_confidence);
     let (labels, _) =
-        on_picture(env, &record, (256, true), Vision::labeler, move |labeler, picture| labeler.labels(picture, max, least))
-            .await?;
+        on_picture(env, &record, Vision::labeler, move |labeler, picture| labeler.labels(picture, max, least)).await?;
     let rows: Vec<ImageLabel> = vocabulary::tags(&labels, settings.specific_label_confidence)
         .into_iter()
         .map(|t| ImageLabel { name: t.name, confidence: f64::from(t.confidence), direct: t.direct, parents: t.parents })

@@ -22,12 +22,11 @@ impl Task for DetectText {
 /// Text lines with their boxes, stored and searchable.
 async fn detect_text(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
-    let size = (pictor_vision::text::MAX_SIDE as u32, false);
     let glance = env.state.config.vision.text_glance;
     let read = move |reader: &TextReader, picture: &_| {
         if glance { reader.read(picture) } else { reader.read_closely(picture) }
     };
-    let (mut lines, scale) = on_picture(env, &record, size, Vision::text_reader, read).await?;
+    let (mut lines, scale) = on_picture(env, &record, Vision::text_reader, read).await?;
     for line in &mut lines {
         for corner in &mut line.quad {
             *corner = [corner[0] * scale, corner[1] * scale];

@@ -23,7 +23,7 @@ impl Task for Moderate {
 async fn moderate(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
     let record = image(env, &call.input).await?;
     let (score, _) =
-        on_picture(env, &record, (256, true), Vision::moderator, |moderator, picture| moderator.nsfw_score(picture)).await?;
+        on_picture(env, &record, Vision::moderator, |moderator, picture| moderator.nsfw_score(picture)).await?;
     let threshold = env.state.config.vision.nsfw_threshold;
     let payload = json!({
         "id": record.id,

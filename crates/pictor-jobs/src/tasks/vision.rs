@@ -1,7 +1,7 @@
 //! What the vision tasks (`detect_labels`, `moderate`, `detect_faces`,
-//! `detect_text`) share: each decodes the original only as large as its
-//! model looks, runs the model on a worker thread, and stores what it found
-//! in place of what an earlier run stored.
+//! `detect_text`) share: one decoded picture of the original, a model run
+//! on a worker thread, and storing what it found in place of what an
+//! earlier run stored.
 //!
 //! Boxes are in pixels of the upright original. Error names a definition can
 //! Catch, besides those of [`super`]:
@@ -17,7 +17,7 @@ use pictor_vision::VisionError;
 use pictor_workflow::TaskError;
 
 use super::{TaskEnv, fail, original};
-use pictor_core::vision::Vision;
+use pictor_core::vision::{Picture, Vision};
 
 fn model_error(e: VisionError) -> TaskError {
     match e {
@@ -26,35 +26,44 @@ fn model_error(e: VisionError) -> TaskError {
     }
 }
 
-/// Runs `model` on the upright original, decoded at least `side` pixels on
-/// the side the model measures (`shorter` or longer), with the factor from
-/// the decoded picture's pixels to the original's. Model, decode and run are
-/// one worker job: a task waits in the workers' line once.
+/// Runs `model` on the upright original, decoded with its longer side at
+/// least [`PICTURE_SIDE`] (the text reader's size; the other models scale
+/// it down themselves), with the factor from the picture's pixels to the
+/// original's. The picture is decoded once for all of an upload's vision
+/// steps ([`Vision::picture`]). Model, decode and run are one worker job: a
+/// task waits in the workers' line once.
 pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
     env: &TaskEnv<'_>,
     record: &ImageRecord,
-    (side, shorter): (u32, bool),
     load: fn(&Vision) -> pictor_vision::Result<Arc<M>>,
     run: impl FnOnce(&M, &Image) -> pictor_vision::Result<T> + Send + 'static,
 ) -> Result<(T, f32), TaskError> {
     let bytes = original(env, record).await?;
-    let limits = env.state.limits();
+    let (limits, key) = (env.state.limits(), record.sha256.clone());
     let vision: Arc<Vision> = env.state.vision.clone();
     env.state
         .workers
         .run_waiting(move || {
             // Loaded (once per process) first: without it, nothing is decoded.
             let model = load(&vision).map_err(model_error)?;
-            let decoded = pictor_imaging::decode::decode_with(&bytes, &limits, &|header| {
-                let (w, h) = header.upright_size();
-                let measured = if shorter { w.min(h) } else { w.max(h) };
-                (f64::from(measured) / f64::from(side)).max(1.0)
-            })
-            .map_err(|e| fail("pictor.CorruptImage", e.to_string()))?;
-            let (full_width, _) = decoded.header.upright_size();
-            let scale = full_width as f32 / decoded.image.width() as f32;
-            Ok((run(&model, &decoded.image).map_err(model_error)?, scale))
+            let picture =
+                vision.picture(&key, || decode(&bytes, &limits)).map_err(|e| fail("pictor.CorruptImage", e))?;
+            Ok((run(&model, &picture.image).map_err(model_error)?, picture.scale))
         })
         .await
         .map_err(|e| fail("pictor.Unavailable", e.detail))?
+}
+
+/// The side every vision step's picture is decoded at, at least.
+const PICTURE_SIDE: u32 = pictor_vision::text::MAX_SIDE as u32;
+
+/// The upright original with its longer side at least [`PICTURE_SIDE`].
+fn decode(bytes: &[u8], limits: &pictor_imaging::Limits) -> Result<Picture, String> {
+    let decoded = pictor_imaging::decode::decode_with(bytes, limits, &|header| {
+        let (w, h) = header.upright_size();
+        (f64::from(w.max(h)) / f64::from(PICTURE_SIDE)).max(1.0)
+    })
+    .map_err(|e| e.to_string())?;
+    let (full_width, _) = decoded.header.upright_size();
+    Ok(Picture { scale: full_width as f32 / decoded.image.width() as f32, image: decoded.image })
 }

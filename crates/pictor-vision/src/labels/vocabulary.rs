@@ -18,16 +18,16 @@ use super::Label;
 
 /// Scene words by ImageNet class (wnid), for the landscape classes.
 pub const SCENES: &[(&str, &[&str])] = &[
-    ("n09193705", &["mountain", "snow", "landscape"]),      // alp
-    ("n09246464", &["mountain", "landscape"]),              // cliff
-    ("n09256479", &["sea", "water"]),                       // coral reef
-    ("n09288635", &["water", "landscape"]),                 // geyser
-    ("n09332890", &["lake", "water", "landscape"]),         // lakeside
+    ("n09193705", &["mountain", "snow", "landscape"]),        // alp
+    ("n09246464", &["mountain", "landscape"]),                // cliff
+    ("n09256479", &["sea", "water"]),                         // coral reef
+    ("n09288635", &["water", "landscape"]),                   // geyser
+    ("n09332890", &["lake", "water", "landscape"]),           // lakeside
     ("n09399592", &["coast", "landscape"]),                   // promontory
     ("n09421951", &["beach", "coast", "water", "landscape"]), // sandbar
     ("n09428293", &["beach", "coast", "water", "landscape"]), // seashore
-    ("n09468604", &["valley", "mountain", "landscape"]),    // valley
-    ("n09472597", &["volcano", "mountain", "landscape"]),   // volcano
+    ("n09468604", &["valley", "mountain", "landscape"]),      // valley
+    ("n09472597", &["volcano", "mountain", "landscape"]),     // volcano
 ];
 
 /// WordNet ancestors kept as parents, with the word users see.
@@ -130,9 +130,15 @@ pub fn tags(labels: &[Label], specific_confidence: f32) -> Vec<Tag> {
     let mut tags = Vec::new();
     for label in labels {
         let sure = label.confidence >= specific_confidence;
-        let words = if sure { &label.parents[..] } else { &label.parents[label.parents.len().saturating_sub(WEAK_WORDS)..] };
+        let words =
+            if sure { &label.parents[..] } else { &label.parents[label.parents.len().saturating_sub(WEAK_WORDS)..] };
         if sure {
-            tags.push(Tag { name: label.name.clone(), confidence: label.confidence, direct: true, parents: words.to_vec() });
+            tags.push(Tag {
+                name: label.name.clone(),
+                confidence: label.confidence,
+                direct: true,
+                parents: words.to_vec(),
+            });
         }
         for (i, word) in words.iter().enumerate() {
             let parents = words[i + 1..].to_vec();
@@ -204,7 +210,10 @@ mod tests {
         let names = |tags: Vec<Tag>| tags.into_iter().map(|t| (t.name, t.direct)).collect::<Vec<_>>();
         let sure = names(tags(&[label(0.8)], 0.3));
         let word = |w: &str, direct| (w.to_string(), direct);
-        assert_eq!(sure, [word("Cocker Spaniel", true), word("dog", false), word("mammal", false), word("animal", false)]);
+        assert_eq!(
+            sure,
+            [word("Cocker Spaniel", true), word("dog", false), word("mammal", false), word("animal", false)]
+        );
         assert_eq!(names(tags(&[label(0.2)], 0.3)), [word("mammal", false), word("animal", false)]);
     }
 

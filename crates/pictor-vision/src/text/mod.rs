@@ -10,8 +10,8 @@
 //!   characters stored in the model's `character` metadata.
 //!
 //! Most photos hold no text, and the detector at full size is most of the
-//! cost of reading one. So the detector first glances at the picture with
-//! its longer side at [`GLANCE_SIDE`] (PaddleOCR's own default size, a
+//! cost of reading one. So the detector first glances at a large picture
+//! with its longer side at [`GLANCE_SIDE`] (PaddleOCR's own default size, a
 //! quarter of the pixels), and the recogniser reads what it found there:
 //! only when a line reads does the full-size pass run, which then finds
 //! exactly what it found without the glance.
@@ -111,9 +111,12 @@ impl TextReader {
 
     /// The text lines of `image`, top to bottom, then left to right.
     pub fn read(&self, image: &Image) -> Result<Vec<TextLine>> {
-        let full = detection_size(image.width() as usize, image.height() as usize);
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let full = detection_size(width, height);
         let glance = glance_size(full);
-        if glance.0 * glance.1 * 2 <= full.0 * full.1 && self.read_boxes(image, self.boxes(image, glance)?)?.is_empty() {
+        // Small pictures are enlarged for the detector: no glance there.
+        let worth_it = full.0 * full.1 <= width * height && glance.0 * glance.1 * 2 <= full.0 * full.1;
+        if worth_it && self.read_boxes(image, self.boxes(image, glance)?)?.is_empty() {
             return Ok(Vec::new());
         }
         self.read_closely(image)
