@@ -14,6 +14,7 @@ use pictor_imaging::{Image, ImagingError};
 use pictor_vision::faces::{Face, FaceDetector};
 use pictor_vision::labels::Labeler;
 use pictor_vision::moderation::Moderator;
+pub use pictor_vision::picture::Picture;
 use pictor_vision::style::Styles;
 use pictor_vision::text::TextReader;
 use pictor_vision::{Result, VisionError};
@@ -35,13 +36,6 @@ impl<T> Slot<T> {
         let model = Arc::new(load()?);
         Ok(self.0.lock().expect("slot lock").get_or_insert(model).clone())
     }
-}
-
-/// An original decoded for the models, and how many of the original's
-/// pixels one of its pixels spans.
-pub struct Picture {
-    pub image: Image,
-    pub scale: f32,
 }
 
 /// A decode that one caller does and the others wait for.
@@ -161,11 +155,12 @@ mod tests {
         let decodes = std::sync::atomic::AtomicUsize::new(0);
         let decode = || {
             decodes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Picture { image: Image::from_raw(1, 1, pictor_imaging::Channels::Rgb, vec![0; 3]).unwrap(), scale: 2.0 })
+            let pixel = Image::from_raw(1, 1, pictor_imaging::Channels::Rgb, vec![0; 3]).unwrap();
+            Ok(Picture { large: pixel.clone(), small: pixel, full_width: 2 })
         };
         std::thread::scope(|s| {
             for _ in 0..4 {
-                s.spawn(|| assert_eq!(vision.picture("a", decode).unwrap().scale, 2.0));
+                s.spawn(|| assert_eq!(vision.picture("a", decode).unwrap().full_width, 2));
             }
         });
         assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 1, "one decode for four callers");

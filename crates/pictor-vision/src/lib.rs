@@ -23,6 +23,7 @@ pub mod faces;
 pub mod labels;
 pub mod models;
 pub mod moderation;
+pub mod picture;
 pub mod style;
 pub(crate) mod tensor;
 pub mod text;

@@ -146,15 +146,15 @@ pub(crate) fn resize(src: &dyn Pixels, width: usize, height: usize) -> Rgb {
     // Horizontal pass: every source row, output width.
     let mut wide = vec![0.0f32; width * sh * 3];
     let mut row = vec![0.0f32; sw * 3];
-    for y in 0..sh {
+    for (y, out) in wide.chunks_exact_mut(width * 3).enumerate() {
         src.row(y, &mut row);
-        for (x, t) in columns.iter().enumerate() {
+        for (o, t) in out.chunks_exact_mut(3).zip(&columns) {
+            let taps = &row[t.start * 3..(t.start + t.weights.len()) * 3];
             let mut acc = [0.0f32; 3];
-            for (k, w) in t.weights.iter().enumerate() {
-                let p = &row[(t.start + k) * 3..][..3];
+            for (p, w) in taps.chunks_exact(3).zip(&t.weights) {
                 (0..3).for_each(|c| acc[c] += w * p[c]);
             }
-            wide[(y * width + x) * 3..][..3].copy_from_slice(&acc);
+            o.copy_from_slice(&acc);
         }
     }
     // Vertical pass.

@@ -16,9 +16,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use pictor_imaging::{Image, Limits};
+use pictor_imaging::Limits;
 use pictor_vision::faces::FaceDetector;
 use pictor_vision::labels::{self, Label, Labeler, vocabulary};
+use pictor_vision::picture::Picture;
 
 use crate::reference;
 
@@ -149,20 +150,6 @@ fn labelled_set(test: &str) -> Option<Vec<Photo>> {
     Some(photos.collect())
 }
 
-/// The side the workflow's vision steps decode the original at (at least,
-/// on its longer side; `pictor-jobs`' `tasks/vision.rs`).
-const PICTURE_SIDE: u32 = pictor_vision::text::MAX_SIDE as u32;
-
-/// `bytes` decoded with its longer side at least `side`, as the workflow's
-/// vision steps decode it.
-fn decode(bytes: &[u8], side: u32) -> Image {
-    let decoded = pictor_imaging::decode::decode_with(bytes, &Limits::default(), &|header| {
-        let (w, h) = header.upright_size();
-        (f64::from(w.max(h)) / f64::from(side)).max(1.0)
-    });
-    decoded.expect("every photo of the set decodes").image
-}
-
 #[test]
 fn the_tags_users_see_are_the_words_people_use() {
     let test = "the_tags_users_see_are_the_words_people_use";
@@ -173,9 +160,10 @@ fn the_tags_users_see_are_the_words_people_use() {
     let (mut now, mut before) = (Score::default(), Score::default());
     for photo in &set {
         let bytes = std::fs::read(&photo.path).unwrap_or_else(|e| panic!("{}: {e}", photo.path.display()));
-        let picture = decode(&bytes, PICTURE_SIDE);
-        let labels = labeler.labels(&picture, labels::MAX_LABELS, labels::MIN_CONFIDENCE).unwrap();
-        let has_face = !faces.detect(&picture).unwrap().is_empty();
+        // As the workflow's vision steps see the photo.
+        let picture = Picture::decode(&bytes, &Limits::default()).expect("every photo of the set decodes");
+        let labels = labeler.labels(&picture.small, labels::MAX_LABELS, labels::MIN_CONFIDENCE).unwrap();
+        let has_face = !faces.detect(&picture.small).unwrap().is_empty();
         now.add(&photo.given, &shown_now(&labels, has_face), &sayable);
         before.add(&photo.given, &shown_before(&labels), &sayable);
     }

@@ -5,7 +5,7 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::on_picture;
+use super::vision::{on_picture, small};
 use super::{Task, TaskEnv, TaskResult, fail, gone, image, unavailable};
 
 /// The `pictor:detect-faces` task.
@@ -23,7 +23,7 @@ impl Task for DetectFaces {
 async fn detect_faces(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let record = image(env, input).await?;
     let (mut faces, scale) =
-        on_picture(env, &record, Vision::face_detector, |detector, picture| detector.detect(picture)).await?;
+        on_picture(env, &record, (Vision::face_detector, small), |detector, picture| detector.detect(picture)).await?;
     for face in &mut faces {
         (face.x, face.y, face.width, face.height) =
             (face.x * scale, face.y * scale, face.width * scale, face.height * scale);

@@ -8,7 +8,7 @@ use pictor_vision::labels::vocabulary;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::on_picture;
+use super::vision::{on_picture, small};
 use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:detect-labels` task.
@@ -28,7 +28,8 @@ async fn detect_labels(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let settings = env.state.config.vision.clone();
     let (max, least) = (settings.max_labels, settings.min_label_confidence);
     let (labels, _) =
-        on_picture(env, &record, Vision::labeler, move |labeler, picture| labeler.labels(picture, max, least)).await?;
+        on_picture(env, &record, (Vision::labeler, small), move |labeler, picture| labeler.labels(picture, max, least))
+            .await?;
     let rows: Vec<ImageLabel> = vocabulary::tags(&labels, settings.specific_label_confidence)
         .into_iter()
         .map(|t| ImageLabel { name: t.name, confidence: f64::from(t.confidence), direct: t.direct, parents: t.parents })

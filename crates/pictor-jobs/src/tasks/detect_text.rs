@@ -5,7 +5,7 @@ use pictor_vision::text::TextReader;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
-use super::vision::on_picture;
+use super::vision::{large, on_picture};
 use super::{Task, TaskEnv, TaskResult, fail, gone, image, unavailable};
 
 /// The `pictor:detect-text` task.
@@ -26,7 +26,7 @@ async fn detect_text(env: &TaskEnv<'_>, input: &Value) -> TaskResult {
     let read = move |reader: &TextReader, picture: &_| {
         if glance { reader.read(picture) } else { reader.read_closely(picture) }
     };
-    let (mut lines, scale) = on_picture(env, &record, Vision::text_reader, read).await?;
+    let (mut lines, scale) = on_picture(env, &record, (Vision::text_reader, large), read).await?;
     for line in &mut lines {
         for corner in &mut line.quad {
             *corner = [corner[0] * scale, corner[1] * scale];

@@ -4,7 +4,7 @@ use pictor_core::vision::Vision;
 use pictor_workflow::TaskCall;
 use serde_json::json;
 
-use super::vision::on_picture;
+use super::vision::{on_picture, small};
 use super::{Task, TaskEnv, TaskResult, gone, image, unavailable};
 
 /// The `pictor:moderate` task.
@@ -23,7 +23,8 @@ impl Task for Moderate {
 async fn moderate(env: &TaskEnv<'_>, call: &TaskCall) -> TaskResult {
     let record = image(env, &call.input).await?;
     let (score, _) =
-        on_picture(env, &record, Vision::moderator, |moderator, picture| moderator.nsfw_score(picture)).await?;
+        on_picture(env, &record, (Vision::moderator, small), |moderator, picture| moderator.nsfw_score(picture))
+            .await?;
     let threshold = env.state.config.vision.nsfw_threshold;
     let payload = json!({
         "id": record.id,

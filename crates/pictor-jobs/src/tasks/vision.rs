@@ -26,16 +26,15 @@ fn model_error(e: VisionError) -> TaskError {
     }
 }
 
-/// Runs `model` on the upright original, decoded with its longer side at
-/// least [`PICTURE_SIDE`] (the text reader's size; the other models scale
-/// it down themselves), with the factor from the picture's pixels to the
+/// Runs `model` on a picture of the upright original (`which` of
+/// [`Picture`]'s sizes), with the factor from that picture's pixels to the
 /// original's. The picture is decoded once for all of an upload's vision
 /// steps ([`Vision::picture`]). Model, decode and run are one worker job: a
 /// task waits in the workers' line once.
 pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
     env: &TaskEnv<'_>,
     record: &ImageRecord,
-    load: fn(&Vision) -> pictor_vision::Result<Arc<M>>,
+    (load, which): (fn(&Vision) -> pictor_vision::Result<Arc<M>>, fn(&Picture) -> &Image),
     run: impl FnOnce(&M, &Image) -> pictor_vision::Result<T> + Send + 'static,
 ) -> Result<(T, f32), TaskError> {
     let bytes = original(env, record).await?;
@@ -46,24 +45,22 @@ pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
         .run_waiting(move || {
             // Loaded (once per process) first: without it, nothing is decoded.
             let model = load(&vision).map_err(model_error)?;
-            let picture =
-                vision.picture(&key, || decode(&bytes, &limits)).map_err(|e| fail("pictor.CorruptImage", e))?;
-            Ok((run(&model, &picture.image).map_err(model_error)?, picture.scale))
+            let picture = vision
+                .picture(&key, || Picture::decode(&bytes, &limits).map_err(|e| e.to_string()))
+                .map_err(|e| fail("pictor.CorruptImage", e))?;
+            let image = which(&picture);
+            Ok((run(&model, image).map_err(model_error)?, picture.scale(image)))
         })
         .await
         .map_err(|e| fail("pictor.Unavailable", e.detail))?
 }
 
-/// The side every vision step's picture is decoded at, at least.
-const PICTURE_SIDE: u32 = pictor_vision::text::MAX_SIDE as u32;
+/// The large picture of [`Picture`].
+pub(super) fn large(picture: &Picture) -> &Image {
+    &picture.large
+}
 
-/// The upright original with its longer side at least [`PICTURE_SIDE`].
-fn decode(bytes: &[u8], limits: &pictor_imaging::Limits) -> Result<Picture, String> {
-    let decoded = pictor_imaging::decode::decode_with(bytes, limits, &|header| {
-        let (w, h) = header.upright_size();
-        (f64::from(w.max(h)) / f64::from(PICTURE_SIDE)).max(1.0)
-    })
-    .map_err(|e| e.to_string())?;
-    let (full_width, _) = decoded.header.upright_size();
-    Ok(Picture { scale: full_width as f32 / decoded.image.width() as f32, image: decoded.image })
+/// The small picture of [`Picture`].
+pub(super) fn small(picture: &Picture) -> &Image {
+    &picture.small
 }
