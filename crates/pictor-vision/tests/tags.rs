@@ -24,9 +24,9 @@ use pictor_vision::picture::Picture;
 use crate::reference;
 
 /// One photo of the set and the words a person gave it.
-struct Photo {
-    path: PathBuf,
-    given: BTreeSet<String>,
+pub struct Photo {
+    pub path: PathBuf,
+    pub given: BTreeSet<String>,
 }
 
 /// What one way of tagging shows for a photo: words, and class names with
@@ -126,7 +126,7 @@ fn shown_before(labels: &[Label]) -> Shown {
 }
 
 /// The labelled set, or `None` (skipped) when its photos are not at hand.
-fn labelled_set(test: &str) -> Option<Vec<Photo>> {
+pub fn labelled_set(test: &str) -> Option<Vec<Photo>> {
     let fetched = match std::env::var_os("PICTOR_TEST_LABELLED").map(PathBuf::from) {
         Some(dir) if dir.is_dir() => dir,
         _ => {

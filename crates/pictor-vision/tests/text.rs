@@ -125,3 +125,26 @@ fn a_glance_first_reads_the_same_lines() {
     assert_eq!(reader.read(&page).unwrap(), closely);
     assert_eq!(reader.read(&cat).unwrap(), vec![]);
 }
+
+/// What the glance costs in lines read, on the labelled photos as the
+/// workflow decodes them (slow in a debug build, so not in the suite):
+/// `cargo test -p pictor-vision --test models text::glance_on_the_labelled_set -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn glance_on_the_labelled_set() {
+    let test = "glance_on_the_labelled_set";
+    let (Some(models), Some(set)) = (reference::models(test), crate::tags::labelled_set(test)) else { return };
+    let reader = TextReader::load(&models).unwrap();
+    let (mut with_text, mut differ, mut lost) = (0, 0, Vec::new());
+    for photo in &set {
+        let bytes = std::fs::read(&photo.path).unwrap();
+        let picture = pictor_vision::picture::Picture::decode(&bytes, &Default::default()).unwrap();
+        let (closely, glance) = (reader.read_closely(&picture.large).unwrap(), reader.read(&picture.large).unwrap());
+        with_text += usize::from(!closely.is_empty());
+        if closely != glance {
+            differ += 1;
+            lost.extend(closely.iter().filter(|l| !glance.contains(l)).map(|l| l.text.clone()));
+        }
+    }
+    eprintln!("{} photos, {with_text} with text read at full size; {differ} read differently with the glance, losing {lost:?}", set.len());
+}

@@ -26,6 +26,9 @@ fn model_error(e: VisionError) -> TaskError {
     }
 }
 
+/// Gets a loaded model (`Vision::labeler`, …).
+type Loader<M> = fn(&Vision) -> pictor_vision::Result<Arc<M>>;
+
 /// Runs `model` on a picture of the upright original (`which` of
 /// [`Picture`]'s sizes), with the factor from that picture's pixels to the
 /// original's. The picture is decoded once for all of an upload's vision
@@ -34,7 +37,7 @@ fn model_error(e: VisionError) -> TaskError {
 pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
     env: &TaskEnv<'_>,
     record: &ImageRecord,
-    (load, which): (fn(&Vision) -> pictor_vision::Result<Arc<M>>, fn(&Picture) -> &Image),
+    (load, which): (Loader<M>, fn(&Picture) -> &Image),
     run: impl FnOnce(&M, &Image) -> pictor_vision::Result<T> + Send + 'static,
 ) -> Result<(T, f32), TaskError> {
     let bytes = original(env, record).await?;
