@@ -146,5 +146,8 @@ fn glance_on_the_labelled_set() {
             lost.extend(closely.iter().filter(|l| !glance.contains(l)).map(|l| l.text.clone()));
         }
     }
-    eprintln!("{} photos, {with_text} with text read at full size; {differ} read differently with the glance, losing {lost:?}", set.len());
+    eprintln!(
+        "{} photos, {with_text} with text read at full size; {differ} read differently with the glance, losing {lost:?}",
+        set.len()
+    );
 }

@@ -111,15 +111,23 @@ impl TextReader {
 
     /// The text lines of `image`, top to bottom, then left to right.
     pub fn read(&self, image: &Image) -> Result<Vec<TextLine>> {
+        match self.glance(image)? {
+            Some(lines) if lines.is_empty() => Ok(lines),
+            _ => self.read_closely(image),
+        }
+    }
+
+    /// The lines the detector finds at [`GLANCE_SIDE`], read; `None` for a
+    /// picture too small to glance at (the detector enlarges it).
+    #[doc(hidden)]
+    pub fn glance(&self, image: &Image) -> Result<Option<Vec<TextLine>>> {
         let (width, height) = (image.width() as usize, image.height() as usize);
         let full = detection_size(width, height);
         let glance = glance_size(full);
-        // Small pictures are enlarged for the detector: no glance there.
-        let worth_it = full.0 * full.1 <= width * height && glance.0 * glance.1 * 2 <= full.0 * full.1;
-        if worth_it && self.read_boxes(image, self.boxes(image, glance)?)?.is_empty() {
-            return Ok(Vec::new());
+        if width.min(height) < LIMIT_SIDE || glance.0 * glance.1 * 2 > full.0 * full.1 {
+            return Ok(None);
         }
-        self.read_closely(image)
+        Ok(Some(self.read_boxes(image, self.boxes(image, glance)?)?))
     }
 
     /// [`Self::read`] without the first glance: the detector runs at full
