@@ -21,44 +21,73 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     let max_pixels = limits.max_pixels.saturating_mul(2);
     let (file, primary) = (&container.file, container.primary);
     let signal = container.nclx.map(|n| av1::Signal { matrix: n.matrix, full_range: n.full_range });
-    let (width, height, rgb) =
-        decode_item(file, primary, max_pixels, &|obus, max| av1::decode_rgb(obus, max, signal), 3)?;
+    let colour = |obus: &[u8], max| av1::decode_rgb(obus, max, signal);
+    let (width, height, rgb) = Plane { file, max_pixels, decode: &colour, channels: 3 }.item(primary)?;
     let mut image = Image::from_raw(width, height, Channels::Rgb, rgb)?;
     if let Some(alpha) = alpha_item(file, primary)? {
-        let (w, h, luma) = decode_item(file, alpha, max_pixels, &av1::decode_luma, 1)?;
+        let (w, h, luma) = Plane { file, max_pixels, decode: &av1::decode_luma, channels: 1 }.item(alpha)?;
         let premultiplied = file.referenced_items(primary, b"prem").contains(&alpha);
         image = with_alpha(image, (w, h), &luma, premultiplied)?;
     }
-    let mut image = upright(clean_aperture(image, file, primary)?, &container);
+    // The header's orientation is the container's `irot`/`imir`, else EXIF's.
+    let mut image = container.header.orientation.apply(clean_aperture(image, file, primary)?);
     container.nclx_to_srgb(&mut image);
     let Container { header, exif, icc, .. } = container;
     Ok(Decoded { image, header, exif, icc, shrink: 1 })
 }
 
-/// Applies the container's `irot`/`imir`, else the EXIF orientation.
-fn upright(image: Image, container: &Container<'_>) -> Image {
-    container.header.orientation.apply(image)
-}
-
 /// A decoder of one AV1 bitstream: `(width, height, samples)`.
 type PlaneDecoder<'a> = &'a dyn Fn(&[u8], u64) -> Result<(u32, u32, Vec<u8>)>;
 
-/// Decodes a coded (`av01`) or `grid` item, `channels` samples a pixel.
-fn decode_item(
-    file: &HeifFile<'_>,
-    id: ItemId,
+/// How one plane (colour or alpha) is decoded from a file's items.
+struct Plane<'a> {
+    file: &'a HeifFile<'a>,
     max_pixels: u64,
-    decode: PlaneDecoder<'_>,
+    decode: PlaneDecoder<'a>,
+    /// Samples a pixel.
     channels: usize,
-) -> Result<(u32, u32, Vec<u8>)> {
-    let item_type = file.item(id).map_err(|e| container_error(ImageFormat::Avif, e))?.item_type;
-    match &item_type.0 {
-        b"av01" => decode(&bitstream(file, id)?, max_pixels),
-        b"grid" => decode_grid(file, id, max_pixels, decode, channels),
-        other => Err(ImagingError::UnsupportedFormat(format!(
-            "this AVIF's picture is a `{}` item, which Pictor does not decode; convert the file to PNG first",
-            String::from_utf8_lossy(other)
-        ))),
+}
+
+impl Plane<'_> {
+    /// Decodes a coded (`av01`) or `grid` item.
+    fn item(&self, id: ItemId) -> Result<(u32, u32, Vec<u8>)> {
+        let item_type = self.file.item(id).map_err(|e| container_error(ImageFormat::Avif, e))?.item_type;
+        match &item_type.0 {
+            b"av01" => (self.decode)(&bitstream(self.file, id)?, self.max_pixels),
+            b"grid" => self.grid(id),
+            other => Err(ImagingError::UnsupportedFormat(format!(
+                "this AVIF's picture is a `{}` item, which Pictor does not decode; convert the file to PNG first",
+                String::from_utf8_lossy(other)
+            ))),
+        }
+    }
+
+    /// Assembles a grid's tiles, row by row, cropped to its output size.
+    fn grid(&self, id: ItemId) -> Result<(u32, u32, Vec<u8>)> {
+        let grid = self.file.grid(id).map_err(|e| container_error(ImageFormat::Avif, e))?;
+        let tiles = self.file.referenced_items(id, b"dimg");
+        let (width, height) = (grid.output_width as usize, grid.output_height as usize);
+        if tiles.len() != usize::from(grid.rows) * usize::from(grid.columns) {
+            return Err(ImagingError::Corrupt(format!(
+                "AVIF grid of {}x{} tiles lists {} of them; re-export the picture from its source",
+                grid.columns,
+                grid.rows,
+                tiles.len()
+            )));
+        }
+        let channels = self.channels;
+        let mut canvas = vec![0u8; width * height * channels];
+        let (mut tile_w, mut tile_h) = (0, 0);
+        for (index, &tile) in tiles.iter().enumerate() {
+            let (w, h, samples) = self.item(tile)?;
+            if index == 0 {
+                (tile_w, tile_h) = (w as usize, h as usize);
+            }
+            let (column, row) = (index % usize::from(grid.columns), index / usize::from(grid.columns));
+            let at = (column * tile_w, row * tile_h);
+            paste(&mut canvas, (width, height), &samples, (w as usize, h as usize), at, channels);
+        }
+        Ok((grid.output_width, grid.output_height, canvas))
     }
 }
 
@@ -75,45 +104,6 @@ fn bitstream(file: &HeifFile<'_>, id: ItemId) -> Result<Vec<u8>> {
         .unwrap_or_default();
     let data = file.item_data(id).map_err(|e| container_error(ImageFormat::Avif, e))?;
     Ok([config_obus, &data].concat())
-}
-
-/// Assembles a grid's tiles, row by row, cropped to its output size.
-fn decode_grid(
-    file: &HeifFile<'_>,
-    id: ItemId,
-    max_pixels: u64,
-    decode: PlaneDecoder<'_>,
-    channels: usize,
-) -> Result<(u32, u32, Vec<u8>)> {
-    let grid = file.grid(id).map_err(|e| container_error(ImageFormat::Avif, e))?;
-    let tiles = file.referenced_items(id, b"dimg");
-    let (width, height) = (grid.output_width as usize, grid.output_height as usize);
-    if tiles.len() != usize::from(grid.rows) * usize::from(grid.columns) {
-        return Err(ImagingError::Corrupt(format!(
-            "AVIF grid of {}x{} tiles lists {} of them; re-export the picture from its source",
-            grid.columns,
-            grid.rows,
-            tiles.len()
-        )));
-    }
-    let mut canvas = vec![0u8; width * height * channels];
-    let (mut tile_w, mut tile_h) = (0, 0);
-    for (index, &tile) in tiles.iter().enumerate() {
-        let (w, h, samples) = decode_item(file, tile, max_pixels, decode, channels)?;
-        if index == 0 {
-            (tile_w, tile_h) = (w as usize, h as usize);
-        }
-        let (column, row) = (index % usize::from(grid.columns), index / usize::from(grid.columns));
-        paste(
-            &mut canvas,
-            (width, height),
-            &samples,
-            (w as usize, h as usize),
-            (column * tile_w, row * tile_h),
-            channels,
-        );
-    }
-    Ok((grid.output_width, grid.output_height, canvas))
 }
 
 /// Copies a `size` tile into `canvas` at `at`, clipped to the canvas.
@@ -181,7 +171,7 @@ fn clean_aperture(image: Image, file: &HeifFile<'_>, id: ItemId) -> Result<Image
         _ => None,
     });
     match window {
-        Some(Some((x, y, w, h))) => Ok(crop(&image, x, y, w, h)),
+        Some(Some((x, y, w, h))) => Ok(crate::ops::cut(&image, x, y, w, h)),
         Some(None) => Err(ImagingError::Corrupt(
             "AVIF clean aperture (`clap`) lies outside the picture; re-export the picture from its source".into(),
         )),
@@ -212,14 +202,6 @@ fn aperture_window(
         && x + f64::from(cw) <= f64::from(w)
         && y + f64::from(ch) <= f64::from(h);
     fits.then_some((x as u32, y as u32, cw, ch))
-}
-
-fn crop(image: &Image, x: u32, y: u32, w: u32, h: u32) -> Image {
-    let n = image.channels().count();
-    let stride = image.width() as usize * n;
-    let rows = image.data().chunks_exact(stride).skip(y as usize).take(h as usize);
-    let data = rows.flat_map(|row| &row[x as usize * n..(x + w) as usize * n]).copied().collect();
-    Image::from_raw(w, h, image.channels(), data).expect("the window lies inside the picture")
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ pub struct Decoded {
 
 /// Reads the header only: format, stored size, orientation, frame count.
 pub fn probe(bytes: &[u8]) -> Result<Header> {
-    let format = decodable_format(bytes)?;
+    let format = ImageFormat::detect(bytes)?;
     match format {
         ImageFormat::Jpeg => jpeg::probe(bytes),
         ImageFormat::Heic | ImageFormat::Avif => guard_panics(|| Ok(heif::open(bytes, format)?.header)),
@@ -98,7 +98,7 @@ pub fn probe(bytes: &[u8]) -> Result<Header> {
 /// (cropped, upright): the one reading of HEIF geometry, which pictor-meta
 /// reports too.
 pub fn heif_sizes(bytes: &[u8]) -> Result<HeifSizes> {
-    match decodable_format(bytes)? {
+    match ImageFormat::detect(bytes)? {
         format @ (ImageFormat::Heic | ImageFormat::Avif) => guard_panics(|| heif::sizes(bytes, format)),
         other => Err(ImagingError::UnsupportedFormat(format!("{other} is not a HEIF picture"))),
     }
@@ -113,7 +113,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 /// upright picture down (2.0 = to half size), so that a JPEG can be decoded
 /// at a reduced scale while leaving at least 2× for the final resize filter.
 pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64) -> Result<Decoded> {
-    let format = decodable_format(bytes)?;
+    let format = ImageFormat::detect(bytes)?;
     let (mut decoded, upright) = match format {
         ImageFormat::Jpeg => (jpeg::decode(bytes, limits, shrink_for)?, false),
         ImageFormat::Heic => (guard_panics(|| heic::decode(bytes, limits, shrink_for))?, true),
@@ -127,11 +127,6 @@ pub fn decode_with(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -
         decoded.image = decoded.header.orientation.apply(decoded.image);
     }
     Ok(decoded)
-}
-
-/// Sniffs the format; every format recognised is decoded.
-fn decodable_format(bytes: &[u8]) -> Result<ImageFormat> {
-    ImageFormat::detect(bytes)
 }
 
 /// A decoder bug on hostile input must cost one request, not the process:

@@ -11,7 +11,7 @@ mod filters;
 mod resize;
 mod rotate;
 
-pub use canvas::resize_exact;
+pub use canvas::{cut, resize_exact};
 pub use crop::{Crop, Gravity};
 pub use faces::{FaceFinder, Region};
 pub use resize::{Fit, Resize};
