@@ -66,11 +66,7 @@ impl Db {
     /// in `kept` (another task's: `person`, from the faces model).
     pub async fn set_image_labels_keeping(&self, image_id: &str, labels: &[ImageLabel], kept: &[&str]) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM images WHERE id = $1")
-            .bind(image_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(owner) = owner else { return Ok(false) };
+        let Some(owner) = image_owner(&mut tx, image_id).await? else { return Ok(false) };
         let kept_list: Vec<String> = (0..kept.len()).map(|i| format!("${}", i + 2)).collect();
         let except =
             if kept.is_empty() { String::new() } else { format!(" AND label NOT IN ({})", kept_list.join(", ")) };
@@ -101,11 +97,7 @@ impl Db {
         };
         let label = ImageLabel { name: name.to_string(), confidence, direct: true, parents: Vec::new() };
         let mut tx = self.begin_write().await?;
-        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM images WHERE id = $1")
-            .bind(image_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(owner) = owner else { return Ok(false) };
+        let Some(owner) = image_owner(&mut tx, image_id).await? else { return Ok(false) };
         insert_label(&mut tx, image_id, owner.as_deref(), &label).await?;
         tx.commit().await?;
         Ok(true)
@@ -267,6 +259,12 @@ impl Db {
             .rows_affected();
         Ok(updated > 0)
     }
+}
+
+/// The owner of an image (`Some(None)`: an image without one); `None` when
+/// the image is gone.
+async fn image_owner(tx: &mut sqlx::Transaction<'static, sqlx::Any>, image_id: &str) -> Result<Option<Option<String>>> {
+    Ok(sqlx::query_scalar("SELECT owner FROM images WHERE id = $1").bind(image_id).fetch_optional(&mut **tx).await?)
 }
 
 /// Adds (or raises) one label of an image, and its entry in the names table.
