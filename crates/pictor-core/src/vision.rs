@@ -87,6 +87,15 @@ impl Vision {
         self.text.get(|| TextReader::load(&self.data_dir))
     }
 
+    /// The picture of the original whose sha256 is `key`, if one of the
+    /// last [`RECENT_PICTURES`] calls to [`Vision::picture`] decoded it, so
+    /// that its other users need not even read the original.
+    pub fn decoded_picture(&self, key: &str) -> Option<Arc<Picture>> {
+        let recent = self.pictures.lock().expect("pictures lock");
+        let (_, shared) = recent.iter().find(|(k, _)| k == key)?;
+        shared.get()?.as_ref().ok().cloned()
+    }
+
     /// The picture of the original whose sha256 is `key`, from `decode`
     /// unless one of the last [`RECENT_PICTURES`] calls decoded it (or is
     /// decoding it: then this waits for that). Errors are shared too.
@@ -164,6 +173,8 @@ mod tests {
             }
         });
         assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 1, "one decode for four callers");
+        assert_eq!(vision.decoded_picture("a").map(|p| p.full_width), Some(2));
+        assert!(vision.decoded_picture("b").is_none());
         for key in 0..RECENT_PICTURES {
             vision.picture(&key.to_string(), decode).unwrap();
         }
@@ -171,6 +182,7 @@ mod tests {
         assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 2 + RECENT_PICTURES, "forgotten after 8 others");
         let failed = vision.picture("broken", || Err("not an image".into()));
         assert_eq!(failed.err().as_deref(), Some("not an image"));
+        assert!(vision.decoded_picture("broken").is_none(), "a failure is read again (and fails again)");
     }
 
     #[test]

@@ -40,17 +40,21 @@ pub(super) async fn on_picture<M: Send + Sync + 'static, T: Send + 'static>(
     (load, which): (Loader<M>, fn(&Picture) -> &Image),
     run: impl FnOnce(&M, &Image) -> pictor_vision::Result<T> + Send + 'static,
 ) -> Result<(T, f32), TaskError> {
-    let bytes = original(env, record).await?;
-    let (limits, key) = (env.state.limits(), record.sha256.clone());
     let vision: Arc<Vision> = env.state.vision.clone();
+    let (limits, key) = (env.state.limits(), record.sha256.clone());
+    // Another step of the upload decoded it already: no need to read the original.
+    let decoded = vision.decoded_picture(&key);
+    let bytes = if decoded.is_none() { Some(original(env, record).await?) } else { None };
     env.state
         .workers
         .run_waiting(move || {
             // Loaded (once per process) first: without it, nothing is decoded.
             let model = load(&vision).map_err(model_error)?;
-            let picture = vision
-                .picture(&key, || Picture::decode(&bytes, &limits).map_err(|e| e.to_string()))
-                .map_err(|e| fail("pictor.CorruptImage", e))?;
+            let decode = || Picture::decode(bytes.as_deref().unwrap_or_default(), &limits).map_err(|e| e.to_string());
+            let picture = match decoded {
+                Some(picture) => picture,
+                None => vision.picture(&key, decode).map_err(|e| fail("pictor.CorruptImage", e))?,
+            };
             let image = which(&picture);
             Ok((run(&model, image).map_err(model_error)?, picture.scale(image)))
         })
