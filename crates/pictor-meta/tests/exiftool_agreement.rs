@@ -34,9 +34,14 @@ use serde_json::Value;
 
 const REQUIRED: f64 = 0.97;
 
+/// The test corpus, or `None` after printing why the test is skipped.
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    dir.join("expected/exiftool_keyfields_G1.json").is_file().then_some(dir)
+    let found = dir.join("expected/exiftool_keyfields_G1.json").is_file().then_some(dir);
+    if found.is_none() {
+        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
+    }
+    found
 }
 
 /// A field's value on one side, in a comparable form.
@@ -229,10 +234,7 @@ impl Report {
 
 #[test]
 fn agrees_with_exiftool_on_camera_and_orientation_files() {
-    let Some(corpus) = corpus() else {
-        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
-        return;
-    };
+    let Some(corpus) = corpus() else { return };
     let report = Report::of(&corpus, |name, e| {
         (name.starts_with("camera_exif/") || name.starts_with("orientation/")) && has_exif(e)
     });
@@ -251,10 +253,7 @@ fn agrees_with_exiftool_on_camera_and_orientation_files() {
 /// agrees with exiftool on every field: no tolerance for this family.
 #[test]
 fn every_heic_and_avif_agrees_with_exiftool() {
-    let Some(corpus) = corpus() else {
-        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
-        return;
-    };
+    let Some(corpus) = corpus() else { return };
     let heif = |name: &str| [".heic", ".heif", ".hif", ".avif"].iter().any(|x| name.to_lowercase().ends_with(x));
     let read_by_both = |name: &str| !name.contains("_metasize0") && !is_compact_heif(&corpus, name);
     let report = Report::of(&corpus, |name, _| !name.starts_with("broken/") && heif(name) && read_by_both(name));
@@ -268,10 +267,7 @@ fn every_heic_and_avif_agrees_with_exiftool() {
 /// exiftool leaves out, and compact HEIF (`mini`), which it takes for MP4.
 #[test]
 fn heif_that_exiftool_cannot_read() {
-    let Some(corpus) = corpus() else {
-        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
-        return;
-    };
+    let Some(corpus) = corpus() else { return };
     let read = |name: &str| extract(&std::fs::read(corpus.join(name)).unwrap());
     let metasize0 = read("formats/avif-libavif/draw_points_idat_metasize0.avif").unwrap();
     assert_eq!((metasize0.width, metasize0.height), (33, 11));
@@ -291,10 +287,7 @@ fn is_compact_heif(corpus: &Path, name: &str) -> bool {
 /// `orientation/` and `formats/` that has one (JPEG, PNG, WebP, TIFF, GIF, HEIC, AVIF).
 #[test]
 fn icc_descriptions_agree_with_exiftool() {
-    let Some(corpus) = corpus() else {
-        eprintln!("SKIPPED: corpus not found at CARGO_MANIFEST_DIR/../../../shared/corpus");
-        return;
-    };
+    let Some(corpus) = corpus() else { return };
     let text = std::fs::read_to_string(corpus.join("expected/exiftool.json")).unwrap();
     let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
     let sets = ["camera_exif/", "orientation/", "formats/"];
