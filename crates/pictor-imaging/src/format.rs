@@ -47,9 +47,9 @@ impl ImageFormat {
         Self::sniff(bytes).ok_or_else(|| {
             ImagingError::UnsupportedFormat(match describe_non_image(bytes) {
                 Some(kind) => {
-                    format!("{kind}, not an image Pictor reads (JPEG, PNG, GIF, WebP, TIFF, BMP)")
+                    format!("{kind}, not an image Pictor reads (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIC, AVIF)")
                 }
-                None => "unrecognised data: expected JPEG, PNG, GIF, WebP, TIFF or BMP".into(),
+                None => "unrecognised data: expected JPEG, PNG, GIF, WebP, TIFF, BMP, HEIC or AVIF".into(),
             })
         })
     }

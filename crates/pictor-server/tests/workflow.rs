@@ -106,6 +106,31 @@ async fn reprocess_runs_again_and_processed_is_recorded_once_per_run(backend: Ba
     app.shutdown().await;
 }
 
+/// Phone photos (an iPhone's HEIC, an AVIF turned by its container) run the
+/// default workflow like any JPEG: processed, with upright thumbnails.
+async fn phone_formats_run_the_default_workflow(backend: Backend) {
+    let Some(corpus) = corpus() else { return };
+    let Some(app) = TestApp::spawn(backend, small_thumbnails).await else { return };
+    let photos = [
+        ("camera_exif/exif-samples/heic/mobile/iphone_13_pro_max.HEIC", "image/heic", "HEIC"),
+        ("formats/pillow/avif/rot1mir0.avif", "image/avif", "AVIF"),
+    ];
+    for (file, mime, format) in photos {
+        let response = app.upload_raw(std::fs::read(corpus.join(file)).unwrap(), mime).await;
+        assert_eq!(response.status(), 201, "{file}");
+        let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let image = settled(&app, &id).await;
+        assert_eq!(image["status"], "processed", "{file}: {image}");
+        assert_eq!(image["metadata"]["format"], format);
+        let upright = (image["metadata"]["upright_width"].as_u64(), image["metadata"]["upright_height"].as_u64());
+        let thumbnail = &image["thumbnails"].as_array().expect("thumbnails listed")[0];
+        let (w, h) = (thumbnail["width"].as_u64().unwrap(), thumbnail["height"].as_u64().unwrap());
+        let (uw, uh) = (upright.0.expect("upright width"), upright.1.expect("upright height"));
+        assert_eq!(w > h, uw > uh, "{file}: thumbnail {w}x{h} of an upright {uw}x{uh}");
+    }
+    app.shutdown().await;
+}
+
 /// A definition that branches on the format rejects what it does not take:
 /// the image is marked rejected and the execution fails with the Fail
 /// state's error.
@@ -329,5 +354,6 @@ both_backends!(
     upload_runs_the_default_workflow,
     reprocess_runs_again_and_processed_is_recorded_once_per_run,
     unsupported_types_are_rejected,
+    phone_formats_run_the_default_workflow,
     events_stream_live,
 );

@@ -1,6 +1,7 @@
 //! `pictor:validate-type`: fails with `NotSupportedImageType` unless Pictor can decode the format.
 
 use super::metadata_in;
+use pictor_imaging::format::ImageFormat;
 use pictor_workflow::TaskCall;
 use serde_json::{Value, json};
 
@@ -18,21 +19,20 @@ impl Task for ValidateType {
     }
 }
 
-/// Formats the default workflow accepts: those Pictor can decode.
-const SUPPORTED_FORMATS: &[&str] = &["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"];
-
 fn validate_type(input: &Value) -> TaskResult {
     let format = metadata_in(input)
         .or(Some(input))
         .and_then(|m| m.get("format"))
         .and_then(Value::as_str)
         .ok_or_else(|| fail("pictor.InvalidInput", "validate-type needs the extracted metadata (a \"format\")"))?;
-    if SUPPORTED_FORMATS.contains(&format.to_ascii_uppercase().as_str()) {
+    // Every format pictor-imaging recognises, it decodes.
+    if ImageFormat::from_name(&format.to_ascii_lowercase()).is_some() {
         Ok(json!({ "format": format, "supported": true }))
     } else {
+        let supported: Vec<String> = ImageFormat::ALL.iter().map(|f| f.name().to_ascii_uppercase()).collect();
         Err(fail(
             "NotSupportedImageType",
-            format!("{format} images are not processed; supported: {}", SUPPORTED_FORMATS.join(", ")),
+            format!("{format} images are not processed; supported: {}", supported.join(", ")),
         ))
     }
 }
@@ -45,8 +45,11 @@ mod tests {
     fn validate_type_accepts_decodable_formats_only() {
         assert!(validate_type(&json!({"extractedMetadata": {"format": "JPEG"}})).is_ok());
         assert!(validate_type(&json!({"format": "webp"})).is_ok());
-        let refused = validate_type(&json!({"format": "HEIC"})).unwrap_err();
+        assert!(validate_type(&json!({"format": "HEIC"})).is_ok(), "iPhone photos are processed");
+        assert!(validate_type(&json!({"format": "AVIF"})).is_ok());
+        let refused = validate_type(&json!({"format": "SVG"})).unwrap_err();
         assert_eq!(refused.error, "NotSupportedImageType");
+        assert!(refused.cause.contains("HEIC"), "{}", refused.cause);
         assert_eq!(validate_type(&json!({})).unwrap_err().error, "pictor.InvalidInput");
     }
 }
