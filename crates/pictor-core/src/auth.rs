@@ -188,7 +188,11 @@ impl JwtVerifier {
             }
             other => return Err(invalid(format!("algorithm {other:?} is not accepted; use HS256, RS256 or ES256"))),
         };
+        // The algorithm comes from the key's kind above, never from a
+        // token alone; `nbf` is checked too, with the default 60 s leeway
+        // for clocks apart.
         let mut validation = Validation::new(header.alg);
+        validation.validate_nbf = true;
         // A configured issuer or audience must be present, not just match
         // when present.
         if !self.issuer.is_empty() {

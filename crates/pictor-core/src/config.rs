@@ -675,6 +675,13 @@ pub struct LimitsConfig {
     pub upload_expiry_secs: u64,
     /// Unfinished resumable uploads one owner may have open; past it: 429.
     pub open_uploads_per_owner: u64,
+    /// Seconds a connection may take to send a request's headers (idle
+    /// keep-alive time included) before it is closed.
+    pub header_read_timeout_secs: u64,
+    /// Connections one client address may hold open; past it a new one is
+    /// answered 429 and closed. 0 = no cap. Behind a reverse proxy every
+    /// connection comes from the proxy: raise it there.
+    pub connections_per_client: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -1001,6 +1008,8 @@ impl Default for LimitsConfig {
             upload_chunk_bytes: 50 << 20,
             upload_expiry_secs: 24 * 3600,
             open_uploads_per_owner: 100,
+            header_read_timeout_secs: 20,
+            connections_per_client: 256,
         }
     }
 }
@@ -1062,6 +1071,14 @@ const SETTING_HELP: &[(&str, &str)] = &[
     (
         "limits.request_timeout_secs",
         "Seconds before a request is answered 503; a resumable upload's chunk is instead cut after stalling this long, keeping what arrived",
+    ),
+    (
+        "limits.header_read_timeout_secs",
+        "Seconds a connection may take to send a request's headers (idle keep-alive included); then it is closed",
+    ),
+    (
+        "limits.connections_per_client",
+        "Open connections per client address; past it: 429 and closed (0 = no cap; raise it behind a reverse proxy)",
     ),
     (
         "limits.concurrent_uploads",
@@ -1351,6 +1368,7 @@ impl Config {
             ("upload_chunk_bytes", self.limits.upload_chunk_bytes),
             ("upload_expiry_secs", self.limits.upload_expiry_secs),
             ("open_uploads_per_owner", self.limits.open_uploads_per_owner),
+            ("header_read_timeout_secs", self.limits.header_read_timeout_secs),
         ] {
             anyhow::ensure!(value > 0, "limits.{name} must be above 0");
         }

@@ -36,6 +36,11 @@ pub enum ErrorKind {
     ImageArchived,
     ModelsNotInstalled,
     DatabaseUnavailable,
+    /// The blob store did not answer (S3 down or frozen): retry shortly.
+    StoreUnavailable,
+    /// The blob store's disk is full: nothing was kept; the operator must
+    /// free space.
+    StorageFull,
     Internal,
 }
 
@@ -43,7 +48,15 @@ impl ErrorKind {
     /// Whether trying again later may succeed: a backend or a neighbour
     /// failed, not the request.
     pub fn is_transient(self) -> bool {
-        matches!(self, Self::DatabaseUnavailable | Self::Internal | Self::UpstreamFailed | Self::Overloaded)
+        matches!(
+            self,
+            Self::DatabaseUnavailable
+                | Self::StoreUnavailable
+                | Self::StorageFull
+                | Self::Internal
+                | Self::UpstreamFailed
+                | Self::Overloaded
+        )
     }
 
     /// The code clients see (`problem.code`).
@@ -68,6 +81,8 @@ impl ErrorKind {
             Self::ImageArchived => "image_archived",
             Self::ModelsNotInstalled => "models_not_installed",
             Self::DatabaseUnavailable => "database_unavailable",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::StorageFull => "storage_full",
             Self::Internal => "internal",
         }
     }
@@ -84,6 +99,9 @@ pub struct Error {
 
 /// The `Retry-After` of a `database_unavailable` error, in seconds.
 pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
+/// The `Retry-After` of a `store_unavailable` error, in seconds.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
 
 /// The core's result.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -172,13 +190,39 @@ impl From<pictor_db::DbError> for Error {
 }
 
 impl From<pictor_store::StoreError> for Error {
-    /// An archived original is the caller's to restore; anything else is a
-    /// failure to log.
+    /// An archived original is the caller's to restore; a full disk and a
+    /// store that does not answer are named (one rate-limited warning each,
+    /// not an error per request); anything else is a failure to log.
     fn from(e: pictor_store::StoreError) -> Self {
         match e {
             pictor_store::StoreError::Archived(_) => Self::archived(),
+            full if full.is_storage_full() => {
+                warn_now_and_then(&STORE_FULL_WARNED, &full);
+                Self::new(
+                    ErrorKind::StorageFull,
+                    "the image store's disk is full: nothing was kept; try again once the operator has freed space",
+                )
+            }
+            down if down.is_unavailable() => {
+                warn_now_and_then(&STORE_DOWN_WARNED, &down);
+                Self::new(ErrorKind::StoreUnavailable, "the image store did not answer in time; retry shortly")
+                    .with_retry_after(STORE_RETRY_AFTER_SECS)
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+static STORE_FULL_WARNED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+static STORE_DOWN_WARNED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// Logs `err` as a warning, at most once a minute per `last`: a full disk
+/// or a store outage fails every request until it ends.
+fn warn_now_and_then(last: &std::sync::Mutex<Option<std::time::Instant>>, err: &pictor_store::StoreError) {
+    let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
+        *last = Some(std::time::Instant::now());
+        tracing::warn!(error = %err, "the blob store is failing requests (repeats are not logged for a minute)");
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Metrics {
     style_render: Family<Labels, Histogram>,
     /// Seconds each built-in workflow task took, by resource.
     task_seconds: Family<Labels, Histogram>,
+    /// Connections answered 429 and closed at once: their address already
+    /// held `limits.connections_per_client`.
+    pub connections_refused: Counter,
 }
 
 impl Metrics {
@@ -120,6 +123,12 @@ impl Metrics {
         let task_seconds =
             Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14)));
         registry.register("task_seconds", "Time each built-in workflow task took, by resource", task_seconds.clone());
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections answered 429 and closed at once: their address held limits.connections_per_client",
+            connections_refused.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
@@ -138,6 +147,7 @@ impl Metrics {
             shop_funnel,
             style_render,
             task_seconds,
+            connections_refused,
         })
     }
 

@@ -36,7 +36,8 @@ impl CodeHttp for Code {
             Self::ImageFlagged => StatusCode::FORBIDDEN,
             Self::ImageArchived => StatusCode::CONFLICT,
             Self::ModelsNotInstalled => StatusCode::SERVICE_UNAVAILABLE,
-            Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +63,8 @@ impl CodeHttp for Code {
             Self::ImageArchived => "Original archived",
             Self::ModelsNotInstalled => "Vision models not installed",
             Self::DatabaseUnavailable => "Database unavailable",
+            Self::StoreUnavailable => "Image store unavailable",
+            Self::StorageFull => "Image store full",
             Self::Internal => "Internal error",
         }
     }

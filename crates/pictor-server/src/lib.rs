@@ -13,6 +13,7 @@
 
 pub mod error;
 pub mod extract;
+mod listen;
 pub(crate) mod routes;
 
 use std::future::Future;
@@ -67,20 +68,23 @@ impl Server {
         if rt.config.shop.enabled {
             pictor_core::shop::paint_samples(rt.state.clone());
         }
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopping = rt.clone();
         let shutdown = async move {
             shutdown.await;
             stopping.stopping.send_replace(true);
         };
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let limits = listen::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(rt.config.limits.header_read_timeout_secs.max(1)),
+            per_client: rt.config.limits.connections_per_client,
+        };
+        listen::serve(self.listener, app, limits, rt.state.metrics.clone(), shutdown).await;
         let _ = stop_tx.send(true);
         let _ = background.await;
         if let Some(workers) = workers {
             let _ = workers.await;
         }
         rt.close().await;
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 

@@ -153,6 +153,22 @@ fn hs256(secret: &str, claims: &Value) -> String {
     jsonwebtoken::encode(&Header::default(), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
+/// A token with `alg: none` and an empty signature.
+fn unsigned(claims: &Value) -> String {
+    use base64::Engine as _;
+    let encode = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.", encode(&json!({ "alg": "none", "typ": "JWT" })), encode(claims))
+}
+
+/// An HS256 token whose "secret" is the public JWK `kid` as served: the
+/// HS/RS confusion attack on verifiers that take the algorithm from the token.
+fn hs256_with_public_key(kid: &str, claims: &Value) -> String {
+    let jwks: Value = serde_json::from_slice(&std::fs::read(fixture("jwks.json")).unwrap()).unwrap();
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap();
+    let header = Header { kid: Some(kid.into()), ..Header::new(Algorithm::HS256) };
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(jwk.to_string().as_bytes())).unwrap()
+}
+
 /// A token signed with a fixture's private key, naming `kid`.
 fn signed_by(pem_file: &str, alg: Algorithm, kid: &str, claims: &Value) -> String {
     let pem = std::fs::read(fixture(pem_file)).unwrap();
@@ -272,9 +288,15 @@ async fn hs256_bad_tokens_are_refused(backend: Backend) {
             ("no exp", hs256(SECRET, &without(claims("carol"), "exp"))),
             ("no sub", hs256(SECRET, &without(claims("carol"), "sub"))),
             ("ES256 with no JWKS", signed_by("es256-private.pem", Algorithm::ES256, "test-es256", &claims("carol"))),
+            ("alg none", unsigned(&claims("carol"))),
+            ("not valid for an hour yet", hs256(SECRET, &with(claims("carol"), "nbf", unix_now() + 3600))),
+            ("expired beyond the clock-skew leeway", hs256(SECRET, &with(claims("carol"), "exp", unix_now() - 120))),
         ],
     )
     .await;
+    // Clocks a little apart (within the 60 s leeway) are tolerated.
+    let skewed = with(with(claims("carol"), "nbf", unix_now() + 20), "exp", unix_now() - 20);
+    upload_owned_by(&app, Bearer(&hs256(SECRET, &skewed)), Some("carol")).await;
     let read_only = hs256(SECRET, &with(claims("carol"), "scope", "read"));
     assert_problem(upload(&app, Bearer(&read_only)).await, 403, "forbidden").await;
     assert_eq!(get(&app, "/api/v1/img", Bearer(&read_only)).await.status(), 200);
@@ -346,6 +368,8 @@ async fn jwks_refuses_other_keys(backend: Backend) {
             ("other key, unknown kid", stranger("mallory-1")),
             ("RS256 kid on an ES256 token", stranger("test-rs256")),
             ("HS256 with no secret configured", hs256(SECRET, &claims("mallory"))),
+            ("HS256 keyed with the public RS256 key", hs256_with_public_key("test-rs256", &claims("mallory"))),
+            ("alg none", unsigned(&claims("mallory"))),
             (
                 "expired",
                 signed_by(

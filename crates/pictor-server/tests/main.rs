@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod auth;
 mod bundles;
+mod connections;
 mod corpus;
 mod direct;
 mod import;

@@ -1,8 +1,9 @@
-//! A database outage and its end, on PostgreSQL (issue 11, item 7).
+//! A database outage and its end, on PostgreSQL (issue 11, item 7), and an
+//! S3 store's (issue 17).
 //!
-//! The shared PostgreSQL that the suite uses keeps running: each test puts a
-//! TCP proxy of its own between the server and its fresh database, and the
-//! proxy plays the outage. While it is down, requests that need the database
+//! The shared PostgreSQL and S3 server that the suite uses keep running:
+//! each test puts a TCP proxy of its own between the server and its fresh
+//! database or bucket prefix, and the proxy plays the outage. While it is down, requests that need the database
 //! must answer `503 database_unavailable` with `Retry-After` in bounded time
 //! (never hang, never `500`, never `401` on an open server); once it is back,
 //! everything resumes by itself, and an open server stays open, a closed one
@@ -38,9 +39,9 @@ enum Outage {
     Reset,
 }
 
-/// A TCP proxy on 127.0.0.1 in front of PostgreSQL that can cut every
+/// A TCP proxy on 127.0.0.1 in front of PostgreSQL or S3 that can cut every
 /// connection and take new ones down, then come back on the same port.
-struct PgProxy {
+struct TcpProxy {
     addr: SocketAddr,
     upstream: String,
     /// Connections being forwarded, to cut at the outage.
@@ -51,7 +52,7 @@ struct PgProxy {
     accept: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl PgProxy {
+impl TcpProxy {
     async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = Self {
@@ -131,7 +132,7 @@ impl PgProxy {
     }
 }
 
-impl Drop for PgProxy {
+impl Drop for TcpProxy {
     fn drop(&mut self) {
         if let Some(task) = self.accept.lock().unwrap().take() {
             task.abort();
@@ -145,7 +146,7 @@ impl Drop for PgProxy {
 /// The proxy in front of the suite's PostgreSQL, and a server whose fresh
 /// database is reached through it; `None` (with a SKIPPED line) without
 /// PostgreSQL and S3.
-async fn spawn_behind_proxy() -> Option<(PgProxy, TestApp)> {
+async fn spawn_behind_proxy() -> Option<(TcpProxy, TestApp)> {
     let (Ok(pg), Ok(_)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL")) else {
         skip(
             "database outage tests: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set (run under `source .ci/services.sh`)",
@@ -154,7 +155,7 @@ async fn spawn_behind_proxy() -> Option<(PgProxy, TestApp)> {
     };
     let pg = url::Url::parse(&pg).unwrap();
     let upstream = format!("{}:{}", pg.host_str().unwrap(), pg.port().unwrap_or(5432));
-    let proxy = PgProxy::start(upstream).await;
+    let proxy = TcpProxy::start(upstream).await;
     let port = proxy.addr.port();
     let app = TestApp::spawn(Backend::PostgresS3, |c| {
         // The harness made a fresh database on the real server; reach it
@@ -201,6 +202,12 @@ fn with_key(request: RequestBuilder, key: Option<&str>) -> RequestBuilder {
 /// Asserts `503` with a `Retry-After` of whole seconds; for the API (not
 /// `/readyz`) also the `database_unavailable` problem.
 async fn assert_unavailable(what: &str, response: Response, api: bool) {
+    assert_unavailable_as(what, response, api.then_some("database_unavailable")).await;
+}
+
+/// Asserts `503` with a `Retry-After` of whole seconds, and the problem
+/// `code` when given.
+async fn assert_unavailable_as(what: &str, response: Response, code: Option<&str>) {
     let status = response.status().as_u16();
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
     if status != 503 {
@@ -211,8 +218,8 @@ async fn assert_unavailable(what: &str, response: Response, api: bool) {
         .parse()
         .unwrap_or_else(|e| panic!("{what}: Retry-After is not whole seconds: {e}"));
     assert!(secs >= 1, "{what}: Retry-After {secs}");
-    if api {
-        assert_problem(response, 503, "database_unavailable").await;
+    if let Some(code) = code {
+        assert_problem(response, 503, code).await;
     }
 }
 
@@ -299,5 +306,75 @@ async fn closed_server_stays_closed_through_a_database_outage() {
     assert_problem(send("upload", upload(&app, None)).await, 401, "unauthorized").await;
     assert_eq!(send("list", list(&app, Some(&key))).await.status(), 200);
     until_status("readyz", 200, || readyz(&app)).await;
+    app.shutdown().await;
+}
+
+// ---------------------------------------------------------------- the store
+
+/// The proxy in front of the suite's S3 server, and a server (PostgreSQL
+/// reached directly) whose bucket prefix is reached through it.
+async fn spawn_behind_store_proxy() -> Option<(TcpProxy, TestApp)> {
+    let Ok(s3) = std::env::var("PICTOR_TEST_S3_URL") else {
+        skip("store outage test: PICTOR_TEST_S3_URL is not set (run under `source .ci/services.sh`)");
+        return None;
+    };
+    let s3 = url::Url::parse(&s3).unwrap();
+    let endpoint = s3.query_pairs().find(|(k, _)| k == "endpoint").expect("an endpoint in PICTOR_TEST_S3_URL").1;
+    let endpoint = url::Url::parse(&endpoint).unwrap();
+    let proxy = TcpProxy::start(format!("{}:{}", endpoint.host_str().unwrap(), endpoint.port().unwrap())).await;
+    let port = proxy.addr.port();
+    let app = TestApp::spawn(Backend::PostgresS3, |c| {
+        let mut store = url::Url::parse(&c.store).unwrap();
+        let pairs: Vec<(String, String)> = store
+            .query_pairs()
+            .map(|(k, v)| match k.as_ref() {
+                "endpoint" => (k.into_owned(), format!("http://127.0.0.1:{port}")),
+                _ => (k.into_owned(), v.into_owned()),
+            })
+            .collect();
+        store.query_pairs_mut().clear().extend_pairs(pairs);
+        c.store = store.to_string();
+    })
+    .await?;
+    Some((proxy, app))
+}
+
+fn upload_bytes(app: &TestApp, bytes: Vec<u8>) -> RequestBuilder {
+    app.client.post(app.url("/api/v1/img")).header("content-type", "image/jpeg").body(bytes)
+}
+
+/// An S3 server that goes away fails each upload cleanly (`503
+/// store_unavailable` in bounded time, no record), reads of what is stored
+/// the same way, and everything works again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_fail_cleanly_while_the_store_is_down_and_resume() {
+    let Some((proxy, app)) = spawn_behind_store_proxy().await else { return };
+    let before = app.upload_ok(jpeg(40, 30)).await["id"].as_str().unwrap().to_string();
+    let original = format!("/api/v1/img/{before}/original");
+
+    for how in [Outage::Refused, Outage::Reset] {
+        proxy.cut(how).await;
+        for size in [31, 32] {
+            let response = send("upload", upload_bytes(&app, jpeg(size, 20))).await;
+            assert_unavailable_as(&format!("upload ({how:?})"), response, Some("store_unavailable")).await;
+        }
+        let response = send("original", app.client.get(app.url(&original))).await;
+        assert_unavailable_as(&format!("original ({how:?})"), response, Some("store_unavailable")).await;
+        // The record itself is in the database: still readable.
+        assert_eq!(send("record", app.client.get(app.url(&format!("/api/v1/img/{before}")))).await.status(), 200);
+        proxy.restore().await;
+    }
+
+    // Back: the refused bytes are accepted now, whole.
+    let again = until_status("upload", 201, || upload_bytes(&app, jpeg(31, 20))).await;
+    let again = again.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let stored = send("original", app.client.get(app.url(&format!("/api/v1/img/{again}/original")))).await;
+    assert_eq!(stored.bytes().await.unwrap().as_ref(), jpeg(31, 20).as_slice());
+    let listed: serde_json::Value = send("list", list(&app, None)).await.json().await.unwrap();
+    let mut ids: Vec<&str> = listed["images"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let mut want = vec![before.as_str(), again.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want, "no record of an upload refused during the outage");
     app.shutdown().await;
 }

@@ -24,6 +24,7 @@
 //! stores acknowledge a PUT only once it is durable.
 
 mod archive;
+mod failure;
 mod location;
 pub mod presign;
 mod s3raw;

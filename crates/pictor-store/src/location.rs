@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
+use std::time::Duration;
+
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use crate::StoreError;
 
@@ -63,7 +65,14 @@ impl StoreLocation {
 
     pub(crate) fn build_s3(&self) -> Result<(Arc<dyn ObjectStore>, String, S3Target), StoreError> {
         let Self::S3 { bucket, options, prefix } = self else { unreachable!("build_s3 on a local location") };
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // Bounded waits, so a store that stops answering fails a request in
+        // seconds instead of holding it: the URL's own `timeout`,
+        // `connect_timeout` (client options) override these.
+        let client =
+            ClientOptions::new().with_connect_timeout(Duration::from_secs(5)).with_timeout(Duration::from_secs(30));
+        let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(10), ..RetryConfig::default() };
+        let mut builder =
+            AmazonS3Builder::from_env().with_bucket_name(bucket).with_client_options(client).with_retry(retry);
         for (key, value) in options {
             // Keys were validated in `parse`.
             builder = builder.with_config(key.parse().expect("validated S3 option"), value);

@@ -172,16 +172,16 @@ fn run_uses_the_models_of_the_data_dir() {
     assert_eq!(before, after, "the run's database and store are not in the data folder");
 }
 
-/// Scale-out shape on one machine: `serve` runs no workers, a separate
-/// `pictor worker` over the same database and store does the work.
+/// Scale-out shape on one machine: `serve --role api` runs no workers, a
+/// separate `serve --role worker` (what `pictor worker` runs) over the same
+/// database and store does the work.
 #[test]
 fn a_separate_worker_process_runs_the_workflow() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut serve = pictor()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--role", "api", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
-        .env("PICTOR_WORKFLOW__RUN_WORKERS", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -208,8 +208,13 @@ fn a_separate_worker_process_runs_the_workflow() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(status(&id), "pending", "nothing runs without a worker");
 
-    let worker =
-        pictor().args(["worker", "--data-dir"]).arg(&data).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let worker = pictor()
+        .args(["serve", "--role", "worker", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let _worker = Running(worker);
     let deadline = Instant::now() + Duration::from_secs(60);
     while status(&id) != "processed" {

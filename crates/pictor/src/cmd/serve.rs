@@ -1,4 +1,8 @@
 //! `pictor serve`: run the HTTP service (API, workers) until Ctrl-C/SIGTERM.
+//!
+//! `--role` splits one installation over many processes: `api` serves HTTP
+//! and leaves the queue to others, `worker` runs only the workers (what
+//! `pictor worker` does), `all` (the default) both.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -12,10 +16,29 @@ use super::args::{ConfigArgs, init_logging};
 pub struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    /// What this process does: `all` (HTTP and workers), `api` (HTTP only:
+    /// uploads, pages and on-the-fly transforms; the workflows are left to
+    /// worker processes) or `worker` (workers only, no HTTP). Every process
+    /// of a split installation points at the same PostgreSQL and store.
+    #[arg(long, value_enum, env = "PICTOR_ROLE", default_value_t = Role::All)]
+    role: Role,
+}
+
+/// What one `pictor serve` process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    All,
+    Api,
+    Worker,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config.load()?;
+    let mut config = args.config.load()?;
+    match args.role {
+        Role::Worker => return super::worker::run_with(config),
+        Role::Api => config.workflow.run_workers = false,
+        Role::All => {}
+    }
     init_logging(&config);
     if config.vision.install_models {
         install_missing_models(&config.data_dir);

@@ -29,6 +29,11 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     if !args.except.is_empty() {
         (config.workflow.only, config.workflow.except) = (Vec::new(), args.except);
     }
+    run_with(config)
+}
+
+/// Runs the workers of `config` until Ctrl-C/SIGTERM.
+pub(super) fn run_with(config: pictor_core::config::Config) -> anyhow::Result<ExitCode> {
     init_logging(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
