@@ -94,10 +94,12 @@ impl Connection {
     async fn run(mut self, stream: TcpStream, _slot: Slot) {
         // hyper's header timeout starts with the first byte; a client that
         // connects and sends nothing is bounded here.
+        // Nor does a connection that has sent nothing hold up a shutdown.
         let mut first = [0u8; 1];
-        if !matches!(tokio::time::timeout(self.limits.header_read_timeout, stream.peek(&mut first)).await, Ok(Ok(1..)))
-        {
-            return;
+        let first_byte = tokio::time::timeout(self.limits.header_read_timeout, stream.peek(&mut first));
+        tokio::select! {
+            peeked = first_byte => if !matches!(peeked, Ok(Ok(1..))) { return },
+            _ = self.stop.wait_for(|stop| *stop) => return,
         }
         let mut builder = Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new()).header_read_timeout(self.limits.header_read_timeout);

@@ -11,6 +11,7 @@ mod bundles;
 mod connections;
 mod corpus;
 mod direct;
+mod full_disk;
 mod import;
 mod oidc;
 mod openapi;
