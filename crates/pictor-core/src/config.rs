@@ -51,6 +51,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub pam: PamConfig,
     pub shop: ShopConfig,
+    pub retention: RetentionConfig,
     /// The profile chosen with `--profile` or `PICTOR_PROFILE` (its
     /// `[profiles.NAME]` table is laid over the file); empty: none.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -60,6 +61,24 @@ pub struct Config {
     /// and `[profiles.staging.email] from`: a staging replica beside production.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, toml::Table>,
+}
+
+/// How long the event feed and the webhook delivery log are kept.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RetentionConfig {
+    /// Days an event (the feed behind `/api/v1/events` and the live pages)
+    /// is kept; 0 = forever.
+    pub events_days: u64,
+    /// Days a finished webhook delivery (delivered, or failed for good) is
+    /// kept in the delivery log; 0 = forever. Pending ones always stay.
+    pub deliveries_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { events_days: 30, deliveries_days: 30 }
+    }
 }
 
 /// The photo asset manager's own API (`PUT upload`, `GET labels`,
@@ -979,6 +998,7 @@ impl Default for Config {
             import: ImportConfig::default(),
             pam: PamConfig::default(),
             shop: ShopConfig::default(),
+            retention: RetentionConfig::default(),
             profile: String::new(),
             profiles: BTreeMap::new(),
         }
@@ -1071,6 +1091,11 @@ const SETTING_HELP: &[(&str, &str)] = &[
     (
         "limits.request_timeout_secs",
         "Seconds before a request is answered 503; a resumable upload's chunk is instead cut after stalling this long, keeping what arrived",
+    ),
+    ("retention.events_days", "Days events (the feed, live pages) are kept; 0 = forever"),
+    (
+        "retention.deliveries_days",
+        "Days finished webhook deliveries stay in the delivery log; 0 = forever (pending ones always stay)",
     ),
     (
         "limits.header_read_timeout_secs",

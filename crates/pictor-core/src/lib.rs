@@ -233,9 +233,30 @@ impl AppState {
                 tiers::expire_restored(&self).await;
                 direct::sweep_expired(&self, pictor_db::now_ms()).await;
                 bundles::expire(&self, pictor_db::now_ms()).await;
+                self.expire_history(pictor_db::now_ms()).await;
                 if let Err(e) = shop::orders::expire(&self, pictor_db::now_ms()).await {
                     tracing::warn!(error = %e.detail, "deleting expired shop orders failed");
                 }
+            }
+        }
+    }
+
+    /// Deletes events and finished webhook deliveries past
+    /// `retention.*_days`, a bounded batch of each per call; logs a failure.
+    pub async fn expire_history(&self, now_ms: i64) {
+        const BATCH: i64 = 5000;
+        const DAY_MS: i64 = 86_400_000;
+        let retention = &self.config.retention;
+        if retention.events_days > 0 {
+            let before = now_ms - retention.events_days as i64 * DAY_MS;
+            if let Err(e) = self.db.delete_events_before(before, BATCH).await {
+                tracing::warn!(error = %e, "deleting old events failed");
+            }
+        }
+        if retention.deliveries_days > 0 {
+            let before = now_ms - retention.deliveries_days as i64 * DAY_MS;
+            if let Err(e) = self.db.delete_deliveries_before(before, BATCH).await {
+                tracing::warn!(error = %e, "deleting old webhook deliveries failed");
             }
         }
     }

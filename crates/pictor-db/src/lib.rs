@@ -24,6 +24,7 @@ mod jobs;
 mod keys;
 mod oidc;
 mod places;
+mod retention;
 mod shares;
 mod shop;
 mod tiers;

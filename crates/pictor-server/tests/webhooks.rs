@@ -37,6 +37,7 @@ both_backends!(
     invalid_subscriptions_are_problems,
     private_endpoints_need_fetch_allow,
     the_routes_are_in_the_openapi_document,
+    old_events_and_deliveries_are_deleted,
 );
 
 // ---------------------------------------------------------------- receiver
@@ -510,5 +511,31 @@ async fn the_routes_are_in_the_openapi_document(backend: Backend) {
         assert!(text.contains(&format!("#/components/schemas/{name}")), "{name} is not referenced");
         assert!(doc["components"]["schemas"][name].is_object(), "{name} is not defined");
     }
+    app.shutdown().await;
+}
+
+/// Retention (issue 17): past `retention.*_days`, housekeeping deletes the
+/// events and the finished deliveries; the image itself stays, and events
+/// and deliveries within the window stay too.
+async fn old_events_and_deliveries_are_deleted(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, fast).await else { return };
+    let receiver = Receiver::start().await;
+    let hook = subscribe(&app, None, &receiver.url, &["image.created"]).await;
+    let image = upload(&app, None).await;
+    assert!(app.settle().await.is_empty());
+    assert_eq!(log(&app, None, &hook).await.len(), 1);
+    assert!(!app.state.db.events_for(&image).await.unwrap().is_empty());
+
+    const DAY_MS: i64 = 86_400_000;
+    let now = pictor_db::now_ms();
+    // A day before the window ends, everything stays.
+    app.state.expire_history(now + 29 * DAY_MS).await;
+    assert_eq!(log(&app, None, &hook).await.len(), 1);
+    assert!(!app.state.db.events_for(&image).await.unwrap().is_empty());
+    // Past it, the history goes; the image does not.
+    app.state.expire_history(now + 31 * DAY_MS).await;
+    assert!(log(&app, None, &hook).await.is_empty(), "the delivery log is emptied");
+    assert!(app.state.db.events_for(&image).await.unwrap().is_empty(), "the events are deleted");
+    assert_eq!(get(&app, None, &format!("/api/v1/img/{image}")).await.status(), 200);
     app.shutdown().await;
 }
