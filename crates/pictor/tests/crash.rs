@@ -42,8 +42,8 @@ const THUMBNAIL_FORMATS: [&str; 2] = ["webp", "jpeg"];
 /// Bound on each wait; generous for a loaded 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(240);
 
-/// One variant at a time: each runs a server and 100 workflows.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// One variant (or cluster) at a time: each runs servers and hundreds of workflows.
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_mid_batch_every_image_is_processed_exactly_once_local() {
@@ -161,8 +161,25 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
     let accepted: BTreeSet<String> = accepted.lock().unwrap().values().cloned().collect();
     assert_eq!(accepted.len(), IMAGES, "every upload got its own image id");
 
+    assert_each_processed_exactly_once(&client, &server.base, &accepted, lost.len(), &received).await;
+    drop(server);
+}
+
+/// Waits for every image to settle, then checks that each was processed
+/// exactly once: every acknowledged upload exists (and at most `lost`
+/// others, whose answers were lost), each is `processed` with all its
+/// thumbnails, has one SUCCEEDED execution, one delivered `image.processed`
+/// in the log, and one distinct `webhook-id` at the receiver.
+pub(crate) async fn assert_each_processed_exactly_once(
+    client: &reqwest::Client,
+    base: &str,
+    accepted: &BTreeSet<String>,
+    lost: usize,
+    received: &Receiver,
+) {
+    let url = |path: &str| format!("{base}{path}");
     // The listing has no status: poll each image until it settles.
-    let mut images = list_images(&client, &server).await;
+    let mut images = list_images(client, base).await;
     let start = Instant::now();
     loop {
         let mut unsettled = Vec::new();
@@ -170,7 +187,7 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
             if !matches!(image["status"].as_str(), None | Some("pending" | "processing")) {
                 continue;
             }
-            *image = get_json(&client, &server.url(&format!("/api/v1/img/{id}"))).await;
+            *image = get_json(client, &url(&format!("/api/v1/img/{id}"))).await;
             if matches!(image["status"].as_str(), None | Some("pending" | "processing")) {
                 unsettled.push(id.clone());
             }
@@ -191,10 +208,10 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
     assert!(missing.is_empty(), "acknowledged uploads that do not exist after the crash: {missing:?}");
     let unacknowledged: Vec<&String> = listed.difference(&accepted).collect();
     assert!(
-        unacknowledged.len() <= lost.len(),
+        unacknowledged.len() <= lost,
         "{} images that no upload was acknowledged for, but only {} answers were lost: {unacknowledged:?}",
         unacknowledged.len(),
-        lost.len()
+        lost
     );
     eprintln!(
         "{} images: {} acknowledged, {} landed with a lost answer",
@@ -212,20 +229,19 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
 
     // Exactly one execution per image, and it succeeded.
     for id in &listed {
-        let list = get_json(&client, &server.url(&format!("/api/v1/img/{id}/executions"))).await;
+        let list = get_json(client, &url(&format!("/api/v1/img/{id}/executions"))).await;
         let executions = list["executions"].as_array().unwrap();
         let statuses: Vec<&str> = executions.iter().map(|e| e["status"].as_str().unwrap_or("?")).collect();
         assert_eq!(statuses, ["SUCCEEDED"], "executions of image {id}: {list}");
     }
 
     // The delivery log: one image.processed delivery per image, delivered.
-    let hooks = get_json(&client, &server.url("/api/v1/webhooks")).await;
+    let hooks = get_json(client, &url("/api/v1/webhooks")).await;
     let hook = hooks["webhooks"].as_array().and_then(|h| h.first()).cloned().unwrap_or_else(|| panic!("{hooks}"));
-    let deliveries_url =
-        server.url(&format!("/api/v1/webhooks/{}/deliveries?limit=1000", hook["id"].as_str().unwrap()));
+    let deliveries_url = url(&format!("/api/v1/webhooks/{}/deliveries?limit=1000", hook["id"].as_str().unwrap()));
     let start = Instant::now();
     let log_entries = loop {
-        let entries = get_json(&client, &deliveries_url).await["deliveries"].as_array().unwrap().clone();
+        let entries = get_json(client, &deliveries_url).await["deliveries"].as_array().unwrap().clone();
         if entries.len() >= listed.len() && entries.iter().all(|d| d["status"] != "pending") {
             break entries;
         }
@@ -270,15 +286,14 @@ async fn crash_and_recover(scale_out: Option<(String, String)>) {
             assert!(previous.is_none_or(|p| p == image), "webhook-id {id} used for images {previous:?} and {image}");
         }
     }
-    drop(server);
 }
 
 // ---------------------------------------------------------------- server
 
 /// A running `pictor serve`, killed if the test leaves it behind.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Served {
@@ -287,7 +302,7 @@ impl Served {
     }
 
     /// SIGKILL: no draining, no cleanup.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -303,11 +318,21 @@ impl Drop for Served {
 /// Starts `pictor serve --config CONFIG`, its stderr appended to `log`, and
 /// waits for the line that says where it listens.
 async fn serve(config: &Path, log: &Path) -> Served {
+    serve_as(config, log, "all").await
+}
+
+/// `serve` with `--role ROLE`: `all` or `api`.
+pub(crate) async fn serve_as(config: &Path, log: &Path, role: &'static str) -> Served {
     let (config, log) = (config.to_path_buf(), log.to_path_buf());
     tokio::task::spawn_blocking(move || {
         let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let mut child =
-            pictor().arg("serve").arg("--config").arg(&config).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let mut child = pictor()
+            .args(["serve", "--role", role, "--config"])
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
@@ -324,7 +349,7 @@ async fn serve(config: &Path, log: &Path) -> Served {
     .unwrap()
 }
 
-fn write_config(path: &Path, data: &Path, scale_out: Option<&(String, String)>) {
+pub(crate) fn write_config(path: &Path, data: &Path, scale_out: Option<&(String, String)>) {
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
     let mut text = format!("listen = \"127.0.0.1:0\"\ndata_dir = {}\n", quote(&data.display().to_string()));
     if let Some((database, store)) = scale_out {
@@ -344,7 +369,7 @@ fn write_config(path: &Path, data: &Path, scale_out: Option<&(String, String)>) 
 }
 
 /// Creates a throw-away database next to `admin_url`'s and returns its URL.
-async fn fresh_database(admin_url: &str, name: &str) -> String {
+pub(crate) async fn fresh_database(admin_url: &str, name: &str) -> String {
     let mut conn =
         sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL from PICTOR_TEST_DATABASE_URL answers");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
@@ -355,7 +380,7 @@ async fn fresh_database(admin_url: &str, name: &str) -> String {
 }
 
 /// Prints the end of the servers' log when the test fails.
-struct DumpLogOnPanic(PathBuf);
+pub(crate) struct DumpLogOnPanic(pub(crate) PathBuf);
 
 impl Drop for DumpLogOnPanic {
     fn drop(&mut self) {
@@ -368,11 +393,25 @@ impl Drop for DumpLogOnPanic {
     }
 }
 
+/// Starts `pictor serve --role worker --config CONFIG` (no HTTP, so no
+/// line to wait for), its stderr appended to `log`.
+pub(crate) fn start_worker(config: &Path, log: &Path) -> Served {
+    let stderr = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let child = pictor()
+        .args(["serve", "--role", "worker", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    Served { child, base: String::new() }
+}
+
 // ---------------------------------------------------------------- client
 
 /// Uploads a JPEG; the new image's id, or the connection error once the
 /// server is gone. Overload answers (429, 503) are retried.
-async fn upload(client: &reqwest::Client, base: &str, body: &[u8]) -> Result<String, reqwest::Error> {
+pub(crate) async fn upload(client: &reqwest::Client, base: &str, body: &[u8]) -> Result<String, reqwest::Error> {
     loop {
         let request = client.post(format!("{base}/api/v1/img")).header("content-type", "image/jpeg");
         let response = request.body(body.to_vec()).send().await?;
@@ -395,23 +434,23 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
 }
 
 /// Every image's listing entry (no status), by id, following the pages.
-async fn list_images(client: &reqwest::Client, server: &Served) -> BTreeMap<String, Value> {
+async fn list_images(client: &reqwest::Client, base: &str) -> BTreeMap<String, Value> {
     let mut images = BTreeMap::new();
-    let mut url = server.url("/api/v1/img?limit=1000");
+    let mut url = format!("{base}/api/v1/img?limit=1000");
     loop {
         let page = get_json(client, &url).await;
         for image in page["images"].as_array().unwrap() {
             images.insert(image["id"].as_str().unwrap().to_string(), image.clone());
         }
         match page["next"].as_str() {
-            Some(next) => url = server.url(&format!("/api/v1/img?limit=1000&cursor={next}")),
+            Some(next) => url = format!("{base}/api/v1/img?limit=1000&cursor={next}"),
             None => return images,
         }
     }
 }
 
 /// A small JPEG unlike the others: its size and colours depend on `i`.
-fn distinct_jpeg(i: usize) -> Vec<u8> {
+pub(crate) fn distinct_jpeg(i: usize) -> Vec<u8> {
     let (w, h) = (40 + i as u32, 30 + (i as u32 % 7));
     let mut raw = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
@@ -427,13 +466,13 @@ fn distinct_jpeg(i: usize) -> Vec<u8> {
 
 /// A webhook endpoint on 127.0.0.1 that records every delivery.
 #[derive(Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     /// (webhook-id, body) of every request, in arrival order.
     got: Mutex<Vec<(String, Value)>>,
 }
 
 impl Receiver {
-    async fn start() -> (String, Arc<Self>) {
+    pub(crate) async fn start() -> (String, Arc<Self>) {
         let receiver = Arc::new(Self::default());
         let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(receiver.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -443,7 +482,7 @@ impl Receiver {
     }
 
     /// The distinct webhook-ids of `image.processed` deliveries, by image.
-    fn processed_images(&self) -> BTreeMap<String, Vec<String>> {
+    pub(crate) fn processed_images(&self) -> BTreeMap<String, Vec<String>> {
         let mut by_image: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (id, body) in self.got.lock().unwrap().iter() {
             assert_eq!(body["type"], "image.processed", "{body}");

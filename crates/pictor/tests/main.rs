@@ -5,6 +5,7 @@
 mod common;
 
 mod browser;
+mod cluster;
 mod crash;
 mod import_cli;
 mod serve;
