@@ -4,6 +4,9 @@
 //! object store (`derived/…`, shared by every process), and finally computes.
 //! Concurrent identical misses in one process compute once: the memory tier's
 //! `get_or_insert_async` lets one caller load while the others wait for it.
+//! Across processes (PostgreSQL), a lease row per derivative in flight
+//! (`derivative_leases`) lets one compute while the others wait for its
+//! result in the store; a lease lapses after 30 s if its holder dies.
 //!
 //! The store tier is held under `cache.max_bytes` by LRU eviction. Its clock
 //! lives in the database (`derivatives.last_access`); hits are batched in
@@ -52,6 +55,20 @@ impl Derivative {
     }
 }
 
+/// How long a process may take to compute a derivative before another
+/// process takes over (it died, or hangs).
+const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+const LEASE_POLL_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
+const LEASE_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// What a cold lookup does next.
+enum Turn {
+    /// Compute it (holding the lease when `leased`).
+    Compute { leased: bool },
+    /// Another process stored it meanwhile.
+    Found(Bytes),
+}
+
 #[derive(Clone)]
 struct ByteWeight;
 
@@ -73,6 +90,8 @@ pub struct DerivativeCache {
     touched: Mutex<HashSet<DerivativeRef>>,
     evicting: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
+    /// This process's name on the derivative leases it takes.
+    holder: String,
 }
 
 impl DerivativeCache {
@@ -94,6 +113,7 @@ impl DerivativeCache {
             touched: Mutex::new(HashSet::new()),
             evicting: tokio::sync::Mutex::new(()),
             metrics,
+            holder: uuid::Uuid::new_v4().to_string(),
         })
     }
 
@@ -134,11 +154,59 @@ impl DerivativeCache {
             // A broken cache must not break serving: compute instead.
             Err(e) => tracing::warn!(error = %e, "reading a cached derivative failed"),
         }
-        let derivative = compute().await?;
-        if let Err(e) = self.save(key, &derivative).await {
+        let leased = match self.wait_for_turn(key).await {
+            Turn::Found(bytes) => return Ok(Derivative::new(bytes)),
+            Turn::Compute { leased } => leased,
+        };
+        let derivative = compute().await;
+        self.metrics.derivatives_computed.inc();
+        if let Ok(derivative) = &derivative
+            && let Err(e) = self.save(key, derivative).await
+        {
             tracing::warn!(error = %e, "caching a derivative failed");
         }
-        Ok(derivative)
+        if leased && let Err(e) = self.db.release_derivative_lease(key, &self.holder).await {
+            tracing::warn!(error = %e, "releasing a derivative lease failed (it lapses by itself)");
+        }
+        derivative
+    }
+
+    /// Across processes (PostgreSQL), one computes a cold derivative and the
+    /// others wait for it in the store: this takes the lease, or waits until
+    /// the derivative appears or the holder's lease lapses. On SQLite the
+    /// one process's single-flight (above) is enough.
+    async fn wait_for_turn(&self, key: &DerivativeRef) -> Turn {
+        if self.db.backend() != pictor_db::Backend::Postgres {
+            return Turn::Compute { leased: false };
+        }
+        let mut pause = LEASE_POLL_FIRST;
+        loop {
+            let expires = pictor_db::now_ms() + LEASE.as_millis() as i64;
+            match self.db.take_derivative_lease(key, &self.holder, expires).await {
+                // The last holder may have stored it just before letting go.
+                Ok(true) => match self.store.get_derivative(&key.sha256, &key.name).await {
+                    Ok(Some(bytes)) => {
+                        let _ = self.db.release_derivative_lease(key, &self.holder).await;
+                        self.metrics.cache("store", "waited");
+                        return Turn::Found(bytes);
+                    }
+                    _ => return Turn::Compute { leased: true },
+                },
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "taking a derivative lease failed; computing without one");
+                    return Turn::Compute { leased: false };
+                }
+            }
+            // Another process computes it: look for its result, less often
+            // as the wait goes on. An expired lease is taken over above.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LEASE_POLL_MAX);
+            if let Ok(Some(bytes)) = self.store.get_derivative(&key.sha256, &key.name).await {
+                self.metrics.cache("store", "waited");
+                return Turn::Found(bytes);
+            }
+        }
     }
 
     /// Stores a derivative made elsewhere (the workflow's thumbnails) in

@@ -68,6 +68,8 @@ pub struct Metrics {
     /// Connections answered 429 and closed at once: their address already
     /// held `limits.connections_per_client`.
     pub connections_refused: Counter,
+    /// Derivatives computed on a cache miss (on-the-fly transforms).
+    pub derivatives_computed: Counter,
 }
 
 impl Metrics {
@@ -129,6 +131,12 @@ impl Metrics {
             "Connections answered 429 and closed at once: their address held limits.connections_per_client",
             connections_refused.clone(),
         );
+        let derivatives_computed = Counter::default();
+        registry.register(
+            "derivatives_computed",
+            "Derivatives computed on a cache miss (each cold derivative once across processes)",
+            derivatives_computed.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
@@ -148,6 +156,7 @@ impl Metrics {
             style_render,
             task_seconds,
             connections_refused,
+            derivatives_computed,
         })
     }
 

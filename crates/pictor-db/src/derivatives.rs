@@ -14,6 +14,36 @@ pub struct DerivativeRef {
 }
 
 impl Db {
+    /// Takes the lease to compute `d` for `holder` until `expires_at` (Unix
+    /// ms): true when no one else holds a live one. Other processes wait for
+    /// the derivative to appear in the store instead of computing it too.
+    pub async fn take_derivative_lease(&self, d: &DerivativeRef, holder: &str, expires_at: i64) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO derivative_leases (sha256, name, holder, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sha256, name) DO UPDATE SET holder = $3, expires_at = $4
+             WHERE derivative_leases.expires_at < $5",
+        )
+        .bind(&d.sha256)
+        .bind(&d.name)
+        .bind(holder)
+        .bind(expires_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the lease back (the derivative is stored, or failed).
+    pub async fn release_derivative_lease(&self, d: &DerivativeRef, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM derivative_leases WHERE sha256 = $1 AND name = $2 AND holder = $3")
+            .bind(&d.sha256)
+            .bind(&d.name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records a derivative just written to the store.
     pub async fn record_derivative(&self, d: &DerivativeRef, bytes: i64) -> Result<()> {
         let now = now_ms();
@@ -94,5 +124,19 @@ mod tests {
         assert_eq!(oldest, ["b", "c"]);
         db.forget_derivative(&r("b")).await.unwrap();
         assert_eq!(db.derivative_bytes().await.unwrap(), 20);
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_held_once_until_released_or_expired() {
+        let (_d, db) = testing::sqlite().await;
+        let later = now_ms() + 60_000;
+        assert!(db.take_derivative_lease(&r("a"), "p1", later).await.unwrap());
+        assert!(!db.take_derivative_lease(&r("a"), "p2", later).await.unwrap(), "held by p1");
+        assert!(db.take_derivative_lease(&r("b"), "p2", later).await.unwrap(), "another derivative");
+        db.release_derivative_lease(&r("a"), "p2").await.unwrap();
+        assert!(!db.take_derivative_lease(&r("a"), "p2", later).await.unwrap(), "only the holder releases");
+        db.release_derivative_lease(&r("a"), "p1").await.unwrap();
+        assert!(db.take_derivative_lease(&r("a"), "p2", now_ms() - 1).await.unwrap(), "released: free again");
+        assert!(db.take_derivative_lease(&r("a"), "p3", later).await.unwrap(), "an expired lease is taken over");
     }
 }

@@ -21,6 +21,7 @@ mod pam;
 mod privacy;
 mod resumable;
 mod shop;
+mod single_flight;
 mod tiers;
 mod vision;
 mod web;
