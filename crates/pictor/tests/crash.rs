@@ -206,7 +206,7 @@ pub(crate) async fn assert_each_processed_exactly_once(
     let listed: BTreeSet<String> = images.keys().cloned().collect();
     let missing: Vec<&String> = accepted.difference(&listed).collect();
     assert!(missing.is_empty(), "acknowledged uploads that do not exist after the crash: {missing:?}");
-    let unacknowledged: Vec<&String> = listed.difference(&accepted).collect();
+    let unacknowledged: Vec<&String> = listed.difference(accepted).collect();
     assert!(
         unacknowledged.len() <= lost,
         "{} images that no upload was acknowledged for, but only {} answers were lost: {unacknowledged:?}",
