@@ -2,7 +2,7 @@
 //! something, asked by a second user (with their own key) and by a guest
 //! (no credentials), on both backends. Each answer must be a refusal or
 //! a listing without a trace of the first user's photos, albums, labels,
-//! executions, webhooks, uploads or events. (The pages' matrix is in
+//! executions, webhooks, uploads, shares, bundles, imports or events. (The pages' matrix is in
 //! `web_library.rs`.)
 
 use std::time::Duration;
@@ -21,6 +21,9 @@ struct Anns {
     execution: String,
     webhook: String,
     upload: String,
+    share: String,
+    bundle: String,
+    import: String,
 }
 
 const LABEL: &str = "aurora-borealis";
@@ -37,7 +40,7 @@ async fn send(app: &TestApp, key: Option<&str>, method: Method, path: &str, body
 }
 
 /// Ann's things, made through the API (and her photo processed).
-async fn anns_things(app: &TestApp, key: &str) -> Anns {
+async fn anns_things(app: &TestApp, key: &str, import_from: &str) -> Anns {
     let upload = app.client.post(app.url("/api/v1/img")).bearer_auth(key).header("content-type", "image/jpeg");
     let image: Value = upload.body(jpeg(48, 32)).send().await.unwrap().json().await.unwrap();
     let image = image["id"].as_str().unwrap().to_string();
@@ -62,16 +65,52 @@ async fn anns_things(app: &TestApp, key: &str) -> Anns {
     let started = started.header("upload-length", "1000").send().await.unwrap();
     assert_eq!(started.status(), 201);
     let upload = started.headers()["location"].to_str().unwrap().to_string();
-    Anns { image, album, execution, webhook, upload }
+    let id_of = |response: Value, what: &str| {
+        response["id"].as_str().unwrap_or_else(|| panic!("ann's {what}: {response}")).to_string()
+    };
+    let share = json!({"kind": "album", "target": album});
+    let share =
+        id_of(send(app, Some(key), Method::POST, "/api/v1/shares", Some(share)).await.json().await.unwrap(), "share");
+    let bundle = json!({"labels": [LABEL], "notify": {"webhook": true}});
+    let bundle = id_of(
+        send(app, Some(key), Method::POST, "/api/v1/bundles", Some(bundle)).await.json().await.unwrap(),
+        "bundle",
+    );
+    let import = json!({"source": import_from});
+    let import = id_of(
+        send(app, Some(key), Method::POST, "/api/v1/imports", Some(import)).await.json().await.unwrap(),
+        "import",
+    );
+    Anns { image, album, execution, webhook, upload, share, bundle, import }
 }
 
 async fn the_api_shows_no_one_else_s_things(backend: Backend) {
-    let Some(first) = TestApp::spawn(backend, |c| c.fetch.allow = vec!["127.0.0.1/32".into()]).await else { return };
+    let imports = tempfile::tempdir().unwrap();
+    let root = imports.path().display().to_string();
+    let Some(first) = TestApp::spawn(backend, |c| {
+        c.fetch.allow = vec!["127.0.0.1/32".into()];
+        c.import.local_roots = vec![root.clone()];
+    })
+    .await
+    else {
+        return;
+    };
     let ann = create_api_key(&first.state.db, "ann", "upload read", None).await.unwrap().secret;
     let bob = create_api_key(&first.state.db, "bob", "upload read", None).await.unwrap().secret;
     let app = crate::web::restarted(first).await;
-    let a = anns_things(&app, &ann).await;
-    let traces = [a.image.as_str(), &a.album, &a.execution, &a.webhook, LABEL, "Ann's trip", "\"ann\""];
+    let a = anns_things(&app, &ann, &root).await;
+    let traces = [
+        a.image.as_str(),
+        &a.album,
+        &a.execution,
+        &a.webhook,
+        &a.share,
+        &a.bundle,
+        &a.import,
+        LABEL,
+        "Ann's trip",
+        "\"ann\"",
+    ];
     let (image, album) = (&a.image, &a.album);
     let routes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/v1/img/{image}"), None),
@@ -100,6 +139,15 @@ async fn the_api_shows_no_one_else_s_things(backend: Backend) {
         (Method::HEAD, a.upload.clone(), None),
         (Method::DELETE, a.upload.clone(), None),
         (Method::GET, "/api/v1/admin/flagged".into(), None),
+        (Method::GET, "/api/v1/shares".into(), None),
+        (Method::GET, format!("/api/v1/shares/{}/access", a.share), None),
+        (Method::DELETE, format!("/api/v1/shares/{}", a.share), None),
+        (Method::GET, "/api/v1/bundles".into(), None),
+        (Method::GET, format!("/api/v1/bundles/{}", a.bundle), None),
+        (Method::GET, format!("/api/v1/bundles/{}/zip", a.bundle), None),
+        (Method::GET, "/api/v1/imports".into(), None),
+        (Method::GET, format!("/api/v1/imports/{}", a.import), None),
+        (Method::DELETE, format!("/api/v1/imports/{}", a.import), None),
     ];
     for (method, path, body) in &routes {
         for (who, key) in [("bob", Some(bob.as_str())), ("a guest", None)] {
@@ -121,9 +169,14 @@ async fn the_api_shows_no_one_else_s_things(backend: Backend) {
         }
     }
     // Nothing of ann's changed, and her own key still reads it all.
-    for path in
-        [format!("/api/v1/img/{image}"), format!("/api/v1/albums/{album}"), format!("/api/v1/webhooks/{}", a.webhook)]
-    {
+    for path in [
+        format!("/api/v1/img/{image}"),
+        format!("/api/v1/albums/{album}"),
+        format!("/api/v1/webhooks/{}", a.webhook),
+        format!("/api/v1/shares/{}/access", a.share),
+        format!("/api/v1/bundles/{}", a.bundle),
+        format!("/api/v1/imports/{}", a.import),
+    ] {
         assert_eq!(send(&app, Some(&ann), Method::GET, &path, None).await.status(), 200, "{path}");
     }
     assert_eq!(send(&app, Some(&ann), Method::HEAD, &a.upload, None).await.status(), 200);
