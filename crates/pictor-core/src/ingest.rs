@@ -37,6 +37,20 @@ pub struct Upload {
     pub description: Option<String>,
 }
 
+/// The most characters an image's name keeps.
+const MAX_NAME_CHARS: usize = 255;
+
+/// A client's file name as the image's name: its last path segment (old
+/// browsers and some clients send `C:\…\IMG_1.jpg` or `../x.jpg`), without
+/// control characters (no CR/LF to carry into a header or a log line),
+/// trimmed and cut to [`MAX_NAME_CHARS`]; none when nothing is left.
+fn file_name(given: &str) -> Option<String> {
+    let last = given.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect();
+    let trimmed = cleaned.trim();
+    (!trimmed.is_empty() && trimmed != "." && trimmed != "..").then(|| trimmed.to_string())
+}
+
 /// What decoding learnt about the bytes.
 struct Checked {
     format: &'static str,
@@ -59,7 +73,7 @@ pub async fn ingest(state: &AppState, upload: Upload) -> Result<ImageRecord> {
         width: checked.width.into(),
         height: checked.height.into(),
         bytes: upload.bytes.len() as i64,
-        name: upload.name,
+        name: upload.name.as_deref().and_then(file_name),
         description: upload.description,
         source: upload.source.to_string(),
         created_at: now_ms(),
@@ -141,5 +155,21 @@ pub async fn sweep_orphans(state: &Arc<AppState>) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "listing orphaned blobs failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(file_name("../../etc/passwd.jpg").as_deref(), Some("passwd.jpg"));
+        assert_eq!(file_name("C:\\Users\\ann\\IMG 1.HEIC").as_deref(), Some("IMG 1.HEIC"));
+        assert_eq!(file_name("a\r\nX-Injected: yes.jpg").as_deref(), Some("aX-Injected: yes.jpg"));
+        assert_eq!(file_name(" lake.jpg ").as_deref(), Some("lake.jpg"));
+        assert_eq!(file_name("photos/.."), None);
+        assert_eq!(file_name("\u{7}"), None);
+        assert_eq!(file_name(&"é".repeat(300)).unwrap().chars().count(), MAX_NAME_CHARS);
     }
 }

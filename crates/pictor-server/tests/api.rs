@@ -20,6 +20,7 @@ both_backends!(
     errors_are_problems_with_stable_codes,
     limits_refuse_large_uploads_and_images,
     multipart_is_all_or_nothing,
+    hostile_file_names_stay_out_of_paths_and_headers,
     listing_paginates,
     operations_endpoints_answer,
     user_content_is_not_sniffed_and_originals_are_sandboxed,
@@ -364,6 +365,69 @@ async fn multipart_is_all_or_nothing(backend: Backend) {
     assert_eq!(list["images"].as_array().unwrap().len(), 2, "the good file of the failed request was rolled back");
     app.shutdown().await;
 }
+
+/// A multipart file name that tries to climb out of a folder, and one that
+/// tries to smuggle a header line: the stored name is the last segment
+/// without control characters, and no answer carries the smuggled header.
+async fn hostile_file_names_stay_out_of_paths_and_headers(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
+    let multipart = |files: &[(&str, &str, Vec<u8>)]| {
+        let mut body = Vec::new();
+        for (field, name, bytes) in files {
+            let head = format!(
+                "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                 Content-Type: image/jpeg\r\n\r\n"
+            );
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
+        app.client
+            .post(app.url("/api/v1/img"))
+            .header("content-type", format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"))
+            .body(body)
+            .send()
+    };
+    // A name that smuggles header lines ends at the first line break (the
+    // rest are the part's own headers, not the answer's), or the part is
+    // refused whole: never a header in the answer, never a line break kept.
+    let smuggled = multipart(&[("c", "x.jpg\"\r\nX-Injected: yes\r\nContent-Type: text/html", jpeg(23, 13))]);
+    let response = smuggled.await.unwrap();
+    assert!(response.headers().get("x-injected").is_none());
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert!(status == 201 || (status == 400 && answer["code"] == "invalid_request"), "{status}: {answer}");
+    if let Some(id) = answer["images"][0]["id"].as_str() {
+        let record: serde_json::Value =
+            app.client.get(app.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().json().await.unwrap();
+        let name = record["name"].as_str().unwrap_or_default();
+        assert!(!name.contains(['\r', '\n']) && !name.contains("Injected"), "stored name {name:?}");
+        app.client.delete(app.url(&format!("/api/v1/img/{id}"))).send().await.unwrap();
+    }
+
+    let files = [("a", "../../../etc/passwd.jpg", jpeg(21, 13)), ("b", "C:\\Users\\ann\\evil\t.jpg", jpeg(22, 13))];
+    let response = multipart(&files).await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 201, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut names = Vec::new();
+    for image in answer["images"].as_array().unwrap() {
+        let id = image["id"].as_str().unwrap();
+        let record: serde_json::Value =
+            app.client.get(app.url(&format!("/api/v1/img/{id}"))).send().await.unwrap().json().await.unwrap();
+        names.push(record["name"].as_str().unwrap_or_default().to_string());
+        let original = app.client.get(app.url(&format!("/api/v1/img/{id}/original"))).send().await.unwrap();
+        let disposition = original.headers()["content-disposition"].to_str().unwrap();
+        assert_eq!(disposition, format!("inline; filename=\"{id}.jpeg\""), "named by the id, never the client");
+    }
+    names.sort();
+    assert_eq!(names, ["evil.jpg", "passwd.jpg"], "the last segment, without control characters");
+    app.shutdown().await;
+}
+
+const MULTIPART_BOUNDARY: &str = "pictor-hostile-names";
 
 async fn listing_paginates(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };

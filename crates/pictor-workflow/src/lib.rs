@@ -41,6 +41,19 @@ pub use definition::Definition;
 pub use exec::execute;
 pub use history::History;
 
+/// Entry points for `fuzz/` only (cargo-fuzz builds with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses `expr` as a JSONPath and, when it parses, selects it from
+    /// `input` (standing for `$`, `$$` and every variable).
+    pub fn select(expr: &str, input: &serde_json::Value) -> Option<serde_json::Value> {
+        let path = crate::path::Path::parse(expr).ok()?;
+        let vars = |_: &str| Some(input.clone());
+        path.select(&crate::path::Sources { input, context: input, vars: &vars })
+    }
+}
+
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
