@@ -679,6 +679,9 @@ pub struct LimitsConfig {
     pub request_timeout_secs: u64,
     /// Uploads per minute per client (owner, or IP when anonymous); 0 = no limit.
     pub uploads_per_minute: u32,
+    /// API requests per minute per credential (an API key, a bearer token,
+    /// a web session), in bursts of up to that many; 0 = no limit.
+    pub requests_per_minute: u32,
     /// Uploads being received at once; past that: 503. Bounds the memory
     /// that upload bodies can hold.
     pub concurrent_uploads: usize,
@@ -1023,6 +1026,7 @@ impl Default for LimitsConfig {
             queue_wait_ms: 5000,
             request_timeout_secs: 60,
             uploads_per_minute: 0,
+            requests_per_minute: 0,
             concurrent_uploads: 16,
             database_acquire_timeout_secs: 2,
             upload_chunk_bytes: 50 << 20,
@@ -1112,6 +1116,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     (
         "limits.database_acquire_timeout_secs",
         "Seconds a request waits for a PostgreSQL connection; past it (database down or all connections busy): 503 with Retry-After (SQLite waits 30 s)",
+    ),
+    (
+        "limits.requests_per_minute",
+        "API requests per minute per credential (API key, bearer token or web session), in bursts; 0 = no limit; past it: 429",
     ),
     (
         "limits.uploads_per_minute",

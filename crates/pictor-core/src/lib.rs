@@ -102,6 +102,8 @@ pub struct AppState {
     /// The OIDC provider the web app signs in through, if configured.
     pub oidc: Option<oidc::Oidc>,
     pub uploads: ratelimit::RateLimiter,
+    /// Requests per credential (`limits.requests_per_minute`).
+    pub requests: ratelimit::RateLimiter,
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes idle worker loops when this process enqueues a job.
     pub job_signal: tokio::sync::Notify,
@@ -144,7 +146,13 @@ impl AppState {
         })
         .map_err(|e| anyhow::anyhow!("fetch.allow: {e}"))?;
         let workers = workers::Workers::new(&config, metrics.clone());
-        let uploads = ratelimit::RateLimiter::new(config.limits.uploads_per_minute);
+        let uploads =
+            ratelimit::RateLimiter::new(config.limits.uploads_per_minute, "uploads", "limits.uploads_per_minute");
+        let requests = ratelimit::RateLimiter::new(
+            config.limits.requests_per_minute,
+            "requests with this credential",
+            "limits.requests_per_minute",
+        );
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1)));
         let vision = Arc::new(vision::Vision::new(config.data_dir.clone()));
         let oidc = oidc::Oidc::new(&config.auth.oidc).context("auth.oidc")?;
@@ -165,6 +173,7 @@ impl AppState {
             sessions: accounts::Sessions::default(),
             oidc,
             uploads,
+            requests,
             upload_slots,
             job_signal: tokio::sync::Notify::new(),
             stopping: tokio::sync::watch::Sender::new(false),

@@ -85,9 +85,21 @@ pub async fn caller(
         && let Some(principal) = session_caller(state, headers, method, token).await?
         && principal.has(scope)
     {
+        state.requests.check(&credential_key(token))?;
         return Ok(principal);
     }
-    Ok(state.auth.require(credential(headers), scope).await?)
+    let principal = state.auth.require(credential(headers), scope).await?;
+    if let Some(credential) = credential(headers) {
+        state.requests.check(&credential_key(credential))?;
+    }
+    Ok(principal)
+}
+
+/// A credential's bucket in `limits.requests_per_minute`: a hash, so that
+/// the limiter's table holds no secrets.
+fn credential_key(credential: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(&sha2::Sha256::digest(credential.as_bytes())[..16])
 }
 
 /// The asset manager's caller (`/pam`), who must hold `scope`: as

@@ -202,6 +202,32 @@ async fn assert_tokens_rejected(app: &TestApp, tokens: &[(&str, String)]) {
 
 // ---------------------------------------------------------------- the tests
 
+/// `limits.requests_per_minute` counts per credential: one key past its
+/// budget gets 429 with `Retry-After`, another key of the same owner and
+/// other owners' keys go on; a wrong key is refused before it costs any.
+async fn each_key_has_its_own_request_budget(backend: Backend) {
+    let tweak = |config: &mut Config| config.limits.requests_per_minute = 3;
+    let Some((app, [first, second, bob])) =
+        spawn_with_keys(backend, tweak, [("alice", "read"), ("alice", "read"), ("bob", "read")]).await
+    else {
+        return;
+    };
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/api/v1/img", Bearer(&first)).await.status(), 200);
+    }
+    let refused = get(&app, "/api/v1/img", Bearer(&first)).await;
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry_after), "Retry-After {retry_after}");
+    let problem = assert_problem(refused, 429, "rate_limited").await;
+    assert!(problem["detail"].as_str().unwrap().contains("limits.requests_per_minute"), "{problem}");
+    assert_eq!(get(&app, "/api/v1/img", Bearer(&second)).await.status(), 200, "another key of alice's");
+    assert_eq!(get(&app, "/api/v1/img", Bearer(&bob)).await.status(), 200, "bob's key");
+    for _ in 0..5 {
+        assert_problem(get(&app, "/api/v1/img", Bearer("pk_wrong")).await, 401, "unauthorized").await;
+    }
+    app.shutdown().await;
+}
+
 /// Default config: no keys, no JWT; uploads need nothing and own nothing.
 async fn open_server_takes_anonymous_uploads(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else { return };
@@ -568,4 +594,5 @@ both_backends!(
     url_uploads_refuse_loopback_by_default,
     url_uploads_reach_allowed_networks,
     url_uploads_do_not_follow_redirects_out_of_the_allow_list,
+    each_key_has_its_own_request_budget,
 );
