@@ -648,6 +648,32 @@ mod tests {
         assert!(fetcher(&["127.0.0.1/32"]).check("http://localhost:9/h").await.is_ok());
     }
 
+    /// Loopback and metadata addresses spelt the ways URL parsers accept:
+    /// decimal, octal, hex, shortened, IPv4-mapped and NAT64 IPv6.
+    #[tokio::test]
+    async fn other_spellings_of_private_addresses_are_refused() {
+        let f = fetcher(&[]);
+        for url in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.0.0.1/",
+            "http://0x7f000001/",
+            "http://127.1/",
+            "http://017700000001/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:ffff:a9fe:a9fe]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://2852039166/",
+            "http://0251.0376.0251.0376/",
+        ] {
+            let checked = f.check(url).await;
+            assert!(matches!(checked, Err(FetchError::Forbidden(_))), "{url}: {checked:?}");
+            let fetched = f.fetch(url).await;
+            assert!(matches!(fetched, Err(FetchError::Forbidden(_))), "{url}: {fetched:?}");
+        }
+    }
+
     #[test]
     fn bad_allow_entries_are_named() {
         for entry in ["10.0.0.0/33", "not a host", "", "images.internal/8"] {
