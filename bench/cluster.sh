@@ -42,6 +42,8 @@ UPLOADERS=${UPLOADERS:-8}
 VISION=${VISION:-0}
 MODELS=${MODELS:-$work/vision}
 
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 say() { echo "cluster.sh: $*" >&2; }
 
@@ -67,20 +69,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# --- inputs (bench/thumbnail.sh's recipe, as bench/workflow.sh reuses it) -------
-recipe=$(sed -n '/^# --- tools/,/^# --- pictor/p' "$here/thumbnail.sh")
-[[ $recipe == *build_batch* ]] || die "bench/thumbnail.sh has no tools/inputs sections to reuse"
-(eval "$recipe") || die "could not build the inputs in $batch"
-small=$work/workflow-small.jpg
-[[ -f $small ]] || vips thumbnail "$batch/r01-Kleiber.jpg" "$small[Q=85]" 320
+# --- inputs (bench/lib.sh: the batch, and bench/workflow.sh's small photo) ------
+ensure_workflow_photos
 
-if [[ -z ${PICTOR:-} ]]; then
-  features=()
-  command -v nasm >/dev/null && features=(--features asm)
-  (cd "$root" && cargo build --release -p pictor "${features[@]}")
-  PICTOR=$root/target/release/pictor
-fi
-[[ -x $PICTOR ]] || die "PICTOR=$PICTOR is not executable"
+ensure_pictor
 
 # --- PostgreSQL and s3s-fs -------------------------------------------------------
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

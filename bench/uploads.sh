@@ -26,6 +26,8 @@ UPLOADERS=${UPLOADERS:-8}
 ROLE=${ROLE:-api}
 CACHE_MEMORY_MIB=${CACHE_MEMORY_MIB:-64}
 
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 die() { echo "uploads.sh: $*" >&2; exit 1; }
 [[ $COUNT =~ ^[1-9][0-9]*$ ]] || die "COUNT is a count, e.g. COUNT=10000"
 [[ $UPLOADERS =~ ^[1-9][0-9]*$ ]] || die "UPLOADERS is a count, e.g. UPLOADERS=8"
@@ -42,20 +44,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The 20 KB photo bench/workflow.sh uses (made from bench/thumbnail.sh's batch).
-small=$work/workflow-small.jpg
-if [[ ! -f $small ]]; then
-  recipe=$(sed -n '/^# --- tools/,/^# --- pictor/p' "$here/thumbnail.sh")
-  (eval "$recipe") || die "could not build the inputs in $work/batch"
-  vips thumbnail "$work/batch/r01-Kleiber.jpg" "$small[Q=85]" 320
-fi
-if [[ -z ${PICTOR:-} ]]; then
-  features=()
-  command -v nasm >/dev/null && features=(--features asm)
-  (cd "$root" && cargo build --release -p pictor "${features[@]}")
-  PICTOR=$root/target/release/pictor
-fi
-[[ -x $PICTOR ]] || die "PICTOR=$PICTOR is not executable"
+# The 20 KB photo bench/workflow.sh uses (bench/lib.sh).
+ensure_workflow_photos
+ensure_pictor
 
 for var in $(compgen -e | grep '^PICTOR_' || true); do unset "$var"; done
 mkfifo "$tmp/stdout"

@@ -42,6 +42,8 @@ VISION=${VISION:-1}
 TEXT_GLANCE=${TEXT_GLANCE:-1}
 MODELS=${MODELS:-$work/vision}
 
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 die() { echo "workflow.sh: $*" >&2; exit 1; }
 say() { echo "workflow.sh: $*" >&2; }
 
@@ -65,31 +67,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- inputs ---------------------------------------------------------------------
-# bench/thumbnail.sh's "tools" and "inputs" sections (install vips; build or
-# reuse bench/work/batch), run here in a subshell so the recipe lives in one
-# place; then the 12 MP photo, cut from its 20 MP one.
-recipe=$(sed -n '/^# --- tools/,/^# --- pictor/p' "$here/thumbnail.sh")
-[[ $recipe == *build_batch* ]] || die "bench/thumbnail.sh has no tools/inputs sections to reuse"
-(eval "$recipe") || die "could not build the inputs in $batch"
-photo=$work/workflow-12mp.jpg
-if [[ ! -f $photo ]]; then
-  vips thumbnail "$batch/r01-Kleiber.jpg" "$tmp/12mp.jpg[Q=90]" 4000 --height 3000 --crop centre
-  mv "$tmp/12mp.jpg" "$photo"
-fi
-[[ $(vipsheader -f width "$photo")x$(vipsheader -f height "$photo") == 4000x3000 ]] || die "$photo is not 4000x3000"
-# (c)'s small upload: the same photo, 320 px wide (about 20 KB).
-small=$work/workflow-small.jpg
-[[ -f $small ]] || vips thumbnail "$photo" "$small[Q=85]" 320
+# bench/thumbnail.sh's batch (its own recipe), the 12 MP photo cut from its
+# 20 MP one, and (c)'s small upload: the same photo, 320 px wide (bench/lib.sh).
+ensure_workflow_photos
 
 # --- pictor ---------------------------------------------------------------------
-if [[ -z ${PICTOR:-} ]]; then
-  # nasm enables the asm kernels; without it the asm feature fails to build.
-  features=()
-  command -v nasm >/dev/null && features=(--features asm)
-  (cd "$root" && cargo build --release -p pictor "${features[@]}")
-  PICTOR=$root/target/release/pictor
-fi
-[[ -x $PICTOR ]] || die "PICTOR=$PICTOR is not executable"
+ensure_pictor
 
 # The models, hard-linked into the fresh data folder (VISION=1), or none.
 mkdir -p "$tmp/data"

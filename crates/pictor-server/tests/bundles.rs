@@ -108,21 +108,6 @@ async fn a_large_zip_goes_up_in_parts_on_both_backends() {
     }
 }
 
-/// A PNG of noise: it does not compress, so it is as large as its pixels.
-fn noise_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761) | 1;
-    let raw: Vec<u8> = (0..w * h * 3)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
-    let image = pictor_imaging::Image::from_raw(w, h, pictor_imaging::Channels::Rgb, raw).unwrap();
-    pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap()
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Store {
     Local,

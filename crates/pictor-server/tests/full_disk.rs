@@ -34,21 +34,6 @@ impl Drop for Tmpfs {
     }
 }
 
-/// A JPEG of noise (it does not compress): about `side`² × 1.5 bytes.
-fn noise_jpeg(side: u32, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    let raw = (0..side * side * 3)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
-    let image = pictor_imaging::Image::from_raw(side, side, pictor_imaging::Channels::Rgb, raw).unwrap();
-    pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Jpeg, &Default::default(), None).unwrap()
-}
-
 /// Every file under `dir`, relative.
 fn files(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -83,7 +68,7 @@ async fn a_full_store_disk_answers_507_and_loses_nothing() {
     let mut stored = Vec::new();
     let mut refused = None;
     for seed in 0..20 {
-        let bytes = noise_jpeg(220, seed);
+        let bytes = noise(220, 220, seed, pictor_imaging::OutputFormat::Jpeg);
         let response = app.upload_raw(bytes.clone(), "image/jpeg").await;
         match response.status().as_u16() {
             201 => stored

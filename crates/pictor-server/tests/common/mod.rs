@@ -181,6 +181,27 @@ pub fn flat_png(w: u32, h: u32) -> Vec<u8> {
     pictor_imaging::encode::encode(&image, pictor_imaging::OutputFormat::Png, &Default::default(), None).unwrap()
 }
 
+/// An image of noise in `format`: it does not compress, so it is about as
+/// large as its pixels. `seed` makes it distinct.
+pub fn noise(w: u32, h: u32, seed: u32, format: pictor_imaging::OutputFormat) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+    let raw: Vec<u8> = (0..w * h * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let image = pictor_imaging::Image::from_raw(w, h, pictor_imaging::Channels::Rgb, raw).unwrap();
+    pictor_imaging::encode::encode(&image, format, &Default::default(), None).unwrap()
+}
+
+/// A PNG of noise: as large as its pixels.
+pub fn noise_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    noise(w, h, seed, pictor_imaging::OutputFormat::Png)
+}
+
 fn encode(w: u32, h: u32, format: pictor_imaging::OutputFormat) -> Vec<u8> {
     let mut raw = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
