@@ -10,12 +10,11 @@
 //! (`source .ci/services.sh`); SKIPPED otherwise.
 
 use crate::crash::{
-    DumpLogOnPanic, ONE_AT_A_TIME, Receiver, assert_each_processed_exactly_once, distinct_jpeg, fresh_database,
+    DumpLogOnPanic, ONE_AT_A_TIME, Receiver, assert_each_processed_exactly_once, distinct_jpeg, fresh_scale_out,
     serve_as, start_worker, upload, write_config,
 };
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,23 +29,11 @@ const PATIENCE: Duration = Duration::from_secs(300);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_apis_and_two_workers_process_500_uploads_exactly_once_through_a_worker_kill() {
-    let (Ok(pg), Ok(s3)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL")) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: cluster test: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set (source .ci/services.sh)"
-        );
-        return;
-    };
+    let Some(scale_out) = fresh_scale_out("cluster", "cluster test").await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
-    let unique = format!(
-        "cluster_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-    );
-    let database = fresh_database(&pg, &unique).await;
     let dir = tempfile::tempdir().unwrap();
     let (config, log) = (dir.path().join("pictor.toml"), dir.path().join("cluster.log"));
-    write_config(&config, &dir.path().join("data"), Some(&(database, format!("{s3}&prefix={unique}"))));
+    write_config(&config, &dir.path().join("data"), Some(&scale_out));
     let _dump = DumpLogOnPanic(log.clone());
     let (hook_url, received) = Receiver::start().await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();

@@ -53,22 +53,28 @@ async fn killed_mid_batch_every_image_is_processed_exactly_once_local() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_mid_batch_every_image_is_processed_exactly_once_postgres_s3() {
+    let Some(scale_out) = fresh_scale_out("crash", "PostgreSQL/S3 crash variant").await else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
+    crash_and_recover(Some(scale_out)).await;
+}
+
+/// A fresh database and bucket prefix, named `NAME_…`, on the suite's
+/// PostgreSQL and S3 server; `None`, with a SKIPPED line for `what`, when
+/// they are not configured.
+pub(crate) async fn fresh_scale_out(name: &str, what: &str) -> Option<(String, String)> {
     let (Ok(pg), Ok(s3)) = (std::env::var("PICTOR_TEST_DATABASE_URL"), std::env::var("PICTOR_TEST_S3_URL")) else {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: PostgreSQL/S3 crash variant: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set \
-             (source .ci/services.sh)"
+            "SKIPPED: {what}: PICTOR_TEST_DATABASE_URL and PICTOR_TEST_S3_URL are not set (source .ci/services.sh)"
         );
-        return;
+        return None;
     };
-    let _one = ONE_AT_A_TIME.lock().await;
     let unique = format!(
-        "crash_{}_{}",
+        "{name}_{}_{}",
         std::process::id(),
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     );
-    let database = fresh_database(&pg, &unique).await;
-    crash_and_recover(Some((database, format!("{s3}&prefix={unique}")))).await;
+    Some((fresh_database(&pg, &unique).await, format!("{s3}&prefix={unique}")))
 }
 
 async fn crash_and_recover(scale_out: Option<(String, String)>) {
