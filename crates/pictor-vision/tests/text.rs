@@ -52,6 +52,28 @@ fn reads_a_page_upside_down() {
     }
 }
 
+/// One printed line cut out as a strip far wider than high (a banner, a
+/// caption): letterboxed as rapidocr does, it is read, in the strip's pixels.
+#[test]
+fn reads_a_single_line_strip() {
+    let Some((models, page)) = reference::setup("page.png", "reads_a_single_line_strip") else { return };
+    let reader = TextReader::load(&models).unwrap();
+    let title = reader.read(&page).unwrap().remove(0);
+    let top = title.quad.iter().map(|p| p[1]).fold(f32::MAX, f32::min).floor() as u32;
+    let bottom = title.quad.iter().map(|p| p[1]).fold(0.0, f32::max).ceil() as u32;
+    let (top, height) = (top.saturating_sub(3), (bottom + 3).min(page.height()) - top.saturating_sub(3));
+    let stride = page.stride();
+    let rows = page.data()[top as usize * stride..(top + height) as usize * stride].to_vec();
+    let strip = pictor_imaging::Image::from_raw(page.width(), height, page.channels(), rows).unwrap();
+    assert!(strip.width() > 8 * strip.height() || strip.height() <= 30, "{}x{}", strip.width(), strip.height());
+    let lines = reader.read(&strip).unwrap();
+    let text: String = lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(text.contains("Region-based"), "{text:?} (the page's title read {:?})", title.text);
+    for line in &lines {
+        assert!(line.quad.iter().all(|p| (0.0..=height as f32).contains(&p[1])), "{line:?} outside the strip");
+    }
+}
+
 #[test]
 fn reads_handwriting() {
     let Some((models, image)) = reference::setup("text.png", "reads_handwriting") else { return };

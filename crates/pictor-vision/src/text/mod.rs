@@ -30,6 +30,7 @@
 
 mod detect;
 mod direction;
+mod letterbox;
 mod geometry;
 mod recognise;
 
@@ -109,8 +110,14 @@ impl TextReader {
         Ok(reader)
     }
 
-    /// The text lines of `image`, top to bottom, then left to right.
+    /// The text lines of `image`, top to bottom, then left to right. A very
+    /// short or very wide picture is letterboxed first ([`letterbox`]).
     pub fn read(&self, image: &Image) -> Result<Vec<TextLine>> {
+        let Some((padded, band)) = letterbox::pad(image) else { return self.read_unpadded(image) };
+        Ok(letterbox::unpad(self.read_unpadded(&padded)?, band, image.height()))
+    }
+
+    fn read_unpadded(&self, image: &Image) -> Result<Vec<TextLine>> {
         match self.glance(image)? {
             Some(lines) if lines.is_empty() => Ok(lines),
             _ => self.read_closely(image),
