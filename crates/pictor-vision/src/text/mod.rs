@@ -30,8 +30,8 @@
 
 mod detect;
 mod direction;
-mod letterbox;
 mod geometry;
+mod letterbox;
 mod recognise;
 
 use std::path::Path;
