@@ -184,14 +184,11 @@ impl DerivativeCache {
             let expires = pictor_db::now_ms() + LEASE.as_millis() as i64;
             match self.db.take_derivative_lease(key, &self.holder, expires).await {
                 // The last holder may have stored it just before letting go.
-                Ok(true) => match self.store.get_derivative(&key.sha256, &key.name).await {
-                    Ok(Some(bytes)) => {
-                        let _ = self.db.release_derivative_lease(key, &self.holder).await;
-                        self.metrics.cache("store", "waited");
-                        return Turn::Found(bytes);
-                    }
-                    _ => return Turn::Compute { leased: true },
-                },
+                Ok(true) => {
+                    let Some(bytes) = self.stored_meanwhile(key).await else { return Turn::Compute { leased: true } };
+                    let _ = self.db.release_derivative_lease(key, &self.holder).await;
+                    return Turn::Found(bytes);
+                }
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "taking a derivative lease failed; computing without one");
@@ -202,11 +199,17 @@ impl DerivativeCache {
             // as the wait goes on. An expired lease is taken over above.
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(LEASE_POLL_MAX);
-            if let Ok(Some(bytes)) = self.store.get_derivative(&key.sha256, &key.name).await {
-                self.metrics.cache("store", "waited");
+            if let Some(bytes) = self.stored_meanwhile(key).await {
                 return Turn::Found(bytes);
             }
         }
+    }
+
+    /// The derivative, if another process has stored it since our miss.
+    async fn stored_meanwhile(&self, key: &DerivativeRef) -> Option<Bytes> {
+        let bytes = self.store.get_derivative(&key.sha256, &key.name).await.ok()??;
+        self.metrics.cache("store", "waited");
+        Some(bytes)
     }
 
     /// Stores a derivative made elsewhere (the workflow's thumbnails) in

@@ -7,6 +7,8 @@
 
 use pictor_imaging::ImagingError;
 
+use crate::throttle::WarnThrottle;
+
 /// What went wrong, as a stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -213,15 +215,13 @@ impl From<pictor_store::StoreError> for Error {
     }
 }
 
-static STORE_FULL_WARNED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
-static STORE_DOWN_WARNED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+static STORE_FULL_WARNED: WarnThrottle = WarnThrottle::new();
+static STORE_DOWN_WARNED: WarnThrottle = WarnThrottle::new();
 
-/// Logs `err` as a warning, at most once a minute per `last`: a full disk
-/// or a store outage fails every request until it ends.
-fn warn_now_and_then(last: &std::sync::Mutex<Option<std::time::Instant>>, err: &pictor_store::StoreError) {
-    let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
-        *last = Some(std::time::Instant::now());
+/// Logs `err` as a warning, at most once a minute per `throttle`: a full
+/// disk or a store outage fails every request until it ends.
+fn warn_now_and_then(throttle: &WarnThrottle, err: &pictor_store::StoreError) {
+    if throttle.due() {
         tracing::warn!(error = %err, "the blob store is failing requests (repeats are not logged for a minute)");
     }
 }

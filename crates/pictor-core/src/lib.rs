@@ -70,6 +70,7 @@ pub mod server_key;
 pub mod shares;
 pub mod shop;
 pub mod signing;
+pub mod throttle;
 pub mod tiers;
 pub mod transform;
 pub mod vision;

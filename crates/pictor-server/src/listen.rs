@@ -27,6 +27,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use pictor_core::metrics::Metrics;
+use pictor_core::throttle::WarnThrottle;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -150,16 +151,8 @@ async fn refuse(mut stream: TcpStream, cap: usize) {
 /// Out of file descriptors (or another transient accept failure): wait a
 /// moment rather than spin, and say so at most once a minute.
 async fn accept_failed(error: &std::io::Error) {
-    static LAST_WARNING: Mutex<Option<std::time::Instant>> = Mutex::new(None);
-    let warn = {
-        let mut last = LAST_WARNING.lock().expect("accept warning lock");
-        let due = last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
-        if due {
-            *last = Some(std::time::Instant::now());
-        }
-        due
-    };
-    if warn {
+    static WARNED: WarnThrottle = WarnThrottle::new();
+    if WARNED.due() {
         tracing::warn!(error = %error, "accepting connections failed; pausing briefly (raise the open-file limit?)");
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
