@@ -50,13 +50,8 @@ impl StoreError {
     }
 
     /// This error and everything it wraps.
-    fn sources<'a>(&'a self) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-        let mut next: Option<&'a (dyn std::error::Error + 'static)> = Some(self);
-        std::iter::from_fn(move || {
-            let current = next?;
-            next = current.source();
-            Some(current)
-        })
+    fn sources(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        std::iter::successors(Some(self as &(dyn std::error::Error + 'static)), |&e| e.source())
     }
 
     fn io_kinds(&self) -> impl Iterator<Item = ErrorKind> + '_ {
