@@ -70,7 +70,7 @@ fn args_hint(config: &pictor_core::config::Config) -> String {
 
 /// Fetches the vision models on first start. Failing is not fatal: the
 /// service runs, and vision tasks answer `models_not_installed`.
-fn install_missing_models(data_dir: &std::path::Path) {
+pub(super) fn install_missing_models(data_dir: &std::path::Path) {
     if pictor_vision::models::list(data_dir).iter().all(|m| m.installed) {
         return;
     }

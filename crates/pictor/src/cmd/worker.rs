@@ -32,9 +32,13 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     run_with(config)
 }
 
-/// Runs the workers of `config` until Ctrl-C/SIGTERM.
+/// Runs the workers of `config` until Ctrl-C/SIGTERM. They run the vision
+/// steps, so they fetch missing models at start as `serve` does.
 pub(super) fn run_with(config: pictor_core::config::Config) -> anyhow::Result<ExitCode> {
     init_logging(&config);
+    if config.vision.install_models {
+        super::serve::install_missing_models(&config.data_dir);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let jobs = pictor_jobs::Runtime::open(config).await?;
