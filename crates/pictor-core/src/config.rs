@@ -704,6 +704,13 @@ pub struct LimitsConfig {
     /// answered 429 and closed. 0 = no cap. Behind a reverse proxy every
     /// connection comes from the proxy: raise it there.
     pub connections_per_client: usize,
+    /// Seconds a client may keep the server waiting for a request body
+    /// before a byte arrives; every `body_min_bytes_per_sec` bytes received
+    /// earn one second more (Apache's `mod_reqtimeout` rule). Past it the
+    /// request is answered 408 and closed.
+    pub body_read_timeout_secs: u64,
+    /// The body read rate floor, in bytes a second; 0 = no floor.
+    pub body_min_bytes_per_sec: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -1034,6 +1041,8 @@ impl Default for LimitsConfig {
             open_uploads_per_owner: 100,
             header_read_timeout_secs: 20,
             connections_per_client: 256,
+            body_read_timeout_secs: 20,
+            body_min_bytes_per_sec: 500,
         }
     }
 }
@@ -1104,6 +1113,14 @@ const SETTING_HELP: &[(&str, &str)] = &[
     (
         "limits.header_read_timeout_secs",
         "Seconds a connection may take to send a request's headers (idle keep-alive included); then it is closed",
+    ),
+    (
+        "limits.body_read_timeout_secs",
+        "Seconds a client may keep the server waiting for a request body; each limits.body_min_bytes_per_sec bytes received earn a second more; past it: 408 and closed",
+    ),
+    (
+        "limits.body_min_bytes_per_sec",
+        "The body read rate floor in bytes per second (see body_read_timeout_secs); 0 = no floor",
     ),
     (
         "limits.connections_per_client",
@@ -1402,6 +1419,7 @@ impl Config {
             ("upload_expiry_secs", self.limits.upload_expiry_secs),
             ("open_uploads_per_owner", self.limits.open_uploads_per_owner),
             ("header_read_timeout_secs", self.limits.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.limits.body_read_timeout_secs),
         ] {
             anyhow::ensure!(value > 0, "limits.{name} must be above 0");
         }

@@ -31,6 +31,9 @@ pub enum ErrorKind {
     /// signed with another key).
     SignatureMismatch,
     RateLimited,
+    /// The client sent its request body too slowly
+    /// (`limits.body_min_bytes_per_sec`).
+    RequestTimeout,
     Overloaded,
     UpstreamFailed,
     ImageFlagged,
@@ -77,6 +80,7 @@ impl ErrorKind {
             Self::Forbidden => "forbidden",
             Self::SignatureMismatch => "signature_mismatch",
             Self::RateLimited => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
             Self::Overloaded => "overloaded",
             Self::UpstreamFailed => "upstream_failed",
             Self::ImageFlagged => "image_flagged",

@@ -68,6 +68,9 @@ pub struct Metrics {
     /// Connections answered 429 and closed at once: their address already
     /// held `limits.connections_per_client`.
     pub connections_refused: Counter,
+    /// Requests answered 408 and closed: their body came in below
+    /// `limits.body_min_bytes_per_sec`.
+    pub slow_bodies_cut: Counter,
     /// Derivatives computed on a cache miss (on-the-fly transforms).
     pub derivatives_computed: Counter,
 }
@@ -131,6 +134,12 @@ impl Metrics {
             "Connections answered 429 and closed at once: their address held limits.connections_per_client",
             connections_refused.clone(),
         );
+        let slow_bodies_cut = Counter::default();
+        registry.register(
+            "slow_bodies_cut",
+            "Requests answered 408 and closed: their body came in below limits.body_min_bytes_per_sec",
+            slow_bodies_cut.clone(),
+        );
         let derivatives_computed = Counter::default();
         registry.register(
             "derivatives_computed",
@@ -156,6 +165,7 @@ impl Metrics {
             style_render,
             task_seconds,
             connections_refused,
+            slow_bodies_cut,
             derivatives_computed,
         })
     }

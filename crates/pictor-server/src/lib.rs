@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 mod listen;
 pub(crate) mod routes;
+mod slow_body;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -12,8 +12,7 @@
 //! - Accept errors (out of file descriptors) pause accepting for a moment
 //!   with one warning, instead of spinning.
 //!
-//! A slow body is bounded by the request timeout (`limits.request_timeout_secs`),
-//! and a resumable upload's chunk by its own stall bound.
+//! A slow body is held to a read rate floor by `slow_body`, in the router.
 
 use std::collections::HashMap;
 use std::future::Future;

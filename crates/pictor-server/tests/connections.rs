@@ -114,3 +114,58 @@ async fn one_address_is_capped_and_others_go_on() {
     drop(held);
     app.shutdown().await;
 }
+
+/// Sends `POST /api/v1/img` headers announcing `length` bytes of JPEG.
+async fn start_upload(app: &TestApp, length: usize, accept: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr(app)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/img HTTP/1.1\r\nHost: pictor\r\nContent-Type: image/jpeg\r\nAccept: {accept}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+fn slow_floor(c: &mut pictor_server::Config) {
+    c.limits.body_read_timeout_secs = 1;
+    c.limits.body_min_bytes_per_sec = 1000;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_cut_with_408_and_a_steady_one_lands() {
+    let Some(app) = TestApp::spawn(Backend::Local, slow_floor).await else { return };
+    // 100 bytes of a promised 100,000, then nothing.
+    let mut stalled = start_upload(&app, 100_000, "*/*").await;
+    stalled.write_all(&[0xff; 100]).await.unwrap();
+    let answer = read_to_close(&mut stalled).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["code"], "request_timeout");
+    assert!(body["detail"].as_str().unwrap().contains("limits.body_min_bytes_per_sec"), "{body}");
+
+    // A browser gets a readable page instead.
+    let mut page = start_upload(&app, 100_000, "text/html,application/xhtml+xml").await;
+    let answer = read_to_close(&mut page).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("content-type: text/html"), "{answer}");
+
+    // Slow but above the floor: 20 pieces 100 ms apart, twice the time the
+    // first second allows, each piece earning more than its wait.
+    let photo = noise_png(48, 48, 7);
+    let mut steady = start_upload(&app, photo.len(), "*/*").await;
+    for piece in photo.chunks(photo.len().div_ceil(20)) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        steady.write_all(piece).await.unwrap();
+    }
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(HANG_GUARD, steady.read(&mut answer)).await.expect("an answer").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("pictor_slow_bodies_cut_total 2"), "{metrics}");
+    // Nothing of the cut uploads was kept.
+    let list: serde_json::Value = app.client.get(app.url("/api/v1/img")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["images"].as_array().map(Vec::len), Some(1), "{list}");
+    app.shutdown().await;
+}

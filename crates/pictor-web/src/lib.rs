@@ -33,6 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pictor_jobs::Runtime;
 
+pub use pages::layout::error_page;
 pub use pages::shop::{peer_ip, visitor_country};
 pub use session::{SESSION_COOKIE, public_url, session_token};
 

@@ -39,6 +39,7 @@ pub(crate) mod vision;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -51,6 +52,7 @@ use pictor_core::metrics::Metrics;
 use tower_http::classify::ServerErrorsFailureClass;
 
 use crate::error::{self, ApiError};
+use crate::slow_body::{self, RateFloor};
 use pictor_jobs::Runtime;
 
 /// Builds the app's router over `state`.
@@ -116,7 +118,7 @@ pub fn router(state: Arc<Runtime>) -> Router {
     api.merge(streams)
         .merge(resumable_router(state.clone()))
         .merge(direct_router(state.clone()))
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), finish))
+        .layer(middleware::from_fn_with_state(Finish::new(&state), finish))
 }
 
 /// The tus routes: no request timeout either (a large chunk over a slow
@@ -177,17 +179,43 @@ async fn with_timeout(limit: Duration, request: Request, next: Next) -> Response
     }
 }
 
-/// Finishes every answer, errors included: records its route, status and
+/// What [`finish`] needs.
+#[derive(Clone)]
+struct Finish {
+    metrics: Arc<Metrics>,
+    floor: RateFloor,
+}
+
+impl Finish {
+    fn new(state: &Runtime) -> Self {
+        let limits = &state.config.limits;
+        let floor = RateFloor {
+            allowance: Duration::from_secs(limits.body_read_timeout_secs),
+            bytes_per_sec: limits.body_min_bytes_per_sec,
+        };
+        Self { metrics: state.metrics.clone(), floor }
+    }
+}
+
+/// Starts and finishes every answer, errors included: holds the request
+/// body to the read rate floor (`slow_body`), records the route, status and
 /// duration in the metrics, and tells browsers not to second-guess its
 /// `Content-Type` (an upload may be both a valid JPEG and an HTML page).
-/// One layer for both: each layer costs every request a boxed clone.
-async fn finish(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+/// One layer for all: each layer costs every request a boxed clone.
+async fn finish(State(finish): State<Finish>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
-    let mut response = next.run(request).await;
+    let wants_page = request.headers().get(header::ACCEPT).is_some_and(|a| a.as_bytes().starts_with(b"text/html"));
+    let (parts, body) = request.into_parts();
+    let (body, cut) = finish.floor.guard(&parts.headers, body);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if cut.is_some_and(|cut| cut.load(Ordering::Relaxed)) && !response.status().is_success() {
+        finish.metrics.slow_bodies_cut.inc();
+        response = slow_body::too_slow(finish.floor, wants_page);
+    }
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    metrics.http_request(method.as_str(), route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    finish.metrics.http_request(method.as_str(), route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
