@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
@@ -83,26 +84,42 @@ pub struct Fetcher {
     /// For webhook deliveries: the same resolver, no redirects.
     poster: reqwest::Client,
     allow: Arc<AllowList>,
+    lookup: Lookup,
     max_bytes: u64,
     timeout: Duration,
+}
+
+/// Looks a host name up. In service: the system resolver. Tests stand in a
+/// rebinding DNS server, whose answers change between lookups.
+type Lookup = Arc<dyn Fn(&str) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|host: &str| {
+        let host = host.to_owned();
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
 }
 
 impl Fetcher {
     /// Builds the HTTP client; a bad `allow` entry is an `InvalidPolicy`.
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
+        Self::with_lookup(policy, system_lookup())
+    }
+
+    fn with_lookup(policy: FetchPolicy, lookup: Lookup) -> Result<Self, FetchError> {
         let allow = Arc::new(AllowList::parse(&policy.allow)?);
         let builder = || {
             reqwest::Client::builder()
                 .user_agent(USER_AGENT)
                 .no_proxy() // a proxy would connect for us, unchecked
-                .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
+                .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone(), lookup: lookup.clone() }))
         };
         let built = |b: reqwest::ClientBuilder| {
             b.build().map_err(|e| FetchError::InvalidPolicy(format!("cannot build HTTP client: {e}")))
         };
         let client = built(builder().redirect(redirect_policy(allow.clone(), policy.max_redirects)))?;
         let poster = built(builder().redirect(redirect::Policy::none()))?;
-        Ok(Self { client, poster, allow, max_bytes: policy.max_bytes, timeout: policy.timeout })
+        Ok(Self { client, poster, allow, lookup, max_bytes: policy.max_bytes, timeout: policy.timeout })
     }
 
     /// Checks `url` as a request to it would be: scheme, credentials, and
@@ -113,7 +130,7 @@ impl Fetcher {
         let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("'{url}': {e}")))?;
         check_url(&url, &self.allow)?;
         if let Some(Host::Domain(host)) = url.host() {
-            resolve_allowed(&self.allow, host).await?;
+            resolve_allowed(&self.allow, &self.lookup, host).await?;
         }
         Ok(url)
     }
@@ -229,25 +246,23 @@ fn redirect_policy(allow: Arc<AllowList>, max: usize) -> redirect::Policy {
 /// applies to the address actually used.
 struct GuardedResolver {
     allow: Arc<AllowList>,
+    lookup: Lookup,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow = self.allow.clone();
+        let (allow, lookup) = (self.allow.clone(), self.lookup.clone());
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs = resolve_allowed(&allow, &host).await?;
+            let addrs = resolve_allowed(&allow, &lookup, &host).await?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
 }
 
 /// Resolves `host` and keeps the allowed addresses; none left is `Forbidden`.
-async fn resolve_allowed(allow: &AllowList, host: &str) -> Result<Vec<SocketAddr>, FetchError> {
-    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
-        .await
-        .map_err(|e| FetchError::Upstream(format!("cannot resolve '{host}': {e}")))?
-        .collect();
+async fn resolve_allowed(allow: &AllowList, lookup: &Lookup, host: &str) -> Result<Vec<SocketAddr>, FetchError> {
+    let found = lookup(host).await.map_err(|e| FetchError::Upstream(format!("cannot resolve '{host}': {e}")))?;
     if allow.allows_host(host) {
         return Ok(found);
     }
@@ -519,6 +534,30 @@ mod tests {
             let body = fetcher(&[allow]).fetch(&url).await.unwrap();
             assert_eq!(&body[..], b"hi", "allow {allow}");
         }
+    }
+
+    /// DNS rebinding: a name vetted while it resolved to a public address
+    /// is later looked up again for the connection, now answering loopback.
+    #[tokio::test]
+    async fn a_name_that_rebinds_to_a_private_address_is_refused() {
+        let server = serve(|_| ok("secret"), false).await;
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let counter = lookups.clone();
+        let rebinding: Lookup = Arc::new(move |_| {
+            let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+            let ip: IpAddr = if first { Ipv4Addr::new(93, 184, 215, 14).into() } else { Ipv4Addr::LOCALHOST.into() };
+            Box::pin(std::future::ready(Ok(vec![SocketAddr::new(ip, 0)])))
+        });
+        let fetcher = Fetcher::with_lookup(policy(&[]), rebinding).unwrap();
+        let url = format!("http://rebind.example:{}/", server.addr.port());
+        fetcher.check(&url).await.expect("vetted while the name was public");
+        let err = fetcher.fetch(&url).await.unwrap_err();
+        let FetchError::Forbidden(msg) = err else { panic!("{err:?}") };
+        assert!(msg.contains("127.0.0.1"), "{msg}");
+        let delivered = fetcher.post_json(&url, &[], Bytes::from_static(b"{}"), Duration::from_secs(5)).await;
+        assert!(delivered.is_err(), "a webhook delivery follows the same guard");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 0, "no connection reached the private address");
+        assert!(lookups.load(Ordering::SeqCst) >= 3, "each request looked the name up again");
     }
 
     #[tokio::test]
