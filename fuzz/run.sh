@@ -17,7 +17,7 @@ seconds=${1:-60}
 shift || true
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: SECONDS is a count, e.g. 60" >&2; exit 2; }
 targets=("$@")
-((${#targets[@]})) || targets=(decode metadata definition jsonpath transform)
+((${#targets[@]})) || targets=(decode metadata definition jsonpath transform multipart)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}

@@ -14,7 +14,7 @@
 //! `bundles.spec.js` reads what arrives (`MAILDIR`).
 
 use crate::common;
-use common::{Served, serve_with};
+use common::{Served, link_models, serve_with};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -196,13 +196,6 @@ fn oidc_server(dir: &Path) -> Option<(Served, String, String)> {
     ];
     let (server, base) = serve_with(&dir.join("oidc-data"), &env);
     Some((server, base, issuer))
-}
-
-/// Links the suite's models (`PICTOR_TEST_MODELS`) into a data folder;
-/// false when there are none.
-fn link_models(data: &Path) -> bool {
-    let models = std::env::var_os("PICTOR_TEST_MODELS").map(|m| PathBuf::from(m).join("models"));
-    models.filter(|m| m.is_dir()).is_some_and(|m| std::os::unix::fs::symlink(m, data.join("models")).is_ok())
 }
 
 const ADMIN_PASSWORD: &str = "root's long password";

@@ -18,17 +18,18 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pictor_core::auth::Principal;
 use pictor_core::direct::{self, FileRequest, Form, Target, Ticket};
 use pictor_jobs::Runtime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::http::{DRAIN_BYTES, DRAIN_TIME, drain, read_within};
+use super::http::{drain, read_within};
 use super::images::ImageView;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::PathId;
+use pictor_multipart::FieldError;
 
 use super::resumable::Uploader;
 
@@ -274,26 +275,26 @@ pub(crate) async fn policy_form<G>(
         .await
         .map_err(|e| ApiError::bad_request(format!("send multipart/form-data: {e}")))?;
     let mut fields = BTreeMap::new();
-    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = form.next_field().await.map_err(|e| field_error(e.into()))? {
         let name = field.name().unwrap_or("").to_string();
         if name != "file" {
             if fields.len() >= 32 {
                 return Err(ApiError::bad_request("the form has too many fields"));
             }
-            let value = read_field(&mut field, 64 * 1024).await?;
-            fields.insert(name, String::from_utf8_lossy(&value).into_owned());
+            let value = pictor_multipart::text(&mut field).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
+            fields.insert(name, value);
             continue;
         }
         // The policy is checked before any byte of the file is read.
         let grant = match accept(&fields).await {
             Ok(grant) => grant,
             Err(e) => {
-                drain_field(&mut field).await;
+                pictor_multipart::drain(&mut field).await;
                 return Err(e.into());
             }
         };
         let slot = slot(state)?;
-        let bytes = read_field(&mut field, max_of(&grant)).await?;
+        let bytes = pictor_multipart::bytes(&mut field, max_of(&grant)).await.map_err(field_error)?;
         return Ok((grant, bytes, slot));
     }
     Err(ApiError::bad_request("the form has no file field (it comes last, after the policy's fields)"))
@@ -333,33 +334,10 @@ fn too_large(sent: u64, max: u64) -> ApiError {
     )
 }
 
-async fn read_field(field: &mut axum::extract::multipart::Field<'_>, max: u64) -> ApiResult<Bytes> {
-    let mut buffer = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        if (buffer.len() + chunk.len()) as u64 > max {
-            let seen = (buffer.len() + chunk.len()) as u64;
-            drain_field(field).await;
-            return Err(too_large(seen, max));
-        }
-        buffer.extend_from_slice(&chunk);
+/// The file part that could not be read: over the grant's size, or broken.
+fn field_error(e: FieldError) -> ApiError {
+    match e {
+        FieldError::TooLarge { seen, max } => too_large(seen, max),
+        malformed @ FieldError::Malformed(_) => ApiError::bad_request(malformed.to_string()),
     }
-    Ok(buffer.freeze())
-}
-
-/// Reads and drops what is left of a refused field (see [`DRAIN_BYTES`]).
-async fn drain_field(field: &mut axum::extract::multipart::Field<'_>) {
-    let drain = async {
-        let mut drained = 0;
-        while let Ok(Some(chunk)) = field.chunk().await {
-            drained += chunk.len();
-            if drained > DRAIN_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    ApiError::bad_request(format!("invalid multipart body: {}", e.body_text()))
 }

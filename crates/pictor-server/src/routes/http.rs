@@ -65,11 +65,10 @@ pub(crate) async fn read_within(
     }
 }
 
-/// How much more of a refused body is read and dropped, and for how long:
-/// closing a socket with unread data resets it, and the client would lose
-/// the 413. Past either bound the connection is cut anyway.
-pub(crate) const DRAIN_BYTES: usize = 4 << 20;
-pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(2);
+// How much more of a refused body is read and dropped, and for how long:
+// closing a socket with unread data resets it, and the client would lose
+// the 413. Past either bound the connection is cut anyway.
+use pictor_multipart::{DRAIN_BYTES, DRAIN_TIME};
 
 async fn refuse(stream: BodyDataStream, limit: u64) -> ApiError {
     drain(stream).await;

@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pictor_db::ImageRecord;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -29,6 +29,7 @@ use crate::extract::{Authed, Upload};
 use pictor_core::auth::Principal;
 use pictor_core::fetch::FetchError;
 use pictor_core::ingest;
+use pictor_multipart::FieldError;
 
 /// The seed API's upload.
 #[derive(Deserialize, ToSchema)]
@@ -171,7 +172,7 @@ async fn multipart(state: &Arc<Runtime>, principal: Principal, request: Request)
         .map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
     let mut landed: Vec<ImageRecord> = Vec::new();
     let result = async {
-        while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        while let Some(mut field) = form.next_field().await.map_err(|e| field_error(e.into()))? {
             let is_file = field.file_name().is_some() || field.content_type().is_some_and(|t| t.starts_with("image/"));
             if !is_file {
                 continue;
@@ -183,7 +184,8 @@ async fn multipart(state: &Arc<Runtime>, principal: Principal, request: Request)
                 ));
             }
             let file_name = field.file_name().unwrap_or("unnamed").to_string();
-            let bytes = read_field(&mut field, state.config.limits.max_upload_bytes).await?;
+            let bytes =
+                pictor_multipart::bytes(&mut field, state.config.limits.max_upload_bytes).await.map_err(field_error)?;
             let upload = ingest::Upload { name: Some(file_name.clone()), ..upload_of(bytes, "multipart", &principal) };
             let record = ingest::ingest(state, upload).await.map_err(|mut e| {
                 e.detail = format!("{file_name}: {}", e.detail);
@@ -207,19 +209,12 @@ async fn multipart(state: &Arc<Runtime>, principal: Principal, request: Request)
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "images": views }))).into_response())
 }
 
-async fn read_field(field: &mut axum::extract::multipart::Field<'_>, limit: u64) -> ApiResult<Bytes> {
-    let mut buffer = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        if (buffer.len() + chunk.len()) as u64 > limit {
-            return Err(too_large(limit));
-        }
-        buffer.extend_from_slice(&chunk);
+/// A file part that could not be read: over the upload limit, or broken.
+fn field_error(e: FieldError) -> ApiError {
+    match e {
+        FieldError::TooLarge { max, .. } => too_large(max),
+        malformed @ FieldError::Malformed(_) => ApiError::bad_request(malformed.to_string()),
     }
-    Ok(buffer.freeze())
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    ApiError::bad_request(format!("invalid multipart body: {}", e.body_text()))
 }
 
 fn fetch_error(e: FetchError) -> ApiError {

@@ -93,14 +93,14 @@ pub async fn submit(State(state): State<Arc<Runtime>>, signed_in: SignedIn, mut 
     let caller = pictor_core::accounts::principal(&session.user);
     let (mut csrf, mut album, mut failures, mut landed) = (String::new(), None::<String>, Vec::new(), Vec::new());
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) => return error_page(StatusCode::BAD_REQUEST, &format!("The form could not be read: {e}")),
         };
         match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("album") => album = field.text().await.ok().filter(|a| !a.is_empty()),
+            Some("csrf") => csrf = pictor_multipart::text(&mut field).await.unwrap_or_default(),
+            Some("album") => album = pictor_multipart::text(&mut field).await.ok().filter(|a| !a.is_empty()),
             Some("file") => {
                 if let Err(refused) = crate::session::check_csrf(session, &csrf) {
                     return refused;
@@ -139,20 +139,14 @@ async fn one_file(
     let limit = state.config.limits.max_upload_bytes;
     let _slot = state.upload_slots.clone().try_acquire_owned().map_err(|_| Error::overloaded())?;
     let name = field.file_name().map(str::to_string);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| Error::new(ErrorKind::InvalidRequest, e.to_string()))? {
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(Error::new(ErrorKind::PayloadTooLarge, format!("larger than {limit} bytes")));
+    let bytes = pictor_multipart::bytes(&mut field, limit).await.map_err(|e| match e {
+        pictor_multipart::FieldError::TooLarge { .. } => {
+            Error::new(ErrorKind::PayloadTooLarge, format!("larger than {limit} bytes (limits.max_upload_bytes)"))
         }
-        bytes.extend_from_slice(&chunk);
-    }
-    let upload = pictor_core::ingest::Upload {
-        bytes: bytes.into(),
-        source: "web",
-        owner: caller.owner.clone(),
-        name,
-        description: None,
-    };
+        malformed => Error::new(ErrorKind::InvalidRequest, malformed.to_string()),
+    })?;
+    let upload =
+        pictor_core::ingest::Upload { bytes, source: "web", owner: caller.owner.clone(), name, description: None };
     let record = pictor_core::ingest::ingest(state, upload).await?;
     if let Some(album) = album {
         pictor_core::albums::add(state, caller, album, std::slice::from_ref(&record.id)).await?;

@@ -21,6 +21,13 @@ pub fn pictor() -> Command {
     cmd
 }
 
+/// Links the suite's models (`PICTOR_TEST_MODELS`) into a data folder;
+/// false when there are none.
+pub fn link_models(data: &Path) -> bool {
+    let models = std::env::var_os("PICTOR_TEST_MODELS").map(|m| std::path::PathBuf::from(m).join("models"));
+    models.filter(|m| m.is_dir()).is_some_and(|m| std::os::unix::fs::symlink(m, data.join("models")).is_ok())
+}
+
 /// A running `pictor serve`, killed if a failing test leaves it behind.
 pub struct Served(Child);
 
