@@ -73,11 +73,15 @@ pub struct RetentionConfig {
     /// Days a finished webhook delivery (delivered, or failed for good) is
     /// kept in the delivery log; 0 = forever. Pending ones always stay.
     pub deliveries_days: u64,
+    /// Days a finished execution (with its step history and journal) is
+    /// kept after it stopped, as Step Functions keeps one for 90; 0 =
+    /// forever. Running ones always stay; the image and its labels stay.
+    pub executions_days: u64,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        Self { events_days: 30, deliveries_days: 30 }
+        Self { events_days: 30, deliveries_days: 30, executions_days: 90 }
     }
 }
 
@@ -1106,6 +1110,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
         "Seconds before a request is answered 503; a resumable upload's chunk is instead cut after stalling this long, keeping what arrived",
     ),
     ("retention.events_days", "Days events (the feed, live pages) are kept; 0 = forever"),
+    (
+        "retention.executions_days",
+        "Days a finished execution, with its step history, is kept after it stopped; 0 = forever (running ones always stay)",
+    ),
     (
         "retention.deliveries_days",
         "Days finished webhook deliveries stay in the delivery log; 0 = forever (pending ones always stay)",

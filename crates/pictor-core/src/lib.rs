@@ -251,8 +251,9 @@ impl AppState {
         }
     }
 
-    /// Deletes events and finished webhook deliveries past
-    /// `retention.*_days`, a bounded batch of each per call; logs a failure.
+    /// Deletes events, finished webhook deliveries and finished executions
+    /// past `retention.*_days`, a bounded batch of each per call; logs a
+    /// failure.
     pub async fn expire_history(&self, now_ms: i64) {
         const BATCH: i64 = 5000;
         const DAY_MS: i64 = 86_400_000;
@@ -267,6 +268,13 @@ impl AppState {
             let before = now_ms - retention.deliveries_days as i64 * DAY_MS;
             if let Err(e) = self.db.delete_deliveries_before(before, BATCH).await {
                 tracing::warn!(error = %e, "deleting old webhook deliveries failed");
+            }
+        }
+        if retention.executions_days > 0 {
+            let before = now_ms - retention.executions_days as i64 * DAY_MS;
+            // Each execution takes its few dozen history rows along.
+            if let Err(e) = self.db.delete_executions_before(before, BATCH / 10).await {
+                tracing::warn!(error = %e, "deleting old executions failed");
             }
         }
     }

@@ -1,8 +1,10 @@
 //! Retention: the event feed and the webhook delivery log are kept for a
 //! while (the web app's live view and a subscriber's catch-up read them),
-//! then deleted, so that neither table grows without bound.
+//! then deleted, so that neither table grows without bound; so are finished
+//! executions with their history and journal, the largest growth per photo
+//! (as Step Functions keeps a finished execution for 90 days).
 //!
-//! Both tables' ids are UUIDv7 (a millisecond timestamp first), so "older
+//! The tables' ids are UUIDv7 (a millisecond timestamp first), so "older
 //! than" is a range on the primary key: no extra index, and each call
 //! deletes one bounded batch, oldest first, for housekeeping to repeat.
 
@@ -35,6 +37,33 @@ impl Db {
         .bind(batch)
         .execute(&self.pool)
         .await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// Deletes up to `batch` executions that started and stopped before
+    /// `before_ms`, with their history and journal; returns how many.
+    /// Running ones are kept whatever their age.
+    pub async fn delete_executions_before(&self, before_ms: i64, batch: i64) -> Result<u64> {
+        let bound = uuid_v7_floor(before_ms);
+        // The same rows for the three deletes: old finished executions do
+        // not change, and all three run in one transaction.
+        let old = "SELECT id FROM executions WHERE id < $1 AND stopped_at IS NOT NULL AND stopped_at < $2 ORDER BY id LIMIT $3";
+        let mut tx = self.begin_write().await?;
+        for table in ["execution_history", "execution_journal"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE execution_id IN ({old})"))
+                .bind(&bound)
+                .bind(before_ms)
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query(&format!("DELETE FROM executions WHERE id IN ({old})"))
+            .bind(&bound)
+            .bind(before_ms)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(deleted.rows_affected())
     }
 }
@@ -102,5 +131,59 @@ mod tests {
         let left: Vec<String> =
             sqlx::query_scalar("SELECT status FROM webhook_deliveries").fetch_all(&db.pool).await.unwrap();
         assert_eq!(left, ["pending"]);
+    }
+
+    #[tokio::test]
+    async fn finished_executions_go_with_their_history_and_running_ones_stay() {
+        let (_d, db) = testing::sqlite().await;
+        let old = 1_700_000_000_000i64;
+        let id_at = |n: u8| format!("{}{n:02x}", &uuid_v7_floor(old)[..34]);
+        for (n, stopped) in [(1, Some(old + 10)), (2, None), (3, Some(old + 20))] {
+            let id = id_at(n);
+            sqlx::query(
+                "INSERT INTO executions (id, workflow, definition, cause_id, status, input, started_at, stopped_at)
+                 VALUES ($1, 'w', '{}', $1, $2, '{}', $3, $4)",
+            )
+            .bind(&id)
+            .bind(if stopped.is_some() { "SUCCEEDED" } else { "RUNNING" })
+            .bind(old)
+            .bind(stopped)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+            for key in ["a", "b"] {
+                sqlx::query("INSERT INTO execution_history (id, execution_id, key, kind, details, at) VALUES ($1, $2, $3, 'TaskStateEntered', '{}', $4)")
+                    .bind(format!("{id}-{key}"))
+                    .bind(&id)
+                    .bind(key)
+                    .bind(old)
+                    .execute(&db.pool)
+                    .await
+                    .unwrap();
+                sqlx::query("INSERT INTO execution_journal (execution_id, key, ok, value) VALUES ($1, $2, 1, '{}')")
+                    .bind(&id)
+                    .bind(key)
+                    .execute(&db.pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        // Not before they stopped.
+        assert_eq!(db.delete_executions_before(old + 5, 10).await.unwrap(), 0);
+        assert_eq!(db.delete_executions_before(old + 100, 1).await.unwrap(), 1, "one batch at a time");
+        assert_eq!(db.delete_executions_before(old + 100, 10).await.unwrap(), 1);
+        assert_eq!(db.delete_executions_before(old + 100, 10).await.unwrap(), 0);
+        let count = async |table: &str| -> Vec<String> {
+            sqlx::query_scalar(&format!(
+                "SELECT DISTINCT {} FROM {table} ORDER BY 1",
+                if table == "executions" { "id" } else { "execution_id" }
+            ))
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+        };
+        for table in ["executions", "execution_history", "execution_journal"] {
+            assert_eq!(count(table).await, [id_at(2)], "{table}: only the running execution's rows stay");
+        }
     }
 }

@@ -537,5 +537,17 @@ async fn old_events_and_deliveries_are_deleted(backend: Backend) {
     assert!(log(&app, None, &hook).await.is_empty(), "the delivery log is emptied");
     assert!(app.state.db.events_for(&image).await.unwrap().is_empty(), "the events are deleted");
     assert_eq!(get(&app, None, &format!("/api/v1/img/{image}")).await.status(), 200);
+    // Its execution stays 90 days, then goes with its step history.
+    let executions = app.state.db.executions_for_image(&image).await.unwrap();
+    assert_eq!(executions.len(), 1);
+    let execution = &executions[0].id;
+    assert!(!app.state.db.history(execution).await.unwrap().is_empty());
+    app.state.expire_history(now + 89 * DAY_MS).await;
+    assert_eq!(get(&app, None, &format!("/api/v1/executions/{execution}")).await.status(), 200);
+    app.state.expire_history(now + 91 * DAY_MS).await;
+    assert_eq!(get(&app, None, &format!("/api/v1/executions/{execution}")).await.status(), 404);
+    assert!(app.state.db.history(execution).await.unwrap().is_empty(), "its history is deleted");
+    let image_answer = get(&app, None, &format!("/api/v1/img/{image}")).await;
+    assert_eq!(image_answer.status(), 200, "the image stays");
     app.shutdown().await;
 }
