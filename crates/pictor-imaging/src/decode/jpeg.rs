@@ -1,7 +1,8 @@
 //! JPEG through libjpeg-turbo's codec (as built into mozjpeg), for its DCT-
 //! domain scaled decoding: a 20-megapixel photo wanted as a 256-pixel
 //! thumbnail is decoded at 1/8 scale, skipping most of the work. This is
-//! what makes thumbnails cheap; the pure-Rust decoders cannot do it.
+//! what makes thumbnails cheap; the pure-Rust decoders cannot do it. At
+//! exactly 1/8, `jpeg_dc` goes further still (DC terms only).
 //!
 //! libjpeg reports fatal errors by unwinding out of its callbacks; every
 //! call into it runs under `catch_unwind`, and a truncated file (which
@@ -46,9 +47,11 @@ pub fn decode(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64
         check_limits(&header, limits, bytes.len(), Some(MAX_PIXELS_PER_BYTE))?;
         let shrink = shrink_denominator(shrink_for(&header));
         let cmyk = matches!(dec.color_space(), J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK);
+        // The DC-only path; a file it finds broken goes to libjpeg, which
+        // decides as it always has (it reads through some damage).
         if shrink == 8
             && !cmyk
-            && let Some(image) = super::jpeg_dc::decode(bytes)?
+            && let Ok(Some(image)) = super::jpeg_dc::decode(bytes)
         {
             return Ok(Decoded { image, header, exif: markers.exif, icc: markers.icc, shrink });
         }
