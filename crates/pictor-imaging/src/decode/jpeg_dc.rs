@@ -71,6 +71,8 @@ pub fn decode(data: &[u8]) -> Result<Option<Image>> {
         let body = data.get(body_at + 2..body_at + len).ok_or_else(|| corrupt("JPEG: truncated marker segment"))?;
         pos = body_at + len;
         match marker {
+            // One frame: a second could differ from the one the limits were checked on.
+            0xC0..=0xC2 if frame.is_some() => return Err(corrupt("JPEG: a second frame header")),
             0xC0..=0xC2 => match parse_frame(body, marker == 0xC2)? {
                 Some(f) => frame = Some(f),
                 None => return Ok(None),

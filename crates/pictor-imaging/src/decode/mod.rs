@@ -24,6 +24,17 @@ mod jpeg;
 mod jpeg_dc;
 mod metadata;
 
+/// Entry points for `fuzz/` only (cargo-fuzz builds with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The DC-only 1/8 decoder alone: any JPEG reaches it here, not only
+    /// those large enough to be shrunk 8×.
+    pub fn jpeg_dc(bytes: &[u8]) -> crate::Result<Option<crate::Image>> {
+        super::jpeg_dc::decode(bytes)
+    }
+}
+
 use crate::error::{ImagingError, Result};
 use crate::format::ImageFormat;
 use crate::image::Image;
