@@ -1,8 +1,8 @@
 //! JPEG through libjpeg-turbo's codec (as built into mozjpeg), for its DCT-
 //! domain scaled decoding: a 20-megapixel photo wanted as a 256-pixel
 //! thumbnail is decoded at 1/8 scale, skipping most of the work. This is
-//! what makes thumbnails cheap; the pure-Rust decoders cannot do it. At
-//! exactly 1/8, `jpeg_dc` goes further still (DC terms only).
+//! what makes thumbnails cheap; the pure-Rust decoders cannot do it. A
+//! progressive file at exactly 1/8 goes to `jpeg_dc` (its DC scans only).
 //!
 //! libjpeg reports fatal errors by unwinding out of its callbacks; every
 //! call into it runs under `catch_unwind`, and a truncated file (which
