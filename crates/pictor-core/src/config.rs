@@ -904,6 +904,12 @@ pub struct WorkflowConfig {
     /// Seconds a claimed job is leased; heartbeats extend it. A dead
     /// worker's job is claimed again once its lease lapses.
     pub lease_secs: u64,
+    /// Longest pause, in milliseconds, between one idle process's polls of
+    /// the queue. New jobs wake workers at once (in the process, and on
+    /// PostgreSQL in every process through LISTEN/NOTIFY); the poll finds
+    /// jobs that come due later (retries, timers) and so bounds their
+    /// lateness.
+    pub idle_poll_ms: u64,
     /// Thumbnail sizes (longest side, px) made by `pictor:thumbnails`.
     pub thumbnail_sizes: Vec<u32>,
     /// Formats of those thumbnails.
@@ -970,6 +976,7 @@ impl Default for WorkflowConfig {
             run_workers: true,
             concurrency: 4,
             lease_secs: 30,
+            idle_poll_ms: 500,
             thumbnail_sizes: vec![128, 256, 512, 1024],
             thumbnail_formats: vec!["webp".into(), "jpeg".into()],
             only: Vec::new(),
@@ -1199,6 +1206,10 @@ const SETTING_HELP: &[(&str, &str)] = &[
     ("workflow.run_workers", "Run workers inside `serve`; turn off when separate `pictor worker` processes run"),
     ("workflow.concurrency", "Jobs (executions, deliveries) one process runs at once"),
     ("workflow.lease_secs", "Seconds a claimed job is leased; a dead worker's job is retried after it"),
+    (
+        "workflow.idle_poll_ms",
+        "Longest pause between an idle process's queue polls (new jobs wake workers at once; polls find retries and timers come due)",
+    ),
     ("workflow.thumbnail_sizes", "Sizes (longest side, px) pictor:thumbnails makes"),
     ("workflow.thumbnail_formats", "Formats pictor:thumbnails makes: webp, jpeg, png, avif, gif"),
     (
@@ -1458,6 +1469,7 @@ impl Config {
         self.pam.validate()?;
         self.shop.validate()?;
         anyhow::ensure!(self.workflow.lease_secs >= 2, "workflow.lease_secs must be at least 2");
+        anyhow::ensure!(self.workflow.idle_poll_ms >= 20, "workflow.idle_poll_ms must be at least 20");
         anyhow::ensure!(
             !self.tiers.storage_class.trim().is_empty(),
             "tiers.storage_class is empty: use GLACIER, DEEP_ARCHIVE or another storage class"

@@ -99,10 +99,44 @@ pub(crate) async fn enqueue_in(
     .bind(dedupe)
     .bind(run_at)
     .bind(now_ms())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
+    // Wakes idle workers in every process at commit (PostgreSQL); a job
+    // due later is found by their polls.
+    if added > 0 && run_at <= now_ms() && conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut *conn).await?;
+    }
     Ok(added > 0)
+}
+
+/// The PostgreSQL channel on which a new due job is announced.
+const JOBS_CHANNEL: &str = "pictor_jobs";
+
+/// Announcements of new due jobs from every process (PostgreSQL's
+/// `LISTEN`), so that idle workers start at once instead of at their next
+/// poll. The announcements carry nothing: a worker that wakes claims as
+/// usual.
+pub struct JobListener(sqlx::postgres::PgListener);
+
+impl JobListener {
+    /// Waits for the next announcement. After a lost connection it
+    /// reconnects and returns at once (announcements may have been missed).
+    pub async fn recv(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// A listener for new due jobs; `None` on SQLite (one process, which
+    /// wakes its own workers).
+    pub async fn job_listener(&self) -> Result<Option<JobListener>> {
+        let Some(url) = &self.postgres_url else { return Ok(None) };
+        let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
+        listener.listen(JOBS_CHANNEL).await?;
+        Ok(Some(JobListener(listener)))
+    }
 }
 
 fn millis(d: Duration) -> i64 {

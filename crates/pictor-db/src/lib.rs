@@ -48,7 +48,7 @@ pub use events::{Audience, Event};
 pub use executions::{ExecutionRecord, HistoryRow, ImageOutcome};
 pub use images::{Area, ImageFacts, ImageFilter, ImageRecord, ImageState, Page};
 pub use imports::{ImportPage, ImportRecord};
-pub use jobs::{Job, KindFilter, NewJob, Outbox, QueueStats};
+pub use jobs::{Job, JobListener, KindFilter, NewJob, Outbox, QueueStats};
 pub use keys::{ApiKeyRecord, ApiKeySummary};
 pub use oidc::{NewIdentity, OidcLogin};
 pub use places::WORLD_CELL;
@@ -149,6 +149,18 @@ pub struct Db {
     backend: Backend,
     /// Shared by every clone: set once by the dispatching layer.
     outbox: Arc<RwLock<Arc<Outbox>>>,
+    /// Where `LISTEN` connects (PostgreSQL only).
+    postgres_url: Option<Redacted>,
+}
+
+/// A database URL, which may hold a password: never in a `Debug` print.
+#[derive(Clone)]
+struct Redacted(String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[database URL]")
+    }
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -197,7 +209,8 @@ impl Db {
             pool.execute("PRAGMA journal_mode=WAL").await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend, outbox: Arc::default() })
+        let postgres_url = (backend == Backend::Postgres).then_some(Redacted(url));
+        Ok(Self { pool, backend, outbox: Arc::default(), postgres_url })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write

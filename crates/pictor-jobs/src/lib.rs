@@ -39,6 +39,7 @@ pub mod workflows;
 use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pictor_core::AppState;
@@ -146,9 +147,12 @@ impl Runtime {
     /// then waits for the jobs in hand to finish.
     pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
         let name = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let listener = tokio::spawn(listen_for_jobs(self.clone(), stop.clone()));
+        let poller = Arc::new(AtomicBool::new(false));
         let loops = (0..self.config.workflow.concurrency.max(1))
-            .map(|i| tokio::spawn(worker_loop(self.clone(), format!("{name}-{i}"), stop.clone())));
+            .map(|i| tokio::spawn(worker_loop(self.clone(), format!("{name}-{i}"), stop.clone(), poller.clone())));
         futures::future::join_all(loops).await;
+        let _ = listener.await;
     }
 
     /// Runs every job that is due, and those they enqueue, until none is
@@ -272,14 +276,24 @@ const LIFECYCLE_EVERY: Duration = Duration::from_secs(60);
 /// At most this many waits skipped by [`Runtime::settle`].
 const MAX_SETTLE_ROUNDS: usize = 100;
 
-/// Longest pause between polls of an idle queue.
-const IDLE_POLL: Duration = Duration::from_millis(500);
-
-async fn worker_loop(rt: Arc<Runtime>, worker: String, mut stop: watch::Receiver<bool>) {
-    let mut idle = Duration::from_millis(20);
+/// One of the process's `workflow.concurrency` workers. While the queue
+/// is idle only one of them, the poller (holding `poller`), polls it;
+/// the others sleep until a job is announced: enqueued in this process,
+/// or in any process on PostgreSQL ([`listen_for_jobs`]), or found by the
+/// poller, which then hands polling on and wakes them.
+async fn worker_loop(rt: Arc<Runtime>, worker: String, mut stop: watch::Receiver<bool>, poller: Arc<AtomicBool>) {
+    // Quick polls right after work (a neighbour process on SQLite may be
+    // enqueueing more), slowing to `workflow.idle_poll_ms`.
+    let longest = Duration::from_millis(rt.config.workflow.idle_poll_ms);
+    let mut idle = longest;
+    let mut polling = false;
     while !*stop.borrow() {
         match rt.db.claim_of(&worker, rt.lease(), &rt.kinds).await {
             Ok(Some(job)) => {
+                if std::mem::take(&mut polling) {
+                    poller.store(false, Ordering::SeqCst);
+                    rt.job_signal.notify_waiters();
+                }
                 idle = Duration::from_millis(20);
                 run_job(&rt, &worker, job).await;
                 continue;
@@ -287,13 +301,66 @@ async fn worker_loop(rt: Arc<Runtime>, worker: String, mut stop: watch::Receiver
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
         }
-        // Sleep until a local enqueue, the stop signal, or the next poll.
+        polling = polling || poller.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_ok();
+        let next_poll = async {
+            match polling {
+                true => tokio::time::sleep(idle).await,
+                false => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = rt.job_signal.notified() => {}
             _ = stop.changed() => {}
-            _ = tokio::time::sleep(idle) => {}
+            _ = next_poll => {}
         }
-        idle = (idle * 2).min(IDLE_POLL);
+        idle = (idle * 2).min(longest);
+    }
+    if polling {
+        poller.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Wakes this process's idle workers whenever any process enqueues a due
+/// job (PostgreSQL's `LISTEN`; on SQLite there is one process, which wakes
+/// its own). Without it a job enqueued by an API process would wait for
+/// the next poll.
+async fn listen_for_jobs(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
+    static FAILED: pictor_core::throttle::WarnThrottle = pictor_core::throttle::WarnThrottle::new();
+    let failed = |e: &pictor_db::DbError| {
+        if FAILED.due() {
+            tracing::warn!(error = %e, "listening for new jobs failed; polling meanwhile");
+        }
+    };
+    let pause = async |stop: &mut watch::Receiver<bool>| {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = stop.changed() => true,
+        }
+    };
+    let mut listener = loop {
+        match rt.db.job_listener().await {
+            Ok(Some(listener)) => break listener,
+            Ok(None) => return,
+            Err(e) => failed(&e),
+        }
+        if pause(&mut stop).await {
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            heard = listener.recv() => {
+                if let Err(e) = heard {
+                    failed(&e);
+                    if pause(&mut stop).await {
+                        return;
+                    }
+                }
+                // After a lost connection, announcements may have been missed.
+                rt.job_signal.notify_waiters();
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

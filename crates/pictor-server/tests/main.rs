@@ -24,6 +24,7 @@ mod shop;
 mod single_flight;
 mod tiers;
 mod vision;
+mod wakeup;
 mod web;
 mod web_admin;
 mod web_bundles;
