@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::extract::multipart::{Field, MultipartError};
 use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt as _};
 
 /// How much of a refused field (or body) is read and dropped: closing a
 /// socket with unread data resets it, and the client would lose the
@@ -76,9 +77,15 @@ pub async fn text(field: &mut Field<'_>) -> Result<String, FieldError> {
 /// Reads and drops what is left of a refused field, at most
 /// [`DRAIN_BYTES`] within [`DRAIN_TIME`].
 pub async fn drain(field: &mut Field<'_>) {
+    drain_stream(field).await;
+}
+
+/// Reads and drops what is left of a refused field or body (any stream of
+/// chunks), at most [`DRAIN_BYTES`] within [`DRAIN_TIME`].
+pub async fn drain_stream<E>(mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin) {
     let drain = async {
         let mut drained = 0;
-        while let Ok(Some(chunk)) = field.chunk().await {
+        while let Some(Ok(chunk)) = chunks.next().await {
             drained += chunk.len();
             if drained > DRAIN_BYTES {
                 break;

@@ -65,28 +65,16 @@ pub(crate) async fn read_within(
     }
 }
 
-// How much more of a refused body is read and dropped, and for how long:
-// closing a socket with unread data resets it, and the client would lose
-// the 413. Past either bound the connection is cut anyway.
-use pictor_multipart::{DRAIN_BYTES, DRAIN_TIME};
-
 async fn refuse(stream: BodyDataStream, limit: u64) -> ApiError {
     drain(stream).await;
     too_large(limit)
 }
 
-/// Reads and drops what is left of a refused body (see [`DRAIN_BYTES`]).
-pub(crate) async fn drain(mut stream: BodyDataStream) {
-    let drain = async {
-        let mut drained = 0;
-        while let Some(Ok(chunk)) = stream.next().await {
-            drained += chunk.len();
-            if drained > DRAIN_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+/// Reads and drops what is left of a refused body: closing a socket with
+/// unread data resets it, and the client would lose the 413. Bounded by
+/// `pictor_multipart::DRAIN_BYTES` and `DRAIN_TIME`.
+pub(crate) async fn drain(stream: BodyDataStream) {
+    pictor_multipart::drain_stream(stream).await;
 }
 
 pub fn too_large(limit: u64) -> ApiError {
