@@ -342,6 +342,9 @@ fn scan(
 ) -> Result<usize> {
     let bad = || corrupt("JPEG: malformed scan header");
     let n = *sos.first().ok_or_else(bad)? as usize;
+    if !(1..=4).contains(&n) {
+        return Err(bad());
+    }
     let tail = sos.get(1 + 2 * n..4 + 2 * n).ok_or_else(bad)?;
     let (ss, ah, al) = (tail[0], tail[2] >> 4, u32::from(tail[2] & 15));
     let end = next_marker_from(data, start);
@@ -574,6 +577,14 @@ mod tests {
             let p = ours.psnr(&reference);
             assert!(p > 45.0, "{space:?}: {p:.1} dB");
         }
+    }
+
+    /// Inputs the `jpeg_dc` fuzz target found, each once a panic.
+    #[test]
+    fn fuzz_finds_are_refused_without_a_panic() {
+        // A later scan header with no components (indexing an empty list).
+        let no_components = include_bytes!("../../tests/data/fuzz/jpeg_dc-scan-without-components.jpg");
+        assert!(decode(no_components).is_err());
     }
 
     #[test]
