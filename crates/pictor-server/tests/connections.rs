@@ -53,6 +53,13 @@ async fn request(stream: &mut TcpStream, path: &str) -> (String, String) {
     }
 }
 
+/// The problem+json body of a raw answer with `status`.
+fn problem(answer: &str, status: u16) -> serde_json::Value {
+    assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
 // The connection layer is below the backends: one is enough.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_headers_are_cut_off() {
@@ -86,10 +93,7 @@ async fn one_address_is_capped_and_others_go_on() {
     }
     let mut fourth = TcpStream::connect(addr(&app)).await.unwrap();
     let _ = fourth.write_all(b"GET /healthz HTTP/1.1\r\nHost: pictor\r\n\r\n").await;
-    let answer = read_to_close(&mut fourth).await;
-    assert!(answer.starts_with("HTTP/1.1 429 "), "{answer}");
-    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
-    let body: serde_json::Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let body = problem(&read_to_close(&mut fourth).await, 429);
     assert_eq!(body["code"], "rate_limited");
     assert!(body["detail"].as_str().unwrap().contains("limits.connections_per_client"), "{body}");
 
@@ -136,10 +140,7 @@ async fn a_trickled_body_is_cut_with_408_and_a_steady_one_lands() {
     // 100 bytes of a promised 100,000, then nothing.
     let mut stalled = start_upload(&app, 100_000, "*/*").await;
     stalled.write_all(&[0xff; 100]).await.unwrap();
-    let answer = read_to_close(&mut stalled).await;
-    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
-    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
-    let body: serde_json::Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let body = problem(&read_to_close(&mut stalled).await, 408);
     assert_eq!(body["code"], "request_timeout");
     assert!(body["detail"].as_str().unwrap().contains("limits.body_min_bytes_per_sec"), "{body}");
 
