@@ -17,10 +17,10 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{ApiError, Code};
@@ -42,15 +42,20 @@ impl RateFloor {
 
     /// Wraps `body` under the floor; the flag says whether it was cut.
     /// A request without a body is left as it is.
-    pub fn guard(self, headers: &HeaderMap, body: Body) -> (Body, Option<Arc<AtomicBool>>) {
-        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-            || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
-        if self.bytes_per_sec == 0 || !has_body {
+    pub fn guard(self, body: Body) -> (Body, Option<Arc<AtomicBool>>) {
+        if self.bytes_per_sec == 0 || body.is_end_stream() {
             return (body, None);
         }
         let cut = Arc::new(AtomicBool::new(false));
-        let guarded =
-            Guarded { inner: body, floor: self, received: 0, waited: Duration::ZERO, waiting: None, cut: cut.clone() };
+        let guarded = Guarded {
+            inner: body,
+            floor: self,
+            received: 0,
+            waited: Duration::ZERO,
+            waiting_since: None,
+            deadline: None,
+            cut: cut.clone(),
+        };
         (Body::new(guarded), Some(cut))
     }
 }
@@ -79,16 +84,32 @@ struct Guarded {
     received: u64,
     /// Time spent waiting on the client, not counting the current wait.
     waited: Duration,
-    /// The current wait: when it began, and when it runs out.
-    waiting: Option<(Instant, Pin<Box<Sleep>>)>,
+    /// When the current wait began.
+    waiting_since: Option<Instant>,
+    /// When the current wait runs out; one timer, reset for each wait.
+    deadline: Option<Pin<Box<Sleep>>>,
     cut: Arc<AtomicBool>,
 }
 
 impl Guarded {
     fn end_wait(&mut self) {
-        if let Some((since, _)) = self.waiting.take() {
+        if let Some(since) = self.waiting_since.take() {
             self.waited += since.elapsed();
         }
+    }
+
+    /// Starts a wait, unless one is under way; its timer.
+    fn wait(&mut self) -> Pin<&mut Sleep> {
+        if self.waiting_since.is_none() {
+            let now = Instant::now();
+            let end = now + self.floor.allowed(self.received).saturating_sub(self.waited);
+            self.waiting_since = Some(now);
+            match &mut self.deadline {
+                Some(deadline) => deadline.as_mut().reset(end),
+                None => self.deadline = Some(Box::pin(tokio::time::sleep_until(end))),
+            }
+        }
+        self.deadline.as_mut().expect("set above").as_mut()
     }
 }
 
@@ -103,18 +124,14 @@ impl hyper::body::Body for Guarded {
         }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             this.end_wait();
-            if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
-                this.received += data.map_or(0, |d| d.len() as u64);
+            if let Some(Ok(frame)) = &frame
+                && let Some(data) = frame.data_ref()
+            {
+                this.received += data.len() as u64;
             }
             return Poll::Ready(frame);
         }
-        if this.waiting.is_none() {
-            let left = this.floor.allowed(this.received).saturating_sub(this.waited);
-            let now = Instant::now();
-            this.waiting = Some((now, Box::pin(tokio::time::sleep_until(now + left))));
-        }
-        let (_, deadline) = this.waiting.as_mut().expect("armed above");
-        ready!(deadline.as_mut().poll(cx));
+        ready!(this.wait().poll(cx));
         this.cut.store(true, Ordering::Relaxed);
         Poll::Ready(Some(Err(axum::Error::new("request body too slow"))))
     }
@@ -134,12 +151,6 @@ mod tests {
     use futures::StreamExt as _;
 
     const FLOOR: RateFloor = RateFloor { allowance: Duration::from_secs(2), bytes_per_sec: 100 };
-
-    fn headers(length: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_str(length).unwrap());
-        headers
-    }
 
     /// A body fed by hand: each item arrives after its pause.
     fn trickle(parts: Vec<(u64, usize)>) -> Body {
@@ -168,14 +179,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_body_above_the_floor_is_read_whole() {
         // 3 s of waiting in all, with 300 bytes earning 3 s more than the 2.
-        let (body, cut) = FLOOR.guard(&headers("300"), trickle(vec![(1500, 100), (1000, 100), (500, 100)]));
+        let (body, cut) = FLOOR.guard(trickle(vec![(1500, 100), (1000, 100), (500, 100)]));
         assert_eq!(read(body).await.unwrap(), 300);
         assert!(!cut.unwrap().load(Ordering::Relaxed));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_stalled_body_is_cut_when_its_allowance_runs_out() {
-        let (body, cut) = FLOOR.guard(&headers("1000"), trickle(vec![(100, 100), (3_600_000, 100)]));
+        let (body, cut) = FLOOR.guard(trickle(vec![(100, 100), (3_600_000, 100)]));
         let started = Instant::now();
         assert!(read(body).await.is_err());
         // 2 s, plus 1 s earned by the first 100 bytes.
@@ -185,7 +196,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_slow_reader_costs_the_client_nothing() {
-        let (body, cut) = FLOOR.guard(&headers("200"), trickle(vec![(0, 100), (0, 100)]));
+        let (body, cut) = FLOOR.guard(trickle(vec![(0, 100), (0, 100)]));
         let mut stream = body.into_data_stream();
         stream.next().await.unwrap().unwrap();
         // The handler dawdles far past the allowance before reading on.
@@ -197,9 +208,9 @@ mod tests {
 
     #[test]
     fn bodiless_requests_and_a_zero_floor_are_left_alone() {
-        assert!(FLOOR.guard(&HeaderMap::new(), Body::empty()).1.is_none());
-        assert!(FLOOR.guard(&headers("0"), Body::empty()).1.is_none());
+        assert!(FLOOR.guard(Body::empty()).1.is_none());
+        assert!(FLOOR.guard(trickle(vec![(0, 10)])).1.is_some());
         let off = RateFloor { bytes_per_sec: 0, ..FLOOR };
-        assert!(off.guard(&headers("10"), Body::empty()).1.is_none());
+        assert!(off.guard(trickle(vec![(0, 10)])).1.is_none());
     }
 }

@@ -208,7 +208,7 @@ async fn finish(State(finish): State<Finish>, request: Request, next: Next) -> R
     let method = request.method().clone();
     let wants_page = request.headers().get(header::ACCEPT).is_some_and(|a| a.as_bytes().starts_with(b"text/html"));
     let (parts, body) = request.into_parts();
-    let (body, cut) = finish.floor.guard(&parts.headers, body);
+    let (body, cut) = finish.floor.guard(body);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if cut.is_some_and(|cut| cut.load(Ordering::Relaxed)) && !response.status().is_success() {
         finish.metrics.slow_bodies_cut.inc();
