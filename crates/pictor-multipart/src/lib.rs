@@ -74,15 +74,10 @@ pub async fn text(field: &mut Field<'_>) -> Result<String, FieldError> {
     Ok(String::from_utf8_lossy(&value).into_owned())
 }
 
-/// Reads and drops what is left of a refused field, at most
-/// [`DRAIN_BYTES`] within [`DRAIN_TIME`].
-pub async fn drain(field: &mut Field<'_>) {
-    drain_stream(field).await;
-}
-
 /// Reads and drops what is left of a refused field or body (any stream of
-/// chunks), at most [`DRAIN_BYTES`] within [`DRAIN_TIME`].
-pub async fn drain_stream<E>(mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin) {
+/// chunks: `&mut Field`, a body's data stream), at most [`DRAIN_BYTES`]
+/// within [`DRAIN_TIME`].
+pub async fn drain<E>(mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin) {
     let drain = async {
         let mut drained = 0;
         while let Some(Ok(chunk)) = chunks.next().await {

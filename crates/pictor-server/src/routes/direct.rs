@@ -25,7 +25,7 @@ use pictor_jobs::Runtime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::http::{drain, read_within};
+use super::http::read_within;
 use super::images::ImageView;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::PathId;
@@ -234,7 +234,7 @@ pub async fn put_object(
     let grant = match checked.and_then(|grant| Ok((grant, slot(&state)?))) {
         Ok(granted) => granted,
         Err(e) => {
-            drain(body.into_data_stream()).await;
+            pictor_multipart::drain(body.into_data_stream()).await;
             return Err(e);
         }
     };

@@ -58,23 +58,18 @@ pub(crate) async fn read_within(
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the request body failed: {e}")))?;
         let seen = (buffer.len() + chunk.len()) as u64;
         if seen > limit {
-            drain(stream).await;
+            pictor_multipart::drain(stream).await;
             return Err(over(seen));
         }
         buffer.extend_from_slice(&chunk);
     }
 }
 
+/// Drops what is left of a refused body (closing a socket with unread
+/// data resets it, and the client would lose the 413), then the 413.
 async fn refuse(stream: BodyDataStream, limit: u64) -> ApiError {
-    drain(stream).await;
+    pictor_multipart::drain(stream).await;
     too_large(limit)
-}
-
-/// Reads and drops what is left of a refused body: closing a socket with
-/// unread data resets it, and the client would lose the 413. Bounded by
-/// `pictor_multipart::DRAIN_BYTES` and `DRAIN_TIME`.
-pub(crate) async fn drain(stream: BodyDataStream) {
-    pictor_multipart::drain_stream(stream).await;
 }
 
 pub fn too_large(limit: u64) -> ApiError {
