@@ -40,9 +40,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Role::All => {}
     }
     init_logging(&config);
-    if config.vision.install_models {
-        install_missing_models(&config.data_dir);
-    }
+    install_missing_models(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let server = Server::build(config).await?;
@@ -68,10 +66,12 @@ fn args_hint(config: &pictor_core::config::Config) -> String {
     format!(" --data-dir {}", config.data_dir.display())
 }
 
-/// Fetches the vision models on first start. Failing is not fatal: the
-/// service runs, and vision tasks answer `models_not_installed`.
-pub(super) fn install_missing_models(data_dir: &std::path::Path) {
-    if pictor_vision::models::list(data_dir).iter().all(|m| m.installed) {
+/// Fetches the vision models on first start, unless
+/// `vision.install_models` is off. Failing is not fatal: the service runs,
+/// and vision tasks answer `models_not_installed`.
+pub(super) fn install_missing_models(config: &pictor_core::config::Config) {
+    let data_dir = &config.data_dir;
+    if !config.vision.install_models || pictor_vision::models::list(data_dir).iter().all(|m| m.installed) {
         return;
     }
     if let Err(e) = super::models::install(data_dir) {

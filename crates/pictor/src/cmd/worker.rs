@@ -36,9 +36,7 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
 /// steps, so they fetch missing models at start as `serve` does.
 pub(super) fn run_with(config: pictor_core::config::Config) -> anyhow::Result<ExitCode> {
     init_logging(&config);
-    if config.vision.install_models {
-        super::serve::install_missing_models(&config.data_dir);
-    }
+    super::serve::install_missing_models(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let jobs = pictor_jobs::Runtime::open(config).await?;
