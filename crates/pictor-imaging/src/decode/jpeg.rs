@@ -47,11 +47,9 @@ pub fn decode(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64
         check_limits(&header, limits, bytes.len(), Some(MAX_PIXELS_PER_BYTE))?;
         let shrink = shrink_denominator(shrink_for(&header));
         let cmyk = matches!(dec.color_space(), J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK);
-        // The DC-only path; a file it finds broken goes to libjpeg, which
-        // decides as it always has (it reads through some damage).
         if shrink == 8
             && !cmyk
-            && let Ok(Some(image)) = super::jpeg_dc::decode(bytes)
+            && let Some(image) = super::jpeg_dc::decode(bytes)?
         {
             return Ok(Decoded { image, header, exif: markers.exif, icc: markers.icc, shrink });
         }

@@ -270,26 +270,14 @@ impl<'a> Bits<'a> {
         }
     }
 
+    /// The next `n` (≤ 57) bits, refilling only when fewer are buffered.
     fn peek(&mut self, n: u32) -> u32 {
-        self.ensure(n);
-        self.peek_filled(n)
-    }
-
-    /// Makes sure at least `n` (≤ 57) bits are buffered.
-    #[inline(always)]
-    fn ensure(&mut self, n: u32) {
         if self.count < n {
             self.fill();
         }
-    }
-
-    /// The next `n` bits, already buffered.
-    #[inline(always)]
-    fn peek_filled(&self, n: u32) -> u32 {
         (self.acc >> (64 - n)) as u32
     }
 
-    #[inline(always)]
     fn skip(&mut self, n: u32) {
         self.acc <<= n;
         self.count -= n;
