@@ -338,7 +338,12 @@ async fn listen_for_jobs(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         }
     };
     let mut listener = loop {
-        match rt.db.job_listener().await {
+        // Connecting waits on the network: a shutdown must not wait on it.
+        let connected = tokio::select! {
+            connected = rt.db.job_listener() => connected,
+            _ = stop.changed() => return,
+        };
+        match connected {
             Ok(Some(listener)) => break listener,
             Ok(None) => return,
             Err(e) => failed(&e),
