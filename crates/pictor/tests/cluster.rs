@@ -72,12 +72,11 @@ async fn two_apis_and_two_workers_process_500_uploads_exactly_once_through_a_wor
                     if i >= IMAGES {
                         break;
                     }
-                    let body = match photos.as_ref() {
-                        Some(photos) => copy_of(&photos[i % photos.len()], i),
-                        None => distinct_jpeg(i),
+                    let (photo, body) = match photos.as_ref() {
+                        Some(photos) => (i % photos.len(), copy_of(&photos[i % photos.len()], i)),
+                        None => (0, distinct_jpeg(i)),
                     };
                     let id = upload(&client, &bases[i % bases.len()], &body).await.expect("an upload");
-                    let photo = photos.as_ref().as_ref().map_or(0, |p| i % p.len());
                     assert!(accepted.lock().unwrap().insert(id, photo).is_none(), "two uploads got one id");
                 }
             })
