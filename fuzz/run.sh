@@ -17,7 +17,7 @@ seconds=${1:-60}
 shift || true
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: SECONDS is a count, e.g. 60" >&2; exit 2; }
 targets=("$@")
-((${#targets[@]})) || targets=(decode jpeg_dc metadata definition jsonpath transform multipart)
+((${#targets[@]})) || targets=(decode jpeg_progressive metadata definition jsonpath transform multipart)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
@@ -32,7 +32,7 @@ for target in "${targets[@]}"; do
   work=$(mktemp -d)
   dirs=("$work")
   [[ -d seeds/$target ]] && dirs+=("seeds/$target")
-  if [[ -d $corpus && ($target == decode || $target == jpeg_dc || $target == metadata) ]]; then
+  if [[ -d $corpus && ($target == decode || $target == jpeg_progressive || $target == metadata) ]]; then
     # Small files only: the decoders' speed, not their input size, is the point.
     find "$corpus" -type f -size -200k | head -400 | xargs -r cp -t "$work" 2>/dev/null || true
   fi

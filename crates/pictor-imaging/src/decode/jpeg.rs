@@ -2,7 +2,8 @@
 //! domain scaled decoding: a 20-megapixel photo wanted as a 256-pixel
 //! thumbnail is decoded at 1/8 scale, skipping most of the work. This is
 //! what makes thumbnails cheap; the pure-Rust decoders cannot do it. A
-//! progressive file at exactly 1/8 goes to `jpeg_dc` (its DC scans only).
+//! progressive file at 1/8 or 1/4 goes to `jpeg_progressive`, which keeps
+//! a few numbers per block where libjpeg keeps all 64.
 //!
 //! libjpeg reports fatal errors by unwinding out of its callbacks; every
 //! call into it runs under `catch_unwind`, and a truncated file (which
@@ -47,10 +48,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, shrink_for: &dyn Fn(&Header) -> f64
         check_limits(&header, limits, bytes.len(), Some(MAX_PIXELS_PER_BYTE))?;
         let shrink = shrink_denominator(shrink_for(&header));
         let cmyk = matches!(dec.color_space(), J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK);
-        if shrink == 8
-            && !cmyk
-            && let Some(image) = super::jpeg_dc::decode(bytes)?
-        {
+        if !cmyk && let Some(image) = super::jpeg_progressive::decode(bytes, shrink)? {
             return Ok(Decoded { image, header, exif: markers.exif, icc: markers.icc, shrink });
         }
         dec.scale((8 / shrink) as u8);
@@ -122,7 +120,7 @@ fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
-fn error_manager() -> jpeg_error_mgr {
+pub(super) fn error_manager() -> jpeg_error_mgr {
     // SAFETY: jpeg_std_error fills every field of a zeroed struct.
     let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
     unsafe { jpeg_std_error(&mut err) };

@@ -21,17 +21,17 @@ mod generic;
 mod heic;
 mod heif;
 mod jpeg;
-mod jpeg_dc;
+mod jpeg_progressive;
 mod metadata;
 
 /// Entry points for `fuzz/` only (cargo-fuzz builds with `--cfg fuzzing`).
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
-    /// The DC-only 1/8 decoder alone: any JPEG reaches it here, not only
-    /// those large enough to be shrunk 8×.
-    pub fn jpeg_dc(bytes: &[u8]) -> crate::Result<Option<crate::Image>> {
-        super::jpeg_dc::decode(bytes)
+    /// The progressive decoder at 1/`shrink` (8 or 4) alone: any JPEG
+    /// reaches it here, not only those large enough to be shrunk that much.
+    pub fn jpeg_progressive(bytes: &[u8], shrink: u32) -> crate::Result<Option<crate::Image>> {
+        super::jpeg_progressive::decode(bytes, shrink)
     }
 }
 
