@@ -19,7 +19,13 @@
 # (d) the margin: this PostgreSQL's own capacity for small write
 #     transactions (pgbench -N, 8 clients, 15 s, after the run) divided by
 #     (b)'s transactions per photo: the photos per second one primary could
-#     carry before it, not Pictor, is the limit.
+#     carry before it, not Pictor, is the limit;
+# (e) overload at cluster scale: a third API process over the same
+#     PostgreSQL and bucket (derivative cache off, as in bench/serve.sh),
+#     once the workers are idle, serving uncached thumbnails of (a)'s photos
+#     (bench/serve-distinct.lua: a new image and size each request) to wrk
+#     with 4, then OVERLOAD_CONNECTIONS (200) connections: goodput, 503s,
+#     p50/p99 and the process's peak RSS.
 #
 # Environment:
 #   BATCH      photos for (a), at most 50 (default 40)
@@ -28,6 +34,8 @@
 #   PICTOR     pictor binary (default: target/release/pictor, built first)
 #   VISION     1: the models are installed (MODELS must hold them); 0 (default): not
 #   MODELS     a data folder holding models/ (default bench/work/vision)
+#   OVERLOAD_CONNECTIONS, OVERLOAD_DURATION
+#              wrk -c and seconds for (e)'s loaded run (default 200 and 30)
 # Results: a markdown table on stdout, also in bench/work/cluster-results.md.
 set -euo pipefail
 
@@ -41,6 +49,8 @@ SMALL=${SMALL:-200}
 UPLOADERS=${UPLOADERS:-8}
 VISION=${VISION:-0}
 MODELS=${MODELS:-$work/vision}
+OVERLOAD_CONNECTIONS=${OVERLOAD_CONNECTIONS:-200}
+OVERLOAD_DURATION=${OVERLOAD_DURATION:-30}
 
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
@@ -91,6 +101,7 @@ s3_port=$(free_port)
 mkdir -p "$tmp/s3/bench"
 RUST_LOG=s3s::service=debug s3s-fs --host 127.0.0.1 --port "$s3_port" --access-key bench --secret-key bench-secret \
   "$tmp/s3" >"$tmp/s3.log" 2>&1 &
+s3_pid=$!
 pids+=($!)
 
 # --- pictor: 2 API and 2 worker processes ------------------------------------------
@@ -108,14 +119,18 @@ allow = ["127.0.0.1/32"]
 [vision]
 install_models = false
 EOF
-start() { # start NAME ROLE: a process on its own data folder (models linked in for workers); an API's URL in $base
+# start NAME ROLE [VAR=VALUE...]: a process on its own data folder (models linked
+# in for workers), with those variables set; an API's URL in $base, its PID in $api_pid
+start() {
   mkdir -p "$tmp/$1"
   if [[ $VISION == 1 && $2 == worker ]]; then
     cp -rl "$MODELS/models" "$tmp/$1/models" 2>/dev/null || cp -r "$MODELS/models" "$tmp/$1/models"
   fi
   if [[ $2 == api ]]; then
     mkfifo "$tmp/$1.out"
-    "$PICTOR" serve --role api --config "$tmp/pictor.toml" --data-dir "$tmp/$1" <"/dev/null" >"$tmp/$1.out" 2>"$tmp/$1.log" &
+    env "${@:3}" "$PICTOR" serve --role api --config "$tmp/pictor.toml" --data-dir "$tmp/$1" \
+      <"/dev/null" >"$tmp/$1.out" 2>"$tmp/$1.log" &
+    api_pid=$!
     pids+=($!)
     exec {fd}<"$tmp/$1.out"
     read -r -t 60 line <&$fd || { cat "$tmp/$1.log" >&2; die "$1 did not start"; }
@@ -141,7 +156,7 @@ echo "pictor:  $("$PICTOR" --version 2>/dev/null || echo "$PICTOR")"
 echo
 APIS="$api1 $api2" PSQL="$pg_bin/psql -qtA -h 127.0.0.1 -p $pg_port -U postgres -d pictor" S3_LOG=$tmp/s3.log \
   S3_ROOT=$tmp/s3/bench BATCH_DIR=$batch BATCH=$BATCH SMALL_JPEG=$small SMALL=$SMALL UPLOADERS=$UPLOADERS \
-  VISION=$VISION RESULTS=$tmp/rows.md python3 - <<'PY'
+  VISION=$VISION RESULTS=$tmp/rows.md IDS=$tmp/ids python3 - <<'PY'
 import http.server, json, os, re, struct, subprocess, sys, threading, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -241,6 +256,7 @@ t0 = time.monotonic()
 with ThreadPoolExecutor(uploaders) as pool:
     images = list(pool.map(upload, [(apis[i % len(apis)], b) for i, b in enumerate(bodies)]))
 uploaded = time.monotonic() - t0
+open(os.environ["IDS"], "w").write("\n".join(images) + "\n")
 done = wait_for(images) - t0
 time.sleep(3)  # deliveries' own writes, duplicates if any
 after_pg, after_s3, after_bytes = pg_stats(), s3_requests(), bucket_bytes()
@@ -283,6 +299,52 @@ print(text, file=sys.stderr)
 open(os.environ["RESULTS"], "w").write(text)
 PY
 
+# --- (e) overload at cluster scale ---------------------------------------------------
+start api3 api PICTOR_CACHE__MAX_BYTES=0
+api3=$base
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system CPU ticks
+# overload LABEL CONNECTIONS SECONDS: one wrk run at api3; a table row.
+overload() {
+  local out=$tmp/wrk-$2.txt
+  echo 5 >"/proc/$api_pid/clear_refs" 2>/dev/null || true # resets VmHWM
+  local api_t0 s3_t0
+  api_t0=$(ticks "$api_pid")
+  s3_t0=$(ticks "$s3_pid")
+  say "(e) wrk: $2 connections, $3 s"
+  WRK_NAMES=$tmp/ids WRK_PATH='/api/v1/img/{name}.jpg?thumbnail={size}' WRK_SIZE=256 WRK_THREADS=2 WRK_STATUSES=1 \
+    timeout $(($3 + 60)) wrk -t2 -c"$2" -d"$3s" --timeout 30s --latency -s "$here/serve-distinct.lua" "$api3" >"$out" ||
+    { cat "$out" >&2; die "wrk failed"; }
+  local hwm api_ticks s3_ticks
+  hwm=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$api_pid/status")
+  api_ticks=$(($(ticks "$api_pid") - api_t0))
+  s3_ticks=$(($(ticks "$s3_pid") - s3_t0))
+  LABEL=$1 HWM=$hwm HZ=$(getconf CLK_TCK) API_TICKS=$api_ticks S3_TICKS=$s3_ticks python3 - "$out" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read()
+n, secs = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", text).group(1, 2)
+secs = float(secs) * {"ms": 0.001, "s": 1, "m": 60}[re.search(r"requests in [\d.]+(ms|s|m)", text).group(1)]
+statuses = dict(kv.split("=") for kv in re.search(r"^statuses: (.*)$", text, re.M).group(1).split())
+assert set(statuses) <= {"200", "503"}, f"answers other than 200 and 503: {statuses}"
+def ms(q):
+    v, unit = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s|m)", text, re.M).groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+good, refused = int(statuses.get("200", 0)) / secs, int(statuses.get("503", 0)) / secs
+cpu = lambda var: int(os.environ[var]) / int(os.environ["HZ"]) * 1000 / max(1, int(statuses.get("200", 0)))
+print(f"| {os.environ['LABEL']} | {good:.1f} | {refused:.1f} | {ms(50):.0f} | {ms(99):.0f} | {os.environ['HWM']} "
+      f"| {cpu('API_TICKS'):.1f} | {cpu('S3_TICKS'):.1f} |")
+PY
+}
+{
+  echo
+  echo "(e) uncached thumbnails from a third API process over PostgreSQL + S3 (cache off), (a)'s photos"
+  echo
+  echo "| wrk | goodput (200/s) | 503/s | p50 ms | p99 ms | peak RSS MiB | API CPU ms per 200 | s3s-fs CPU ms per 200 |"
+  echo "|---|---|---|---|---|---|---|---|"
+  overload "-t2 -c4 -d20s" 4 20
+  overload "-t2 -c$OVERLOAD_CONNECTIONS -d${OVERLOAD_DURATION}s" "$OVERLOAD_CONNECTIONS" "$OVERLOAD_DURATION"
+} >"$tmp/overload.md"
+cat "$tmp/overload.md" >&2
+
 # --- (d) the database's margin ------------------------------------------------------
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done # pictor and s3s-fs off the CPU
 for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -295,5 +357,6 @@ per_photo=$(sed -n 's/^| (b) PostgreSQL transactions per photo[^|]*| \([0-9]*\) 
   cat "$tmp/rows.md"
   echo "| (d) this PostgreSQL, pgbench -N (8 clients, 15 s), transactions/s | ${tps%.*} |"
   echo "| (d) photos/s one such primary carries at (b)'s rate | $(python3 -c "print(f'{$tps / $per_photo:.0f}')") |"
+  cat "$tmp/overload.md"
 } | tee "$work/cluster-results.md"
 

@@ -10,6 +10,9 @@ use pictor_imaging::Limits;
 fuzz_target!(|data: &[u8]| {
     // The thumbnail path checks limits from the header first; so does this.
     let Ok(header) = pictor_imaging::probe(data) else { return };
+    if header.format != pictor_imaging::ImageFormat::Jpeg {
+        return;
+    }
     let limits = Limits { max_pixels: 4_000_000, max_frames: 1 };
     if u64::from(header.width) * u64::from(header.height) > limits.max_pixels {
         return;

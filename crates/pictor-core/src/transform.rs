@@ -19,18 +19,13 @@ pub async fn render(
     pipeline: Pipeline,
     format: OutputFormat,
 ) -> Result<Derivative> {
-    // A worker first, the original's bytes second: a request waiting for a
-    // worker holds no image memory, and one refused (503) has read nothing;
-    // except on deck, where it reads while it waits (bounded: one per worker).
-    let (slot, original) = match state.workers.on_deck() {
-        Some(_deck) => {
-            tokio::try_join!(state.workers.admit(), async { Ok(state.store.get_blob(&record.sha256).await?) })?
-        }
-        None => {
-            let slot = state.workers.admit().await?;
-            (slot, state.store.get_blob(&record.sha256).await?)
-        }
-    };
+    // A place at the front of the line first, the original's bytes second,
+    // a worker third: a request waiting in line holds no image memory, one
+    // refused (503) has read nothing, and the reads of the next requests
+    // (two per worker) overlap the jobs running.
+    let ready = state.workers.line_up().await?;
+    let original = state.store.get_blob(&record.sha256).await?;
+    let slot = ready.admit().await?;
     let limits = state.limits();
     let vision = state.vision.clone();
     // `auto` reaching the encoder means neither AVIF nor WebP: an empty

@@ -5,12 +5,13 @@
 //! the answer is 503 with `Retry-After`, so load can never grow memory
 //! without bound.
 //!
-//! Waiting is cheap by design: a caller takes its [`Slot`] with
-//! [`Workers::admit`] *before* it reads anything large, so a waiting request
-//! holds no image bytes, and a refused one has read none. The exception is
-//! the deck ([`Workers::on_deck`]): up to one waiting request per worker
-//! may read its original while it waits, so that a worker that frees up
-//! starts computing at once instead of idling through a read.
+//! Waiting is cheap by design: a transform waits in line for a place at
+//! its front ([`Workers::line_up`]) *before* it reads anything large, so a
+//! waiting request holds no image bytes, and a refused one has read none.
+//! The front holds two requests per worker: each reads its original while
+//! the jobs before it run, then takes the next free worker
+//! ([`Ready::admit`]), so a worker never idles through a read, even from a
+//! slow store.
 //!
 //! Requests come before background work (workflow tasks): background jobs
 //! line up for a worker one at a time ([`Workers::run_waiting`]), so a
@@ -27,9 +28,16 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, Refusal};
 
+/// Places at the front of the line per worker. One would do if reading an
+/// original took no longer than a job; from an S3 server a 2.4 MB original
+/// took about twice as long as its thumbnail (bench/cluster.sh (e): 39.8
+/// thumbnails/s with one place per worker, CPU-bound with two).
+const READ_AHEAD: usize = 2;
+
 pub struct Workers {
     permits: Arc<Semaphore>,
-    deck: Arc<Semaphore>,
+    /// The front of the transforms' line: `READ_AHEAD` places per worker.
+    front: Arc<Semaphore>,
     /// One permit: the background job whose turn it is to wait for a worker.
     background: Semaphore,
     queue: usize,
@@ -43,6 +51,22 @@ pub struct Workers {
 pub struct Slot {
     permit: OwnedSemaphorePermit,
     metrics: Arc<Metrics>,
+}
+
+/// A place at the front of the line: its holder reads its input, then
+/// takes a worker; the place frees when it has one.
+pub struct Ready<'a> {
+    _front: OwnedSemaphorePermit,
+    workers: &'a Workers,
+}
+
+impl Ready<'_> {
+    /// The next free worker: soon, as at most `READ_AHEAD` requests per
+    /// worker stand at the front (and one background job beside them).
+    pub async fn admit(self) -> Result<Slot> {
+        let permit = self.workers.permits.clone().acquire_owned().await.map_err(Error::internal)?;
+        Ok(self.workers.slot(permit))
+    }
 }
 
 /// Counts one waiting request, however its wait ends (even if cancelled
@@ -68,7 +92,7 @@ impl Workers {
         let workers = workers.max(1);
         Self {
             permits: Arc::new(Semaphore::new(workers)),
-            deck: Arc::new(Semaphore::new(workers)),
+            front: Arc::new(Semaphore::new(workers * READ_AHEAD)),
             background: Semaphore::new(1),
             queue,
             wait,
@@ -77,15 +101,13 @@ impl Workers {
         }
     }
 
-    /// A place on deck, when every worker is busy and fewer requests than
-    /// workers are on deck: its holder may read its input while it waits in
-    /// [`Workers::admit`]. None when a worker is free (read after admission,
-    /// as usual) or the deck is full (wait holding nothing).
-    pub fn on_deck(&self) -> Option<OwnedSemaphorePermit> {
-        if self.permits.available_permits() > 0 {
-            return None;
-        }
-        self.deck.clone().try_acquire_owned().ok()
+    /// A place at the front of the line (`READ_AHEAD` per worker): at once if one is
+    /// free; else after waiting in line for at most `limits.queue_wait_ms`,
+    /// refused as [`Workers::admit`] refuses. Its holder reads its input,
+    /// then takes a worker with [`Ready::admit`].
+    pub async fn line_up(&self) -> Result<Ready<'_>> {
+        let front = self.wait_for(&self.front, Some(self.wait)).await?;
+        Ok(Ready { _front: front, workers: self })
     }
 
     /// A worker for a request: at once if one is free; else after waiting
@@ -99,9 +121,15 @@ impl Workers {
     /// A worker, waiting in line for at most `wait` (`None`: as long as it
     /// takes); refused at once when `limits.queue` already wait.
     async fn enter(&self, wait: Option<Duration>) -> Result<Slot> {
-        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+        Ok(self.slot(self.wait_for(&self.permits, wait).await?))
+    }
+
+    /// A permit of `line`, waiting for at most `wait` (`None`: as long as it
+    /// takes); refused at once when `limits.queue` already wait.
+    async fn wait_for(&self, line: &Arc<Semaphore>, wait: Option<Duration>) -> Result<OwnedSemaphorePermit> {
+        if let Ok(permit) = line.clone().try_acquire_owned() {
             self.metrics.job_waited(Duration::ZERO);
-            return Ok(self.slot(permit));
+            return Ok(permit);
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -111,7 +139,7 @@ impl Workers {
         self.metrics.jobs_waiting.inc();
         let waiting = Waiting(self);
         let started = tokio::time::Instant::now();
-        let acquire = self.permits.clone().acquire_owned();
+        let acquire = line.clone().acquire_owned();
         let acquired = match wait {
             Some(wait) => tokio::time::timeout(wait, acquire).await,
             None => Ok(acquire.await),
@@ -120,7 +148,7 @@ impl Workers {
         match acquired {
             Ok(permit) => {
                 self.metrics.job_waited(started.elapsed());
-                Ok(self.slot(permit.map_err(Error::internal)?))
+                permit.map_err(Error::internal)
             }
             Err(_) => {
                 self.metrics.job_refused(Refusal::WaitedTooLong);
@@ -232,16 +260,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_deck_holds_one_request_per_worker_and_only_while_all_are_busy() {
-        let (workers, _) = pool(1, 8, FOREVER);
-        assert!(workers.on_deck().is_none(), "a worker is free: no reading ahead");
+    async fn the_front_of_the_line_holds_read_ahead_requests_per_worker() {
+        let (workers, metrics) = pool(1, 8, FOREVER);
         let busy = workers.admit().await.unwrap();
-        let deck = workers.on_deck().expect("all busy: one may read ahead");
-        assert!(workers.on_deck().is_none(), "one place per worker");
-        drop(deck);
-        assert!(workers.on_deck().is_some(), "the place is free again");
+        // The worker is busy, yet READ_AHEAD requests may come forward and read.
+        let mut places: Vec<_> = (0..READ_AHEAD)
+            .map(|_| workers.line_up().now_or_never().expect("a free place at the front").unwrap())
+            .collect();
+        let ready = places.pop().unwrap();
+        let w = workers.clone();
+        let behind = tokio::spawn(async move { w.line_up().await.map(drop) });
+        until_waiting(&metrics, 1).await;
+        assert!(!behind.is_finished(), "READ_AHEAD places per worker");
+        let mut admit = Box::pin(ready.admit());
+        assert!((&mut admit).now_or_never().is_none(), "no worker is free yet");
+        tokio::task::yield_now().await;
+        assert!(!behind.is_finished(), "the front place is held until a worker is");
         drop(busy);
-        assert!(workers.on_deck().is_none());
+        let _slot = admit.await.expect("the freed worker");
+        // The front request got the worker and left its place to the next.
+        behind.await.unwrap().expect("came forward");
+        assert_eq!(metrics.jobs_rejected.get(), 0);
     }
 
     #[tokio::test]

@@ -94,6 +94,9 @@ pub fn decode(data: &[u8], shrink: u32) -> Result<Option<Image>> {
         4 => Scale::Quarter,
         _ => return Ok(None),
     };
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Ok(None); // not a JPEG at all
+    }
     let Some((frame, quant)) = decode_frame(data, scale, scan::FIRST_UNREAD_BITS)? else {
         return Ok(None);
     };
