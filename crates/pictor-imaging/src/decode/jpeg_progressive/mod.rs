@@ -466,6 +466,13 @@ mod tests {
         // A later scan header with no components (indexing an empty list).
         let no_components = include_bytes!("../../../tests/data/fuzz/jpeg_progressive-scan-without-components.jpg");
         assert!(decode(no_components, 8).is_err());
+        // A PNG holding a progressive JPEG 1 KB in: the JPEG inside was
+        // decoded, at its own size, not the PNG's. Only a file that starts as
+        // a JPEG is one.
+        let png = include_bytes!("../../../tests/data/fuzz/jpeg_progressive-png-holding-a-jpeg.bin");
+        for shrink in [8, 4] {
+            assert!(decode(png, shrink).unwrap().is_none());
+        }
     }
 
     #[test]
