@@ -460,6 +460,25 @@ mod tests {
         }
     }
 
+    /// Restart markers end every row of MCUs, or every 3 blocks (4:4:4):
+    /// DC predictions and the bit reader start over at each (files made with
+    /// libjpeg-turbo's cjpeg, tests/data/README.md).
+    #[test]
+    fn restart_markers_reset_predictions_and_the_bit_reader() {
+        let files: [&[u8]; 2] = [
+            include_bytes!("../../../tests/data/progressive-restart-rows.jpg"),
+            include_bytes!("../../../tests/data/progressive-restart-blocks-444.jpg"),
+        ];
+        for (i, bytes) in files.into_iter().enumerate() {
+            assert_same_coefficients(bytes, 0, &format!("file {i}, all bits"));
+            assert_same_coefficients(bytes, scan::FIRST_UNREAD_BITS, &format!("file {i}"));
+            for shrink in [8, 4] {
+                let p = decode(bytes, shrink).unwrap().unwrap().psnr(&libjpeg_scaled(bytes, shrink));
+                assert!(p > 30.0, "file {i} at 1/{shrink}: {p:.1} dB");
+            }
+        }
+    }
+
     /// Inputs the `jpeg_progressive` fuzz target found, each once a panic.
     #[test]
     fn fuzz_finds_are_refused_without_a_panic() {
