@@ -633,17 +633,17 @@ async fn uploads_in_flight_are_bounded(backend: Backend) {
     slow.write_all(request.as_bytes()).await.unwrap();
     slow.write_all(head).await.unwrap();
     // Once the slow upload holds the only slot, others are turned away at
-    // once. (The bound only guards against a hang on a loaded machine.)
-    let mut turned_away = None;
+    // once. Wait for that first: an upload sent before it would take the
+    // slot itself and have the slow one refused. (The bound only guards
+    // against a hang on a loaded machine.)
     for _ in 0..3000 {
-        let other = app.upload_raw(b"not an image".to_vec(), "image/jpeg").await;
-        if other.status() == 503 {
-            turned_away = Some(other);
+        if app.state.upload_slots.available_permits() == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let other = turned_away.expect("a second upload is refused while the first holds the slot");
+    assert_eq!(app.state.upload_slots.available_permits(), 0, "the slow upload holds the slot");
+    let other = app.upload_raw(b"not an image".to_vec(), "image/jpeg").await;
     assert_eq!(other.headers()["retry-after"], "1");
     assert_problem(other, 503, "overloaded").await;
     slow.write_all(rest).await.unwrap();
