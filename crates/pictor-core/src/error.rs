@@ -189,9 +189,20 @@ impl From<pictor_vision::VisionError> for Error {
 
 impl From<pictor_db::DbError> for Error {
     /// A database that cannot be reached (connection refused or lost, pool
-    /// timeout) is worth retrying; anything else is a bug to log.
+    /// timeout) is worth retrying; a full disk is named (one rate-limited
+    /// warning); anything else is a bug to log.
     fn from(e: pictor_db::DbError) -> Self {
-        if e.is_unavailable() { Self::database_unavailable(e) } else { Self::internal(e) }
+        if e.is_unavailable() {
+            Self::database_unavailable(e)
+        } else if e.is_disk_full() {
+            warn_now_and_then(&DB_FULL_WARNED, "the database", &e);
+            Self::new(
+                ErrorKind::StorageFull,
+                "the database's disk is full: nothing was kept; try again once the operator has freed space",
+            )
+        } else {
+            Self::internal(e)
+        }
     }
 }
 
@@ -203,14 +214,14 @@ impl From<pictor_store::StoreError> for Error {
         match e {
             pictor_store::StoreError::Archived(_) => Self::archived(),
             full if full.is_storage_full() => {
-                warn_now_and_then(&STORE_FULL_WARNED, &full);
+                warn_now_and_then(&STORE_FULL_WARNED, "the blob store", &full);
                 Self::new(
                     ErrorKind::StorageFull,
                     "the image store's disk is full: nothing was kept; try again once the operator has freed space",
                 )
             }
             down if down.is_unavailable() => {
-                warn_now_and_then(&STORE_DOWN_WARNED, &down);
+                warn_now_and_then(&STORE_DOWN_WARNED, "the blob store", &down);
                 Self::new(ErrorKind::StoreUnavailable, "the image store did not answer in time; retry shortly")
                     .with_retry_after(STORE_RETRY_AFTER_SECS)
             }
@@ -221,12 +232,13 @@ impl From<pictor_store::StoreError> for Error {
 
 static STORE_FULL_WARNED: WarnThrottle = WarnThrottle::new();
 static STORE_DOWN_WARNED: WarnThrottle = WarnThrottle::new();
+static DB_FULL_WARNED: WarnThrottle = WarnThrottle::new();
 
 /// Logs `err` as a warning, at most once a minute per `throttle`: a full
 /// disk or a store outage fails every request until it ends.
-fn warn_now_and_then(throttle: &WarnThrottle, err: &pictor_store::StoreError) {
+fn warn_now_and_then(throttle: &WarnThrottle, what: &str, err: &dyn std::fmt::Display) {
     if throttle.due() {
-        tracing::warn!(error = %err, "the blob store is failing requests (repeats are not logged for a minute)");
+        tracing::warn!(error = %err, "{what} is failing requests (repeats are not logged for a minute)");
     }
 }
 

@@ -101,7 +101,33 @@ impl DbError {
             _ => false,
         }
     }
+
+    /// Whether the database's disk (or quota) is full: SQLite's
+    /// `SQLITE_FULL`, PostgreSQL's `53100 disk_full`, or ENOSPC/EDQUOT met
+    /// on the connection. Nothing was written; writes work again once space
+    /// is freed.
+    pub fn is_disk_full(&self) -> bool {
+        let Self::Sql(e) = self else { return false };
+        match e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // Extended result codes keep the primary one in the low byte.
+                    code.parse::<i32>().is_ok_and(|c| c & 0xff == SQLITE_FULL)
+                } else {
+                    code == "53100"
+                }
+            }
+            sqlx::Error::Io(io) => {
+                matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+            }
+            _ => false,
+        }
+    }
 }
+
+/// SQLite's primary result code for "database or disk is full".
+const SQLITE_FULL: i32 = 13;
 
 fn sql_unavailable(e: &sqlx::Error) -> bool {
     match e {
@@ -296,6 +322,25 @@ mod tests {
         let (_dir, db) = testing::sqlite().await;
         db.ping().await.unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
+    }
+
+    /// SQLite refuses a write past `max_page_count` with `SQLITE_FULL`, as it
+    /// does when the disk is full.
+    #[tokio::test]
+    async fn a_full_database_is_told_from_a_failing_one() {
+        let (_dir, db) = testing::sqlite().await;
+        let mut conn = db.pool.acquire().await.unwrap();
+        conn.execute("CREATE TABLE filler (x BLOB)").await.unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await.unwrap();
+        conn.execute(format!("PRAGMA max_page_count = {}", pages + 4).as_str()).await.unwrap();
+        let full = loop {
+            if let Err(e) = sqlx::query("INSERT INTO filler VALUES (zeroblob(8192))").execute(&mut *conn).await {
+                break DbError::from(e);
+            }
+        };
+        assert!(full.is_disk_full() && !full.is_unavailable(), "{full}");
+        let other = DbError::from(conn.execute("INSERT INTO no_such_table VALUES (1)").await.unwrap_err());
+        assert!(!other.is_disk_full(), "{other}");
     }
 
     #[tokio::test]

@@ -66,7 +66,7 @@ impl CodeHttp for Code {
             Self::ModelsNotInstalled => "Vision models not installed",
             Self::DatabaseUnavailable => "Database unavailable",
             Self::StoreUnavailable => "Image store unavailable",
-            Self::StorageFull => "Image store full",
+            Self::StorageFull => "Storage full",
             Self::Internal => "Internal error",
         }
     }

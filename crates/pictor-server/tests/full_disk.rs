@@ -113,6 +113,69 @@ async fn a_full_store_disk_answers_507_and_loses_nothing() {
     drop(disk);
 }
 
+/// Fills the disk under `dir` with one file, then frees `leave` bytes of it.
+fn fill_leaving(dir: &Path, leave: u64) -> PathBuf {
+    use std::io::Write as _;
+    let filler = dir.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![7u8; 64 << 10];
+    while file.write_all(&chunk).and_then(|()| file.sync_data()).is_ok() {}
+    let written = std::fs::metadata(&filler).unwrap().len();
+    file.set_len(written.saturating_sub(leave)).unwrap();
+    filler
+}
+
+/// The default layout, one data folder holding the SQLite database and the
+/// store, on a disk that fills: whichever of the two meets the full disk
+/// first, an upload gets `507 storage_full` (never `500`), the server stays
+/// up, and the database stays whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_data_folder_answers_507_and_the_database_stays_whole() {
+    let outer = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&outer.path().join("data"), "8m") else {
+        skip("full-disk test: cannot mount a tmpfs here (needs root; CI runs it)");
+        return;
+    };
+    let data = disk.0.clone();
+    let Some(app) = TestApp::spawn(Backend::Local, |c| c.data_dir = data.clone()).await else { return };
+    let filler = fill_leaving(&data, 256 << 10);
+
+    let (mut stored, mut refused) = (Vec::new(), 0);
+    for seed in 0..400 {
+        let bytes = noise(48, 48, seed, pictor_imaging::OutputFormat::Jpeg);
+        let response = app.upload_raw(bytes.clone(), "image/jpeg").await;
+        match response.status().as_u16() {
+            201 => stored.push(response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()),
+            507 => {
+                assert_problem(response, 507, "storage_full").await;
+                refused += 1;
+                if refused == 5 {
+                    break;
+                }
+            }
+            other => panic!("upload {seed} into a filling data folder: {other} {}", response.text().await.unwrap()),
+        }
+    }
+    assert_eq!(refused, 5, "the disk never filled ({} stored)", stored.len());
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let listed: serde_json::Value =
+        app.client.get(app.url("/api/v1/img?limit=1000")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["images"].as_array().unwrap().len(), stored.len(), "a record for each 201, none for a 507");
+
+    std::fs::remove_file(&filler).unwrap();
+    let again = app.upload_raw(noise(48, 48, 9999, pictor_imaging::OutputFormat::Jpeg), "image/jpeg").await;
+    assert_eq!(again.status(), 201, "{}", again.text().await.unwrap());
+    app.shutdown().await;
+
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("pictor.db").display())).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db).await.unwrap();
+    assert_eq!(check, "ok");
+    let images: i64 = sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&db).await.unwrap();
+    assert_eq!(images as usize, stored.len() + 1);
+    db.close().await;
+    drop(disk);
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(bytes))

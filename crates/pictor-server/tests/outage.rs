@@ -378,3 +378,122 @@ async fn uploads_fail_cleanly_while_the_store_is_down_and_resume() {
     assert_eq!(ids, want, "no record of an upload refused during the outage");
     app.shutdown().await;
 }
+
+/// What one upload sent during [`the_store_going_away_mid_upload_leaves_records_and_blobs_in_step`].
+struct Sent {
+    bytes: Vec<u8>,
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// Uploads distinct photos of noise, one after another, until `stop`;
+/// counts the ones landed and refused as they come.
+async fn keep_uploading(
+    client: reqwest::Client,
+    url: String,
+    first_seed: u32,
+    stop: Arc<AtomicBool>,
+    landed: Arc<std::sync::atomic::AtomicUsize>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<Sent> {
+    let mut sent = Vec::new();
+    for seed in first_seed.. {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let bytes = noise(320, 320, seed, pictor_imaging::OutputFormat::Jpeg);
+        let request = client.post(&url).header("content-type", "image/jpeg").body(bytes.clone());
+        let response = send("upload", request).await;
+        let status = response.status().as_u16();
+        let retry_after = response.headers().contains_key("retry-after");
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        match status {
+            201 => landed.fetch_add(1, Ordering::SeqCst),
+            503 => {
+                assert!(retry_after, "a refused upload says when to retry: {body}");
+                refused.fetch_add(1, Ordering::SeqCst)
+            }
+            _ => panic!("an upload while the store comes and goes: {status} {body}, expected 201 or 503"),
+        };
+        sent.push(Sent { bytes, status, body });
+    }
+    sent
+}
+
+/// Waits until `counter` reaches `at_least`; panics after [`RECOVERY`].
+async fn until_count(what: &str, counter: &std::sync::atomic::AtomicUsize, at_least: usize) {
+    let deadline = Instant::now() + RECOVERY;
+    while counter.load(Ordering::SeqCst) < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {} of {at_least} after {RECOVERY:?}",
+            counter.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The S3 server goes away while uploads stream in (the ones in flight are
+/// cut mid-way) and comes back: each upload either lands whole or is refused
+/// with `503 store_unavailable`; no record lacks its blob; once the sweeper
+/// has run, no blob lacks a record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_going_away_mid_upload_leaves_records_and_blobs_in_step() {
+    use std::sync::atomic::AtomicUsize;
+    let Some((proxy, app)) = spawn_behind_store_proxy().await else { return };
+    let (stop, landed, refused) =
+        (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let uploaders: Vec<_> = (0..4u32)
+        .map(|n| {
+            let url = app.url("/api/v1/img");
+            tokio::spawn(keep_uploading(
+                app.client.clone(),
+                url,
+                n * 100_000,
+                stop.clone(),
+                landed.clone(),
+                refused.clone(),
+            ))
+        })
+        .collect();
+
+    until_count("uploads before the outage", &landed, 8).await;
+    proxy.cut(Outage::Reset).await;
+    until_count("uploads refused during the outage", &refused, 4).await;
+    proxy.restore().await;
+    let after = landed.load(Ordering::SeqCst) + 8;
+    until_count("uploads after the outage", &landed, after).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut sent = Vec::new();
+    for uploader in uploaders {
+        sent.extend(uploader.await.unwrap());
+    }
+
+    let mut stored: Vec<String> = Vec::new();
+    for upload in &sent {
+        if upload.status == 503 {
+            assert_eq!(upload.body["code"], "store_unavailable", "{}", upload.body);
+            continue;
+        }
+        let id = upload.body["id"].as_str().unwrap();
+        let original = send("original", app.client.get(app.url(&format!("/api/v1/img/{id}/original")))).await;
+        assert_eq!(original.status(), 200, "the blob of a landed upload ({id}) is stored");
+        assert_eq!(original.bytes().await.unwrap().as_ref(), upload.bytes.as_slice(), "{id} whole");
+        stored.push(upload.body["sha256"].as_str().unwrap().to_string());
+    }
+    stored.sort_unstable();
+    let listed: serde_json::Value =
+        send("list", list(&app, None).query(&[("limit", "1000")])).await.json().await.unwrap();
+    let records = listed["images"].as_array().unwrap();
+    assert_eq!(records.len(), stored.len(), "a record for each landed upload and none for a refused one");
+
+    // The janitor's sweep of blobs whose uploads failed (it runs every
+    // minute; here at once). The bucket then holds exactly the landed blobs.
+    pictor_core::ingest::sweep_orphans(&app.state.state).await;
+    assert_eq!(app.state.db.orphaned_blobs(1000).await.unwrap(), Vec::<String>::new(), "blob rows of refused uploads");
+    let mut in_bucket = app.state.store.blob_hashes().await.unwrap();
+    in_bucket.sort_unstable();
+    assert_eq!(in_bucket, stored, "no blob without a record after the sweep");
+    eprintln!("store outage mid-upload: {} landed, {} refused", stored.len(), sent.len() - stored.len());
+    app.shutdown().await;
+}

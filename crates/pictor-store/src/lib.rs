@@ -205,6 +205,14 @@ impl BlobStore {
         Ok(())
     }
 
+    /// The address of every blob in the hot tier (for consistency checks:
+    /// each should be named by a blob row).
+    pub async fn blob_hashes(&self) -> Result<Vec<String>> {
+        let prefix = Path::from("blobs");
+        let paths: Vec<Path> = self.inner.list(Some(&prefix)).map_ok(|meta| meta.location).try_collect().await?;
+        Ok(paths.iter().filter_map(|path| path.filename().map(str::to_string)).collect())
+    }
+
     /// Stores a derivative. Derivatives are a cache, so no fsync: a lost one
     /// is recomputed.
     pub async fn put_derivative(&self, sha256: &str, name: &str, bytes: Bytes) -> Result<()> {
@@ -539,10 +547,12 @@ mod tests {
         assert_eq!(std::fs::read(on_disk).unwrap(), b"hello world");
 
         store.put_derivative(&d.sha256, "x.webp", Bytes::from_static(b"d")).await.unwrap();
+        assert_eq!(store.blob_hashes().await.unwrap(), vec![d.sha256.clone()], "blobs only, not derivatives");
         assert_eq!(store.get_derivative(&d.sha256, "x.webp").await.unwrap().unwrap(), "d");
         store.delete_blob(&d.sha256).await.unwrap();
         assert!(!store.has_blob(&d.sha256).await.unwrap());
         assert!(store.get_derivative(&d.sha256, "x.webp").await.unwrap().is_none());
+        assert!(store.blob_hashes().await.unwrap().is_empty());
         assert!(matches!(store.get_blob(&d.sha256).await, Err(StoreError::NotFound(_))));
         // Idempotent.
         store.delete_blob(&d.sha256).await.unwrap();
