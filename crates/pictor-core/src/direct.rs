@@ -420,6 +420,39 @@ fn signature_mismatch(what: &str) -> Error {
     )
 }
 
+/// A URL or form dated further ahead of this server's clock than
+/// [`presign::MAX_CLOCK_SKEW_MS`]: made by a process whose clock is wrong.
+pub(crate) fn not_yet_valid(what: &str, signed_at: &str) -> Error {
+    Error::new(
+        ErrorKind::SignatureMismatch,
+        format!(
+            "this {what} is signed at {signed_at}, more than {} minutes ahead of this server's clock: \
+             check the clocks of the servers (NTP)",
+            presign::MAX_CLOCK_SKEW_MS / 60_000
+        ),
+    )
+}
+
+/// Whether a local `PUT` URL may be used at `now`: not dated too far ahead
+/// (clock skew), not expired.
+fn check_put_window(query: &PutQuery, now: i64) -> Result<()> {
+    let signed = presign::parse_amz_date(&query.date).ok_or_else(|| signature_mismatch("URL's"))?;
+    if presign::signed_too_far_ahead(signed, now) {
+        return Err(not_yet_valid("presigned URL", &presign::iso8601(signed)));
+    }
+    let expires = signed.saturating_add((query.expires as i64).saturating_mul(1000));
+    if expires <= now {
+        return Err(Error::new(
+            ErrorKind::Gone,
+            format!(
+                "this presigned URL expired at {}: ask POST /api/v1/uploads for a new one",
+                presign::iso8601(expires)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a `PUT /api/v1/direct/{id}/{name}` on the local store before its
 /// body is read: the signature, the expiry, the upload (still open), and
 /// the request's `Content-Type`.
@@ -436,17 +469,7 @@ pub async fn accept_put(
     {
         return Err(signature_mismatch("URL's"));
     }
-    let signed = presign::parse_amz_date(&query.date).ok_or_else(|| signature_mismatch("URL's"))?;
-    let expires = signed.saturating_add((query.expires as i64).saturating_mul(1000));
-    if expires <= now_ms() {
-        return Err(Error::new(
-            ErrorKind::Gone,
-            format!(
-                "this presigned URL expired at {}: ask POST /api/v1/uploads for a new one",
-                presign::iso8601(expires)
-            ),
-        ));
-    }
+    check_put_window(query, now_ms())?;
     open_row(state, id, &key).await?;
     let sent = content_type.map(canonical_type).unwrap_or_default();
     // A URL signed without a type (an upload landing on arrival) takes any.
@@ -467,6 +490,7 @@ pub async fn accept_post(state: &AppState, fields: &BTreeMap<String, String>) ->
                 ErrorKind::Gone,
                 format!("this upload form expired at {at}: ask POST /api/v1/uploads for a new one"),
             ),
+            PostError::NotYetValid(at) => not_yet_valid("upload form", &at),
             PostError::Malformed(why) => Error::bad_request(format!("the upload form is malformed: {why}")),
             PostError::Condition(why) => Error::new(ErrorKind::Forbidden, format!("the upload form {why}")),
         })?;
@@ -736,6 +760,23 @@ mod tests {
         assert_ne!(direct_key(&server, false, false).secret().unwrap(), server.secret().unwrap());
         let set = ServerKey::new("k", dir.path());
         assert_eq!(direct_key(&set, true, false).secret().unwrap(), "k");
+    }
+
+    /// Between the process that signs a URL and the one that checks it,
+    /// clocks may disagree by up to 15 minutes either way.
+    #[test]
+    fn clock_skew_within_the_allowance_is_accepted_beyond_refused() {
+        const NOW: i64 = 1_796_279_400_000;
+        let url = |signed: i64| PutQuery { date: presign::amz_date(signed).0, expires: 900, ..Default::default() };
+        let refused = |signed: i64| check_put_window(&url(signed), NOW).unwrap_err();
+        // The signer's clock ahead of ours (or ours behind).
+        assert!(check_put_window(&url(NOW + 14 * 60_000), NOW).is_ok());
+        let ahead = refused(NOW + 16 * 60_000);
+        assert_eq!(ahead.kind, ErrorKind::SignatureMismatch);
+        assert!(ahead.detail.contains("ahead of this server's clock"), "{}", ahead.detail);
+        // The signer's clock behind: the URL's 15 minutes are shorter here.
+        assert!(check_put_window(&url(NOW - 14 * 60_000), NOW).is_ok());
+        assert_eq!(refused(NOW - 16 * 60_000).kind, ErrorKind::Gone);
     }
 
     #[test]

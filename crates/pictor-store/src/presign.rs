@@ -112,6 +112,10 @@ pub enum PostError {
     /// The policy's expiration has passed.
     #[error("the policy expired at {0}")]
     Expired(String),
+    /// The form was signed further in the future than clocks may disagree
+    /// ([`MAX_CLOCK_SKEW_MS`]).
+    #[error("the form is dated {0}, too far ahead of this server's clock")]
+    NotYetValid(String),
     /// A field breaks a condition of the policy.
     #[error("{0}")]
     Condition(String),
@@ -155,9 +159,11 @@ pub fn verify_post(
     if access_key != key_id || scope_region != region {
         return Err(PostError::Signature);
     }
-    if !field("x-amz-date")?.starts_with(day) {
+    let date = field("x-amz-date")?;
+    if !date.starts_with(day) {
         return Err(PostError::Malformed("x-amz-date is not the credential's day".into()));
     }
+    let signed_at = parse_amz_date(date).ok_or_else(|| PostError::Malformed("x-amz-date is not a date".into()))?;
     let signature = hex::decode(field("x-amz-signature")?)
         .map_err(|_| PostError::Malformed("x-amz-signature is not hex".into()))?;
     if mac(secret, day, region, policy).verify_slice(&signature).is_err() {
@@ -174,6 +180,9 @@ pub fn verify_post(
         parse_iso8601(expiration).ok_or_else(|| PostError::Malformed("the policy has no expiration".into()))?;
     if expires <= now {
         return Err(PostError::Expired(expiration.to_string()));
+    }
+    if signed_too_far_ahead(signed_at, now) {
+        return Err(PostError::NotYetValid(iso8601(signed_at)));
     }
     let mut covered = vec!["policy", "x-amz-signature", "file", "bucket"];
     let mut allowed =
@@ -247,6 +256,17 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
+}
+
+/// How far ahead of the checking server's clock a URL or form may be
+/// signed: S3's own allowance (`RequestTimeTooSkewed`), so the clocks of the
+/// process that signs and the one that checks may disagree by this much.
+pub const MAX_CLOCK_SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// Whether something signed at `signed_at` is dated too far ahead of `now`
+/// (both Unix ms) to be used yet.
+pub fn signed_too_far_ahead(signed_at: i64, now: i64) -> bool {
+    signed_at - now > MAX_CLOCK_SKEW_MS
 }
 
 /// The `x-amz-date` form: `20261203T063000Z`.
@@ -357,6 +377,13 @@ mod tests {
         assert_eq!(allowed.content_type.as_deref(), Some("image/jpeg"));
 
         assert_eq!(check(&form.fields, NOW + 60_000), Err(PostError::Expired("2026-12-03T06:31:00.123Z".into())));
+        // A checking server whose clock is behind the signer's: within the
+        // allowance the form is good, beyond it not yet valid.
+        assert!(check(&form.fields, NOW - 5 * 60_000).is_ok());
+        assert_eq!(
+            check(&form.fields, NOW - 16 * 60_000),
+            Err(PostError::NotYetValid("2026-12-03T06:30:00.000Z".into()))
+        );
         assert_eq!(verify_post(&form.fields, "AKID", "other", "us-east-1", NOW), Err(PostError::Signature));
         let with = |name: &str, value: &str| {
             let mut fields = form.fields.clone();

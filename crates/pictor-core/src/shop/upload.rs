@@ -192,6 +192,7 @@ pub async fn accept(state: &AppState, fields: &BTreeMap<String, String>) -> Resu
             PostError::Expired(at) => {
                 Error::new(ErrorKind::Gone, format!("this upload form expired at {at}: reload the shop's page"))
             }
+            PostError::NotYetValid(at) => crate::direct::not_yet_valid("upload form", &at),
             PostError::Malformed(why) => Error::bad_request(format!("the upload form is malformed: {why}")),
             PostError::Condition(why) => Error::new(ErrorKind::Forbidden, format!("the upload form {why}")),
         })?;
