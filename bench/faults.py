@@ -232,8 +232,8 @@ def disk(args):
     whole = sum(server.request("GET", f"/api/v1/img/{id}/original")[2] == body for id, body in stored)
     thumbs = sum(server.request("GET", f"/api/v1/img/{id}.webp?thumbnail=64")[0] == 200 for id, _ in stored)
     os.remove(filler)
-    again = []
-    upload(server, Log(), 0, 20_000, again)
+    again, after = [], Log()
+    upload(server, after, 0, 20_000, again)
     os.kill(args.pid, signal.SIGTERM)
     while os.path.exists(f"/proc/{args.pid}"):
         time.sleep(0.1)
@@ -244,7 +244,7 @@ def disk(args):
         "data folder (SQLite + store) on a full tmpfs",
         f"{statuses(log.rows)} ({problem_codes(log.rows)})",
         f"{whole}/{len(stored)} originals and {thumbs} thumbnails read while full",
-        f"after freeing space: {'201' if again else 'refused'}",
+        f"after freeing space: {statuses(after.rows)} {problem_codes(after.rows)}",
         f"database {integrity}, {records} records for {len(stored) + len(again)} accepted",
     )
 
@@ -267,9 +267,12 @@ def slowloris(args):
     peak_fds = open_fds(args.pid)
 
     def closed(s):
+        # Reads what the server sent (a 429 answer) up to its end, if it ended.
         s.setblocking(False)
         try:
-            return s.recv(4096, socket.MSG_PEEK) == b""
+            while s.recv(65536):
+                pass
+            return True
         except BlockingIOError:
             return False
         except OSError:

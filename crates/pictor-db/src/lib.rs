@@ -219,6 +219,21 @@ impl Db {
                     Ok(())
                 })
             })
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    if backend != Backend::Sqlite {
+                        return Ok(true);
+                    }
+                    // A COMMIT that fails on a full disk has SQLite roll the
+                    // transaction back itself; sqlx's own ROLLBACK then fails
+                    // and it goes on counting one open, so the connection
+                    // would refuse every later BEGIN. Run that queued
+                    // ROLLBACK now and keep the connection only if none is.
+                    sqlx::Connection::ping(conn).await?;
+                    type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
+                    Ok(<Manager as sqlx::TransactionManager>::get_transaction_depth(conn) == 0)
+                })
+            })
             .connect_lazy(&url)?;
         // The database may still be starting (as when both start together):
         // wait for it up to STARTUP_WAIT, not just one acquire timeout.

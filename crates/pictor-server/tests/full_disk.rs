@@ -17,6 +17,7 @@ use common::*;
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
+    /// Mounts one at `at`; `None`, after a SKIPPED line, where mounting is not allowed.
     fn mount(at: &Path, size: &str) -> Option<Self> {
         std::fs::create_dir_all(at).unwrap();
         let mounted = Command::new("mount")
@@ -24,6 +25,9 @@ impl Tmpfs {
             .arg(at)
             .output()
             .is_ok_and(|out| out.status.success());
+        if !mounted {
+            skip("full-disk test: cannot mount a tmpfs here (needs root; CI runs it)");
+        }
         mounted.then(|| Self(at.to_path_buf()))
     }
 }
@@ -55,10 +59,7 @@ fn files(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_store_disk_answers_507_and_loses_nothing() {
     let outer = tempfile::tempdir().unwrap();
-    let Some(disk) = Tmpfs::mount(&outer.path().join("store"), "2m") else {
-        skip("full-disk test: cannot mount a tmpfs here (needs root; CI runs it)");
-        return;
-    };
+    let Some(disk) = Tmpfs::mount(&outer.path().join("store"), "2m") else { return };
     let store = disk.0.clone();
     let Some(app) = TestApp::spawn(Backend::Local, |c| c.store = store.display().to_string()).await else { return };
     // Most of the disk taken by something else, as a disk fills in life.
@@ -132,14 +133,13 @@ fn fill_leaving(dir: &Path, leave: u64) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_data_folder_answers_507_and_the_database_stays_whole() {
     let outer = tempfile::tempdir().unwrap();
-    let Some(disk) = Tmpfs::mount(&outer.path().join("data"), "8m") else {
-        skip("full-disk test: cannot mount a tmpfs here (needs root; CI runs it)");
-        return;
-    };
+    let Some(disk) = Tmpfs::mount(&outer.path().join("data"), "8m") else { return };
     let data = disk.0.clone();
     let Some(app) = TestApp::spawn(Backend::Local, |c| c.data_dir = data.clone()).await else { return };
     let filler = fill_leaving(&data, 256 << 10);
 
+    // Several refusals, so that some fail at COMMIT, not only at a write.
+    const REFUSALS: usize = 20;
     let (mut stored, mut refused) = (Vec::new(), 0);
     for seed in 0..400 {
         let bytes = noise(48, 48, seed, pictor_imaging::OutputFormat::Jpeg);
@@ -149,29 +149,35 @@ async fn a_full_data_folder_answers_507_and_the_database_stays_whole() {
             507 => {
                 assert_problem(response, 507, "storage_full").await;
                 refused += 1;
-                if refused == 5 {
+                if refused == REFUSALS {
                     break;
                 }
             }
             other => panic!("upload {seed} into a filling data folder: {other} {}", response.text().await.unwrap()),
         }
     }
-    assert_eq!(refused, 5, "the disk never filled ({} stored)", stored.len());
+    assert_eq!(refused, REFUSALS, "the disk never filled ({} stored)", stored.len());
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     let listed: serde_json::Value =
         app.client.get(app.url("/api/v1/img?limit=1000")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["images"].as_array().unwrap().len(), stored.len(), "a record for each 201, none for a 507");
 
+    // Space freed: uploads land again, on every pooled connection (a
+    // connection whose COMMIT failed must not stay unusable).
     std::fs::remove_file(&filler).unwrap();
-    let again = app.upload_raw(noise(48, 48, 9999, pictor_imaging::OutputFormat::Jpeg), "image/jpeg").await;
-    assert_eq!(again.status(), 201, "{}", again.text().await.unwrap());
+    const AGAIN: u32 = 24;
+    for seed in 0..AGAIN {
+        let again =
+            app.upload_raw(noise(48, 48, 10_000 + seed, pictor_imaging::OutputFormat::Jpeg), "image/jpeg").await;
+        assert_eq!(again.status(), 201, "upload {seed} after space was freed: {}", again.text().await.unwrap());
+    }
     app.shutdown().await;
 
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("pictor.db").display())).await.unwrap();
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db).await.unwrap();
     assert_eq!(check, "ok");
     let images: i64 = sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&db).await.unwrap();
-    assert_eq!(images as usize, stored.len() + 1);
+    assert_eq!(images as usize, stored.len() + AGAIN as usize);
     db.close().await;
     drop(disk);
 }
