@@ -100,6 +100,16 @@ def upload(server, log, n, pad, stored):
     log.add(at=at, kind="upload", status=status, secs=secs, code=code, retry_after=headers.get("retry-after"))
 
 
+def count_images(server):
+    count, cursor = 0, ""
+    while True:
+        page = server.json(f"/api/v1/img?limit=1000{cursor}")
+        count += len(page["images"])
+        if not page.get("next"):
+            return count
+        cursor = "&cursor=" + urllib.parse.quote(page["next"])
+
+
 def wait_processed(server, ids, patience=300):
     deadline = time.monotonic() + patience
     pending = set(ids)
@@ -193,7 +203,7 @@ def s3(args):
         t.join()
     during = log.between(down, up)
     whole = sum(server.request("GET", f"/api/v1/img/{id}/original")[2] == body for id, body in stored)
-    listed = len(server.json("/api/v1/img?limit=1000")["images"])
+    listed = count_images(server)
     records = {hashlib.sha256(body).hexdigest() for _, body in stored}
     def strays():
         blobs = {name for _, _, names in os.walk(args.bucket) for name in names if len(name) == 64}
