@@ -221,17 +221,19 @@ impl Db {
             })
             .after_release(move |conn, _| {
                 Box::pin(async move {
-                    if backend != Backend::Sqlite {
+                    type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
+                    let depth =
+                        |conn: &sqlx::AnyConnection| <Manager as sqlx::TransactionManager>::get_transaction_depth(conn);
+                    if backend != Backend::Sqlite || depth(conn) == 0 {
                         return Ok(true);
                     }
-                    // A COMMIT that fails on a full disk has SQLite roll the
-                    // transaction back itself; sqlx's own ROLLBACK then fails
-                    // and it goes on counting one open, so the connection
-                    // would refuse every later BEGIN. Run that queued
-                    // ROLLBACK now and keep the connection only if none is.
+                    // A transaction dropped uncommitted left a ROLLBACK
+                    // queued: run it. If it fails (a COMMIT that failed on a
+                    // full disk had SQLite roll back already), sqlx goes on
+                    // counting the transaction and the connection would
+                    // refuse every later BEGIN: close it instead.
                     sqlx::Connection::ping(conn).await?;
-                    type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
-                    Ok(<Manager as sqlx::TransactionManager>::get_transaction_depth(conn) == 0)
+                    Ok(depth(conn) == 0)
                 })
             })
             .connect_lazy(&url)?;
