@@ -19,15 +19,15 @@ import threading
 import time
 import urllib.parse
 
-BASE_JPEG = os.path.join(os.path.dirname(__file__), "..", "crates", "pictor-core", "src", "shop", "sample.jpg")
+with open(os.path.join(os.path.dirname(__file__), "..", "crates", "pictor-core", "src", "shop", "sample.jpg"), "rb") as f:
+    BASE_JPEG = f.read()
+assert BASE_JPEG[:2] == b"\xff\xd8"
 
 
 def jpeg(n, pad=0):
     """A valid JPEG with bytes of its own: COM segments after SOI carry `n`
     and `pad` filler bytes (so a size can be chosen)."""
-    with open(BASE_JPEG, "rb") as f:
-        base = f.read()
-    assert base[:2] == b"\xff\xd8"
+    base = BASE_JPEG
     comments = []
     body = f"pictor faults {n} ".encode() + b"." * pad
     for at in range(0, len(body), 65000):
@@ -268,9 +268,9 @@ def slowloris(args):
     client from another loopback address meanwhile."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (args.count + 1024, args.count + 1024))
     idle_fds = open_fds(args.pid)
-    socks = []
+    server, socks = Server(args.base), []
     for _ in range(args.count):
-        s = socket.create_connection((Server(args.base).host, Server(args.base).port))
+        s = socket.create_connection((server.host, server.port))
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: pictor\r\nX-Half: ")
         socks.append(s)
     time.sleep(1)

@@ -386,19 +386,21 @@ struct Sent {
     body: serde_json::Value,
 }
 
-/// Uploads distinct photos of noise, one after another, until `stop`;
+/// What the uploaders of that test share: when to stop, and the uploads
+/// landed and refused so far.
+#[derive(Default)]
+struct Tally {
+    stop: AtomicBool,
+    landed: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicUsize,
+}
+
+/// Uploads distinct photos of noise, one after another, until `tally.stop`;
 /// counts the ones landed and refused as they come.
-async fn keep_uploading(
-    client: reqwest::Client,
-    url: String,
-    first_seed: u32,
-    stop: Arc<AtomicBool>,
-    landed: Arc<std::sync::atomic::AtomicUsize>,
-    refused: Arc<std::sync::atomic::AtomicUsize>,
-) -> Vec<Sent> {
+async fn keep_uploading(client: reqwest::Client, url: String, first_seed: u32, tally: Arc<Tally>) -> Vec<Sent> {
     let mut sent = Vec::new();
     for seed in first_seed.. {
-        if stop.load(Ordering::SeqCst) {
+        if tally.stop.load(Ordering::SeqCst) {
             break;
         }
         let bytes = noise(320, 320, seed, pictor_imaging::OutputFormat::Jpeg);
@@ -408,10 +410,10 @@ async fn keep_uploading(
         let retry_after = response.headers().contains_key("retry-after");
         let body = response.json().await.unwrap_or(serde_json::Value::Null);
         match status {
-            201 => landed.fetch_add(1, Ordering::SeqCst),
+            201 => tally.landed.fetch_add(1, Ordering::SeqCst),
             503 => {
                 assert!(retry_after, "a refused upload says when to retry: {body}");
-                refused.fetch_add(1, Ordering::SeqCst)
+                tally.refused.fetch_add(1, Ordering::SeqCst)
             }
             _ => panic!("an upload while the store comes and goes: {status} {body}, expected 201 or 503"),
         };
@@ -439,31 +441,19 @@ async fn until_count(what: &str, counter: &std::sync::atomic::AtomicUsize, at_le
 /// has run, no blob lacks a record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_going_away_mid_upload_leaves_records_and_blobs_in_step() {
-    use std::sync::atomic::AtomicUsize;
     let Some((proxy, app)) = spawn_behind_store_proxy().await else { return };
-    let (stop, landed, refused) =
-        (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let tally = Arc::new(Tally::default());
     let uploaders: Vec<_> = (0..4u32)
-        .map(|n| {
-            let url = app.url("/api/v1/img");
-            tokio::spawn(keep_uploading(
-                app.client.clone(),
-                url,
-                n * 100_000,
-                stop.clone(),
-                landed.clone(),
-                refused.clone(),
-            ))
-        })
+        .map(|n| tokio::spawn(keep_uploading(app.client.clone(), app.url("/api/v1/img"), n * 100_000, tally.clone())))
         .collect();
 
-    until_count("uploads before the outage", &landed, 8).await;
+    until_count("uploads before the outage", &tally.landed, 8).await;
     proxy.cut(Outage::Reset).await;
-    until_count("uploads refused during the outage", &refused, 4).await;
+    until_count("uploads refused during the outage", &tally.refused, 4).await;
     proxy.restore().await;
-    let after = landed.load(Ordering::SeqCst) + 8;
-    until_count("uploads after the outage", &landed, after).await;
-    stop.store(true, Ordering::SeqCst);
+    let after = tally.landed.load(Ordering::SeqCst) + 8;
+    until_count("uploads after the outage", &tally.landed, after).await;
+    tally.stop.store(true, Ordering::SeqCst);
     let mut sent = Vec::new();
     for uploader in uploaders {
         sent.extend(uploader.await.unwrap());
